@@ -1,0 +1,1 @@
+"""Presentation: the command line and the Textual app over the analysis core."""
