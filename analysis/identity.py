@@ -1,0 +1,333 @@
+"""Identity normalisation: THE one place where users, domains, hosts and addresses are made comparable.
+
+Every rule exists twice, side by side, and a test keeps the pair equal: a Python function (for
+ingest, queries and tests) and a DuckDB macro (for vectorised SQL over events). Call
+`install_macros(con)` before using the `ls_*` macros in SQL.
+
+This module must not read files, import the UI, or know about sessions; it only answers
+"which user / host / address is this?".
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+# Strings Windows writes for "nothing here".
+_NONE_STRINGS = frozenset({"", "-", "--", "null", "n/a"})
+# Addresses that mean "no address": unspecified v4/v6 and LSM's LOCAL (console, handled by callers).
+_NO_ADDRESS = frozenset({"", "-", "0.0.0.0", "::", "local", "unknown"})
+
+SYSTEM_USERS = frozenset(
+    {
+        "system",
+        "local service",
+        "localservice",
+        "network service",
+        "networkservice",
+        "anonymous logon",
+        "anonymous",
+        "iusr",
+    }
+)
+SYSTEM_SIDS = frozenset({"S-1-5-18", "S-1-5-19", "S-1-5-20", "S-1-5-7"})
+SYSTEM_LOGON_TYPES = frozenset({0, 5})
+
+LOGON_KINDS: dict[int, str] = {
+    0: "System",
+    2: "Interactive",
+    3: "Network",
+    4: "Batch",
+    5: "Service",
+    7: "Unlock",
+    8: "NetworkCleartext",
+    9: "NewCredentials",
+    10: "RemoteInteractive",
+    11: "CachedInteractive",
+    12: "CachedRemoteInteractive",
+    13: "CachedUnlock",
+}
+
+# 4625 Status / SubStatus (NTSTATUS) -> what an investigator reads.
+STATUS_REASONS: dict[str, str] = {
+    "0xc000006a": "wrong password",
+    "0xc0000064": "no such user",
+    "0xc000006d": "bad user name or password",
+    "0xc000006e": "account restriction",
+    "0xc0000234": "account locked out",
+    "0xc0000072": "account disabled",
+    "0xc000006f": "outside logon hours",
+    "0xc0000070": "workstation restriction",
+    "0xc0000193": "account expired",
+    "0xc0000071": "password expired",
+    "0xc0000224": "must change password",
+    "0xc0000133": "clock skew",
+    "0xc000015b": "logon type not granted",
+    "0xc000005e": "no logon servers",
+    "0xc0000192": "netlogon not started",
+    "0xc0000413": "authentication firewall",
+    "0xc0000371": "local account store has no secret",
+    "0xc00000dc": "server in wrong state",
+    "0xc000018c": "trust relationship failed",
+    "0xc0000225": "not found",
+}
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text.lower() in _NONE_STRINGS else text
+
+
+def user_key(user: str | None) -> str | None:
+    """Comparable user: lower-case, `DOMAIN\\user` -> user, UPN `user@dom` -> user; `-`/empty -> None."""
+    text = _clean(user)
+    if text is None:
+        return None
+    text = text.lower()
+    if "\\" in text:
+        text = text.rsplit("\\", 1)[1]
+    if "@" in text:
+        text = text.split("@", 1)[0]
+    text = text.strip()
+    return text or None
+
+
+def domain_key(domain: str | None) -> str | None:
+    """Comparable domain: lower-case short (NetBIOS-like) name; `-`/empty -> None."""
+    text = _clean(domain)
+    if text is None:
+        return None
+    return text.lower().split(".", 1)[0] or None
+
+
+def host_key(computer: str | None) -> str | None:
+    """Comparable host: lower-case short name (`DESKTOP-1.corp.local` -> `desktop-1`).
+
+    An address written as the computer name is kept whole (its dots are not a domain).
+    """
+    text = _clean(computer)
+    if text is None:
+        return None
+    text = text.lower().rstrip(".")
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return text.strip("[]")
+    except ValueError:
+        pass
+    return text.split(".", 1)[0] or None
+
+
+def split_address(value: str | None) -> tuple[str | None, int | None, str | None]:
+    """Split a written address into (ip, port, zone).
+
+    Handles `ip`, `ip:port`, `[v6]:port`, `[v6]`, `v6%zone`, `::ffff:a.b.c.d`; `-`, empty,
+    `0.0.0.0`, `::`, `LOCAL` give ip None. The ip is lower-case and never carries the zone.
+    """
+    text = _clean(value)
+    if text is None:
+        return None, None, None
+    text = text.lower()
+    port: int | None = None
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+        text = host
+    elif text.count(":") == 1:
+        host, _, p = text.partition(":")
+        if p.isdigit():
+            port = int(p)
+        text = host
+    zone: str | None = None
+    if "%" in text:
+        text, _, zone = text.partition("%")
+        zone = zone or None
+    if text.startswith("::ffff:") and text.count(".") == 3:
+        text = text[len("::ffff:"):]
+    if text in _NO_ADDRESS:
+        return None, port, zone
+    return text, port, zone
+
+
+def normalise_ip(value: str | None) -> str | None:
+    """The comparable address alone (no port, no zone); None for none/unspecified."""
+    return split_address(value)[0]
+
+
+def ip_zone(value: str | None) -> str | None:
+    """The IPv6 zone (`fe80::1%10` -> `10`), kept apart from the address."""
+    return split_address(value)[2]
+
+
+def ip_class(ip: str | None) -> str | None:
+    """loopback / private / link-local / CGNAT / multicast / public, or None when not an address."""
+    addr = normalise_ip(ip)
+    if addr is None:
+        return None
+    try:
+        parsed = ipaddress.ip_address(addr)
+    except ValueError:
+        return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    if parsed.is_loopback:
+        return "loopback"
+    if parsed.is_link_local:
+        return "link-local"
+    if isinstance(parsed, ipaddress.IPv4Address) and parsed in _CGNAT:
+        return "CGNAT"
+    if parsed.is_multicast:
+        return "multicast"
+    if parsed.is_private:
+        return "private"
+    return "public"
+
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+def ip_network(ip: str | None) -> str | None:
+    """The /24 (IPv4) or /64 (IPv6) network an address sits in, as text."""
+    addr = normalise_ip(ip)
+    if addr is None:
+        return None
+    try:
+        parsed = ipaddress.ip_address(addr)
+    except ValueError:
+        return None
+    prefix = 24 if parsed.version == 4 else 64
+    return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
+
+
+def is_system_account(
+    user: str | None, logon_type: int | None = None, sid: str | None = None
+) -> bool:
+    """Machine accounts, SYSTEM, LOCAL/NETWORK SERVICE, ANONYMOUS, DWM-*, UMFD-*, types 0/5."""
+    if logon_type in SYSTEM_LOGON_TYPES:
+        return True
+    if sid and sid.upper() in SYSTEM_SIDS:
+        return True
+    key = user_key(user)
+    if key is None:
+        return False
+    return (
+        key.endswith("$")
+        or key in SYSTEM_USERS
+        or key.startswith("dwm-")
+        or key.startswith("umfd-")
+    )
+
+
+def logon_kind(logon_type: int | None) -> str | None:
+    """Windows logon type number -> its name (Interactive, Network, RemoteInteractive, ...)."""
+    if logon_type is None:
+        return None
+    return LOGON_KINDS.get(int(logon_type), f"Type{int(logon_type)}")
+
+
+def failure_text(status: str | None, sub_status: str | None = None) -> str | None:
+    """Translate 4625 Status/SubStatus: the SubStatus is more specific when it is set."""
+    for code in (sub_status, status):
+        text = _clean(code)
+        if text is None:
+            continue
+        text = text.lower()
+        if text in ("0x0", "0x00000000"):
+            continue
+        return STATUS_REASONS.get(text, text)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The same rules as DuckDB macros (ls_ prefix). Keep each next to its Python twin above;
+# tests/test_identity.py checks they agree on the awkward inputs seen in real evidence.
+
+_SQL_NONE = "('', '-', '--', 'null', 'n/a')"
+_SQL_NO_ADDRESS = "('', '-', '0.0.0.0', '::', 'local', 'unknown')"
+
+MACROS: tuple[str, ...] = (
+    f"""CREATE OR REPLACE MACRO ls_clean(s) AS
+        CASE WHEN s IS NULL OR lower(trim(CAST(s AS VARCHAR))) IN {_SQL_NONE} THEN NULL
+             ELSE trim(CAST(s AS VARCHAR)) END""",
+    """CREATE OR REPLACE MACRO ls_user_key(u) AS
+        nullif(trim(split_part(
+            CASE WHEN strpos(lower(ls_clean(u)), '\\') > 0
+                 THEN regexp_extract(lower(ls_clean(u)), '([^\\\\]*)$', 1)
+                 ELSE lower(ls_clean(u)) END, '@', 1)), '')""",
+    """CREATE OR REPLACE MACRO ls_domain_key(d) AS
+        nullif(split_part(lower(ls_clean(d)), '.', 1), '')""",
+    """CREATE OR REPLACE MACRO ls_host_key(h) AS
+        CASE WHEN ls_clean(h) IS NULL THEN NULL
+             WHEN regexp_full_match(rtrim(lower(ls_clean(h)), '.'), '[0-9]+(\\.[0-9]+){3}')
+               OR strpos(ls_clean(h), ':') > 0
+             THEN trim(rtrim(lower(ls_clean(h)), '.'), '[]')
+             ELSE nullif(split_part(rtrim(lower(ls_clean(h)), '.'), '.', 1), '') END""",
+    # address without brackets/port, still with its zone
+    """CREATE OR REPLACE MACRO ls_ip_host(s) AS
+        CASE WHEN ls_clean(s) IS NULL THEN NULL
+             WHEN starts_with(lower(ls_clean(s)), '[')
+             THEN regexp_extract(lower(ls_clean(s)), '^\\[([^\\]]*)\\]', 1)
+             WHEN length(lower(ls_clean(s))) - length(replace(lower(ls_clean(s)), ':', '')) = 1
+             THEN split_part(lower(ls_clean(s)), ':', 1)
+             ELSE lower(ls_clean(s)) END""",
+    f"""CREATE OR REPLACE MACRO ls_ip(s) AS
+        CASE WHEN regexp_replace(split_part(ls_ip_host(s), '%', 1),
+                                 '^::ffff:([0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+)$', '\\1')
+                  IN {_SQL_NO_ADDRESS} THEN NULL
+             ELSE regexp_replace(split_part(ls_ip_host(s), '%', 1),
+                                 '^::ffff:([0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+)$', '\\1') END""",
+    """CREATE OR REPLACE MACRO ls_ip_zone(s) AS
+        CASE WHEN strpos(ls_ip_host(s), '%') > 0
+             THEN nullif(split_part(ls_ip_host(s), '%', 2), '') ELSE NULL END""",
+    """CREATE OR REPLACE MACRO ls_ip_port(s) AS
+        CASE WHEN starts_with(lower(ls_clean(s)), '[')
+             THEN TRY_CAST(regexp_extract(ls_clean(s), '\\]:([0-9]+)$', 1) AS INTEGER)
+             WHEN length(ls_clean(s)) - length(replace(ls_clean(s), ':', '')) = 1
+             THEN TRY_CAST(split_part(ls_clean(s), ':', 2) AS INTEGER)
+             ELSE NULL END""",
+    f"""CREATE OR REPLACE MACRO ls_is_system(u, lt, sid) AS
+        coalesce(lt IN (0, 5), FALSE)
+        OR coalesce(upper(sid) IN {tuple(sorted(SYSTEM_SIDS))}, FALSE)
+        OR coalesce(ends_with(ls_user_key(u), '$')
+                    OR ls_user_key(u) IN {tuple(sorted(SYSTEM_USERS))}
+                    OR starts_with(ls_user_key(u), 'dwm-')
+                    OR starts_with(ls_user_key(u), 'umfd-'), FALSE)""",
+    "CREATE OR REPLACE MACRO ls_logon_kind(t) AS CASE "
+    + " ".join(f"WHEN t = {k} THEN '{v}'" for k, v in LOGON_KINDS.items())
+    + " WHEN t IS NULL THEN NULL ELSE 'Type' || CAST(t AS VARCHAR) END",
+)
+
+
+def install_macros(con: Any) -> None:
+    """Define the `ls_*` identity macros on a DuckDB connection (idempotent)."""
+    for sql in MACROS:
+        con.execute(sql)
+
+
+def ip_class_table(ips: list[str | None]) -> Any:
+    """Arrow table (ip, ip_class, ip_network) for distinct addresses: SQL joins it, so the
+    classification rule is `ipaddress`'s and lives only here."""
+    import pyarrow as pa
+
+    uniq = sorted({ip for ip in ips if ip is not None})
+    return pa.table(
+        {
+            "ip": pa.array(uniq, pa.string()),
+            "ip_class": pa.array([ip_class(ip) for ip in uniq], pa.string()),
+            "ip_network": pa.array([ip_network(ip) for ip in uniq], pa.string()),
+        }
+    )
+
+
+def failure_table() -> Any:
+    """Arrow table (code, reason) of the 4625 Status/SubStatus translations for SQL joins."""
+    import pyarrow as pa
+
+    codes = sorted(STATUS_REASONS)
+    return pa.table(
+        {
+            "code": pa.array(codes, pa.string()),
+            "reason": pa.array([STATUS_REASONS[c] for c in codes], pa.string()),
+        }
+    )
