@@ -214,8 +214,7 @@ def is_system_account(
     return (
         key.endswith("$")
         or key in SYSTEM_USERS
-        or key.startswith("dwm-")
-        or key.startswith("umfd-")
+        or key.startswith(("dwm-", "umfd-"))
     )
 
 
