@@ -1,0 +1,181 @@
+"""The case folder: layout, atomic writes, and a DuckDB connection over its Parquet.
+
+Layout (documented in the README):
+    case.json                      marker + format version: a folder without it is not a case
+    evidence.parquet               one row per evidence file; the commit point of every ingest
+    events/host=<host_key>/<sha256>.parquet   one row per record, zstd, sorted by time
+    derived/<table>.parquet        analysis tables (sessions, session_sources, users, ...)
+
+Atomicity: event files are written before `evidence.parquet` is replaced (os.replace), and
+the `events` view reads only the files `evidence.parquet` lists, so a crash at any point
+leaves the previous case intact; orphans are swept by the next ingest. This module does
+not parse evidence or decide what a session is.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from storage.schema import EVENTS_SCHEMA, EVIDENCE_SCHEMA
+
+FORMAT_VERSION = 1
+MARKER = "case.json"
+EVIDENCE = "evidence.parquet"
+EVENTS = "events"
+DERIVED = "derived"
+STAGING = ".staging"
+
+
+class CaseError(Exception):
+    """The folder is not a usable case (message names the folder and the reason)."""
+
+
+def is_case(root: Path) -> bool:
+    return (Path(root) / MARKER).is_file()
+
+
+def create_or_open(root: Path) -> Path:
+    """A case folder ready for ingest: an existing case, or a new or empty folder made one."""
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise CaseError(f"{root}: not a folder")
+    if root.is_dir() and not is_case(root):
+        if any(root.iterdir()):
+            raise CaseError(
+                f"{root}: not a logonscope case (no {MARKER}) and not empty; "
+                "name a new or empty folder"
+            )
+    if not is_case(root):
+        root.mkdir(parents=True, exist_ok=True)
+        _write_atomic(root / MARKER, json.dumps({"logonscope_case": FORMAT_VERSION}).encode())
+    return root
+
+
+def require_case(root: Path) -> Path:
+    """An existing case, or a CaseError saying why not."""
+    root = Path(root)
+    if not root.exists():
+        raise CaseError(f"{root}: no such case folder")
+    if not is_case(root):
+        raise CaseError(f"{root}: not a logonscope case (no {MARKER})")
+    return root
+
+
+@contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """One writer at a time: a second ingest into the same case fails fast."""
+    with open(Path(root) / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CaseError(f"{root}: another ingest is writing this case") from None
+        yield
+
+
+def read_evidence(root: Path) -> pa.Table:
+    path = Path(root) / EVIDENCE
+    if not path.exists():
+        return EVIDENCE_SCHEMA.empty_table()
+    return pq.read_table(path, schema=EVIDENCE_SCHEMA)
+
+
+def write_evidence(root: Path, table: pa.Table) -> None:
+    """Replace evidence.parquet in one step: this is the commit of an ingest."""
+    _write_table_atomic(Path(root) / EVIDENCE, table.cast(EVIDENCE_SCHEMA))
+
+
+def write_derived(root: Path, tables: dict[str, pa.Table]) -> None:
+    """Write analysis tables under derived/, each replaced atomically."""
+    folder = Path(root) / DERIVED
+    folder.mkdir(exist_ok=True)
+    for name, table in tables.items():
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(f"bad derived table name {name!r}")
+        _write_table_atomic(folder / f"{name}.parquet", table)
+
+
+def derived_tables(root: Path) -> dict[str, Path]:
+    folder = Path(root) / DERIVED
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.parquet"))}
+
+
+def partition_name(host_key: str | None) -> str:
+    """A safe folder name for a host partition: evidence strings never become paths as-is."""
+    if not host_key:
+        return "host=_unknown"
+    safe = re.sub(r"[^a-z0-9._-]", "_", host_key.lower()).strip(".") or "_unknown"
+    return f"host={safe[:100]}"
+
+
+def staging_dir(root: Path) -> Path:
+    return Path(root) / STAGING
+
+
+def sweep(root: Path) -> None:
+    """Remove what an interrupted ingest left: staging files and unreferenced event files."""
+    root = Path(root)
+    shutil.rmtree(staging_dir(root), ignore_errors=True)
+    referenced = {f for files in read_evidence(root).column("event_files").to_pylist() for f in files or ()}
+    for path in (root / EVENTS).glob("*/*.parquet"):
+        if path.relative_to(root).as_posix() not in referenced:
+            path.unlink()
+
+
+def event_files(root: Path) -> list[str]:
+    files = read_evidence(Path(root)).column("event_files").to_pylist()
+    return [str(Path(root) / f) for group in files for f in group or ()]
+
+
+def connect(root: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with views `evidence`, `events` and one per derived table.
+
+    Views are built from relations, never from SQL text holding a path.
+    """
+    root = require_case(Path(root))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    evidence = read_evidence(root)
+    con.register("evidence", evidence)
+    files = event_files(root)
+    if files:
+        con.read_parquet(files).create_view("events")
+    else:
+        con.register("events", EVENTS_SCHEMA.empty_table())
+    for name, path in derived_tables(root).items():
+        con.read_parquet(str(path)).create_view(name)
+    return con
+
+
+def _write_table_atomic(path: Path, table: pa.Table) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    _fsync_replace(tmp, path)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    _fsync_replace(tmp, path)
+
+
+def _fsync_replace(tmp: Path, path: Path) -> None:
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

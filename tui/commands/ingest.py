@@ -1,0 +1,71 @@
+"""`logonscope ingest PATH... --case DIR`: build or update a case, progress on stderr."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "ingest",
+        help="add EVTX evidence (files, folders, zips) to a case",
+        description="Add EVTX evidence to a case folder. Files already in the case (same "
+        "SHA-256) are skipped; records already stored from another copy are counted once.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="EVTX files, folders or zips")
+    parser.add_argument("--case", required=True, help="case folder (created if new)")
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    parser.add_argument("--parser", choices=("auto", "evtx", "python-evtx"), default="auto",
+                        help="auto: evtx, python-evtx for what it rejects (default)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from storage.case import CaseError
+    from storage.ingest import ingest
+    from tui.cli import UsageError
+    from tui.progress import IngestProgress
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    try:
+        with IngestProgress(enabled=not args.quiet) as bar:
+            report = ingest(args.paths, args.case, jobs=args.jobs, parser=args.parser,
+                            progress=bar.update)
+    except CaseError as exc:
+        raise UsageError(str(exc)) from None
+    print_report(report)
+    if not report.usable:
+        print("logonscope: no usable evidence", file=sys.stderr)
+        return 2
+    return 0
+
+
+def print_report(report) -> None:  # noqa: ANN001 - storage.ingest.IngestReport, imported lazily
+    """One line per problem file, then a summary: what a responder checks first."""
+    from tui.output import visible
+
+    err = sys.stderr
+    for result in report.files:
+        if result.status == "rejected":
+            print(f"skipped {visible(result.source)}: {visible(result.reason)}", file=err)
+        elif result.status == "stored" and (result.skipped or result.errors):
+            print(f"warning {visible(result.source)}: {result.skipped} records skipped; "
+                  f"{visible('; '.join(result.errors[:3]))}", file=err)
+    stored, known = report.of("stored"), report.of("known")
+    records = report.records
+    rate = records / report.seconds if report.seconds > 0 else 0
+    if stored:
+        duplicates = sum(f.duplicates for f in stored)
+        skipped = sum(f.skipped for f in stored)
+        print(
+            f"ingested {len(stored)} new file(s): {records:,} records read, {report.stored:,} stored, "
+            f"{duplicates:,} duplicates, {skipped:,} skipped in {report.seconds:.1f} s "
+            f"({rate:,.0f} records/s)",
+            file=err,
+        )
+    else:
+        print("nothing new to ingest", file=err)
+    if known:
+        print(f"{len(known)} file(s) already in the case", file=err)

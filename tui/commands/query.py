@@ -1,0 +1,40 @@
+"""`logonscope query --case DIR "SQL"`: DuckDB SQL over the case's views."""
+from __future__ import annotations
+
+import argparse
+
+from tui.output import FORMATS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "query",
+        help="run DuckDB SQL over the case (views: evidence, events, sessions, ...)",
+        description="Run DuckDB SQL over the case's views: evidence, events and the derived "
+        "tables (sessions, session_sources, users, user_ips, activity) once built.",
+    )
+    parser.add_argument("sql", help="the SQL statement")
+    parser.add_argument("--case", required=True, help="case folder")
+    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from storage.case import CaseError, connect
+    from tui.cli import UsageError
+    from tui.output import write
+
+    try:
+        con = connect(args.case)
+    except CaseError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        table = con.sql(args.sql)
+        if table is None:
+            return 0
+        write(table.to_arrow_table(), args.format)
+    except duckdb.Error as exc:
+        raise UsageError(f"query failed: {str(exc).splitlines()[0]}") from None
+    return 0

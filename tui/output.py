@@ -1,0 +1,79 @@
+"""Print an Arrow table as table, csv, json or jsonl: the machine-readable contract.
+
+JSON uses the column names as they are, times as ISO 8601 UTC with `Z`. Table output goes
+through Rich with markup off, so evidence strings are printed as text (escape sequences
+included are made visible, never executed).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from typing import IO, Any
+
+import pyarrow as pa
+
+FORMATS = ("table", "csv", "json", "jsonl")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="microseconds") + "Z"
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def rows(table: pa.Table) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+def visible(text: str) -> str:
+    """Control characters (ESC, CR, ...) shown as \\xNN so a terminal never acts on them."""
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
+    out = out or sys.stdout
+    if fmt == "json":
+        json.dump(rows(table), out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    elif fmt == "jsonl":
+        for row in rows(table):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out)
+        writer.writerow(table.column_names)
+        for row in rows(table):
+            writer.writerow(["" if v is None else json.dumps(v) if isinstance(v, list) else v
+                             for v in row.values()])
+    elif fmt == "table":
+        _write_table(table, out)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+
+
+def _write_table(table: pa.Table, out: IO[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for name in table.column_names:
+        grid.add_column(name, overflow="fold")
+    for row in rows(table):
+        grid.add_row(*["" if v is None else visible(str(v)) for v in row.values()])
+    console = Console(file=out, markup=False, emoji=False, highlight=False,
+                      width=None if out.isatty() else 200)
+    console.print(grid)
+    console.print(f"({table.num_rows} rows)", style="dim")
