@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from storage.case import CaseError
     from storage.ingest import ingest
-    from tui.cli import UsageError
+    from tui.errors import UsageError
     from tui.progress import IngestProgress
 
     if args.jobs is not None and args.jobs < 1:

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import duckdb
 
     from storage.case import CaseError, connect
-    from tui.cli import UsageError
+    from tui.errors import UsageError
     from tui.output import write
 
     try:
