@@ -1,0 +1,1 @@
+"""One module per `logonscope` subcommand; each exposes `register(subparsers)`."""
