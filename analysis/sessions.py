@@ -126,7 +126,9 @@ def _steps(r: Rules) -> list[str]:
                    lead(boot_start) OVER (PARTITION BY host_key ORDER BY boot_start) AS next_start
             FROM s
             UNION ALL
-            SELECT host_key, NULL, 0, min(boot_start) FROM s GROUP BY host_key)
+            SELECT h.host_key, NULL, 0, min(s.boot_start)
+            FROM (SELECT DISTINCT host_key FROM m) h LEFT JOIN s USING (host_key)
+            GROUP BY h.host_key)
         SELECT n.*,
                (SELECT min(m.t) FROM m WHERE m.host_key = n.host_key AND m.marker = 'shutdown'
                   AND m.t >= coalesce(n.boot_start, -9223372036854775807)
