@@ -25,6 +25,7 @@ the UI.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
@@ -38,6 +39,7 @@ RDPCORE = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational"
 KERNEL_GENERAL = "Microsoft-Windows-Kernel-General"
 # LSM writes this ActivityID on every console event: it links nothing.
 CONSOLE_ACTIVITY = "61A55000-55E5-1017-0000-000000000000"
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 SESSION_COLUMNS: tuple[str, ...] = (
     "session_id", "host", "host_key", "user", "domain", "user_key", "sid", "logon_type",
@@ -77,7 +79,7 @@ def _relevant_filter() -> str:
     """
 
 
-def _steps(r: Rules) -> list[str]:
+def _steps(r: Rules, events: str) -> list[str]:
     W = r.us(r.window)
     return [
         # 1. relevant events, normalised once -------------------------------------------------
@@ -108,7 +110,7 @@ def _steps(r: Rules) -> list[str]:
                     WHEN (channel = 'Security' AND event_id IN (1100, 4609))
                       OR (channel = 'System' AND event_id IN (6006, 1074))
                       OR (channel = 'System' AND event_id = 13) THEN 'shutdown' END AS marker
-        FROM events WHERE {_relevant_filter()}""",
+        FROM {events} WHERE {_relevant_filter()}""",
         # 2. boots ---------------------------------------------------------------------------
         f"""CREATE OR REPLACE TEMP TABLE _ls_boot AS
         WITH m AS (
@@ -461,15 +463,17 @@ def _sessions_sql() -> str:
 
 
 def build_sessions(
-    con: duckdb.DuckDBPyConnection, rules: Rules | None = None
+    con: duckdb.DuckDBPyConnection, rules: Rules | None = None, events: str = "events"
 ) -> tuple[pa.Table, pa.Table]:
-    """(sessions, session_sources) from the `events` view of `con`.
+    """(sessions, session_sources) from the `events` view (or another relation) of `con`.
 
     Leaves `_ls_*` temp tables behind on `con` (cheap; useful when debugging a rule).
     """
+    if not _IDENT.fullmatch(events):
+        raise ValueError(f"not an identifier: {events!r}")
     rules = rules or Rules()
     identity.install_macros(con)
-    for sql in _steps(rules):
+    for sql in _steps(rules, events):
         con.execute(sql)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_s AS {_sessions_sql()}")
     ips = [row[0] for row in con.execute(

@@ -1,0 +1,150 @@
+"""The read API over a built case, shared by the command line and the Textual app.
+
+Every function takes a DuckDB connection with the case views (`storage.case.connect`: sessions,
+session_sources, users, user_ips, evidence, events, and activity once attribution exists) and a
+frozen `Filters`; it returns Arrow tables or a plain dict. User input only ever travels as bound
+parameters (normalised through `analysis.identity` first), never as SQL text.
+
+This module must not write anything, read files directly, or import the UI.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from analysis import identity, views
+
+# `Filters(ip=NO_IP)` selects sessions without a source address (console logons, ...).
+NO_IP = "-"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a view shows. Empty/None fields filter nothing; system sessions hidden by default."""
+
+    user: str | None = None            # any form: `CORP\\alice`, `alice@corp`, `Alice`
+    ip: str | None = None              # any form (`::ffff:a.b.c.d`, `ip:port`); NO_IP = none
+    host: str | None = None            # FQDN or short name
+    failed: bool = False               # failures only
+    since: dt.datetime | None = None   # sessions overlapping [since, until]
+    until: dt.datetime | None = None
+    kinds: tuple[str, ...] = ()        # logon_kind names
+    outcomes: tuple[str, ...] = ()     # success / failure / unknown
+    show_system: bool = False
+    search: str | None = None          # case-insensitive substring of user/host/ip/...
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def where(filters: Filters) -> tuple[str, list[Any]]:
+    """(SQL condition over the sessions columns, its parameters)."""
+    parts: list[str] = []
+    params: list[Any] = []
+    if filters.user is not None:
+        parts.append("user_key IS NOT DISTINCT FROM ?")
+        params.append(identity.user_key(filters.user))
+    if filters.ip is not None:
+        if filters.ip.strip() in ("", NO_IP):
+            parts.append("src_ip IS NULL")
+        else:
+            parts.append("src_ip = ?")
+            params.append(identity.normalise_ip(filters.ip) or filters.ip.strip().lower())
+    if filters.host is not None:
+        parts.append("host_key = ?")
+        params.append(identity.host_key(filters.host))
+    if filters.failed:
+        parts.append("outcome = 'failure'")
+    if filters.since is not None:
+        parts.append('coalesce("end", start) >= ?')
+        params.append(_utc(filters.since))
+    if filters.until is not None:
+        parts.append("start <= ?")
+        params.append(_utc(filters.until))
+    if filters.kinds:
+        parts.append("list_contains(?, logon_kind)")
+        params.append(list(filters.kinds))
+    if filters.outcomes:
+        parts.append("list_contains(?, outcome)")
+        params.append(list(filters.outcomes))
+    if not filters.show_system:
+        parts.append("NOT system")
+    if filters.search:
+        parts.append(
+            "contains(lower(concat_ws(' ', user, domain, host, src_ip, src_host, logon_kind,"
+            " outcome, failure_reason, session_id)), ?)")
+        params.append(filters.search.lower())
+    return (" AND ".join(parts) or "TRUE"), params
+
+
+def _filtered(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
+    """Materialise the filtered sessions as temp table `_ls_q` on `con`."""
+    cond, params = where(filters)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_q AS SELECT * FROM sessions WHERE {cond}",
+                params)
+
+
+def sessions(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pa.Table:
+    """Sessions matching `filters`, oldest first."""
+    cond, params = where(filters or Filters())
+    return con.sql(
+        f"SELECT * FROM sessions WHERE {cond} ORDER BY start, host_key, session_id",
+        params=params).to_arrow_table()
+
+
+def users(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pa.Table:
+    """One row per user over the sessions matching `filters`."""
+    _filtered(con, filters or Filters())
+    return con.sql(views.users_sql("_ls_q")).to_arrow_table()
+
+
+def user_ips(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pa.Table:
+    """One row per user + source IP; rarity is computed over the sessions matching `filters`
+    without the user/ip selection, so "rare across the case" still means the case."""
+    filters = filters or Filters()
+    _filtered(con, replace(filters, user=None, ip=None))
+    views.register_ip_networks(con, "_ls_q")
+    cond, params = where(Filters(user=filters.user, ip=filters.ip, show_system=True))
+    return con.sql(
+        f"SELECT * FROM ({views.user_ips_sql('_ls_q')}) WHERE {cond}", params=params
+    ).to_arrow_table()
+
+
+def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
+        [name]).fetchone()[0] or con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def session_detail(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, Any] | None:
+    """The session's columns plus `sources` (role, channel, event id, record id, time, evidence
+    path) and `activity` (empty until attribution exists); None when the id is unknown."""
+    table = con.sql("SELECT * FROM sessions WHERE session_id = ?",
+                    params=[session_id]).to_arrow_table()
+    if table.num_rows == 0:
+        return None
+    detail: dict[str, Any] = table.to_pylist()[0]
+    detail["sources"] = con.sql(
+        """
+        SELECT s.role, s.channel, s.event_id, s.record_id, s.time, s.evidence_sha256,
+               e.path AS evidence_path
+        FROM session_sources s
+        LEFT JOIN (SELECT sha256, any_value(path) AS path FROM evidence GROUP BY sha256) e
+          ON e.sha256 = s.evidence_sha256
+        WHERE s.session_id = ?
+        ORDER BY s.time, s.record_id
+        """, params=[session_id]).to_arrow_table().to_pylist()
+    detail["activity"] = []
+    if _has_view(con, "activity"):
+        detail["activity"] = con.sql(
+            "SELECT * FROM activity WHERE session_id = ? ORDER BY time, record_id",
+            params=[session_id]).to_arrow_table().to_pylist()
+    return detail

@@ -1,0 +1,184 @@
+"""`logonscope sessions | users | user-ips | session`: read the logon sessions of a case.
+
+A thin front end over `analysis.queries`: parses options into a `Filters`, makes sure the
+derived tables are built (`analysis.build.ensure_built`), and prints Arrow tables with the
+shared formatter (`tui.output`). JSON uses the DESIGN column names, times ISO 8601 UTC `Z`.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from typing import Any
+
+from tui.errors import UsageError
+from tui.output import FORMATS
+
+# What `--format table` shows of a session (every column goes to csv/json/jsonl).
+TABLE_COLUMNS = (
+    "session_id", "start", "end", "end_reason", "host_key", "user", "logon_kind", "outcome",
+    "failure_reason", "src_ip", "src_ip_source", "src_host", "is_reconnect", "admin",
+    "elevated", "tunnelled", "n_sources",
+)
+USERS_TABLE = ("user", "sessions", "successes", "failures", "reconnects", "admin_sessions",
+               "n_hosts", "logon_kinds", "n_src_ips", "first_seen", "last_seen")
+USER_IPS_TABLE = ("user", "src_ip", "src_ip_class", "src_network", "sessions", "failures",
+                  "hosts", "first_seen", "last_seen", "user_share", "rare_for_user",
+                  "case_users", "case_share")
+
+
+def parse_time(text: str) -> dt.datetime:
+    """ISO 8601 date or date-time; no zone means UTC; `Z` accepted."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {text!r} (e.g. 2021-02-12 or 2021-02-12T12:34:25Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def _common(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
+    parser.add_argument("--case", required=True, help="case folder")
+    parser.add_argument("--format", choices=formats, default="table")
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--user", help="user in any form (CORP\\alice, alice@corp, Alice)")
+    parser.add_argument("--ip", help="source address (any form; '-' = sessions without one)")
+    parser.add_argument("--host", help="host, FQDN or short name")
+    parser.add_argument("--failed", action="store_true", help="failed attempts only")
+    parser.add_argument("--since", type=parse_time, help="from this time (UTC unless zoned)")
+    parser.add_argument("--until", type=parse_time, help="until this time (UTC unless zoned)")
+    parser.add_argument("--kind", action="append", default=[], dest="kinds",
+                        help="logon kind (Interactive, Network, RemoteInteractive, ...); repeat")
+    parser.add_argument("--search", help="case-insensitive text in user/host/ip/...")
+    parser.add_argument("--all", action="store_true",
+                        help="include system sessions (machine accounts, services, DWM/UMFD)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sessions", help="list logon sessions (one per attempt)",
+                       description="List logon sessions: every attempt to gain access, "
+                       "failed ones and reconnects included. System sessions are hidden "
+                       "unless --all.")
+    _common(p)
+    _filters(p)
+    p.set_defaults(func=run_sessions)
+
+    p = sub.add_parser("users", help="per-user summary of sessions",
+                       description="One row per user: sessions, failures, hosts, logon kinds, "
+                       "source addresses, first and last seen.")
+    _common(p)
+    _filters(p)
+    p.set_defaults(func=run_users)
+
+    p = sub.add_parser("user-ips", help="per user + source IP, with rarity (outlier IPs)",
+                       description="One row per user and source address: counts, first/last "
+                       "seen, IP class and network, how rare the IP is for the user "
+                       "(user_share, rare_for_user) and across the case (case_users, "
+                       "case_share). Rarest first.")
+    _common(p)
+    _filters(p)
+    p.set_defaults(func=run_user_ips)
+
+    p = sub.add_parser("session", help="one session with its source events",
+                       description="One session: its columns, its source events (role, "
+                       "channel, event id, record id, time, evidence path) and activity.")
+    p.add_argument("session_id", metavar="ID", help="session_id from `logonscope sessions`")
+    _common(p, ("json", "table"))
+    p.set_defaults(func=run_session)
+
+
+def _open(case: str) -> Any:
+    from analysis.build import ensure_built
+    from storage.case import CaseError, connect
+
+    try:
+        ensure_built(case, progress=lambda msg: print(msg, file=sys.stderr))
+        return connect(case)
+    except CaseError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _make_filters(args: argparse.Namespace) -> Any:
+    from analysis.queries import Filters
+
+    if args.since and args.until and args.since > args.until:
+        raise UsageError("--since is after --until")
+    return Filters(user=args.user, ip=args.ip, host=args.host, failed=args.failed,
+                   since=args.since, until=args.until, kinds=tuple(args.kinds),
+                   show_system=args.all, search=args.search)
+
+
+def _print(table: Any, fmt: str, table_columns: tuple[str, ...]) -> None:
+    from tui.output import write
+
+    if fmt == "table":
+        table = table.select([c for c in table_columns if c in table.column_names])
+    write(table, fmt)
+
+
+def run_sessions(args: argparse.Namespace) -> int:
+    from analysis import queries
+
+    con = _open(args.case)
+    _print(queries.sessions(con, _make_filters(args)), args.format, TABLE_COLUMNS)
+    return 0
+
+
+def run_users(args: argparse.Namespace) -> int:
+    from analysis import queries
+
+    con = _open(args.case)
+    _print(queries.users(con, _make_filters(args)), args.format, USERS_TABLE)
+    return 0
+
+
+def run_user_ips(args: argparse.Namespace) -> int:
+    from analysis import queries
+
+    con = _open(args.case)
+    _print(queries.user_ips(con, _make_filters(args)), args.format, USER_IPS_TABLE)
+    return 0
+
+
+def run_session(args: argparse.Namespace) -> int:
+    import json
+
+    import pyarrow as pa
+
+    from analysis import queries
+    from tui.output import rows, write
+
+    con = _open(args.case)
+    detail = queries.session_detail(con, args.session_id)
+    if detail is None:
+        raise UsageError(f"no session {args.session_id!r} in {args.case}")
+    sources = detail.pop("sources")
+    activity = detail.pop("activity")
+    head = rows(pa.Table.from_pylist([detail]))[0]
+    src_rows = rows(pa.Table.from_pylist(sources)) if sources else []
+    act_rows = rows(pa.Table.from_pylist(activity)) if activity else []
+    if args.format == "json":
+        json.dump({**head, "sources": src_rows, "activity": act_rows}, sys.stdout,
+                  ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    pairs = pa.table({"field": list(head), "value": [
+        "" if v is None else json.dumps(v) if isinstance(v, list) else str(v)
+        for v in head.values()]})
+    write(pairs, "table")
+    print("\nsources:")
+    src_table = (pa.Table.from_pylist(sources).drop_columns(["evidence_sha256"]) if sources
+                 else pa.table({"role": pa.array([], pa.string())}))
+    write(src_table, "table")
+    print(f"\nactivity: {len(act_rows)} event(s)")
+    if activity:
+        write(pa.Table.from_pylist(activity), "table")
+    return 0
