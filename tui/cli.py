@@ -19,6 +19,7 @@ __all__ = ["UsageError", "build_parser", "main"]
 COMMANDS = (
     "ingest",
     "query",
+    "sessions",
 )
 
 
