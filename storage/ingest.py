@@ -26,13 +26,12 @@ import pyarrow.parquet as pq
 
 from storage import case as case_folder
 from storage.discover import Candidate, Rejection, discover
-from storage.normalise import normalise
+from storage.normalise import Normaliser
 from storage.parse import ReadReport, read_records
-from storage.schema import EVENT_COLUMNS, EVENTS_SCHEMA
+from storage.schema import EVENTS_SCHEMA
 
 BATCH_ROWS = 50_000
 DEDUP_KEY = ("host", "channel", "record_id", "time", "event_id")
-_STAGING_SCHEMA = EVENTS_SCHEMA.set(EVENTS_SCHEMA.get_field_index("time"), pa.field("time", pa.string()))
 
 
 @dataclass
@@ -142,18 +141,33 @@ def convert_file(candidate: Candidate, known: dict[str, str], staging: Path, par
     report = ReadReport()
     staged = staging / f"{result.sha256}.parquet"
     hosts: set[str] = set()
-    writer = pq.ParquetWriter(staged, _STAGING_SCHEMA, compression="none")
-    rows: list[dict[str, Any]] = []
+    normaliser = Normaliser()
+    writer = pq.ParquetWriter(staged, EVENTS_SCHEMA, compression="lz4")
+    records: list[str] = []
+    header_times: list[str | None] = []
+
+    def flush() -> None:
+        if records:
+            table = normaliser.batch(records, header_times, result.sha256)
+            writer.write_table(table)
+            hosts.update(h for h in table.column("host").unique().to_pylist() if h)
+            result.records += len(records)
+            _count(len(records))
+            records.clear()
+            header_times.clear()
+
     try:
         for raw in read_records(candidate.path, report, parser):
-            rows.append(normalise(raw.event, raw.header_time, result.sha256))
-            if len(rows) >= BATCH_ROWS:
-                result.records += _flush(writer, rows, hosts)
+            records.append(raw.json)
+            header_times.append(raw.header_time)
+            if len(records) >= BATCH_ROWS:
+                flush()
     except OSError as exc:
-        report.errors.append(f"read error after {result.records + len(rows)} records ({exc})")
+        report.errors.append(f"read error after {result.records + len(records)} records ({exc})")
     finally:
-        result.records += _flush(writer, rows, hosts)
+        flush()
         writer.close()
+        normaliser.close()
     result.parser, result.skipped, result.errors = report.parser, report.skipped, report.errors
     result.hosts, result.staged = sorted(hosts), str(staged)
     if result.records == 0 and result.errors:
@@ -161,34 +175,10 @@ def convert_file(candidate: Candidate, known: dict[str, str], staging: Path, par
     return result
 
 
-def _flush(writer: pq.ParquetWriter, rows: list[dict[str, Any]], hosts: set[str]) -> int:
-    if not rows:
-        return 0
-    columns = {name: [row.get(name) for row in rows] for name in EVENT_COLUMNS}
-    columns["time"] = [_iso_micro(t) for t in columns["time"]]
-    hosts.update(h for h in set(columns["host"]) if h)
-    writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=_STAGING_SCHEMA))
-    count = len(rows)
-    rows.clear()
+def _count(records: int) -> None:
     if _counter is not None:
         with _counter.get_lock():
-            _counter.value += count
-    return count
-
-
-def _iso_micro(text: str | None) -> str | None:
-    """`2021-02-12T12:33:51.1234567Z`, `2021-02-12 12:32:43.340378+00:00`, header forms ->
-    `2021-02-12T12:33:51.123456`, which Arrow casts exactly. All EVTX times are UTC."""
-    if not text or len(text) < 19:
-        return None
-    head = f"{text[:10]}T{text[11:19]}"
-    if len(text) > 20 and text[19] == ".":
-        digits = text[20:27]
-        end = 0
-        while end < len(digits) and digits[end].isdigit():
-            end += 1
-        return f"{head}.{(digits[:end] + '000000')[:6]}"
-    return head
+            _counter.value += records
 
 
 def sha256_of(path: Path) -> str:
@@ -270,8 +260,6 @@ def _commit(root: Path, evidence: pa.Table, new: list[FileResult]) -> None:
             by_partition.setdefault(Path(name).parent.name, []).append(str(root / name))
     for result in new:
         staged = con.read_parquet(result.staged)
-        staged = staged.select(*[_time_cast() if c == "time" else duckdb.ColumnExpression(c)
-                                 for c in EVENT_COLUMNS])
         host_keys = [row[0] for row in staged.select("host_key").distinct().fetchall()]
         for hk in sorted(host_keys, key=lambda h: (h is None, h or "")):
             partition = case_folder.partition_name(hk)
@@ -314,7 +302,3 @@ def _commit(root: Path, evidence: pa.Table, new: list[FileResult]) -> None:
     )
     case_folder.write_evidence(root, pa.concat_tables([evidence, rows]))
 
-
-def _time_cast() -> duckdb.Expression:
-    # Staged times are naive ISO strings in UTC; a malformed one becomes null, not an error.
-    return duckdb.SQLExpression("try_cast(time AS TIMESTAMP) AT TIME ZONE 'UTC' AS time")

@@ -1,249 +1,208 @@
-"""Turn one parsed record (the `evtx` JSON shape) into a flat events row (storage/schema.py).
+"""Turn batches of parsed records (the `evtx` package's JSON text) into events rows, in DuckDB.
 
-Extraction only: typed columns are read from the fields Windows writes, keyed on field names
-(Security's `TargetLogonId`, ...) and, where names are generic or positional, on
+One SQL statement decodes a whole batch: no per-record Python, so ingest runs near the bare
+parser's speed. Both parsers feed it (python-evtx records are first shaped like `evtx` JSON).
+Typed columns come from the fields Windows writes, keyed on field names that mean the same
+thing everywhere (Security's `TargetLogonId`, ...) and, for generic or positional names, on
 (channel, event id) -- ids repeat across providers. Values are kept as written apart from
 type conversion (hex logon ids to integers, `ip:port` split); meaning (`-` means none, user
-and address normalisation) belongs to `analysis.identity`. A field that does not convert
-becomes null; the record is never dropped and the whole payload stays in `data`.
+and address normalisation) belongs to `analysis.identity`, whose `ls_host_key` macro gives
+`host_key`. A field that does not convert becomes null; a record is never dropped and its
+whole EventData/UserData stays in `data`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import re
 
-import orjson
+import duckdb
+import pyarrow as pa
 
-from analysis.identity import host_key, split_address
+from analysis.identity import install_macros
+from storage.schema import EVENTS_SCHEMA
 
 LSM = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
 RCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"
 RDPCORE = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational"
 GATEWAY = "Microsoft-Windows-TerminalServices-Gateway/Operational"
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
-ELEVATED_YES = {"%%1842", "yes", "true", "1"}
+BATCH_SCHEMA = pa.schema([("j", pa.string()), ("header_time", pa.string())])
 
-
-def _logon_id(value: Any) -> int | None:
-    """`0x3e7` / 999 / "999" -> 999; 64-bit LUIDs wrap to signed so BIGINT holds them."""
-    if value is None or value == "" or value == "-":
-        return None
-    try:
-        number = value if isinstance(value, int) else int(str(value), 0)
-    except ValueError:
-        return None
-    return number - (1 << 64) if number >= (1 << 63) else number
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, int):
-        return value
-    if value is None:
-        return None
-    if isinstance(value, dict):  # {"#text": 7036, "#attributes": {...}}
-        return _int(value.get("#text"))
-    try:
-        return int(str(value).strip(), 0) if str(value).strip().lower().startswith("0x") else int(value)
-    except ValueError:
-        return None
-
-
-def _str(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return _str(value.get("#text"))
-    return str(value)
-
-
-def _status(value: Any) -> str | None:
-    """NTSTATUS as `0xC000006D` whatever the parser wrote (int, `0xc000006d`, `%%...`)."""
-    if value is None:
-        return None
-    number = _int(value)
-    if number is None:
-        return _str(value)
-    return f"0x{number & 0xFFFFFFFF:08X}"
-
-
-def _split_account(value: Any) -> tuple[str | None, str | None]:
-    """`DOMAIN\\user` -> (user, domain); a bare name has no domain."""
-    text = _str(value)
-    if text and "\\" in text:
-        domain, _, user = text.partition("\\")
-        return user, domain
-    return text, None
-
-
-def _account(field: str) -> Callable[[dict, dict], None]:
-    def apply(fields: dict, row: dict) -> None:
-        row["target_user"], row["target_domain"] = _split_account(fields.get(field))
-
-    return apply
-
-
-def _lsm(fields: dict, row: dict) -> None:
-    row["target_user"], row["target_domain"] = _split_account(fields.get("User"))
-    row["lsm_session_id"] = _int(
-        fields.get("SessionID", fields.get("TargetSession", fields.get("Session")))
-    )
-    if "Address" in fields:
-        row["ip"] = _str(fields.get("Address"))
-
-
-def _rcm_1149(fields: dict, row: dict) -> None:
-    row["target_user"] = _str(fields.get("Param1"))
-    row["target_domain"] = _str(fields.get("Param2"))
-    row["ip"] = _str(fields.get("Param3"))
-
-
-def _rdpcore_131(fields: dict, row: dict) -> None:
-    row["ip"], row["port"], _zone = split_address(_str(fields.get("ClientIP")))
-
-
-def _winlogon(fields: dict, row: dict) -> None:
-    row["lsm_session_id"] = _int(fields.get("TSId"))
-    row["target_sid"] = _str(fields.get("UserSid"))
-
-
-def _gateway(fields: dict, row: dict) -> None:
-    row["target_user"], row["target_domain"] = _split_account(fields.get("Username"))
-    row["ip"] = _str(fields.get("IpAddress"))
-
-
-def _shutdown_1074(fields: dict, row: dict) -> None:
-    row["process_name"] = _str(fields.get("param1"))
-    row["target_user"], row["target_domain"] = _split_account(fields.get("param7"))
-
-
-def _session_id(fields: dict, row: dict) -> None:  # 4800/4801 SessionId = LSM SessionID
-    row["lsm_session_id"] = _int(fields.get("SessionId"))
-
-
-def _sysmon(fields: dict, row: dict) -> None:
-    row["subject_logon_id"] = _logon_id(fields.get("LogonId"))
-    row["subject_user"], row["subject_domain"] = _split_account(fields.get("User"))
-    row["process_name"] = _str(fields.get("Image"))
-    row["lsm_session_id"] = _int(fields.get("TerminalSessionId"))
-
-
-# (channel, event id) -> extra extraction for fields that are positional or generic.
-SPECIFIC: dict[tuple[str, int], Callable[[dict, dict], None]] = {
-    **{(LSM, eid): _lsm for eid in (21, 22, 23, 24, 25, 39, 40, 41, 42)},
-    (RCM, 1149): _rcm_1149,
-    (RDPCORE, 131): _rdpcore_131,
-    ("System", 7001): _winlogon,
-    ("System", 7002): _winlogon,
-    ("System", 1074): _shutdown_1074,
-    (GATEWAY, 302): _gateway,
-    (GATEWAY, 303): _gateway,
-    ("Security", 4800): _session_id,
-    ("Security", 4801): _session_id,
-    **{("Microsoft-Windows-Sysmon/Operational", eid): _sysmon for eid in (1, 3, 11)},
+# System values, by JSON path under Event.System.
+_SYSTEM = {
+    "channel": "Channel",
+    "eid": "EventID",
+    "eid_text": 'EventID."#text"',
+    "computer": "Computer",
+    "created": 'TimeCreated."#attributes".SystemTime',
+    "record": "EventRecordID",
+    "provider": 'Provider."#attributes".Name',
+    "activity": 'Correlation."#attributes".ActivityID',
+    "pid": 'Execution."#attributes".ProcessID',
+    "tid": 'Execution."#attributes".ThreadID',
+    "usid": 'Security."#attributes".UserID',
+    "version": "Version",
+    "level": "Level",
+    "task": "Task",
+    "opcode": "Opcode",
+    "keywords": "Keywords",
 }
 
-# Security-style fields: their names mean the same thing in every event that has them.
-_STRINGS = (
-    ("subject_user", "SubjectUserName"),
-    ("subject_domain", "SubjectDomainName"),
-    ("subject_sid", "SubjectUserSid"),
-    ("workstation", "WorkstationName"),
-    ("logon_process", "LogonProcessName"),
-    ("auth_package", "AuthenticationPackageName"),
-    ("failure_reason", "FailureReason"),
+# EventData / UserData fields read by name.
+_FIELDS = (
+    "SubjectUserName", "SubjectDomainName", "SubjectUserSid", "SubjectLogonId",
+    "TargetUserName", "TargetDomainName", "TargetUserSid", "TargetSid", "TargetLogonId",
+    "TargetLinkedLogonId", "LogonType", "ElevatedToken", "IpAddress", "IpPort",
+    "WorkstationName", "LogonProcessName", "AuthenticationPackageName", "Status", "SubStatus",
+    "FailureReason", "ProcessName", "NewProcessName", "AccountName", "AccountDomain", "LogonID",
+    "ClientName", "ClientAddress", "SessionId", "User", "SessionID", "TargetSession", "Session",
+    "Address", "Param1", "Param2", "Param3", "ClientIP", "TSId", "UserSid", "Username",
+    "param1", "param7", "LogonId", "Image", "TerminalSessionId",
+)
+
+_MACROS = (
+    # 64-bit LUIDs (`0x3e7`, 999) wrap to signed so BIGINT holds every one.
+    """CREATE OR REPLACE MACRO ls_luid(x) AS (
+         CASE WHEN try_cast(x AS UBIGINT) >= 9223372036854775808
+              THEN CAST(CAST(try_cast(x AS UBIGINT) AS HUGEINT) - 18446744073709551616 AS BIGINT)
+              ELSE CAST(try_cast(x AS UBIGINT) AS BIGINT) END)""",
+    # NTSTATUS as 0xC000006D whatever the parser wrote.
+    """CREATE OR REPLACE MACRO ls_ntstatus(x) AS (
+         CASE WHEN try_cast(x AS UBIGINT) IS NOT NULL
+              THEN printf('0x%08X', try_cast(x AS UBIGINT) & 4294967295) ELSE x END)""",
+    # `DOMAIN\\user` -> user / DOMAIN; a bare name has no domain.
+    "CREATE OR REPLACE MACRO ls_account_user(x) AS "
+    "(CASE WHEN strpos(x, '\\') > 0 THEN substr(x, strpos(x, '\\') + 1) ELSE x END)",
+    "CREATE OR REPLACE MACRO ls_account_domain(x) AS "
+    "(CASE WHEN strpos(x, '\\') > 0 THEN substr(x, 1, strpos(x, '\\') - 1) END)",
 )
 
 
-def _security_fields(fields: dict, row: dict) -> None:
-    get = fields.get
-    for column, name in _STRINGS:
-        value = get(name)
-        if value is not None:
-            row[column] = value if isinstance(value, str) else _str(value)
-    row["subject_logon_id"] = _logon_id(get("SubjectLogonId"))
-    row["target_user"] = _str(get("TargetUserName", get("AccountName")))
-    row["target_domain"] = _str(get("TargetDomainName", get("AccountDomain")))
-    row["target_sid"] = _str(get("TargetUserSid", get("TargetSid")))
-    row["target_logon_id"] = _logon_id(get("TargetLogonId", get("LogonID")))
-    row["linked_logon_id"] = _logon_id(get("TargetLinkedLogonId"))
-    row["logon_type"] = _int(get("LogonType"))
-    elevated = get("ElevatedToken")
-    row["elevated"] = None if elevated is None else str(elevated).lower() in ELEVATED_YES
-    address = get("IpAddress", get("ClientAddress"))
-    if address is not None:
-        row["ip"] = _str(address)
-    row["port"] = _int(get("IpPort"))
-    if "ClientName" in fields:  # 4778/4779
-        row["workstation"] = _str(get("ClientName"))
-    row["status"] = _status(get("Status"))
-    row["sub_status"] = _status(get("SubStatus"))
-    process = get("ProcessName", get("NewProcessName"))
-    if process is not None:
-        row["process_name"] = _str(process)
+def _sql() -> str:
+    system = ", ".join(f"'$.{path}'" for path in _SYSTEM.values())
+    fields = ", ".join(f"'$.\"{name}\"'" for name in _FIELDS)
+    named = ",\n".join(
+        [f"s[{i}] AS {name}" for i, name in enumerate(_SYSTEM, 1)]
+        + [f"d[{i}] AS f_{i}" for i in range(1, len(_FIELDS) + 1)]
+    )
+    eid = "coalesce(try_cast(eid AS INTEGER), try_cast(eid_text AS INTEGER))"
+    on = lambda channel, *ids: (  # noqa: E731 - reads as a rule table below
+        f"(channel = '{channel}'" + (f" AND {eid} IN ({', '.join(map(str, ids))})" if ids else "") + ")"
+    )
+    lsm, rcm1149, sys1074 = on(LSM), on(RCM, 1149), on("System", 1074)
+    winlogon, gateway, rdp131 = on("System", 7001, 7002), on(GATEWAY, 302, 303), on(RDPCORE, 131)
+    sysmon, lock = on(SYSMON, 1, 3, 11), on("Security", 4800, 4801)
+    return f"""
+WITH parts AS (
+    SELECT header_time, json_extract(j, ['$.Event.System', '$.Event.EventData', '$.Event.UserData']) AS p
+    FROM batch
+), payload AS (
+    SELECT header_time, p[1] AS sys,
+           CASE WHEN json_type(p[2]) = 'OBJECT' THEN p[2] END AS ed,
+           CASE WHEN json_type(p[3]) = 'OBJECT' THEN p[3] END AS ud
+    FROM parts
+), extracted AS (
+    SELECT header_time, coalesce(ed, ud) AS data,
+           json_extract_string(sys, [{system}]) AS s,
+           json_extract_string(coalesce(ed, json_extract(ud, '$.*')[1]), [{fields}]) AS d
+    FROM payload
+), r AS (
+    SELECT header_time, data,
+{named}
+    FROM extracted
+)
+SELECT
+    $sha AS evidence_sha256,
+    try_cast(record AS BIGINT) AS record_id,
+    coalesce(try_cast(created AS TIMESTAMPTZ), try_cast(replace(header_time, ' UTC', '') AS TIMESTAMPTZ)) AS time,
+    try_cast(created AS TIMESTAMPTZ) IS NULL AS time_from_header,
+    computer AS host,
+    ls_host_key(computer) AS host_key,
+    channel,
+    provider,
+    {eid} AS event_id,
+    try_cast(version AS SMALLINT) AS version,
+    try_cast(level AS SMALLINT) AS level,
+    try_cast(task AS INTEGER) AS task,
+    try_cast(opcode AS SMALLINT) AS opcode,
+    keywords,
+    try_cast(pid AS BIGINT) AS process_id,
+    try_cast(tid AS BIGINT) AS thread_id,
+    nullif(upper(trim(activity, '{{}}')), '') AS activity_id,
+    usid AS user_sid,
+    CASE WHEN {sysmon} THEN ls_account_user(f_User) ELSE f_SubjectUserName END AS subject_user,
+    CASE WHEN {sysmon} THEN ls_account_domain(f_User) ELSE f_SubjectDomainName END AS subject_domain,
+    f_SubjectUserSid AS subject_sid,
+    ls_luid(CASE WHEN {sysmon} THEN f_LogonId ELSE f_SubjectLogonId END) AS subject_logon_id,
+    CASE WHEN {lsm} THEN ls_account_user(f_User)
+         WHEN {rcm1149} THEN f_Param1
+         WHEN {sys1074} THEN ls_account_user(f_param7)
+         WHEN {gateway} THEN ls_account_user(f_Username)
+         ELSE coalesce(f_TargetUserName, f_AccountName) END AS target_user,
+    CASE WHEN {lsm} THEN ls_account_domain(f_User)
+         WHEN {rcm1149} THEN f_Param2
+         WHEN {sys1074} THEN ls_account_domain(f_param7)
+         WHEN {gateway} THEN ls_account_domain(f_Username)
+         ELSE coalesce(f_TargetDomainName, f_AccountDomain) END AS target_domain,
+    CASE WHEN {winlogon} THEN f_UserSid ELSE coalesce(f_TargetUserSid, f_TargetSid) END AS target_sid,
+    ls_luid(coalesce(f_TargetLogonId, f_LogonID)) AS target_logon_id,
+    ls_luid(f_TargetLinkedLogonId) AS linked_logon_id,
+    try_cast(f_LogonType AS SMALLINT) AS logon_type,
+    CASE WHEN f_ElevatedToken IS NOT NULL
+         THEN lower(f_ElevatedToken) IN ('%%1842', 'yes', 'true', '1') END AS elevated,
+    CASE WHEN {rdp131} THEN ls_ip_host(f_ClientIP)
+         WHEN {lsm} THEN f_Address
+         WHEN {rcm1149} THEN f_Param3
+         ELSE coalesce(f_IpAddress, f_ClientAddress) END AS ip,
+    CASE WHEN {rdp131} THEN ls_ip_port(f_ClientIP) ELSE try_cast(f_IpPort AS INTEGER) END AS port,
+    coalesce(f_WorkstationName, f_ClientName) AS workstation,
+    f_LogonProcessName AS logon_process,
+    f_AuthenticationPackageName AS auth_package,
+    ls_ntstatus(f_Status) AS status,
+    ls_ntstatus(f_SubStatus) AS sub_status,
+    f_FailureReason AS failure_reason,
+    try_cast(CASE WHEN {lsm} THEN coalesce(f_SessionID, f_TargetSession, f_Session)
+                  WHEN {winlogon} THEN f_TSId
+                  WHEN {lock} THEN f_SessionId
+                  WHEN {sysmon} THEN f_TerminalSessionId END AS BIGINT) AS lsm_session_id,
+    CASE WHEN {sysmon} THEN f_Image
+         WHEN {sys1074} THEN f_param1
+         ELSE coalesce(f_ProcessName, f_NewProcessName) END AS process_name,
+    CAST(data AS VARCHAR) AS data
+FROM r
+"""
 
 
-def _time(system: dict) -> str | None:
-    created = system.get("TimeCreated")
-    if isinstance(created, dict):
-        attributes = created.get("#attributes") or {}
-        return attributes.get("SystemTime")
-    return None
+def _field_refs(sql: str) -> str:
+    """`f_SessionID` -> its column: field names differ only in case (SessionId/SessionID),
+    and SQL identifiers do not, so columns are numbered."""
+    return re.sub(r"\bf_([A-Za-z]\w*)", lambda m: f"f_{_FIELDS.index(m.group(1)) + 1}", sql)
 
 
-def _attribute(system: dict, element: str, name: str) -> Any:
-    value = system.get(element)
-    if isinstance(value, dict):
-        return (value.get("#attributes") or {}).get(name)
-    return None
+_SQL = _field_refs(_sql())
 
 
-def _guid(value: Any) -> str | None:
-    text = _str(value)
-    return text.strip("{}").upper() if text else None
+class Normaliser:
+    """A DuckDB connection (one thread: the parallelism is across worker processes) that
+    turns batches of record JSON into events tables."""
 
+    def __init__(self) -> None:
+        self._con = duckdb.connect(config={"threads": 1})
+        self._con.execute("SET TimeZone = 'UTC'")
+        install_macros(self._con)
+        for macro in _MACROS:
+            self._con.execute(macro)
 
-def normalise(event: dict[str, Any], header_time: str | None, sha256: str) -> dict[str, Any]:
-    """One events row (all columns of EVENTS_SCHEMA present; `time` still a string)."""
-    system = event.get("System") or {}
-    payload = event.get("EventData")
-    if payload is None:
-        payload = event.get("UserData")
-    fields: dict = payload if isinstance(payload, dict) else {}
-    if "EventData" not in event and len(fields) == 1:  # UserData -> EventXML -> fields
-        inner = next(iter(fields.values()))
-        if isinstance(inner, dict):
-            fields = inner
+    def batch(self, records: list[str], header_times: list[str | None], sha256: str) -> pa.Table:
+        """Rows in EVENTS_SCHEMA for `records` (each the JSON of one `{"Event": ...}`)."""
+        batch = pa.table({"j": pa.array(records, pa.string()),
+                          "header_time": pa.array(header_times, pa.string())})
+        self._con.register("batch", batch)
+        try:
+            table = self._con.sql(_SQL, params={"sha": sha256}).to_arrow_table()
+        finally:
+            self._con.unregister("batch")
+        return table.cast(EVENTS_SCHEMA)
 
-    time = _time(system)
-    channel = _str(system.get("Channel"))
-    event_id = _int(system.get("EventID"))
-    computer = _str(system.get("Computer"))
-    row: dict[str, Any] = {
-        "evidence_sha256": sha256,
-        "record_id": _int(system.get("EventRecordID")),
-        "time": time or header_time,
-        "time_from_header": time is None,
-        "host": computer,
-        "host_key": host_key(computer),
-        "channel": channel,
-        "provider": _str(_attribute(system, "Provider", "Name")),
-        "event_id": event_id,
-        "version": _int(system.get("Version")),
-        "level": _int(system.get("Level")),
-        "task": _int(system.get("Task")),
-        "opcode": _int(system.get("Opcode")),
-        "keywords": _str(system.get("Keywords")),
-        "process_id": _int(_attribute(system, "Execution", "ProcessID")),
-        "thread_id": _int(_attribute(system, "Execution", "ThreadID")),
-        "activity_id": _guid(_attribute(system, "Correlation", "ActivityID")),
-        "user_sid": _str(_attribute(system, "Security", "UserID")),
-        "data": orjson.dumps(payload).decode() if payload is not None else None,
-    }
-    if fields:
-        _security_fields(fields, row)
-        specific = SPECIFIC.get((channel, event_id))  # type: ignore[arg-type]
-        if specific is not None:
-            specific(fields, row)
-    return row
+    def close(self) -> None:
+        self._con.close()

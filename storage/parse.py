@@ -43,9 +43,9 @@ class ReadReport:
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One record: the decoded `Event` object and the record header's timestamp."""
+    """One record as `evtx` JSON text (`{"Event": ...}`) and the record header's timestamp."""
 
-    event: dict[str, Any]
+    json: str
     header_time: str | None
 
 
@@ -96,7 +96,6 @@ def read_records(path: Path, report: ReadReport, parser: str = "auto") -> Iterat
 def _read_fast(path: Path, report: ReadReport, failed_chunks: list[int]) -> Iterator[RawRecord]:
     records = evtx.PyEvtxParser(str(path), number_of_threads=1).records_json()
     report.parsers.add("evtx")
-    loads = orjson.loads
     while True:
         try:
             rec = next(records)
@@ -111,13 +110,7 @@ def _read_fast(path: Path, report: ReadReport, failed_chunks: list[int]) -> Iter
                 report.skipped += 1
                 report.errors.append(f"record skipped: {message[:200]}")
             continue
-        try:
-            event = loads(rec["data"])["Event"]
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            report.skipped += 1
-            report.errors.append(f"record {rec.get('event_record_id')}: undecodable ({exc})")
-            continue
-        yield RawRecord(event, rec.get("timestamp"))
+        yield RawRecord(rec["data"], rec.get("timestamp"))
 
 
 def _read_python_evtx(path: Path, report: ReadReport, chunks: list[int] | None) -> Iterator[RawRecord]:
@@ -145,13 +138,13 @@ def _read_python_evtx(path: Path, report: ReadReport, chunks: list[int] | None) 
                 try:
                     for record in chunk.records():
                         try:
-                            event = _xml_to_event(record.xml())
+                            text = orjson.dumps({"Event": _xml_to_event(record.xml())}).decode()
                         except Exception as exc:  # python-evtx raises many kinds
                             report.skipped += 1
                             report.errors.append(f"chunk {number}: record skipped ({exc})"[:200])
                             continue
                         read += 1
-                        yield RawRecord(event, None)
+                        yield RawRecord(text, None)
                 except Exception as exc:
                     lost = max(declared - read, 0)
                     report.skipped += lost

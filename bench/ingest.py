@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Ingest throughput against the bare `evtx` loop, on the same files and cores (DESIGN 4).
+
+    .venv/bin/python bench/ingest.py [PATH...] [--jobs 1 2]
+
+Prints records/s for: the bare loop (`records_json` + `json.loads`, one thread, one process
+per job), `logonscope ingest --jobs N` end to end into a fresh case, their ratio, the peak
+RSS of any one process, and case bytes / EVTX bytes. Each figure comes from a fresh process.
+Default input: ../shared/evidence, or a generated set with --generate N (needs the writer).
+Not a test: it prints figures, it does not assert them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _evtx_files(paths: list[Path]) -> list[Path]:
+    from storage.discover import discover
+
+    with tempfile.TemporaryDirectory() as tmp:
+        found, _ = discover(paths, Path(tmp))
+        return [c.path for c in found]
+
+
+def _bare_one(path: str) -> int:
+    import evtx
+
+    count = 0
+    records = evtx.PyEvtxParser(path, number_of_threads=1).records_json()
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return count
+        except RuntimeError:  # a corrupt chunk or record: the parser goes on with the next
+            continue
+        json.loads(record["data"])
+        count += 1
+
+
+def measure_bare(files: list[str], jobs: int) -> dict:
+    """The reference: parse and decode every record, nothing else."""
+    started = time.perf_counter()
+    if jobs == 1:
+        records = sum(_bare_one(f) for f in files)
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+            records = sum(pool.map(_bare_one, files, chunksize=1))
+    seconds = time.perf_counter() - started
+    return {"records": records, "seconds": seconds}
+
+
+def measure_ingest(files: list[str], jobs: int) -> dict:
+    from storage.ingest import ingest
+
+    case = Path(tempfile.mkdtemp(prefix="bench-case-"))
+    try:
+        started = time.perf_counter()
+        report = ingest(files, case / "c", jobs=jobs)
+        seconds = time.perf_counter() - started
+        case_bytes = sum(p.stat().st_size for p in (case / "c").rglob("*.parquet"))
+    finally:
+        shutil.rmtree(case, ignore_errors=True)
+    return {"records": report.records, "seconds": seconds, "case_bytes": case_bytes}
+
+
+def _in_fresh_process(kind: str, files: list[str], jobs: int) -> dict:
+    """Run one measurement in a new interpreter; add the peak RSS of it and its workers."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--_measure", kind, "--jobs", str(jobs), "--_files", json.dumps(files)],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _measure_here(kind: str, files: list[str], jobs: int) -> None:
+    result = (measure_bare if kind == "bare" else measure_ingest)(files, jobs)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_rss_mb"] = max(own, children) / 1024
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--generate", type=int, default=0, metavar="N",
+                        help="benchmark on a generated bulk set of about N events instead")
+    parser.add_argument("--_measure", help=argparse.SUPPRESS)
+    parser.add_argument("--_files", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._measure:
+        _measure_here(args._measure, json.loads(args._files), args.jobs[0])
+        return
+
+    workdir = None
+    if args.generate:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-evtx-"))
+        subprocess.run([sys.executable, "-m", "tui.cli", "generate", "--out", str(workdir),
+                        "--scenario", "bulk", "--events", str(args.generate)], check=True, cwd=ROOT)
+        paths = [workdir]
+    else:
+        paths = args.paths or [ROOT.parent / "shared" / "evidence"]
+    files = [str(f) for f in _evtx_files(paths)]
+    evtx_bytes = sum(os.path.getsize(f) for f in files)
+    print(f"input: {len(files)} EVTX files, {evtx_bytes / 1e6:.1f} MB; cores: {os.cpu_count()}")
+    print(f"{'measure':<22}{'jobs':>5}{'records':>12}{'seconds':>9}{'records/s':>12}{'vs bare':>9}{'peak MB':>9}")
+    bare_rate: dict[int, float] = {}
+    ingest_rate: dict[int, float] = {}
+    for jobs in args.jobs:
+        bare = _in_fresh_process("bare", files, jobs)
+        bare_rate[jobs] = bare["records"] / bare["seconds"]
+        print(f"{'bare evtx loop':<22}{jobs:>5}{bare['records']:>12,}{bare['seconds']:>9.2f}"
+              f"{bare_rate[jobs]:>12,.0f}{'':>9}{bare['peak_rss_mb']:>9.0f}")
+        run = _in_fresh_process("ingest", files, jobs)
+        ingest_rate[jobs] = run["records"] / run["seconds"]
+        print(f"{'logonscope ingest':<22}{jobs:>5}{run['records']:>12,}{run['seconds']:>9.2f}"
+              f"{ingest_rate[jobs]:>12,.0f}{ingest_rate[jobs] / bare_rate[jobs]:>9.2f}"
+              f"{run['peak_rss_mb']:>9.0f}")
+        print(f"{'case bytes / EVTX':<22}{jobs:>5}{'':>12}{'':>9}{run['case_bytes'] / evtx_bytes:>12.1%}")
+    if 1 in ingest_rate and 2 in ingest_rate:
+        print(f"ingest scaling, 2 jobs / 1 job: {ingest_rate[2] / ingest_rate[1]:.2f}x")
+    if workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
