@@ -20,6 +20,8 @@ COMMANDS = (
     "ingest",
     "query",
     "sessions",
+    "open",
+    "demo",
 )
 
 

@@ -1,0 +1,94 @@
+"""Look up the original events behind a session, and the facets a filter dialog offers.
+
+Read-only, parameterised DuckDB over the case views (`events`, `sessions`): user input is
+only ever a bound parameter or a registered Arrow table, never SQL text. Returns Arrow tables
+and plain dicts; never imports the UI.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# The fields of an event a responder reads first, in the Sources tab.
+KEY_FIELDS = (
+    "target_user", "target_domain", "subject_user", "logon_type", "ip", "port", "workstation",
+    "target_logon_id", "subject_logon_id", "lsm_session_id", "status", "sub_status",
+    "logon_process", "auth_package", "process_name",
+)
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Distinct values the filters can take in this case (system sessions included)."""
+
+    hosts: tuple[str, ...]
+    kinds: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    first: Any
+    last: Any
+
+
+def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    rows = con.sql(
+        "SELECT 1 FROM duckdb_views() WHERE view_name = ? UNION ALL "
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", params=[name, name]).fetchall()
+    return bool(rows)
+
+
+def facets(con: duckdb.DuckDBPyConnection) -> Facets:
+    if not _has(con, "sessions"):
+        return Facets((), (), (), None, None)
+
+    def distinct(column: str) -> tuple[str, ...]:
+        # column names are constants of this module, never user input
+        rows = con.sql(f'SELECT DISTINCT "{column}" FROM sessions WHERE "{column}" IS NOT NULL '
+                       f'ORDER BY 1').fetchall()
+        return tuple(str(r[0]) for r in rows)
+
+    first, last = con.sql('SELECT min(start), max(coalesce("end", start)) FROM sessions').fetchall()[0]
+    return Facets(distinct("host"), distinct("logon_kind"), distinct("outcome"), first, last)
+
+
+def source_events(con: duckdb.DuckDBPyConnection, sources: pa.Table) -> pa.Table:
+    """`sources` (rows of session_sources) with the key fields of each original event."""
+    wanted = ["time", "channel", "event_id", "role"]
+    keys = sources.select([c for c in wanted if c in sources.column_names]
+                          + [c for c in sources.column_names if c not in wanted])
+    if keys.num_rows == 0 or "record_id" not in keys.column_names:
+        return keys
+    fields = ", ".join(f'"{f}"' for f in KEY_FIELDS)
+    shas = sorted({s for s in keys.column("evidence_sha256").to_pylist() if s})
+    ids = sorted({r for r in keys.column("record_id").to_pylist() if r is not None})
+    # Parameters only (no temp objects): the file list narrows the scan to these evidence
+    # files; the exact pairs are then matched by an Arrow join.
+    found = con.sql(
+        f"""SELECT evidence_sha256, record_id, {fields} FROM events
+            WHERE list_contains(?, evidence_sha256) AND list_contains(?, record_id)""",
+        params=[shas, ids]).to_arrow_table()
+    joined = keys.join(found, ["evidence_sha256", "record_id"], join_type="left outer")
+    order = pc.sort_indices(joined, sort_keys=[("time", "ascending"), ("record_id", "ascending")])
+    return joined.take(order)
+
+
+def event(con: duckdb.DuckDBPyConnection, evidence_sha256: str, record_id: int) -> dict[str, Any] | None:
+    """The whole stored event (every column; `data` decoded from its JSON text)."""
+    table = con.sql(
+        "SELECT * FROM events WHERE evidence_sha256 = ? AND record_id = ? LIMIT 1",
+        params=[evidence_sha256, int(record_id)]).to_arrow_table()
+    if table.num_rows == 0:
+        return None
+    row = table.to_pylist()[0]
+    if isinstance(row.get("data"), str):
+        try:
+            row["data"] = json.loads(row["data"])
+        except ValueError:
+            pass  # kept as the text it is
+    if _has(con, "evidence"):
+        found = con.sql("SELECT path FROM evidence WHERE sha256 = ?", params=[evidence_sha256]).fetchall()
+        row["evidence_path"] = found[0][0] if found else None
+    return row

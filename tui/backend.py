@@ -1,0 +1,182 @@
+"""The app's read side of a case: thread-safe calls into `analysis.queries` and friends.
+
+Every call is made from a thread worker. DuckDB connections are not shared between threads
+(and the case's views are connection-local), so each worker group gets its own connection
+guarded by a lock: a stale query of one pane never blocks another pane. This module renders
+nothing and never builds SQL from user input; filters travel as `analysis.queries.Filters`.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class FilterState:
+    """What the status line shows and every query applies (the selection is separate)."""
+
+    host: str | None = None
+    since: Any = None  # datetime (UTC) or None
+    until: Any = None
+    kinds: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    show_system: bool = False
+
+    def describe(self) -> str:
+        def when(value: Any) -> str:
+            return value.strftime("%Y-%m-%d %H:%M") if value is not None else "…"
+
+        parts = [
+            f"host: {self.host or 'all'}",
+            "time: all" if self.since is None and self.until is None
+            else f"time: {when(self.since)} → {when(self.until)}",
+            f"kind: {', '.join(self.kinds) or 'all'}",
+            f"outcome: {', '.join(self.outcomes) or 'all'}",
+            "system: shown" if self.show_system else "system: hidden",
+        ]
+        return "  ".join(parts)
+
+    @property
+    def active(self) -> bool:
+        return self != FilterState(show_system=self.show_system)
+
+
+def _default_queries() -> ModuleType:
+    from analysis import queries
+
+    return queries
+
+
+class Backend:
+    """Queries over one case folder; `queries` can be swapped (tests, benchmarks)."""
+
+    def __init__(self, case_dir: Path, queries: ModuleType | None = None) -> None:
+        self.case_dir = Path(case_dir)
+        self._queries = queries
+        self._connections: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @property
+    def queries(self) -> ModuleType:
+        if self._queries is None:
+            self._queries = _default_queries()
+        return self._queries
+
+    def _lock(self, group: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(group, threading.Lock())
+
+    def connection(self, group: str) -> Any:
+        """The connection of a worker group; call with that group's lock held."""
+        con = self._connections.get(group)
+        if con is None:
+            from storage.case import connect
+
+            con = connect(self.case_dir)
+            self._connections[group] = con
+        return con
+
+    def run(self, group: str, call: Any, *args: Any) -> Any:
+        with self._lock(group):
+            return call(_Finishing(self.connection(group)), *args)
+
+    def filters(self, state: FilterState, **selection: Any) -> Any:
+        """An `analysis.queries.Filters` from the filter state plus a selection (user, ip)."""
+        Filters = self.queries.Filters
+        names = {f.name for f in fields(Filters)}
+        values: dict[str, Any] = {
+            "host": state.host, "since": state.since, "until": state.until,
+            "kinds": tuple(state.kinds) or None, "outcomes": tuple(state.outcomes) or None,
+            "show_system": state.show_system, **selection,
+        }
+        base = Filters()
+        known = {k: v for k, v in values.items() if k in names}
+        # keep the dataclass's own "empty" for collections it defaults to () rather than None
+        for key in ("kinds", "outcomes"):
+            if key in known and known[key] is None:
+                known[key] = getattr(base, key)
+        return replace(base, **known)
+
+    # --- the reads, each called from a worker of the named group ------------------------
+
+    def users(self, state: FilterState) -> pa.Table:
+        return self.run("users", self.queries.users, self.filters(state))
+
+    def user_ips(self, state: FilterState, user: str | None) -> pa.Table:
+        return self.run("ips", self.queries.user_ips, self.filters(state, user=user))
+
+    def sessions(self, state: FilterState, user: str | None, ip: Any = None,
+                 ip_set: bool = False) -> pa.Table:
+        selection: dict[str, Any] = {"user": user}
+        if ip_set:
+            selection["ip"] = ip if ip is not None else getattr(self.queries, "NO_IP", "-")
+        return self.run("sessions", self.queries.sessions, self.filters(state, **selection))
+
+    def session_detail(self, session_id: str) -> dict[str, Any] | None:
+        from analysis import lookup
+
+        def detail(con: Any) -> dict[str, Any] | None:
+            found = self.queries.session_detail(con, session_id)
+            if not found:
+                return None
+            found = dict(found)
+            found["sources"] = lookup.source_events(con, _as_table(found.get("sources")))
+            found["activity"] = _as_table(found.get("activity"))
+            return found
+
+        return self.run("detail", detail)
+
+    def event(self, evidence_sha256: str, record_id: int) -> dict[str, Any] | None:
+        from analysis import lookup
+
+        return self.run("event", lookup.event, evidence_sha256, record_id)
+
+    def facets(self) -> Any:
+        from analysis import lookup
+
+        return self.run("facets", lookup.facets)
+
+    def close(self) -> None:
+        for con in self._connections.values():
+            try:
+                con.close()
+            except Exception:  # noqa: BLE001 - closing at exit must not raise
+                pass
+        self._connections.clear()
+
+
+class _Finishing:
+    """A connection proxy that finishes any pending `execute()` result before the next call:
+    with duckdb 2.x a half-fetched result blocks every later statement on the connection."""
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._con, name)
+        if callable(attr) and name not in ("complete", "abort", "interrupt"):
+            def call(*args: Any, **kwargs: Any) -> Any:
+                complete = getattr(self._con, "complete", None)
+                if complete is not None:
+                    complete()
+                return attr(*args, **kwargs)
+            return call
+        return attr
+
+
+def _as_table(value: Any) -> pa.Table:
+    if value is None:
+        return pa.table({})
+    if isinstance(value, pa.Table):
+        return value
+    if isinstance(value, pa.RecordBatchReader):
+        return value.read_all()
+    if hasattr(value, "to_arrow"):
+        return value.to_arrow()
+    return pa.Table.from_pylist(list(value))

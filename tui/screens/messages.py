@@ -1,0 +1,49 @@
+"""Messages the main screen's thread workers post back to it (thread-safe by design).
+
+Workers never touch widgets: they compute, then post one of these; the screen applies it on
+the UI thread. A `token` lets the screen drop a result that a newer request superseded.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from textual.message import Message
+
+from analysis.timeline import Histogram
+from tui.tables import Shaped
+
+
+class Loaded(Message):
+    """A pane's result, shaped (searched, sorted, capped, inert)."""
+
+    def __init__(self, pane: str, token: int, source: pa.Table, shaped: Shaped, context: str,
+                 select: Any = None, histogram: Histogram | None = None, seconds: float = 0.0) -> None:
+        super().__init__()
+        self.pane, self.token, self.source, self.shaped = pane, token, source, shaped
+        self.context, self.select, self.histogram, self.seconds = context, select, histogram, seconds
+
+
+class DetailLoaded(Message):
+    def __init__(self, token: int, detail: dict[str, Any] | None,
+                 shaped: dict[str, tuple[pa.Table, Shaped]], seconds: float = 0.0) -> None:
+        super().__init__()
+        self.token, self.detail, self.shaped, self.seconds = token, detail, shaped, seconds
+
+
+class EventLoaded(Message):
+    def __init__(self, title: str, event: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.title, self.event = title, event
+
+
+class FacetsLoaded(Message):
+    def __init__(self, facets: Any) -> None:
+        super().__init__()
+        self.facets = facets
+
+
+class Exported(Message):
+    def __init__(self, path: str, rows: int) -> None:
+        super().__init__()
+        self.path, self.rows = path, rows

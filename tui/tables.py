@@ -1,0 +1,140 @@
+"""Shape Arrow results for the screen: search, sort, cap, and make evidence strings inert.
+
+Pure Arrow compute (vectorised, no per-row Python) so it runs in the thread workers; this
+module never imports Textual and never queries the case. Evidence strings are made *visible*
+here: control characters (ESC, CR, BEL, ...) become `\\xNN` text before a value reaches a
+widget, and the tables render with markup off, so `[red]x[/red]` is shown as typed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# What one table shows at most; the status says "N of M" when a result is larger.
+ROW_CAP = 50_000
+
+# C0, DEL and C1 controls: what a terminal could act on.
+_CONTROL_CHARS = [chr(c) for c in (*range(0x00, 0x20), *range(0x7F, 0xA0))]
+_CONTROL_RE = "[\\x00-\\x1f\\x7f-\\x9f]"
+
+
+@dataclass(frozen=True)
+class Sort:
+    column: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """What a pane shows: `display` (inert strings, at most ROW_CAP rows) and `rows` (the
+    same rows with the original values, for drill-down keys), out of `matched` rows after
+    search, out of `total` rows the query returned."""
+
+    display: pa.Table
+    rows: pa.Table
+    matched: int
+    total: int
+    view: pa.Table  # every matched row, sorted: what export writes
+
+
+def search(table: pa.Table, text: str) -> pa.Table:
+    """Rows where any column's text contains `text` (case-insensitive, literal)."""
+    if not text or table.num_rows == 0:
+        return table
+    mask = None
+    for name in table.column_names:
+        column = table.column(name)
+        kind = column.type
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            column = pc.binary_join(pc.cast(column, pa.list_(pa.string())), " ")
+        elif pa.types.is_timestamp(kind):
+            column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+        elif not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            column = pc.cast(column, pa.string())
+        hit = pc.fill_null(pc.match_substring(column, text, ignore_case=True), False)
+        mask = hit if mask is None else pc.or_(mask, hit)
+    return table.filter(mask)
+
+
+def sort(table: pa.Table, order: Sort | None) -> pa.Table:
+    if order is None or order.column not in table.column_names or table.num_rows < 2:
+        return table
+    kind = table.schema.field(order.column).type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_struct(kind):
+        return table  # not orderable; the picker does not offer these
+    direction = "descending" if order.descending else "ascending"
+    indices = pc.sort_indices(table, sort_keys=[(order.column, direction)], null_placement="at_end")
+    return table.take(indices)
+
+
+def sortable(table: pa.Table) -> list[str]:
+    return [f.name for f in table.schema
+            if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
+                    or pa.types.is_struct(f.type))]
+
+
+def shape(table: pa.Table, text: str = "", order: Sort | None = None,
+          cap: int = ROW_CAP, hidden: tuple[str, ...] = (),
+          preferred: tuple[str, ...] = ()) -> Shaped:
+    """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
+    `preferred` columns come first, in that order."""
+    matched = sort(search(table, text), order)
+    rows = matched.slice(0, cap)
+    names = rows.column_names
+    first = [c for c in preferred if c in names and c not in hidden]
+    rest = [c for c in names if c not in first and c not in hidden]
+    shown = rows.select(first + rest)
+    return Shaped(inert(shown), rows, matched.num_rows, table.num_rows, matched)
+
+
+def inert(table: pa.Table) -> pa.Table:
+    """Every column as display text: times in UTC without zone noise, lists joined, controls
+    made visible. Never interpreted: the widget renders with markup off."""
+    columns = []
+    for field in table.schema:
+        columns.append(_display(table.column(field.name), field.type))
+    return pa.table(columns, names=table.column_names)
+
+
+def _display(column: pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(kind):
+        # %S carries the fraction for µs timestamps: seconds are enough on screen
+        return pc.utf8_slice_codeunits(pc.strftime(column, format="%Y-%m-%d %H:%M:%S"), 0, 19)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        column = pc.binary_join(pc.cast(column, pa.list_(pa.string())), ", ")
+        return visible_column(column)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return visible_column(column)
+    if pa.types.is_boolean(kind):
+        return pc.if_else(column, "yes", "")
+    if pa.types.is_dictionary(kind) or pa.types.is_struct(kind) or pa.types.is_binary(kind):
+        return visible_column(pc.cast(column, pa.string()))
+    return column
+
+
+def visible_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Control characters replaced by `\\xNN` text, only scanning columns that have any."""
+    if len(column) == 0 or not pc.any(pc.match_substring_regex(column, _CONTROL_RE)).as_py():
+        return column
+    for char in _CONTROL_CHARS:
+        column = pc.replace_substring(column, char, f"\\x{ord(char):02x}")
+    return column
+
+
+def visible(value: object) -> str:
+    """One value as inert display text (the Summary tab and dialogs)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f") + " UTC"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(visible(v) for v in value)
+    text = str(value)
+    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in text)

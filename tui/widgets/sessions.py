@@ -1,0 +1,44 @@
+"""The Sessions pane: sessions of the selection (a user, a user + IP, a host or the case).
+
+Posts `SessionHighlighted` as the cursor moves (the screen previews the detail) and
+`SessionChosen` on Enter; never queries the case itself.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.message import Message
+
+from tui.widgets.table_pane import TablePane
+
+
+class SessionsPane(TablePane):
+    title: ClassVar[str] = "Sessions"
+    key_column: ClassVar[str | None] = "session_id"
+    hidden_columns: ClassVar[tuple[str, ...]] = ("host_key", "user_key")
+    preferred: ClassVar[tuple[str, ...]] = (
+        "start", "end", "host", "user", "logon_kind", "src_ip", "outcome", "failure_reason",
+        "end_reason", "src_ip_class", "src_host", "tunnelled", "elevated", "admin",
+        "is_reconnect", "n_sources", "n_activity", "logon_type", "domain", "src_ip_source",
+        "logon_ids", "lsm_session_id", "sid", "system", "session_id",
+    )
+    empty_text: ClassVar[str] = "no sessions for this selection and these filters"
+
+    class SessionHighlighted(Message, bubble=True):
+        def __init__(self, session: dict[str, Any] | None) -> None:
+            super().__init__()
+            self.session = session
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, SessionsPane.SessionHighlighted)
+
+    class SessionChosen(Message, bubble=True):
+        def __init__(self, session: dict[str, Any]) -> None:
+            super().__init__()
+            self.session = session
+
+    def highlighted(self, row: dict[str, Any] | None) -> None:
+        self.post_message(self.SessionHighlighted(row))
+
+    def chosen(self, row: dict[str, Any]) -> None:
+        self.post_message(self.SessionChosen(row))

@@ -1,0 +1,208 @@
+"""A titled pane around a fast Arrow table: the shared shape of every list in the app.
+
+It shows a `tui.tables.Shaped` result: mounts a *new* `textual_fastdatatable.DataTable` per
+result (the widget cannot be cleared), with markup off so evidence strings stay text, and
+says "N of M" when the row cap or a search hides rows. It keeps the search text and sort
+order of its table (the screen's workers apply them) and turns cursor moves into its
+subclass's messages. It never queries the case and never talks to another pane.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static
+from textual_fastdatatable import ArrowBackend, DataTable
+
+from tui.tables import Shaped, Sort
+
+
+class Grid(DataTable):
+    """The fast table without its own Tab bindings: Tab moves between panes."""
+
+    BINDINGS: ClassVar[list] = [b for b in DataTable.BINDINGS
+                                if getattr(b, "key", "") not in ("tab", "shift+tab")]
+
+
+class TablePane(Vertical):
+    """Base of the Users, User+IP and Sessions panes (and the detail's tables)."""
+
+    DEFAULT_CSS = """
+    TablePane { border: round $primary-darken-2; height: 1fr; }
+    TablePane:focus-within { border: round $accent; }
+    TablePane > .placeholder { color: $text-muted; padding: 0 1; }
+    TablePane > Grid { height: 1fr; max-height: 100%; }
+    """
+
+    title: ClassVar[str] = "Rows"
+    key_column: ClassVar[str | None] = None   # what identifies a row (for cursor restore)
+    hidden_columns: ClassVar[tuple[str, ...]] = ()
+    empty_text: ClassVar[str] = "nothing to show"
+
+    class Searched(Message):
+        """The pane's search text or sort order changed: reshape its current result."""
+
+        def __init__(self, pane: "TablePane") -> None:
+            super().__init__()
+            self.pane = pane
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=classes)
+        self.source: pa.Table | None = None     # the query result, before search and sort
+        self.shaped: Shaped | None = None
+        self.search_text = ""
+        self.order: Sort | None = None
+        self.context = ""                       # what the result is of ("alice @ 10.0.0.5")
+        self._generation = 0
+        self._announced: Any = object()
+
+    def compose(self) -> ComposeResult:
+        yield Static("loading…", classes="placeholder", markup=False)
+
+    def on_mount(self) -> None:
+        self._retitle()
+
+    # --- showing results ------------------------------------------------------------
+
+    def loading_for(self, context: str) -> None:
+        self.context = context
+        self._retitle(loading=True)
+
+    def show(self, source: pa.Table, shaped: Shaped, context: str | None = None,
+             select: Any = None) -> None:
+        """Replace the table with `shaped`; put the cursor on the row whose key is `select`."""
+        had_focus = self.has_focus_within
+        self.source, self.shaped = source, shaped
+        if context is not None:
+            self.context = context
+        self._generation += 1
+        for child in list(self.children):
+            child.remove()
+        if shaped.display.num_rows == 0:
+            note = self.empty_text if not self.search_text else f"no row matches /{self.search_text}"
+            self.mount(Static(note, classes="placeholder", markup=False))
+            self._retitle()
+            if had_focus:
+                self.focus_table()
+            self._announce(None)
+            return
+        grid = Grid(
+            backend=ArrowBackend(shaped.display),
+            id=f"{self.id or 'pane'}-grid-{self._generation}",
+            cursor_type="row",
+            render_markup=False,
+            show_row_labels=False,
+            zebra_stripes=False,
+            max_column_content_width=48,
+        )
+        self.mount(grid)
+        row = self.row_of(select)
+        if row:
+            grid.move_cursor(row=row)
+        if had_focus:
+            grid.focus()
+        self._retitle()
+        self._announce(row or 0)
+
+    def row_of(self, key: Any) -> int:
+        if key is None or self.shaped is None or not self.key_column:
+            return 0
+        rows = self.shaped.rows
+        if self.key_column not in rows.column_names:
+            return 0
+        index = pc.index(rows.column(self.key_column), key).as_py()
+        return max(index, 0)
+
+    @property
+    def grid(self) -> Grid | None:
+        found = self.query(Grid)
+        return found.first() if found else None
+
+    def focus_table(self) -> None:
+        grid = self.grid
+        if grid is not None:
+            grid.focus()
+        else:
+            self.can_focus = True
+            self.focus()
+
+    def current(self) -> dict[str, Any] | None:
+        """The row under the cursor with its original (not display) values."""
+        grid = self.grid
+        if grid is None or self.shaped is None or self.shaped.rows.num_rows == 0:
+            return None
+        row = min(grid.cursor_row, self.shaped.rows.num_rows - 1)
+        return self.shaped.rows.slice(row, 1).to_pylist()[0]
+
+    def columns(self) -> list[str]:
+        if self.shaped is None:
+            return []
+        return [c for c in self.shaped.display.column_names]
+
+    # --- titles ---------------------------------------------------------------------
+
+    def _retitle(self, loading: bool = False) -> None:
+        title = self.title + (f" · {self.context}" if self.context else "")
+        self.border_title = title
+        bits = []
+        if loading:
+            bits.append("loading…")
+        elif self.shaped is not None:
+            shown, matched, total = self.shaped.display.num_rows, self.shaped.matched, self.shaped.total
+            if self.search_text:
+                bits.append(f"/{self.search_text}: {matched:,} of {total:,}")
+            else:
+                bits.append(f"{total:,} rows")
+            if shown < matched:
+                bits.append(f"showing {shown:,} of {matched:,}")
+        if self.order is not None:
+            bits.append(f"by {self.order.column} {'↓' if self.order.descending else '↑'}")
+        self.border_subtitle = " · ".join(bits)
+
+    # --- search and sort (applied by the screen's worker) ----------------------------
+
+    def set_search(self, text: str) -> None:
+        self.search_text = text
+        self.post_message(self.Searched(self))
+
+    def set_order(self, order: Sort | None) -> None:
+        self.order = order
+        self.post_message(self.Searched(self))
+
+    # --- cursor → messages ----------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._announce(event.cursor_row)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = self._row(event.cursor_row)
+        if row is not None:
+            self.chosen(row)
+
+    def _row(self, index: int | None) -> dict[str, Any] | None:
+        if index is None or self.shaped is None or not 0 <= index < self.shaped.rows.num_rows:
+            return None
+        return self.shaped.rows.slice(index, 1).to_pylist()[0]
+
+    def _announce(self, index: int | None) -> None:
+        row = self._row(index)
+        key = None if row is None else (row.get(self.key_column) if self.key_column else index)
+        if key == self._announced:
+            return
+        self._announced = key
+        self.highlighted(row)
+
+    def reset_announced(self) -> None:
+        self._announced = object()
+
+    def highlighted(self, row: dict[str, Any] | None) -> None:
+        """The cursor rests on `row` (None: the table is empty). Subclasses post a message."""
+
+    def chosen(self, row: dict[str, Any]) -> None:
+        """Enter on `row`. Subclasses post a message."""
