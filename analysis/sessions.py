@@ -84,22 +84,20 @@ def _steps(r: Rules, events: str) -> list[str]:
     return [
         # 1. relevant events, normalised once -------------------------------------------------
         f"""CREATE OR REPLACE TEMP TABLE _ls_ev AS
-        SELECT row_number() OVER (ORDER BY evidence_sha256, record_id) AS eid,
-               evidence_sha256, record_id, time, epoch_us(time) AS t, host,
-               coalesce(host_key, ls_host_key(host)) AS host_key, channel, event_id,
+        SELECT row_number() OVER () AS eid,
+               hash(evidence_sha256) AS sha_h, record_id, epoch_us(time) AS t, host,
+               coalesce(host_key, ls_host_key(host)) AS host_key, event_id,
                CASE WHEN channel = 'Security' THEN 'sec' WHEN channel = '{LSM}' THEN 'lsm'
                     WHEN channel = '{RCM}' THEN 'rcm' WHEN channel = '{RDPCORE}' THEN 'rdp'
                     ELSE 'sys' END AS src,
                CASE WHEN channel = 'Security' AND event_id = 4672 THEN subject_user
                     ELSE target_user END AS user_raw,
                target_domain AS domain_raw,
-               ls_user_key(CASE WHEN channel = 'Security' AND event_id = 4672 THEN subject_user
-                                ELSE target_user END) AS uk,
                target_sid,
                CASE WHEN channel = 'Security' AND event_id = 4672 THEN subject_logon_id
                     ELSE target_logon_id END AS lid,
                linked_logon_id AS linked, logon_type, elevated,
-               ls_ip(ip) AS ipn, ls_ip_zone(ip) AS zone, upper(trim(ip)) = 'LOCAL' AS is_local,
+               ip AS ip_raw,
                workstation, lsm_session_id AS lsid, status, sub_status,
                CASE WHEN channel IN ('{LSM}', '{RCM}', '{RDPCORE}')
                      AND activity_id IS NOT NULL AND upper(activity_id) <> '{CONSOLE_ACTIVITY}'
@@ -111,6 +109,9 @@ def _steps(r: Rules, events: str) -> list[str]:
                       OR (channel = 'System' AND event_id IN (6006, 1074))
                       OR (channel = 'System' AND event_id = 13) THEN 'shutdown' END AS marker
         FROM {events} WHERE {_relevant_filter()}""",
+        # rows stay narrow (an int per evidence file, no channel strings): copies are cheap
+        f"""CREATE OR REPLACE TEMP TABLE _ls_sha AS
+        SELECT DISTINCT hash(evidence_sha256) AS sha_h, evidence_sha256 FROM {events}""",
         # 2. boots ---------------------------------------------------------------------------
         f"""CREATE OR REPLACE TEMP TABLE _ls_boot AS
         WITH m AS (
@@ -140,11 +141,24 @@ def _steps(r: Rules, events: str) -> list[str]:
                   AND m.t >= coalesce(n.boot_start, -9223372036854775807)
                   AND m.t < coalesce(n.next_start, 9223372036854775807)) AS shutdown_eid
         FROM n""",
+        # identity rules run once per distinct value, then join back
+        """CREATE OR REPLACE TEMP TABLE _ls_umap AS
+        SELECT user_raw, ls_user_key(user_raw) AS uk
+        FROM (SELECT DISTINCT user_raw FROM _ls_ev WHERE user_raw IS NOT NULL)""",
+        """CREATE OR REPLACE TEMP TABLE _ls_ipmap AS
+        SELECT ip_raw, ls_ip(ip_raw) AS ipn, ls_ip_zone(ip_raw) AS zone,
+               upper(trim(ip_raw)) = 'LOCAL' AS is_local
+        FROM (SELECT DISTINCT ip_raw FROM _ls_ev WHERE ip_raw IS NOT NULL)""",
         """CREATE OR REPLACE TEMP TABLE _ls_e AS
-        SELECT e.*, coalesce(b.boot, 0) AS boot
-        FROM _ls_ev e ASOF LEFT JOIN
-             (SELECT host_key, boot_start, boot FROM _ls_boot WHERE boot > 0) b
-          ON e.host_key = b.host_key AND e.t >= b.boot_start""",
+        SELECT e.*, u.uk, i.ipn, i.zone, coalesce(i.is_local, FALSE) AS is_local,
+               coalesce(b.boot, 0) AS boot
+        FROM _ls_ev e
+        LEFT JOIN _ls_umap u USING (user_raw)
+        LEFT JOIN _ls_ipmap i USING (ip_raw)
+        LEFT JOIN (SELECT host_key, boot_start, boot, next_start FROM _ls_boot
+                   WHERE boot > 0) b
+          ON e.host_key = b.host_key AND e.t >= b.boot_start
+         AND e.t < coalesce(b.next_start, 9223372036854775807)""",
         # 3. logon units: UAC pairs collapse -------------------------------------------------
         """CREATE OR REPLACE TEMP TABLE _ls_unit AS
         WITH l AS (SELECT * FROM _ls_e WHERE src = 'sec' AND event_id = 4624),
@@ -250,23 +264,29 @@ def _steps(r: Rules, events: str) -> list[str]:
             FROM (SELECT * FROM _ls_e WHERE src = 'sec' AND event_id = 4648) x
             ASOF JOIN u ON u.host_key = x.host_key AND u.uk = x.uk AND u.t >= x.t
             WHERE u.t - x.t <= {r.us(r.auth_window)}),
+        att_act AS (SELECT attempt, host_key, start_t, last_t, unnest(acts) AS act
+                    FROM _ls_att),
         lsm AS (
             SELECT a.attempt, e.eid,
                    CASE WHEN e.event_id = 22 THEN 'shell' ELSE 'logon' END AS role,
                    abs(e.t - a.start_t) AS d
-            FROM _ls_e e JOIN _ls_att a ON a.host_key = e.host_key AND a.boot = e.boot
+            FROM _ls_e e JOIN _ls_att a
+              ON a.host_key = e.host_key AND a.boot = e.boot AND e.lsid = a.lsid
             WHERE ((e.src = 'lsm' AND e.event_id IN (22, 41, 42))
                    OR (e.src = 'sys' AND e.event_id = 7001))
-              AND ((a.lsid IS NOT NULL AND e.lsid = a.lsid
-                    AND (e.uk IS NULL OR e.uk IS NOT DISTINCT FROM a.uk)
-                    AND e.t BETWEEN a.start_t - {W} AND a.last_t + {W})
-                   OR (e.act IS NOT NULL AND list_contains(a.acts, e.act)
-                       AND e.t BETWEEN a.start_t - {W} AND a.last_t + {W}))),
+              AND (e.uk IS NULL OR e.uk IS NOT DISTINCT FROM a.uk)
+              AND e.t BETWEEN a.start_t - {W} AND a.last_t + {W}
+            UNION ALL
+            SELECT a.attempt, e.eid,
+                   CASE WHEN e.event_id = 22 THEN 'shell' ELSE 'logon' END,
+                   abs(e.t - a.start_t)
+            FROM _ls_e e JOIN att_act a ON a.host_key = e.host_key AND a.act = e.act
+            WHERE e.src = 'lsm' AND e.event_id IN (22, 41, 42)
+              AND e.t BETWEEN a.start_t - {W} AND a.last_t + {W}),
         conn AS (
             SELECT a.attempt, e.eid, 'attempt' AS role, abs(e.t - a.start_t) AS d
-            FROM _ls_e e JOIN _ls_att a ON a.host_key = e.host_key AND a.boot = e.boot
+            FROM _ls_e e JOIN att_act a ON a.host_key = e.host_key AND a.act = e.act
             WHERE ((e.src = 'rcm' AND e.event_id = 261) OR (e.src = 'rdp' AND e.event_id = 131))
-              AND e.act IS NOT NULL AND list_contains(a.acts, e.act)
               AND e.t BETWEEN a.start_t - {r.us(r.connect_window)} AND a.last_t),
         nla AS (
             -- failed NLA logons write no address: the 131 connection just before carries it
@@ -319,18 +339,28 @@ def _steps(r: Rules, events: str) -> list[str]:
          AND a.attempt <> b.attempt AND b.from_t > a.from_t
         JOIN _ls_att ba ON ba.attempt = b.attempt AND ba.is_reconnect
         GROUP BY a.attempt""",
-        """CREATE OR REPLACE TEMP TABLE _ls_endm AS
-        SELECT k.attempt, x.eid, x.t, x.reason
-        FROM _ls_key k JOIN _ls_att a USING (attempt) JOIN _ls_endev x
-          ON x.host_key = k.host_key AND x.kind = k.kind AND x.k = k.k AND x.t >= k.from_t
-         -- ids restart at boot; an RDP connection's ActivityID (a GUID) does not
-         AND (x.boot = k.boot OR (x.act IS NOT NULL AND list_contains(a.acts, x.act)))
-        LEFT JOIN _ls_cap c ON c.attempt = k.attempt
-        WHERE c.cap_t IS NULL OR x.t <= c.cap_t""",
+        # the first end event at/after the search start, per key: ASOF joins, never a
+        # many-to-many explosion (LSM ids repeat all day long)
+        """CREATE OR REPLACE TEMP TABLE _ls_keyact AS
+        SELECT k.*, unnest(a.acts) AS act
+        FROM _ls_key k JOIN _ls_att a USING (attempt) WHERE k.kind = 'sid'""",
+        """CREATE OR REPLACE TEMP TABLE _ls_first AS
+        SELECT k.attempt, x.t, x.reason
+        FROM _ls_key k ASOF JOIN _ls_endev x
+          ON x.host_key = k.host_key AND x.boot = k.boot AND x.kind = k.kind AND x.k = k.k
+         AND x.t >= k.from_t
+        UNION ALL
+        -- ids restart at boot; an RDP connection's ActivityID (a GUID) does not
+        SELECT k.attempt, x.t, x.reason
+        FROM _ls_keyact k ASOF JOIN (SELECT * FROM _ls_endev WHERE act IS NOT NULL) x
+          ON x.host_key = k.host_key AND x.act = k.act AND x.kind = k.kind AND x.k = k.k
+         AND x.t >= k.from_t""",
         """CREATE OR REPLACE TEMP TABLE _ls_end AS
         WITH first_end AS (
-            SELECT attempt, min(t) AS end_t, arg_min(reason, t) AS reason
-            FROM _ls_endm GROUP BY attempt)
+            SELECT f.attempt, min(f.t) AS end_t, arg_min(f.reason, f.t) AS reason
+            FROM _ls_first f LEFT JOIN _ls_cap c USING (attempt)
+            WHERE c.cap_t IS NULL OR f.t <= c.cap_t
+            GROUP BY f.attempt)
         SELECT a.attempt,
                CASE WHEN a.failed THEN a.start_t
                     WHEN f.end_t IS NOT NULL THEN f.end_t
@@ -347,10 +377,18 @@ def _steps(r: Rules, events: str) -> list[str]:
         FROM _ls_att a LEFT JOIN first_end f USING (attempt)
         LEFT JOIN _ls_cap c USING (attempt)
         LEFT JOIN _ls_boot b ON b.host_key = a.host_key AND b.boot = a.boot""",
+        # every end event of the session's keys close after the first one is a source too
         f"""CREATE OR REPLACE TEMP TABLE _ls_endsrc AS
-        SELECT m.attempt, m.eid, m.reason AS role, FALSE AS step
-        FROM _ls_endm m JOIN _ls_end e USING (attempt)
-        WHERE m.t BETWEEN e.end_t AND e.end_t + {r.us(r.end_group)}
+        WITH e AS (SELECT * FROM _ls_end
+                   WHERE end_t IS NOT NULL AND shutdown_eid IS NULL AND end_reason <> 'none seen'),
+        m AS (
+            SELECT k.attempt, x.eid, x.reason AS role
+            FROM _ls_key k JOIN e USING (attempt) JOIN _ls_endev x
+              ON x.host_key = k.host_key AND x.kind = k.kind AND x.k = k.k
+             AND x.t BETWEEN e.end_t AND e.end_t + {r.us(r.end_group)}
+            LEFT JOIN _ls_cap c ON c.attempt = k.attempt
+            WHERE c.cap_t IS NULL OR x.t <= c.cap_t)
+        SELECT DISTINCT attempt, eid, role, FALSE AS step FROM m
         UNION ALL
         SELECT attempt, shutdown_eid, 'shutdown', FALSE FROM _ls_end
         WHERE shutdown_eid IS NOT NULL""",
@@ -380,8 +418,11 @@ def _sessions_sql() -> str:
     WITH j AS (
         SELECT s.attempt, s.role, s.step, e.* FROM _ls_all s JOIN _ls_e e USING (eid)),
     first_src AS (
-        SELECT attempt, arg_min(evidence_sha256, t) AS sha, arg_min(record_id, t) AS rec
-        FROM j WHERE step GROUP BY attempt),
+        SELECT f.attempt, h.evidence_sha256 AS sha, f.rec
+        FROM (SELECT attempt, arg_min(sha_h, (t, sha_h, record_id)) AS sha_h,
+                     arg_min(record_id, (t, sha_h, record_id)) AS rec
+              FROM j WHERE step GROUP BY attempt) f
+        JOIN _ls_sha h USING (sha_h)),
     ip AS (
         SELECT attempt,
                arg_min(ipn, prio) AS src_ip, arg_min(tag, prio) AS src_ip_source,
@@ -506,11 +547,16 @@ def build_sessions(
         """
     ).to_arrow_table()
     sources = con.sql(
-        """
-        SELECT DISTINCT s.session_id, e.evidence_sha256, e.record_id, e.time, e.channel,
+        f"""
+        SELECT DISTINCT s.session_id, h.evidence_sha256, e.record_id,
+               make_timestamp(e.t) AS time,
+               CASE e.src WHEN 'sec' THEN 'Security' WHEN 'lsm' THEN '{LSM}'
+                          WHEN 'rcm' THEN '{RCM}' WHEN 'rdp' THEN '{RDPCORE}'
+                          ELSE 'System' END AS channel,
                CAST(e.event_id AS INTEGER) AS event_id, a.role
         FROM _ls_all a JOIN _ls_e e USING (eid) JOIN _ls_s s USING (attempt)
-        ORDER BY s.session_id, e.time, e.record_id
+        JOIN _ls_sha h USING (sha_h)
+        ORDER BY s.session_id, time, e.record_id
         """
     ).to_arrow_table()
     return _typed(sessions, SESSIONS_SCHEMA), _typed(sources, SOURCES_SCHEMA)
