@@ -51,7 +51,11 @@ def facets(con: duckdb.DuckDBPyConnection) -> Facets:
         return tuple(str(r[0]) for r in rows)
 
     first, last = con.sql('SELECT min(start), max(coalesce("end", start)) FROM sessions').fetchall()[0]
-    return Facets(distinct("host"), distinct("logon_kind"), distinct("outcome"), first, last)
+    # one name per host_key (a host seen as NAME and NAME.domain is one host)
+    hosts = tuple(str(r[0]) for r in con.sql(
+        "SELECT mode(host) FROM sessions WHERE host IS NOT NULL GROUP BY host_key ORDER BY 1"
+    ).fetchall())
+    return Facets(hosts, distinct("logon_kind"), distinct("outcome"), first, last)
 
 
 def source_events(con: duckdb.DuckDBPyConnection, sources: pa.Table) -> pa.Table:

@@ -66,7 +66,7 @@ def sort(table: pa.Table, order: Sort | None) -> pa.Table:
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_struct(kind):
         return table  # not orderable; the picker does not offer these
     direction = "descending" if order.descending else "ascending"
-    indices = pc.sort_indices(table, sort_keys=[(order.column, direction)], null_placement="at_end")
+    indices = pc.sort_indices(table, sort_keys=[(order.column, direction)])  # nulls last
     return table.take(indices)
 
 

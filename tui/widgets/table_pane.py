@@ -59,6 +59,8 @@ class TablePane(Vertical):
         self.context = ""                       # what the result is of ("alice @ 10.0.0.5")
         self._generation = 0
         self._announced: Any = object()
+        self._wants_focus = False
+        self._grid: Grid | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", classes="placeholder", markup=False)
@@ -75,13 +77,17 @@ class TablePane(Vertical):
     def show(self, source: pa.Table, shaped: Shaped, context: str | None = None,
              select: Any = None) -> None:
         """Replace the table with `shaped`; put the cursor on the row whose key is `select`."""
-        had_focus = self.has_focus_within
+        had_focus = self.has_focus_within or self._wants_focus
+        self._wants_focus = False
+        self._grid: Grid | None = None
+        self.can_focus = False
         self.source, self.shaped = source, shaped
         if context is not None:
             self.context = context
         self._generation += 1
         for child in list(self.children):
             child.remove()
+        self._grid = None
         if shaped.display.num_rows == 0:
             note = self.empty_text if not self.search_text else f"no row matches /{self.search_text}"
             self.mount(Static(note, classes="placeholder", markup=False))
@@ -100,6 +106,7 @@ class TablePane(Vertical):
             max_column_content_width=48,
         )
         self.mount(grid)
+        self._grid = grid
         row = self.row_of(select)
         if row:
             grid.move_cursor(row=row)
@@ -119,14 +126,17 @@ class TablePane(Vertical):
 
     @property
     def grid(self) -> Grid | None:
-        found = self.query(Grid)
-        return found.first() if found else None
+        """The table showing the current result (not one on its way out)."""
+        return self._grid
 
     def focus_table(self) -> None:
         grid = self.grid
         if grid is not None:
+            self.can_focus = False
             grid.focus()
         else:
+            # nothing to focus yet: hold the focus here, hand it to the table when it comes
+            self._wants_focus = True
             self.can_focus = True
             self.focus()
 
