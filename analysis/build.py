@@ -24,12 +24,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from analysis import attribution
 from analysis import sessions as sessions_mod
 from analysis import views
+from analysis.queries import has_view
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
 RULES_VERSION = "sessions-1"
-DERIVED = ("sessions", "session_sources", "users", "user_ips", "build_info")
+DERIVED = ("sessions", "session_sources", "users", "user_ips", "activity", "build_info")
 
 BUILD_INFO_SCHEMA = pa.schema([
     ("host_key", pa.string()),
@@ -60,12 +62,6 @@ class BuildReport:
                 f"in {self.seconds:.1f} s")
 
 
-def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
-        [name]).fetchone()[0])
-
-
 def evidence_digest(con: duckdb.DuckDBPyConnection) -> str:
     """One digest of the case's evidence set and the rules version."""
     shas = [row[0] for row in con.execute(
@@ -82,7 +78,7 @@ def host_digests(con: duckdb.DuckDBPyConnection) -> dict[str | None, str]:
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | None, str]]:
-    if not all(_has(con, name) for name in DERIVED):
+    if not all(has_view(con, name) for name in DERIVED):
         return None, {}
     rows = con.execute(
         "SELECT host_key, host_digest, evidence_digest, rules_version FROM build_info"
@@ -157,6 +153,18 @@ def build(case_dir: Path | str, progress: Progress | None = None,
                 sessions_mod.SOURCES_SCHEMA)
         else:
             sess, src = sessions_mod.build_sessions(con, rules)
+        say("attributing activity to sessions")
+        con.register("_ls_built", sess)
+        con.register("_ls_built_src", src)
+        activity = attribution.attribute(con, "_ls_built", "_ls_built_src",
+                                         with_imported=has_view(con, "imported"))
+        con.register("_ls_activity", activity)
+        sess = con.sql(
+            """SELECT s.* REPLACE (coalesce(a.n, 0) AS n_activity)
+               FROM _ls_built s LEFT JOIN (SELECT session_id, count(*) AS n FROM _ls_activity
+                                           WHERE session_id IS NOT NULL GROUP BY 1) a
+               USING (session_id) ORDER BY s.start, s.host_key, s.session_id""").to_arrow_table()
+        sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
         say("summarising users and source addresses")
         con.register("_ls_built", sess)
         tables = views.build_views(con, "_ls_built")
@@ -174,7 +182,8 @@ def build(case_dir: Path | str, progress: Progress | None = None,
     finally:
         con.close()
     # build_info last: a crash before it leaves the case "stale", so the next read rebuilds.
-    write_derived(Path(case_dir), {"sessions": sess, "session_sources": src, **tables})
+    write_derived(Path(case_dir), {"sessions": sess, "session_sources": src,
+                                   "activity": activity, **tables})
     write_derived(Path(case_dir), {"build_info": info})
     report.sessions, report.sources = sess.num_rows, src.num_rows
     report.seconds = time.perf_counter() - started

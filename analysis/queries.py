@@ -117,11 +117,12 @@ def user_ips(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
     ).to_arrow_table()
 
 
-def _has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the case offers `name` (a view, a registered table or a temp table)."""
     return bool(con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
-        [name]).fetchone()[0] or con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0])
+        """SELECT (SELECT count(*) FROM duckdb_views() WHERE view_name = $1 AND NOT internal)
+                + (SELECT count(*) FROM duckdb_tables() WHERE table_name = $1)""",
+        [name]).fetchall()[0][0])
 
 
 def session_detail(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, Any] | None:
@@ -143,7 +144,7 @@ def session_detail(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str,
         ORDER BY s.time, s.record_id
         """, params=[session_id]).to_arrow_table().to_pylist()
     detail["activity"] = []
-    if _has_view(con, "activity"):
+    if has_view(con, "activity"):
         detail["activity"] = con.sql(
             "SELECT * FROM activity WHERE session_id = ? ORDER BY time, record_id",
             params=[session_id]).to_arrow_table().to_pylist()

@@ -1,0 +1,211 @@
+"""Activity attribution: what each session did (DESIGN 2, "Activity attribution").
+
+`attribute(con)` reads the `events` view, the built `sessions` / `session_sources` and, when
+present, `imported` timeline rows, and returns the `activity` table: one row per activity
+event with the session it happened in (or null), a one-line summary, and how it was matched:
+
+- `logon_id`: the event names the acting logon id (SubjectLogonId, Sysmon LogonId) and a
+  session on that host owns that id and its time span holds the event (reconnect segments of
+  one logon id are told apart by time; well-known SYSTEM/service ids link nothing);
+- `user+time`: the event names only the acting user (System/Security/@UserID, a user field,
+  an imported row): the session of that user on that host whose span holds the time,
+  preferring remote and interactive sessions over network/service ones, then the latest
+  start, then the session id -- deterministic, and the reason is kept in `match_note`;
+- null: neither matched; the row stays, listed by host and time, so nothing is hidden.
+
+Set-based SQL only; no file I/O, no UI.
+"""
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pyarrow as pa
+
+from analysis import identity
+
+SCHEMA = pa.schema([
+    ("session_id", pa.string()),
+    ("time", pa.timestamp("us", tz="UTC")),
+    ("host", pa.string()),
+    ("host_key", pa.string()),
+    ("channel", pa.string()),
+    ("event_id", pa.int32()),
+    ("record_id", pa.int64()),
+    ("evidence_sha256", pa.string()),
+    ("user", pa.string()),
+    ("summary", pa.string()),
+    ("confidence", pa.string()),
+    ("match_note", pa.string()),
+])
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SECURITY, SYSTEM = "Security", "System"
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+POWERSHELL = "Microsoft-Windows-PowerShell/Operational"
+TASKS = "Microsoft-Windows-TaskScheduler/Operational"
+
+# Logon ids of SYSTEM, LOCAL/NETWORK SERVICE and "none": shared by everything, they link nothing.
+SHARED_LOGON_IDS = (0, 0x3E4, 0x3E5, 0x3E7)
+# Tolerance before a session's start: 4672 and friends share the 4624's instant.
+LEAD_SECONDS = 2
+
+
+def _d(field: str) -> str:
+    return f"coalesce(json_extract_string(data, '$.\"{field}\"'), '?')"
+
+
+# (channel, event id, summary SQL). The catalogue of what counts as activity.
+CATALOGUE: tuple[tuple[str, int, str], ...] = (
+    (SECURITY, 4688, f"'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
+    (SECURITY, 4689, "'process exited: ' || coalesce(process_name, '?')"),
+    (SECURITY, 4656, f"'object handle requested: ' || {_d('ObjectName')}"),
+    (SECURITY, 4663, f"'object accessed: ' || {_d('ObjectName')} || coalesce(' (' || json_extract_string(data, '$.AccessList') || ')', '')"),
+    (SECURITY, 4660, "'object deleted'"),
+    (SECURITY, 5140, f"'share accessed: ' || {_d('ShareName')}"),
+    (SECURITY, 5145, f"'share accessed: ' || {_d('ShareName')} || ' ' || coalesce(json_extract_string(data, '$.RelativeTargetName'), '')"),
+    (SECURITY, 4698, f"'scheduled task created: ' || {_d('TaskName')}"),
+    (SECURITY, 4699, f"'scheduled task deleted: ' || {_d('TaskName')}"),
+    (SECURITY, 4702, f"'scheduled task updated: ' || {_d('TaskName')}"),
+    (SECURITY, 4720, f"'account created: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4722, f"'account enabled: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4723, f"'password change attempted: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4724, f"'password reset: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4725, f"'account disabled: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4726, f"'account deleted: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4727, f"'security group created: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4728, f"'member added to global group ' || {_d('TargetUserName')} || ': ' || {_d('MemberName')}"),
+    (SECURITY, 4729, f"'member removed from global group ' || {_d('TargetUserName')} || ': ' || {_d('MemberName')}"),
+    (SECURITY, 4731, f"'local group created: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4732, f"'member added to local group ' || {_d('TargetUserName')} || ': ' || {_d('MemberSid')}"),
+    (SECURITY, 4733, f"'member removed from local group ' || {_d('TargetUserName')} || ': ' || {_d('MemberSid')}"),
+    (SECURITY, 4735, f"'local group changed: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4737, f"'global group changed: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4738, f"'account changed: ' || {_d('TargetUserName')}"),
+    (SECURITY, 4648, "'explicit credentials for ' || coalesce(nullif(target_domain, '') || '\\', '') || coalesce(target_user, '?') || ' on ' || " + _d("TargetServerName")),
+    (SECURITY, 4672, "'special privileges assigned'"),
+    (SECURITY, 1102, "'audit log cleared'"),
+    (SYSTEM, 7045, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ImagePath')}"),
+    (SYSTEM, 104, "'event log cleared'"),
+    (SYSMON, 1, f"'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
+    (SYSMON, 3, f"'network connection: ' || {_d('DestinationIp')} || ':' || {_d('DestinationPort')} || ' by ' || coalesce(process_name, '?')"),
+    (SYSMON, 11, f"'file created: ' || {_d('TargetFilename')}"),
+    (POWERSHELL, 4103, f"'PowerShell pipeline: ' || left({_d('Payload')}, 160)"),
+    (POWERSHELL, 4104, f"'PowerShell script block: ' || left({_d('ScriptBlockText')}, 160)"),
+    (TASKS, 106, f"'scheduled task registered: ' || {_d('TaskName')}"),
+    (TASKS, 140, f"'scheduled task updated: ' || {_d('TaskName')}"),
+    (TASKS, 141, f"'scheduled task deleted: ' || {_d('TaskName')}"),
+    (TASKS, 200, f"'scheduled task action started: ' || {_d('TaskName')}"),
+)
+
+_REMOTE_FIRST = "CASE WHEN s.logon_type IN (10, 2, 11, 12, 7) THEN 0 ELSE 1 END"
+
+
+def _catalogue_sql(sources: str) -> str:
+    keys = " OR ".join(
+        f"(channel = '{channel}' AND event_id = {eid})" for channel, eid, _ in CATALOGUE
+    )
+    summary = "CASE " + " ".join(
+        f"WHEN channel = '{channel}' AND event_id = {eid} THEN {sql}" for channel, eid, sql in CATALOGUE
+    ) + " END"
+    shared = ", ".join(map(str, SHARED_LOGON_IDS))
+    system_sids = ", ".join(f"'{sid}'" for sid in sorted(identity.SYSTEM_SIDS))
+    return f"""
+    CREATE OR REPLACE TEMP TABLE _at_ev AS
+    SELECT e.evidence_sha256, e.record_id, e.time, e.host, e.host_key, e.channel, e.event_id,
+           {summary} AS summary,
+           CASE WHEN e.subject_logon_id NOT IN ({shared}) THEN e.subject_logon_id END AS lid,
+           CASE WHEN upper(coalesce(e.user_sid, e.subject_sid)) NOT IN ({system_sids})
+                THEN upper(coalesce(e.user_sid, e.subject_sid)) END AS usid,
+           CASE WHEN NOT ls_is_system(e.subject_user, NULL, e.subject_sid)
+                THEN ls_user_key(e.subject_user) END AS uk,
+           coalesce(nullif(e.subject_domain, '-') || '\\', '') || e.subject_user AS "user"
+    FROM events e
+    WHERE ({keys})
+      AND NOT EXISTS (SELECT 1 FROM {sources} ss
+                      WHERE ss.evidence_sha256 = e.evidence_sha256 AND ss.record_id = e.record_id)
+    """
+
+
+def _imported_sql() -> str:
+    return """
+    INSERT INTO _at_ev
+    SELECT sha256, line, time, host, ls_host_key(host), source, NULL, description,
+           NULL, NULL, ls_user_key("user"), "user"
+    FROM imported
+    """
+
+
+_SESSIONS_SQL = """
+CREATE OR REPLACE TEMP TABLE _at_sess AS
+SELECT session_id, host_key, user_key, upper(sid) AS sid, logon_type, logon_ids, start,
+       coalesce("end", start + INTERVAL 100 YEAR) AS stop
+FROM {sessions} WHERE outcome <> 'failure'
+"""
+
+_MATCH_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _at_by_lid AS
+SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id
+FROM _at_ev e
+JOIN (SELECT session_id, host_key, unnest(logon_ids) AS lid, start, stop FROM _at_sess) s
+  ON s.host_key = e.host_key AND s.lid = e.lid
+ AND e.time >= s.start - INTERVAL {LEAD_SECONDS} SECOND AND e.time <= s.stop
+QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
+                           ORDER BY s.start DESC, s.session_id) = 1;
+
+CREATE OR REPLACE TEMP TABLE _at_by_user AS
+SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id,
+       count(*) OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel) AS candidates,
+       {_REMOTE_FIRST} AS remote_rank
+FROM _at_ev e
+JOIN _at_sess s
+  ON s.host_key = e.host_key
+ AND (s.sid = e.usid OR (e.usid IS NULL AND s.user_key = e.uk))
+ AND e.time BETWEEN s.start AND s.stop
+WHERE NOT EXISTS (SELECT 1 FROM _at_by_lid l WHERE l.evidence_sha256 = e.evidence_sha256
+                  AND l.record_id = e.record_id AND l.channel = e.channel)
+QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
+                           ORDER BY {_REMOTE_FIRST}, s.start DESC, s.session_id) = 1;
+"""
+
+_RESULT_SQL = """
+SELECT coalesce(l.session_id, u.session_id) AS session_id,
+       e.time, e.host, e.host_key, e.channel, e.event_id, e.record_id, e.evidence_sha256,
+       e."user", e.summary,
+       CASE WHEN l.session_id IS NOT NULL THEN 'logon_id'
+            WHEN u.session_id IS NOT NULL THEN 'user+time' END AS confidence,
+       CASE WHEN l.session_id IS NOT NULL THEN 'the session owns the acting logon id'
+            WHEN u.candidates = 1 THEN 'the only session of this user open at that time'
+            WHEN u.session_id IS NOT NULL THEN
+                 'one of ' || u.candidates || ' sessions of this user open at that time: '
+                 || CASE WHEN u.remote_rank = 0 THEN 'remote/interactive preferred, '
+                         ELSE '' END || 'then the latest start'
+            WHEN e.lid IS NOT NULL THEN 'no session on this host owns logon id '
+                 || printf('0x%X', e.lid) || ' at that time'
+            WHEN e.usid IS NOT NULL OR e.uk IS NOT NULL THEN 'no session of this user open at that time'
+            ELSE 'the event names no logon id or user' END AS match_note
+FROM _at_ev e
+LEFT JOIN _at_by_lid l USING (evidence_sha256, record_id, channel)
+LEFT JOIN _at_by_user u USING (evidence_sha256, record_id, channel)
+ORDER BY e.host_key, e.time, e.record_id
+"""
+
+
+def attribute(
+    con: duckdb.DuckDBPyConnection,
+    sessions: str = "sessions",
+    sources: str = "session_sources",
+    with_imported: bool = False,
+) -> pa.Table:
+    """The activity table from `events`, the sessions and their sources (relation names on
+    `con`, default the case views) and, with `with_imported`, the `imported` timeline rows."""
+    for name in (sessions, sources):
+        if not _IDENT.fullmatch(name):
+            raise ValueError(f"not an identifier: {name!r}")
+    identity.install_macros(con)
+    con.execute(_catalogue_sql(sources))
+    if with_imported:
+        con.execute(_imported_sql())
+    con.execute(_SESSIONS_SQL.format(sessions=sessions))
+    con.execute(_MATCH_SQL)
+    return con.sql(_RESULT_SQL).to_arrow_table().cast(SCHEMA)
