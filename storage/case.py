@@ -5,6 +5,7 @@ Layout (documented in the README):
     evidence.parquet               one row per evidence file; the commit point of every ingest
     events/host=<host_key>/<sha256>.parquet   one row per record, zstd, sorted by time
     derived/<table>.parquet        analysis tables (sessions, session_sources, users, ...)
+    imported/<sha256>.parquet      timelines imported from other tools (storage.imports)
 
 Atomicity: event files are written before `evidence.parquet` is replaced (os.replace), and
 the `events` view reads only the files `evidence.parquet` lists, so a crash at any point
@@ -34,6 +35,7 @@ EVIDENCE = "evidence.parquet"
 EVENTS = "events"
 DERIVED = "derived"
 STAGING = ".staging"
+IMPORTED = "imported"
 
 
 class CaseError(Exception):
@@ -91,7 +93,7 @@ def read_evidence(root: Path) -> pa.Table:
 
 def write_evidence(root: Path, table: pa.Table) -> None:
     """Replace evidence.parquet in one step: this is the commit of an ingest."""
-    _write_table_atomic(Path(root) / EVIDENCE, table.cast(EVIDENCE_SCHEMA))
+    write_table_atomic(Path(root) / EVIDENCE, table.cast(EVIDENCE_SCHEMA))
 
 
 def write_derived(root: Path, tables: dict[str, pa.Table]) -> None:
@@ -101,7 +103,7 @@ def write_derived(root: Path, tables: dict[str, pa.Table]) -> None:
     for name, table in tables.items():
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError(f"bad derived table name {name!r}")
-        _write_table_atomic(folder / f"{name}.parquet", table)
+        write_table_atomic(folder / f"{name}.parquet", table)
 
 
 def derived_tables(root: Path) -> dict[str, Path]:
@@ -155,10 +157,13 @@ def connect(root: Path) -> duckdb.DuckDBPyConnection:
         con.register("events", EVENTS_SCHEMA.empty_table())
     for name, path in derived_tables(root).items():
         con.read_parquet(str(path)).create_view(name)
+    imported = sorted(str(p) for p in (root / IMPORTED).glob("*.parquet"))
+    if imported:
+        con.read_parquet(imported).create_view("imported")
     return con
 
 
-def _write_table_atomic(path: Path, table: pa.Table) -> None:
+def write_table_atomic(path: Path, table: pa.Table) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp, compression="zstd")
     _fsync_replace(tmp, path)

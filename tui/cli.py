@@ -22,6 +22,7 @@ COMMANDS = (
     "sessions",
     "open",
     "demo",
+    "import_activity",
 )
 
 
