@@ -67,15 +67,22 @@ class Rules:
         return round(float(seconds) * 1_000_000)
 
 
+_RELEVANT_IDS = (4624, 4625, 4634, 4647, 4648, 4672, 4778, 4779, 4800, 4801, 4608, 4609, 1100,
+                 21, 22, 23,
+                 24, 25, 40, 41, 42, 261, 1149, 131, 6005, 6006, 6008, 1074, 7001, 7002, 12, 13)
+
+
 def _relevant_filter() -> str:
+    # the integer test first: most rows of a case fail it without a string comparison
     return f"""
+        event_id IN {_RELEVANT_IDS} AND (
         (channel = 'Security' AND event_id IN
-            (4624, 4625, 4634, 4647, 4648, 4672, 4778, 4779, 4608, 4609, 1100))
+            (4624, 4625, 4634, 4647, 4648, 4672, 4778, 4779, 4800, 4801, 4608, 4609, 1100))
         OR (channel = '{LSM}' AND event_id IN (21, 22, 23, 24, 25, 40, 41, 42))
         OR (channel = '{RCM}' AND event_id IN (261, 1149))
         OR (channel = '{RDPCORE}' AND event_id = 131)
         OR (channel = 'System' AND event_id IN (6005, 6006, 6008, 1074, 7001, 7002))
-        OR (channel = 'System' AND provider = '{KERNEL_GENERAL}' AND event_id IN (12, 13))
+        OR (channel = 'System' AND provider = '{KERNEL_GENERAL}' AND event_id IN (12, 13)))
     """
 
 
@@ -83,9 +90,14 @@ def _steps(r: Rules, events: str) -> list[str]:
     W = r.us(r.window)
     return [
         # 1. relevant events, normalised once -------------------------------------------------
+        # rows stay narrow (an int per evidence file, no channel strings): copies are cheap
+        f"""CREATE OR REPLACE TEMP TABLE _ls_sha AS
+        SELECT hash(evidence_sha256) AS sha_h, evidence_sha256,
+               row_number() OVER (ORDER BY evidence_sha256) AS fid
+        FROM (SELECT DISTINCT evidence_sha256 FROM {events})""",
         f"""CREATE OR REPLACE TEMP TABLE _ls_ev AS
-        SELECT row_number() OVER () AS eid,
-               hash(evidence_sha256) AS sha_h, record_id, epoch_us(time) AS t, host,
+        SELECT (f.fid << 40) + (e.record_id & 1099511627775) AS eid,
+               f.sha_h, record_id, epoch_us(time) AS t, host,
                coalesce(host_key, ls_host_key(host)) AS host_key, event_id,
                CASE WHEN channel = 'Security' THEN 'sec' WHEN channel = '{LSM}' THEN 'lsm'
                     WHEN channel = '{RCM}' THEN 'rcm' WHEN channel = '{RDPCORE}' THEN 'rdp'
@@ -108,10 +120,8 @@ def _steps(r: Rules, events: str) -> list[str]:
                     WHEN (channel = 'Security' AND event_id IN (1100, 4609))
                       OR (channel = 'System' AND event_id IN (6006, 1074))
                       OR (channel = 'System' AND event_id = 13) THEN 'shutdown' END AS marker
-        FROM {events} WHERE {_relevant_filter()}""",
-        # rows stay narrow (an int per evidence file, no channel strings): copies are cheap
-        f"""CREATE OR REPLACE TEMP TABLE _ls_sha AS
-        SELECT DISTINCT hash(evidence_sha256) AS sha_h, evidence_sha256 FROM {events}""",
+        FROM {events} e JOIN _ls_sha f ON f.sha_h = hash(e.evidence_sha256)
+        WHERE {_relevant_filter()}""",
         # 2. boots ---------------------------------------------------------------------------
         f"""CREATE OR REPLACE TEMP TABLE _ls_boot AS
         WITH m AS (
@@ -199,13 +209,14 @@ def _steps(r: Rules, events: str) -> list[str]:
                            THEN 1 ELSE 0 END AS brk
             FROM o),
         g AS (
-            SELECT *, sum(brk) OVER (PARTITION BY host_key, boot, uk ORDER BY t, rnk, mid
-                                     ROWS UNBOUNDED PRECEDING) AS cl
+            -- the attempt is the step that opened the cluster, carried forward in one pass
+            SELECT mid, rnk, last_value(CASE WHEN brk = 1 THEN mid END IGNORE NULLS) OVER (
+                       PARTITION BY host_key, boot, uk ORDER BY t, rnk, mid
+                       ROWS UNBOUNDED PRECEDING) AS attempt
             FROM f)
-        SELECT mid, rnk, first(mid ORDER BY t, rnk, mid) OVER (
-                   PARTITION BY host_key, boot, uk, cl) AS attempt,
-               count(*) OVER (PARTITION BY host_key, boot, uk, cl) AS n_steps
-        FROM g""",
+        SELECT g.mid, g.rnk, g.attempt, n.n_steps
+        FROM g JOIN (SELECT attempt, count(*) AS n_steps FROM g GROUP BY attempt) n
+          USING (attempt)""",
         # members: every event of a chain step, plus lone logons and failures
         """CREATE OR REPLACE TEMP TABLE _ls_mem AS
         SELECT c.attempt, u.eid, CASE WHEN c.rnk = 1 AND c.n_steps > 1 THEN 'auth'
@@ -270,12 +281,14 @@ def _steps(r: Rules, events: str) -> list[str]:
             SELECT a.attempt, e.eid,
                    CASE WHEN e.event_id = 22 THEN 'shell' ELSE 'logon' END AS role,
                    abs(e.t - a.start_t) AS d
-            FROM _ls_e e JOIN _ls_att a
+            FROM (SELECT * FROM _ls_e WHERE lsid IS NOT NULL
+                    AND ((src = 'lsm' AND event_id IN (22, 41, 42))
+                         OR (src = 'sys' AND event_id = 7001))) e
+            ASOF JOIN (SELECT * FROM _ls_att WHERE lsid IS NOT NULL) a
               ON a.host_key = e.host_key AND a.boot = e.boot AND e.lsid = a.lsid
-            WHERE ((e.src = 'lsm' AND e.event_id IN (22, 41, 42))
-                   OR (e.src = 'sys' AND e.event_id = 7001))
-              AND (e.uk IS NULL OR e.uk IS NOT DISTINCT FROM a.uk)
-              AND e.t BETWEEN a.start_t - {W} AND a.last_t + {W}
+             AND e.t + {W} >= a.start_t
+            WHERE (e.uk IS NULL OR e.uk IS NOT DISTINCT FROM a.uk)
+              AND e.t <= a.last_t + {W}
             UNION ALL
             SELECT a.attempt, e.eid,
                    CASE WHEN e.event_id = 22 THEN 'shell' ELSE 'logon' END,
@@ -299,6 +312,12 @@ def _steps(r: Rules, events: str) -> list[str]:
               ON c.host_key = f.host_key AND c.boot = f.boot AND c.t <= f.t
             JOIN _ls_att a ON a.attempt = f.attempt
             WHERE f.t - c.t <= {r.us(r.connect_window)}),
+        nla261 AS (
+            -- ... and the RCM 261 of that connection shares the 131's ActivityID
+            SELECT n.attempt, x.eid, 'attempt' AS role, 0 AS d
+            FROM nla n JOIN _ls_e c ON c.eid = n.eid
+            JOIN _ls_e x ON x.host_key = c.host_key AND x.act = c.act
+            WHERE x.src = 'rcm' AND x.event_id = 261 AND abs(x.t - c.t) <= {W}),
         allx AS (SELECT * FROM priv UNION ALL SELECT * FROM cred UNION ALL SELECT * FROM lsm
                  UNION ALL SELECT * FROM conn),
         best AS (
@@ -306,7 +325,8 @@ def _steps(r: Rules, events: str) -> list[str]:
             WHERE eid NOT IN (SELECT eid FROM _ls_mem)
             QUALIFY row_number() OVER (PARTITION BY eid ORDER BY d, attempt) = 1)
         SELECT attempt, eid, role, FALSE AS step FROM best
-        UNION ALL SELECT attempt, eid, role, FALSE FROM nla""",
+        UNION ALL SELECT attempt, eid, role, FALSE FROM nla
+        UNION ALL SELECT attempt, eid, role, FALSE FROM nla261""",
         # 6. ends ----------------------------------------------------------------------------
         """CREATE OR REPLACE TEMP TABLE _ls_key AS
         SELECT attempt, host_key, boot, 'id' AS kind, lid AS k,
@@ -334,10 +354,10 @@ def _steps(r: Rules, events: str) -> list[str]:
         # a later reconnect of the same session (same id or LSM session) ends this one
         """CREATE OR REPLACE TEMP TABLE _ls_cap AS
         SELECT a.attempt, min(b.from_t) AS cap_t
-        FROM _ls_key a JOIN _ls_key b
+        FROM _ls_key a ASOF JOIN (
+            SELECT k.* FROM _ls_key k JOIN _ls_att r USING (attempt) WHERE r.is_reconnect) b
           ON a.host_key = b.host_key AND a.boot = b.boot AND a.kind = b.kind AND a.k = b.k
-         AND a.attempt <> b.attempt AND b.from_t > a.from_t
-        JOIN _ls_att ba ON ba.attempt = b.attempt AND ba.is_reconnect
+         AND b.from_t > a.from_t
         GROUP BY a.attempt""",
         # the first end event at/after the search start, per key: ASOF joins, never a
         # many-to-many explosion (LSM ids repeat all day long)
@@ -404,12 +424,43 @@ def _steps(r: Rules, events: str) -> list[str]:
           AND p.attempt IN (SELECT attempt FROM _ls_ids i JOIN _ls_e e USING (lid)
                             WHERE e.logon_type IN (2, 10, 11, 12) AND i.owns)
         QUALIFY row_number() OVER (PARTITION BY u.attempt ORDER BY p.start_t DESC) = 1""",
-        """CREATE OR REPLACE TEMP TABLE _ls_all AS
+        """CREATE OR REPLACE TEMP TABLE _ls_all0 AS
         SELECT coalesce(f.parent, s.attempt) AS attempt, s.eid, s.role, s.step
         FROM (SELECT * FROM _ls_mem UNION ALL SELECT * FROM _ls_src
               UNION ALL SELECT * FROM _ls_endsrc
                         WHERE attempt NOT IN (SELECT child FROM _ls_fold)) s
         LEFT JOIN _ls_fold f ON f.child = s.attempt""",
+        # 8. every logoff/lock/unlock of any of a session's logon ids inside its span is a
+        # source too (the NLA id, the temporary reconnect ids, an unlock's id) -- without
+        # ending it: only the owning ids above end a session
+        f"""CREATE OR REPLACE TEMP TABLE _ls_more AS
+        WITH ids AS (
+            SELECT DISTINCT a.attempt, e.host_key, e.boot, e.lid
+            FROM _ls_all0 a JOIN _ls_e e USING (eid)
+            WHERE e.src = 'sec' AND e.event_id IN (4624, 4778) AND e.lid IS NOT NULL
+            UNION
+            -- a reconnect names the original limited id: its full (linked) twin goes too
+            SELECT a.attempt, u2.host_key, u2.boot, u2.lid
+            FROM _ls_all0 a JOIN _ls_e e USING (eid)
+            JOIN _ls_unit u1 ON u1.host_key = e.host_key AND u1.boot = e.boot AND u1.lid = e.lid
+            JOIN _ls_unit u2 ON u2.unit = u1.unit
+            WHERE e.src = 'sec' AND e.event_id = 4778)
+        SELECT i.attempt, x.eid,
+               CASE x.event_id WHEN 4800 THEN 'lock' WHEN 4801 THEN 'unlock'
+                               ELSE 'logoff' END AS role, FALSE AS step
+        FROM ids i JOIN _ls_e x
+          ON x.host_key = i.host_key AND x.boot = i.boot AND x.lid = i.lid
+        JOIN _ls_att a ON a.attempt = i.attempt
+        JOIN _ls_end en ON en.attempt = i.attempt
+        LEFT JOIN _ls_cap c ON c.attempt = i.attempt
+        WHERE x.src = 'sec' AND x.event_id IN (4634, 4647, 4800, 4801)
+          AND x.t >= a.start_t
+          AND (en.end_t IS NULL OR x.t <= en.end_t + {r.us(r.end_group)})
+          AND (c.cap_t IS NULL OR x.t <= c.cap_t)
+          AND x.eid NOT IN (SELECT eid FROM _ls_all0)
+        QUALIFY row_number() OVER (PARTITION BY x.eid ORDER BY a.start_t DESC, i.attempt) = 1""",
+        """CREATE OR REPLACE TEMP TABLE _ls_all AS
+        SELECT * FROM _ls_all0 UNION ALL SELECT * FROM _ls_more""",
     ]
 
 
@@ -468,8 +519,8 @@ def _sessions_sql() -> str:
                bool_or(src = 'sec' AND event_id = 4625) AS failed,
                bool_or(src = 'sec' AND event_id = 4624) OR bool_or(src = 'lsm' AND event_id IN (21, 25))
                    OR bool_or(src = 'sec' AND event_id = 4778) AS succeeded,
-               list(DISTINCT lid ORDER BY lid) FILTER (WHERE src = 'sec'
-                   AND event_id IN (4624, 4778) AND lid IS NOT NULL) AS logon_ids,
+               list_sort(list_distinct(list(lid) FILTER (WHERE src = 'sec'
+                   AND event_id IN (4624, 4778) AND lid IS NOT NULL))) AS logon_ids,
                coalesce(any_value(lsid) FILTER (WHERE src = 'lsm' AND event_id IN (21, 25)),
                         any_value(lsid) FILTER (WHERE src = 'lsm' AND event_id = 22)) AS lsm_session_id,
                bool_or((src = 'sec' AND event_id = 4778) OR (src = 'lsm' AND event_id = 25))
@@ -477,7 +528,7 @@ def _sessions_sql() -> str:
                bool_or(coalesce(elevated, FALSE)) FILTER (WHERE src = 'sec'
                                                           AND event_id = 4624) AS elevated,
                bool_or(role = 'privileges') AS admin,
-               count(DISTINCT eid) AS n_sources
+               count(*) AS n_sources
         FROM j GROUP BY attempt)
     SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1, 16)
                AS session_id,
@@ -514,51 +565,57 @@ def build_sessions(
         raise ValueError(f"not an identifier: {events!r}")
     rules = rules or Rules()
     identity.install_macros(con)
-    for sql in _steps(rules, events):
-        con.execute(sql)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_s AS {_sessions_sql()}")
-    ips = [row[0] for row in con.execute(
-        "SELECT DISTINCT src_ip FROM _ls_s WHERE src_ip IS NOT NULL").fetchall()]
-    con.register("_ls_ipclass", identity.ip_class_table(ips))
-    con.register("_ls_fail", identity.failure_table())
-    sessions = con.sql(
-        """
-        SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
-               s.logon_type, ls_logon_kind(s.logon_type) AS logon_kind,
-               s.src_ip, s.src_ip_source, c.ip_class AS src_ip_class, s.src_ip_zone,
-               s.src_host,
-               coalesce(s.logon_type = 10 AND c.ip_class = 'loopback', FALSE) AS tunnelled,
-               s.start, s."end", s.end_reason, s.outcome,
-               CASE WHEN s.outcome = 'failure' THEN coalesce(
-                   CASE WHEN ls_clean(s.sub) IS NOT NULL
-                         AND lower(s.sub) NOT IN ('0x0', '0x00000000')
-                        THEN coalesce(fs.reason, lower(s.sub)) END,
-                   CASE WHEN ls_clean(s.status) IS NOT NULL
-                         AND lower(s.status) NOT IN ('0x0', '0x00000000')
-                        THEN coalesce(ft.reason, lower(s.status)) END) END AS failure_reason,
-               s.logon_ids, s.lsm_session_id, s.is_reconnect, s.elevated, s.admin,
-               ls_is_system(s.user, s.logon_type, s.sid) AS system,
-               s.n_sources, CAST(0 AS BIGINT) AS n_activity
-        FROM _ls_s s
-        LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
-        LEFT JOIN _ls_fail fs ON fs.code = lower(s.sub)
-        LEFT JOIN _ls_fail ft ON ft.code = lower(s.status)
-        ORDER BY s.start, s.host_key, s.session_id
-        """
-    ).to_arrow_table()
-    sources = con.sql(
-        f"""
-        SELECT DISTINCT s.session_id, h.evidence_sha256, e.record_id,
-               make_timestamp(e.t) AS time,
-               CASE e.src WHEN 'sec' THEN 'Security' WHEN 'lsm' THEN '{LSM}'
-                          WHEN 'rcm' THEN '{RCM}' WHEN 'rdp' THEN '{RDPCORE}'
-                          ELSE 'System' END AS channel,
-               CAST(e.event_id AS INTEGER) AS event_id, a.role
-        FROM _ls_all a JOIN _ls_e e USING (eid) JOIN _ls_s s USING (attempt)
-        JOIN _ls_sha h USING (sha_h)
-        ORDER BY s.session_id, time, e.record_id
-        """
-    ).to_arrow_table()
+    # every output below is explicitly ordered: let DuckDB materialise steps in any order
+    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        for sql in _steps(rules, events):
+            con.execute(sql)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_s AS {_sessions_sql()}")
+        ips = [row[0] for row in con.execute(
+            "SELECT DISTINCT src_ip FROM _ls_s WHERE src_ip IS NOT NULL").fetchall()]
+        con.register("_ls_ipclass", identity.ip_class_table(ips))
+        con.register("_ls_fail", identity.failure_table())
+        sessions = con.sql(
+            """
+            SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
+                   s.logon_type, ls_logon_kind(s.logon_type) AS logon_kind,
+                   s.src_ip, s.src_ip_source, c.ip_class AS src_ip_class, s.src_ip_zone,
+                   s.src_host,
+                   coalesce(s.logon_type = 10 AND c.ip_class = 'loopback', FALSE) AS tunnelled,
+                   s.start, s."end", s.end_reason, s.outcome,
+                   CASE WHEN s.outcome = 'failure' THEN coalesce(
+                       CASE WHEN ls_clean(s.sub) IS NOT NULL
+                             AND lower(s.sub) NOT IN ('0x0', '0x00000000')
+                            THEN coalesce(fs.reason, lower(s.sub)) END,
+                       CASE WHEN ls_clean(s.status) IS NOT NULL
+                             AND lower(s.status) NOT IN ('0x0', '0x00000000')
+                            THEN coalesce(ft.reason, lower(s.status)) END) END AS failure_reason,
+                   s.logon_ids, s.lsm_session_id, s.is_reconnect, s.elevated, s.admin,
+                   ls_is_system(s.user, s.logon_type, s.sid) AS system,
+                   s.n_sources, CAST(0 AS BIGINT) AS n_activity
+            FROM _ls_s s
+            LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
+            LEFT JOIN _ls_fail fs ON fs.code = lower(s.sub)
+            LEFT JOIN _ls_fail ft ON ft.code = lower(s.status)
+            ORDER BY s.start, s.host_key, s.session_id
+            """
+        ).to_arrow_table()
+        sources = con.sql(
+            f"""
+            SELECT DISTINCT s.session_id, h.evidence_sha256, e.record_id,
+                   make_timestamp(e.t) AS time,
+                   CASE e.src WHEN 'sec' THEN 'Security' WHEN 'lsm' THEN '{LSM}'
+                              WHEN 'rcm' THEN '{RCM}' WHEN 'rdp' THEN '{RDPCORE}'
+                              ELSE 'System' END AS channel,
+                   CAST(e.event_id AS INTEGER) AS event_id, a.role
+            FROM _ls_all a JOIN _ls_e e USING (eid) JOIN _ls_s s USING (attempt)
+            JOIN _ls_sha h USING (sha_h)
+            ORDER BY s.session_id, time, e.record_id
+            """
+        ).to_arrow_table()
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
     return _typed(sessions, SESSIONS_SCHEMA), _typed(sources, SOURCES_SCHEMA)
 
 

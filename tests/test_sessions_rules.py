@@ -224,7 +224,9 @@ def test_reconnect_is_a_new_session_ended_on_the_original_id_not_the_temporary_o
     assert rc["start"] == T0 + dt.timedelta(seconds=60)
     assert rc["end"] == T0 + dt.timedelta(seconds=75)
     assert {nla, r1149, r4778, r25, off} <= records(sources, rc)
-    assert not set(temp) & records(sources, rc)
+    # the temporary ids' logoffs are evidence of the session, but they end nothing
+    assert set(temp) <= records(sources, rc)
+    assert rc["end"] > T0 + dt.timedelta(seconds=65.3)
     assert rc["src_ip"] == "192.168.38.1" and rc["src_host"] == "silversurfer"
 
 
@@ -372,3 +374,28 @@ def test_session_id_is_stable_across_rebuilds_and_input_order():
 def test_empty_events_give_empty_tables():
     sessions, sources = Log().build()
     assert sessions == [] and sources == []
+
+
+def test_lock_does_not_end_a_session_and_lock_unlock_are_its_sources():
+    log = Log()
+    log.logon(5, "pia", 0x10, 2)
+    lock = log.add(100, "Security", 4800, target_user="pia", target_logon_id=0x10,
+                   lsm_session_id=1)
+    unlock = log.add(200, "Security", 4801, target_user="pia", target_logon_id=0x10,
+                     lsm_session_id=1)
+    sessions, sources = log.build()
+    (s,) = human(sessions)
+    assert s["end"] is None
+    roles = {r["record_id"]: r["role"] for r in sources if r["session_id"] == s["session_id"]}
+    assert roles[lock] == "lock" and roles[unlock] == "unlock"
+
+
+def test_failed_nla_logon_lists_the_connection_261_and_131():
+    log = Log()
+    r261 = log.add(4.9, RCM, 261, activity_id=RDP_ACT)
+    c = log.add(5, RDPCORE, 131, ip="45.146.164.110:50001", activity_id=RDP_ACT)
+    log.add(5.4, "Security", 4625, target_user="backup", logon_type=3, ip="-",
+            status="0xC000006D", sub_status="0xC0000064")
+    sessions, sources = log.build()
+    (s,) = sessions
+    assert {r261, c} <= records(sources, s) and s["src_ip"] == "45.146.164.110"
