@@ -6,8 +6,7 @@ Typed columns come from the fields Windows writes, keyed on field names that mea
 thing everywhere (Security's `TargetLogonId`, ...) and, for generic or positional names, on
 (channel, event id) -- ids repeat across providers. Values are kept as written apart from
 type conversion (hex logon ids to integers, `ip:port` split); meaning (`-` means none, user
-and address normalisation) belongs to `analysis.identity`, whose `ls_host_key` macro gives
-`host_key`. A field that does not convert becomes null; a record is never dropped and its
+and address normalisation) belongs to `analysis.identity`, which also gives `host_key`. A field that does not convert becomes null; a record is never dropped and its
 whole EventData/UserData stays in `data`.
 """
 from __future__ import annotations
@@ -16,8 +15,9 @@ import re
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from analysis.identity import install_macros
+from analysis.identity import host_key, install_macros
 from storage.schema import EVENTS_SCHEMA
 
 LSM = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
@@ -61,11 +61,6 @@ _FIELDS = (
 )
 
 _MACROS = (
-    # 64-bit LUIDs (`0x3e7`, 999) wrap to signed so BIGINT holds every one.
-    """CREATE OR REPLACE MACRO ls_luid(x) AS (
-         CASE WHEN try_cast(x AS UBIGINT) >= 9223372036854775808
-              THEN CAST(CAST(try_cast(x AS UBIGINT) AS HUGEINT) - 18446744073709551616 AS BIGINT)
-              ELSE CAST(try_cast(x AS UBIGINT) AS BIGINT) END)""",
     # NTSTATUS as 0xC000006D whatever the parser wrote.
     """CREATE OR REPLACE MACRO ls_ntstatus(x) AS (
          CASE WHEN try_cast(x AS UBIGINT) IS NOT NULL
@@ -78,6 +73,13 @@ _MACROS = (
 )
 
 
+def _luid(column: str) -> str:
+    """A UBIGINT logon id as BIGINT: 64-bit LUIDs wrap to signed so every one fits."""
+    return (f"CASE WHEN {column} >= 9223372036854775808 "
+            f"THEN CAST(CAST({column} AS HUGEINT) - 18446744073709551616 AS BIGINT) "
+            f"ELSE CAST({column} AS BIGINT) END")
+
+
 def _sql() -> str:
     system = ", ".join(f"'$.{path}'" for path in _SYSTEM.values())
     fields = ", ".join(f"'$.\"{name}\"'" for name in _FIELDS)
@@ -85,13 +87,18 @@ def _sql() -> str:
         [f"s[{i}] AS {name}" for i, name in enumerate(_SYSTEM, 1)]
         + [f"d[{i}] AS f_{i}" for i in range(1, len(_FIELDS) + 1)]
     )
-    eid = "coalesce(try_cast(eid AS INTEGER), try_cast(eid_text AS INTEGER))"
-    on = lambda channel, *ids: (  # noqa: E731 - reads as a rule table below
-        f"(channel = '{channel}'" + (f" AND {eid} IN ({', '.join(map(str, ids))})" if ids else "") + ")"
-    )
-    lsm, rcm1149, sys1074 = on(LSM), on(RCM, 1149), on("System", 1074)
-    winlogon, gateway, rdp131 = on("System", 7001, 7002), on(GATEWAY, 302, 303), on(RDPCORE, 131)
-    sysmon, lock = on(SYSMON, 1, 3, 11), on("Security", 4800, 4801)
+
+    def on(channel: str, *ids: int) -> str:
+        return f"(channel = '{channel}'" + (f" AND eid_i IN ({', '.join(map(str, ids))})" if ids else "") + ")"
+
+    # (channel, event id) rules, computed once per row as flags.
+    flags = {
+        "is_lsm": on(LSM), "is_rcm1149": on(RCM, 1149), "is_1074": on("System", 1074),
+        "is_winlogon": on("System", 7001, 7002), "is_gateway": on(GATEWAY, 302, 303),
+        "is_131": on(RDPCORE, 131), "is_sysmon": on(SYSMON, 1, 3, 11),
+        "is_lock": on("Security", 4800, 4801),
+    }
+    flag_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in flags.items())
     return f"""
 WITH parts AS (
     SELECT header_time, json_extract(j, ['$.Event.System', '$.Event.EventData', '$.Event.UserData']) AS p
@@ -110,17 +117,31 @@ WITH parts AS (
     SELECT header_time, data,
 {named}
     FROM extracted
+), k AS (
+    SELECT *, coalesce(try_cast(eid AS INTEGER), try_cast(eid_text AS INTEGER)) AS eid_i,
+           try_cast(created AS TIMESTAMPTZ) AS created_t
+    FROM r
+), f AS (
+    SELECT *,
+           {flag_sql}
+    FROM k
+), t AS (
+    SELECT *,
+           try_cast(CASE WHEN is_sysmon THEN f_LogonId ELSE f_SubjectLogonId END AS UBIGINT) AS u_subject,
+           try_cast(coalesce(f_TargetLogonId, f_LogonID) AS UBIGINT) AS u_target,
+           try_cast(f_TargetLinkedLogonId AS UBIGINT) AS u_linked
+    FROM f
 )
 SELECT
     $sha AS evidence_sha256,
     try_cast(record AS BIGINT) AS record_id,
-    coalesce(try_cast(created AS TIMESTAMPTZ), try_cast(replace(header_time, ' UTC', '') AS TIMESTAMPTZ)) AS time,
-    try_cast(created AS TIMESTAMPTZ) IS NULL AS time_from_header,
+    coalesce(created_t, try_cast(replace(header_time, ' UTC', '') AS TIMESTAMPTZ)) AS time,
+    created_t IS NULL AS time_from_header,
     computer AS host,
-    ls_host_key(computer) AS host_key,
+    CAST(NULL AS VARCHAR) AS host_key,
     channel,
     provider,
-    {eid} AS event_id,
+    eid_i AS event_id,
     try_cast(version AS SMALLINT) AS version,
     try_cast(level AS SMALLINT) AS level,
     try_cast(task AS INTEGER) AS task,
@@ -130,46 +151,46 @@ SELECT
     try_cast(tid AS BIGINT) AS thread_id,
     nullif(upper(trim(activity, '{{}}')), '') AS activity_id,
     usid AS user_sid,
-    CASE WHEN {sysmon} THEN ls_account_user(f_User) ELSE f_SubjectUserName END AS subject_user,
-    CASE WHEN {sysmon} THEN ls_account_domain(f_User) ELSE f_SubjectDomainName END AS subject_domain,
+    CASE WHEN is_sysmon THEN ls_account_user(f_User) ELSE f_SubjectUserName END AS subject_user,
+    CASE WHEN is_sysmon THEN ls_account_domain(f_User) ELSE f_SubjectDomainName END AS subject_domain,
     f_SubjectUserSid AS subject_sid,
-    ls_luid(CASE WHEN {sysmon} THEN f_LogonId ELSE f_SubjectLogonId END) AS subject_logon_id,
-    CASE WHEN {lsm} THEN ls_account_user(f_User)
-         WHEN {rcm1149} THEN f_Param1
-         WHEN {sys1074} THEN ls_account_user(f_param7)
-         WHEN {gateway} THEN ls_account_user(f_Username)
+    {_luid("u_subject")} AS subject_logon_id,
+    CASE WHEN is_lsm THEN ls_account_user(f_User)
+         WHEN is_rcm1149 THEN f_Param1
+         WHEN is_1074 THEN ls_account_user(f_param7)
+         WHEN is_gateway THEN ls_account_user(f_Username)
          ELSE coalesce(f_TargetUserName, f_AccountName) END AS target_user,
-    CASE WHEN {lsm} THEN ls_account_domain(f_User)
-         WHEN {rcm1149} THEN f_Param2
-         WHEN {sys1074} THEN ls_account_domain(f_param7)
-         WHEN {gateway} THEN ls_account_domain(f_Username)
+    CASE WHEN is_lsm THEN ls_account_domain(f_User)
+         WHEN is_rcm1149 THEN f_Param2
+         WHEN is_1074 THEN ls_account_domain(f_param7)
+         WHEN is_gateway THEN ls_account_domain(f_Username)
          ELSE coalesce(f_TargetDomainName, f_AccountDomain) END AS target_domain,
-    CASE WHEN {winlogon} THEN f_UserSid ELSE coalesce(f_TargetUserSid, f_TargetSid) END AS target_sid,
-    ls_luid(coalesce(f_TargetLogonId, f_LogonID)) AS target_logon_id,
-    ls_luid(f_TargetLinkedLogonId) AS linked_logon_id,
+    CASE WHEN is_winlogon THEN f_UserSid ELSE coalesce(f_TargetUserSid, f_TargetSid) END AS target_sid,
+    {_luid("u_target")} AS target_logon_id,
+    {_luid("u_linked")} AS linked_logon_id,
     try_cast(f_LogonType AS SMALLINT) AS logon_type,
     CASE WHEN f_ElevatedToken IS NOT NULL
          THEN lower(f_ElevatedToken) IN ('%%1842', 'yes', 'true', '1') END AS elevated,
-    CASE WHEN {rdp131} THEN ls_ip_host(f_ClientIP)
-         WHEN {lsm} THEN f_Address
-         WHEN {rcm1149} THEN f_Param3
+    CASE WHEN is_131 THEN ls_ip_host(f_ClientIP)
+         WHEN is_lsm THEN f_Address
+         WHEN is_rcm1149 THEN f_Param3
          ELSE coalesce(f_IpAddress, f_ClientAddress) END AS ip,
-    CASE WHEN {rdp131} THEN ls_ip_port(f_ClientIP) ELSE try_cast(f_IpPort AS INTEGER) END AS port,
+    CASE WHEN is_131 THEN ls_ip_port(f_ClientIP) ELSE try_cast(f_IpPort AS INTEGER) END AS port,
     coalesce(f_WorkstationName, f_ClientName) AS workstation,
     f_LogonProcessName AS logon_process,
     f_AuthenticationPackageName AS auth_package,
     ls_ntstatus(f_Status) AS status,
     ls_ntstatus(f_SubStatus) AS sub_status,
     f_FailureReason AS failure_reason,
-    try_cast(CASE WHEN {lsm} THEN coalesce(f_SessionID, f_TargetSession, f_Session)
-                  WHEN {winlogon} THEN f_TSId
-                  WHEN {lock} THEN f_SessionId
-                  WHEN {sysmon} THEN f_TerminalSessionId END AS BIGINT) AS lsm_session_id,
-    CASE WHEN {sysmon} THEN f_Image
-         WHEN {sys1074} THEN f_param1
+    try_cast(CASE WHEN is_lsm THEN coalesce(f_SessionID, f_TargetSession, f_Session)
+                  WHEN is_winlogon THEN f_TSId
+                  WHEN is_lock THEN f_SessionId
+                  WHEN is_sysmon THEN f_TerminalSessionId END AS BIGINT) AS lsm_session_id,
+    CASE WHEN is_sysmon THEN f_Image
+         WHEN is_1074 THEN f_param1
          ELSE coalesce(f_ProcessName, f_NewProcessName) END AS process_name,
     CAST(data AS VARCHAR) AS data
-FROM r
+FROM t
 """
 
 
@@ -202,7 +223,16 @@ class Normaliser:
             table = self._con.sql(_SQL, params={"sha": sha256}).to_arrow_table()
         finally:
             self._con.unregister("batch")
-        return table.cast(EVENTS_SCHEMA)
+        return _with_host_keys(table).cast(EVENTS_SCHEMA)
 
     def close(self) -> None:
         self._con.close()
+
+
+def _with_host_keys(table: pa.Table) -> pa.Table:
+    """host_key from analysis.identity, computed once per distinct Computer name."""
+    hosts = table.column("host")
+    names = pc.unique(hosts)
+    keys = pa.array([host_key(name) for name in names.to_pylist()], pa.string())
+    column = pc.take(keys, pc.index_in(hosts, value_set=names))
+    return table.set_column(table.schema.get_field_index("host_key"), "host_key", column)
