@@ -67,17 +67,18 @@ def read_rust(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def _python_evtx_records(path: str | Path):
+def _python_evtx_records(path: str | Path, only: int | None = None):
     with PyEvtx.Evtx(str(path)) as fh:
-        for chunk in fh.get_file_header().chunks(include_inactive=True):
-            if not chunk.check_magic():
+        for i, chunk in enumerate(fh.get_file_header().chunks(include_inactive=True)):
+            if (only is not None and i != only) or not chunk.check_magic():
                 continue
             yield from (r.xml() for r in chunk.records())
 
 
-def read_python(path: str | Path) -> list[dict[str, Any]]:
+def read_python(path: str | Path, only_chunk: int | None = None) -> list[dict[str, Any]]:
+    """Every record (or those of one chunk, to share a slow file between processes)."""
     out = []
-    for xml in _python_evtx_records(path):
+    for xml in _python_evtx_records(path, only_chunk):
         root = ET.fromstring(xml)
         system = next(c for c in root if _strip_ns(c.tag) == "System")
         s = {_strip_ns(c.tag): c for c in system}

@@ -117,7 +117,8 @@ def events(draw: st.DrawFn) -> tuple[EventType, dict[str, Any], tuple[Any, ...]]
     for t in types:
         # Every type may also be null; at most one long string keeps the record in a chunk.
         v = draw(st.none() | VALUES[t])
-        if isinstance(v, str) and len(v) > 40 and any(isinstance(x, str) and len(x) > 40 for x in values):
+        if t == VT.STRING and v and len(v) > 40 and any(
+                tx == VT.STRING and x and len(x) > 40 for tx, x in zip(types, values)):
             v = v[:40]
         values.append(v)
     if kind == "EventData":

@@ -22,6 +22,7 @@ COMMANDS = (
     "sessions",
     "open",
     "demo",
+    "generate",
     "import_activity",
 )
 

@@ -1,0 +1,226 @@
+"""One simulated Windows host and the ground truth: events queued in time order, written per
+channel, and every written record credited to the sessions and activity it belongs to.
+
+Stories queue events with `Host.emit` (any order within the future); `Host.advance(t)` writes
+everything older than t, so memory holds only what is still pending, however long the run.
+Truth streams to part files and is assembled into truth.json by `Truth.finish`. Must not decide
+what happens on a host (stories.py does) nor touch anything outside the output folder.
+"""
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storage.evtx_writer import DEFAULT_MAX_BYTES, EventType, EvtxWriter, filetime_to_datetime
+
+from .catalog import CHANNELS, FILE_NAMES
+
+TICKS_PER_SECOND = 10_000_000
+
+
+def iso(ticks: int | None) -> str | None:
+    if ticks is None:
+        return None
+    return filetime_to_datetime(ticks).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Session:
+    """A truth session being built; flushed once complete and all its records are written."""
+
+    key: str
+    fields: dict[str, Any]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    pending: int = 0
+    closed: bool = False
+
+
+class Truth:
+    """Streams sessions and activity to part files; `finish` writes truth.json."""
+
+    def __init__(self, out: Path, seed: int, scenarios: list[str]) -> None:
+        self.out = out
+        self.seed = seed
+        self.scenarios = scenarios
+        self._sessions_path = out / ".truth-sessions.part"
+        self._activity_path = out / ".truth-activity.part"
+        self._sessions = open(self._sessions_path, "w", encoding="utf-8")  # noqa: SIM115
+        self._activity = open(self._activity_path, "w", encoding="utf-8")  # noqa: SIM115
+        self.n_sessions = 0
+        self.n_activity = 0
+
+    def new_session(self, **fields: Any) -> Session:
+        self.n_sessions += 1
+        return Session(f"s{self.n_sessions:04d}", fields)
+
+    def maybe_flush(self, s: Session) -> None:
+        if s.closed and s.pending == 0:
+            row = {"key": s.key, **s.fields, "sources": s.sources}
+            self._sessions.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def activity(self, row: dict[str, Any]) -> None:
+        self.n_activity += 1
+        self._activity.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def finish(self, files: list[dict[str, Any]]) -> Path:
+        self._sessions.close()
+        self._activity.close()
+        path = self.out / "truth.json"
+        with open(path, "w", encoding="utf-8") as fh:
+            head = {"seed": self.seed, "scenarios": self.scenarios, "files": files}
+            fh.write(json.dumps(head, ensure_ascii=False)[:-1])
+            for name, part in (("sessions", self._sessions_path), ("activity", self._activity_path)):
+                fh.write(f', "{name}": [')
+                with open(part, encoding="utf-8") as src:
+                    fh.writelines(("" if i == 0 else ",\n") + line.rstrip("\n") for i, line in enumerate(src))
+                fh.write("]")
+            fh.write("}\n")
+        os.unlink(self._sessions_path)
+        os.unlink(self._activity_path)
+        return path
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    domain: str
+    sid: str
+    admin: bool = False
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.domain}\\{self.name}"
+
+
+class Host:
+    """A host's writers, counters (logon ids, LSM sessions, boots) and pending events."""
+
+    def __init__(self, out: Path, truth: Truth, short: str, domain: str, fqdn_suffix: str,
+                 rng: random.Random, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.short = short
+        self.domain = domain
+        self.computer = f"{short}.{fqdn_suffix}" if fqdn_suffix else short
+        self.truth = truth
+        self.rng = rng
+        self.out = out
+        self.folder = out / short
+        self.max_bytes = max_bytes
+        self.writers: dict[str, EvtxWriter] = {}
+        self.machine = User(f"{short}$", domain, "S-1-5-18")
+        self.sid_prefix = "S-1-5-21-{}-{}-{}".format(*(rng.randrange(10**9, 4 * 10**9) for _ in range(3)))
+        self._heap: list[tuple[int, int, str, EventType, tuple, dict, tuple, Any]] = []
+        self._seq = 0
+        self.open_sessions: list[Session] = []
+        self.records = 0
+        self.emitted = 0
+        self.horizon = 0
+        self.lsass_pid = rng.randrange(500, 800)
+        self.svchost_pid = rng.randrange(900, 1100)
+        self.lsm_pid = rng.randrange(700, 900)
+        self.rcm_pid = rng.randrange(900, 1000)
+        self.boot()
+
+    # -- counters --------------------------------------------------------------------------
+    def boot(self) -> None:
+        """Logon ids and LSM session ids restart at each boot (so ids repeat across boots)."""
+        self._next_lid = 0x3E7 + 0x5000
+        # The same sequence every boot: ids issued before a reboot are issued again after it.
+        self._lid_rng = random.Random(self.short)
+        self.next_lsm_session = 1
+        self.rdp_tcp = 0
+
+    def logon_id(self) -> int:
+        self._next_lid += self._lid_rng.randrange(0x100, 0x4000)
+        return self._next_lid
+
+    def lsm_session(self) -> int:
+        self.next_lsm_session += 1
+        return self.next_lsm_session
+
+    def activity_id(self) -> str:
+        """RDP connection ActivityIDs look like F4205BAC-1B01-40FC-AEEF-3C971C730000."""
+        r = self.rng.getrandbits(112)
+        h = f"{r:028X}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:28]}0000"
+
+    def guid(self) -> str:
+        h = f"{self.rng.getrandbits(128):032X}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def user(self, name: str, rid: int, admin: bool = False, domain: str | None = None) -> User:
+        return User(name, domain or self.domain, f"{self.sid_prefix}-{rid}", admin)
+
+    # -- events ----------------------------------------------------------------------------
+    def emit(self, t: int, et: EventType, values: tuple, *, sessions: tuple[Session, ...] = (),
+             activity: tuple[Session | None, str | None] | None = None, **system: Any) -> None:
+        """Queue one event at FILETIME t, credited to `sessions` and/or as `activity`."""
+        for s in sessions:
+            s.pending += 1
+        self._seq += 1
+        self.emitted += 1
+        self.horizon = max(self.horizon, t)
+        heapq.heappush(self._heap, (t, self._seq, et.channel, et, values, system, sessions, activity))
+
+    def advance(self, until: int | None = None) -> None:
+        """Write every queued event older than `until` (all of them when None)."""
+        heap = self._heap
+        while heap and (until is None or heap[0][0] < until):
+            t, _, channel, et, values, system, sessions, activity = heapq.heappop(heap)
+            w = self.writers.get(channel)
+            if w is None:
+                w = self.writers[channel] = EvtxWriter(self.folder / FILE_NAMES[channel],
+                                                       max_bytes=self.max_bytes)
+            path, rid = w.write(et, t, values, computer=self.computer, **system)
+            self.records += 1
+            rel = path.relative_to(self.out).as_posix()
+            for s in sessions:
+                s.sources.append({"file": rel, "channel": channel, "event_id": et.event_id,
+                                  "record_id": rid})
+                s.pending -= 1
+                self.truth.maybe_flush(s)
+            if activity is not None:
+                owner, confidence = activity
+                self.truth.activity({"file": rel, "host": self.computer, "channel": channel,
+                                     "event_id": et.event_id, "record_id": rid,
+                                     "session": owner.key if owner else None,
+                                     "confidence": confidence})
+
+    # -- sessions --------------------------------------------------------------------------
+    def session(self, user: User, logon_type: int, start: int, *, src_ip: str | None,
+                outcome: str = "success", is_reconnect: bool = False, system: bool = False,
+                admin: bool = False, elevated: bool = False) -> Session:
+        return self.truth.new_session(
+            host=self.computer, user=user.name, domain=user.domain, logon_type=logon_type,
+            src_ip=src_ip, start=iso(start), end=None, end_reason="none seen", outcome=outcome,
+            is_reconnect=is_reconnect, system=system, admin=admin, elevated=elevated)
+
+    def close(self, s: Session, end: int | None, reason: str) -> None:
+        s.fields["end"] = iso(end)
+        s.fields["end_reason"] = reason
+        s.closed = True
+        if s in self.open_sessions:
+            self.open_sessions.remove(s)
+        self.truth.maybe_flush(s)
+
+    def leave_open(self, s: Session) -> None:
+        """No end event: the next shutdown/boot closes it, else it stays `none seen`."""
+        self.open_sessions.append(s)
+
+    def finish(self) -> list[dict[str, Any]]:
+        self.advance()
+        for s in list(self.open_sessions):
+            self.close(s, None, "none seen")
+        files = []
+        for channel in CHANNELS:
+            w = self.writers.get(channel)
+            if w is None:
+                continue
+            for f in w.close():
+                files.append({"file": f.path.relative_to(self.out).as_posix(),
+                              "host": self.computer, "channel": channel, "records": f.records})
+        return files
