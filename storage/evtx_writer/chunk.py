@@ -91,6 +91,54 @@ def _constants(et: EventType) -> _SystemConstants:
     return got[1]
 
 
+_VARIABLE = struct.Struct("<Q")
+_GUID = ENCODERS[VT.GUID]
+_EXEC = struct.Struct("<IIQ")
+
+
+class _SystemLayout:
+    """System values 0..17 for one (event type, computer, activity?, user SID): descriptors and
+    the constant bytes around the per-record ones (time; process, thread, record id)."""
+
+    __slots__ = ("desc", "head", "tail")
+
+    def __init__(self, c: _SystemConstants, computer: str, has_activity: bool,
+                 user_sid: str | None, related: str | None) -> None:
+        enc = ENCODERS
+        act = b"\0" * 16 if has_activity else None
+        vals = (
+            (c.level, VT.UINT8), (c.opcode, VT.UINT8), (c.task, VT.UINT16),
+            (c.event_id, VT.UINT16), (c.qualifiers, VT.UINT16), (c.keywords, VT.HEX64),
+            (b"\0" * 8, VT.FILETIME), (act, VT.GUID),
+            (b"\0" * 4, VT.UINT32), (b"\0" * 4, VT.UINT32), (b"\0" * 8, VT.UINT64),
+            (c.version, VT.UINT8),
+            (None if user_sid is None else enc[VT.SID](user_sid), VT.SID),
+            (None if related is None else enc[VT.GUID](related), VT.GUID),
+            (c.provider, VT.STRING), (c.provider_guid, VT.GUID), (c.channel, VT.STRING),
+            (enc[VT.STRING](computer), VT.STRING),
+        )
+        desc: list[int] = []
+        for b, t in vals:
+            desc += (0, 0) if b is None else (len(b), t)
+        self.desc = tuple(desc)
+        self.head = b"".join(b for b, _ in vals[:6] if b is not None)
+        self.tail = b"".join(b for b, _ in vals[11:] if b is not None)
+
+
+_LAYOUTS: dict[tuple, _SystemLayout] = {}
+
+
+def _system_layout(c: _SystemConstants, computer: str, has_activity: bool,
+                   user_sid: str | None, related: str | None) -> _SystemLayout:
+    key = (id(c), computer, has_activity, user_sid, related)
+    got = _LAYOUTS.get(key)
+    if got is None:
+        if len(_LAYOUTS) > 10_000:  # many hosts x users: keep the cache bounded
+            _LAYOUTS.clear()
+        got = _LAYOUTS[key] = _SystemLayout(c, computer, has_activity, user_sid, related)
+    return got
+
+
 class Chunk:
     """Records packed from offset 512; header and tables written by `finish()`."""
 
@@ -153,20 +201,8 @@ class Chunk:
             related_activity_id: str | None = None) -> bool:
         """Encode and append one record; False (and no change) if it does not fit."""
         c = _constants(et)
-        ticks = to_filetime(time)
-        enc = ENCODERS
-        sysvals = (
-            (c.level, VT.UINT8), (c.opcode, VT.UINT8), (c.task, VT.UINT16),
-            (c.event_id, VT.UINT16), (c.qualifiers, VT.UINT16), (c.keywords, VT.HEX64),
-            (enc[VT.FILETIME](ticks), VT.FILETIME),
-            (None if activity_id is None else enc[VT.GUID](activity_id), VT.GUID),
-            (enc[VT.UINT32](pid), VT.UINT32), (enc[VT.UINT32](tid), VT.UINT32),
-            (enc[VT.UINT64](record_id), VT.UINT64), (c.version, VT.UINT8),
-            (None if user_sid is None else enc[VT.SID](user_sid), VT.SID),
-            (None if related_activity_id is None else enc[VT.GUID](related_activity_id), VT.GUID),
-            (c.provider, VT.STRING), (c.provider_guid, VT.GUID), (c.channel, VT.STRING),
-            (enc[VT.STRING](computer), VT.STRING),
-        )
+        ticks = time if type(time) is int else to_filetime(time)
+        sysk = _system_layout(c, computer, activity_id is not None, user_sid, related_activity_id)
         if len(values) != len(c.data_types):
             raise ValueError(
                 f"{et.channel} {et.event_id}: {len(values)} values for {len(c.data_types)} fields"
@@ -175,14 +211,10 @@ class Chunk:
         start = self.pos
         out = bytearray(FRAGMENT_HEADER)
         self._instance(c.outer, start + 24 + len(out), out)
-        desc: list[int] = []
-        parts: list[bytes] = []
-        for b, t in sysvals:
-            if b is None:
-                desc += (0, 0)
-            else:
-                desc += (len(b), t)
-                parts.append(b)
+        desc = list(sysk.desc)
+        parts = [sysk.head, _VARIABLE.pack(ticks),
+                 b"" if activity_id is None else _GUID(activity_id), _EXEC.pack(pid, tid, record_id),
+                 sysk.tail]
         if c.inner is None:
             for v, t, e in zip(values, c.data_types, c.data_encoders):
                 if v is None:

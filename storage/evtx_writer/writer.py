@@ -66,10 +66,16 @@ class EvtxWriter:
         self._number_in_file = 1
         self._file_first_id = first_record_id
         self._chunk: Chunk | None = None
+        self._path_for = 0
+        self._path = self.base
 
     @property
     def current_path(self) -> Path:
-        return self.name_for(self.base, len(self.files) + 1)
+        # Cached: write() returns it for every record.
+        n = len(self.files) + 1
+        if self._path_for != n:
+            self._path, self._path_for = self.name_for(self.base, n), n
+        return self._path
 
     def write(self, et: EventType, time: Any, values: Sequence[Any], *, computer: str,
               pid: int = 0, tid: int = 0, activity_id: str | None = None,

@@ -111,6 +111,7 @@ class Host:
         self.folder = out / short
         self.max_bytes = max_bytes
         self.writers: dict[str, EvtxWriter] = {}
+        self._rel: dict[Path, str] = {}
         self.machine = User(f"{short}$", domain, "S-1-5-18")
         self.sid_prefix = "S-1-5-21-{}-{}-{}".format(*(rng.randrange(10**9, 4 * 10**9) for _ in range(3)))
         self._heap: list[tuple[int, int, str, EventType, tuple, dict, tuple, Any]] = []
@@ -177,7 +178,9 @@ class Host:
                                                        max_bytes=self.max_bytes)
             path, rid = w.write(et, t, values, computer=self.computer, **system)
             self.records += 1
-            rel = path.relative_to(self.out).as_posix()
+            rel = self._rel.get(path)
+            if rel is None:
+                rel = self._rel[path] = path.relative_to(self.out).as_posix()
             for s in sessions:
                 s.sources.append({"file": rel, "channel": channel, "event_id": et.event_id,
                                   "record_id": rid})
