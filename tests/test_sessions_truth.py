@@ -1,0 +1,151 @@
+"""Must-show 1: for every generated scenario, the sessions equal truth.json.
+
+generate (storage.scenarios) -> ingest -> build -> compare each truth session with ours:
+host, user, logon type, source IP, start and end (within 1 s), end reason, outcome, reconnect,
+admin, system flags and the exact set of source records; no truth session split or missed, no
+session of ours left over (no duplicates), no source shared by two sessions. The shutdown marker
+that closes a session is compared too, but not used to pair sessions (one marker closes many).
+`elevated` is compared on non-system sessions: the generator's boot writes the SYSTEM type-0 4624
+with ElevatedToken=Yes but records elevated=false for it in truth.json.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.scenarios import SCENARIOS
+
+SHUTDOWN = {("System", 1074), ("System", 6006), ("System", 13), ("Security", 1100),
+            ("Security", 4609), ("System", 6008)}
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def compare(gen: Path, case: Path) -> list[Any]:
+    """Every difference between truth.json and the built sessions (empty when equal)."""
+    from analysis.build import build
+    from storage.case import connect
+
+    truth = json.loads((gen / "truth.json").read_text())
+    build(case, force=True)
+    con = connect(case)
+    sha_of = {Path(p).resolve(): sha
+              for p, sha in con.execute("SELECT path, sha256 FROM evidence").fetchall()}
+
+    def key(src: dict) -> tuple[str, int]:
+        return sha_of[(gen / src["file"]).resolve()], src["record_id"]
+
+    ours = {r["session_id"]: r for r in con.sql("SELECT * FROM sessions").to_arrow_table()
+            .to_pylist()}
+    our_src: dict[str, set] = {}
+    shutdown_src: dict[str, set] = {}
+    owner: dict[tuple, set] = {}
+    for sid, sha, rec, role in con.execute(
+            "SELECT session_id, evidence_sha256, record_id, role FROM session_sources"
+    ).fetchall():
+        if role == "shutdown":
+            shutdown_src.setdefault(sid, set()).add((sha, rec))
+            continue
+        our_src.setdefault(sid, set()).add((sha, rec))
+        owner.setdefault((sha, rec), set()).add(sid)
+
+    problems: list[Any] = [("shared source", k, v) for k, v in owner.items() if len(v) > 1]
+    matched: set[str] = set()
+    for ts in truth["sessions"]:
+        main = {key(s) for s in ts["sources"] if (s["channel"], s["event_id"]) not in SHUTDOWN}
+        marks = {key(s) for s in ts["sources"] if (s["channel"], s["event_id"]) in SHUTDOWN}
+        found = set().union(*(owner.get(k, set()) for k in main))
+        if len(found) != 1:
+            problems.append(("split or missed", ts["key"], ts["user"], ts["start"], found))
+            continue
+        sid = found.pop()
+        if sid in matched:
+            problems.append(("two truth sessions in one", ts["key"], sid))
+        matched.add(sid)
+        o = ours[sid]
+        diffs = {}
+        for field in ("host", "logon_type", "src_ip", "end_reason", "outcome", "is_reconnect",
+                      "admin", "system"):
+            if ts[field] != o[field]:
+                diffs[field] = (ts[field], o[field])
+        if (ts["user"] or "").lower() != (o["user"] or "").lower():
+            diffs["user"] = (ts["user"], o["user"])
+        if not ts["system"] and ts["elevated"] != o["elevated"]:
+            diffs["elevated"] = (ts["elevated"], o["elevated"])
+        for field in ("start", "end"):
+            want, got = _time(ts[field]), o[field]
+            if (want is None) != (got is None) or (
+                    want is not None and abs((want - got).total_seconds()) > 1):
+                diffs[field] = (ts[field], got)
+        if main != our_src.get(sid, set()):
+            diffs["sources"] = (sorted(main - our_src[sid]), sorted(our_src[sid] - main))
+        if marks != shutdown_src.get(sid, set()):
+            diffs["shutdown source"] = (sorted(marks), sorted(shutdown_src.get(sid, set())))
+        if diffs:
+            problems.append(("differs", ts["key"], ts["host"], ts["user"], ts["start"], diffs))
+    for sid, o in ours.items():
+        if sid not in matched:
+            problems.append(("not in truth", o["host"], o["user"], o["logon_type"], o["start"]))
+    return problems
+
+
+def _generate_and_ingest(tmp: Path, scenarios: list[str] | None, seed: int,
+                         events: int | None = None) -> tuple[Path, Path]:
+    from storage.ingest import ingest
+    from storage.scenarios import generate
+
+    gen, case = tmp / "gen", tmp / "case"
+    generate(gen, scenarios, None, events, seed)
+    ingest([gen], case, jobs=1)
+    return gen, case
+
+
+# Generator bug (reported, not ours to fix): a DWM-/UMFD- session opened before a reboot is
+# logged off by a 4634 written AFTER the reboot (its logon id reused in the new boot), and
+# truth.json ends the old session there. DESIGN 2: ids are unique only within one boot and a
+# shutdown closes what was open, so we end it at the shutdown. strict: flips when it is fixed.
+GENERATOR_REBOOT_BUG = pytest.mark.xfail(
+    strict=True, reason="generator: pre-reboot DWM/UMFD session logged off after the reboot")
+
+
+@pytest.mark.parametrize("scenario", [
+    pytest.param(s, marks=GENERATOR_REBOOT_BUG) if s == "reboot" else s
+    for s in SCENARIOS if s != "bulk"])
+def test_each_scenario_equals_truth(scenario: str, tmp_path: Path) -> None:
+    gen, case = _generate_and_ingest(tmp_path, [scenario], seed=1)
+    assert compare(gen, case) == []
+
+
+@pytest.mark.parametrize("scenario", ["rdp-reconnect", "rdp-bruteforce", "console", "lateral"])
+@pytest.mark.parametrize("seed", [3, 4])
+def test_scenarios_with_other_seeds_equal_truth(scenario: str, seed: int, tmp_path: Path) -> None:
+    gen, case = _generate_and_ingest(tmp_path, [scenario], seed=seed)
+    assert compare(gen, case) == []
+
+
+@GENERATOR_REBOOT_BUG
+def test_bulk_scenario_equals_truth(tmp_path: Path) -> None:
+    gen, case = _generate_and_ingest(tmp_path, ["bulk"], seed=2, events=4000)
+    assert compare(gen, case) == []
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_mixed_default_set_equals_truth(seed: int, tmp_path: Path) -> None:
+    gen, case = _generate_and_ingest(tmp_path, None, seed=seed)
+    assert compare(gen, case) == []
+
+
+def test_only_the_generator_reboot_bug_differs(tmp_path: Path) -> None:
+    """Seed 7 of the mixed set hits the generator bug: every difference is that one kind."""
+    gen, case = _generate_and_ingest(tmp_path, None, seed=7)
+    problems = compare(gen, case)
+    assert problems
+    for p in problems:
+        assert p[0] == "differs" and p[3].upper().startswith(("DWM-", "UMFD-"))
+        assert p[5]["end_reason"] == ("logoff", "shutdown")
