@@ -85,6 +85,7 @@ CATALOGUE: tuple[tuple[str, int, str], ...] = (
     (SECURITY, 4648, "'explicit credentials for ' || coalesce(nullif(target_domain, '') || '\\', '') || coalesce(target_user, '?') || ' on ' || " + _d("TargetServerName")),
     (SECURITY, 4672, "'special privileges assigned'"),
     (SECURITY, 1102, "'audit log cleared'"),
+    (SECURITY, 4697, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ServiceFileName')}"),
     (SYSTEM, 7045, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ImagePath')}"),
     (SYSTEM, 104, "'event log cleared'"),
     (SYSMON, 1, f"'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
