@@ -75,7 +75,7 @@ def assert_truth_consistent(out: Path) -> dict[str, Any]:
         assert (rec["channel"], rec["event_id"], rec["computer"]) == (a["channel"], a["event_id"], a["host"])
         if a["session"] is not None:
             s = sessions[a["session"]]
-            assert a["confidence"] == "logon_id" and s["host"] == a["host"]
+            assert a["confidence"] in ("logon_id", "user+time") and s["host"] == a["host"]
             t = rec["time"]
             assert parse_time(s["start"]) <= t and (s["end"] is None or t <= parse_time(s["end"]))
     return truth
@@ -169,7 +169,9 @@ def test_lateral_movement_activity_is_attributed_by_logon_id(tmp_path: Path) -> 
     (net,) = _sessions(truth, user="alice", logon_type=3)
     assert net["src_ip"] == "10.20.0.12" and net["end_reason"] == "logoff"
     acts = [a for a in truth["activity"] if a["session"] == net["key"]]
-    assert Counter(a["event_id"] for a in acts) == Counter({5140: 2, 5145: 1, 4697: 1, 4688: 3})
+    assert Counter(a["event_id"] for a in acts) == Counter({5140: 2, 5145: 1, 4697: 1, 4688: 3,
+                                                            7045: 1})
+    assert {a["confidence"] for a in acts if a["event_id"] == 7045} == {"user+time"}
     assert any(a["event_id"] == 4648 and a["host"] != net["host"] and a["session"]
                for a in truth["activity"])
     assert any(f["channel"] == "System" and f["host"] == net["host"] for f in truth["files"])

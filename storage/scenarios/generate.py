@@ -142,11 +142,11 @@ def sc_reboot(r: _Run, h: Host, user: User | None = None) -> int:
     u = user or r.carol
     r.clock = max(r.clock, h.horizon + S)  # nothing of earlier stories may follow a shutdown
     _, t = sc_console(r, h, u, logoff=False, lock=False, n_work=2)
-    t = st.shutdown(h, t + 300 * S, u)
+    t = st.shutdown(h, max(t + 300 * S, h.horizon + S), u)  # after its desktop's own logoffs
     t, _ = st.boot(h, t + 20 * S)
     r.clock = t + 30 * S
     _, t = sc_console(r, h, u, logoff=False, lock=False, n_work=2)  # logon ids repeat after boot
-    t_crash = t + 600 * S
+    t_crash = max(t + 600 * S, h.horizon + S)
     t, _ = st.crash_boot(h, t_crash, t_crash + 90 * S)
     return t
 

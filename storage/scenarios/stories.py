@@ -339,6 +339,7 @@ def lateral(src: Host, src_logon: Logon, dst: Host, dst_ip: str, src_ip: str, t:
              activity=act, pid=dst.lsass_pid, tid=dst.rng.randrange(600, 5000))
     dst.emit(t + 1, c.Y7045, ("PSEXESVC", "%SystemRoot%\\PSEXESVC.exe", "user mode service",
                               "demand start", "LocalSystem"), user_sid=u.sid, pid=dst.lsm_pid,
+             activity=(sess, "user+time"),  # no logon id: only the installer's SID and the time
              tid=dst.rng.randrange(600, 5000))
     for image, cmd in (("C:\\Windows\\PSEXESVC.exe", "C:\\Windows\\PSEXESVC.exe"),
                        ("C:\\Windows\\System32\\cmd.exe", "cmd.exe /c ipconfig /all"),
@@ -362,7 +363,7 @@ def boot(h: Host, t: int, *, after_crash_at: int | None = None) -> tuple[int, Se
            pid=4, tid=8)
     t4608 = t + _ms(h, 6000, 9000)
     h.emit(t4608, c.S4608, (), pid=h.lsass_pid, tid=h.rng.randrange(500, 700))
-    sys_sess = h.session(SYSTEM_USER, 0, t4608 + 10 * MS, src_ip=None, system=True)
+    sys_sess = h.session(SYSTEM_USER, 0, t4608 + 10 * MS, src_ip=None, system=True, elevated=True)
     s4624(h, t4608 + 10 * MS, SYSTEM_USER, 0, 0x3E7, subject=False, lp="-", auth="-",
           pid=4, pname="", sessions=(sys_sess,), elevated=True)
     h.leave_open(sys_sess)
