@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--parser", choices=("auto", "evtx", "python-evtx"), default="auto",
                         help="auto: evtx, python-evtx for what it rejects (default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-build", action="store_true",
+                        help="only store the events; build sessions later (on open or query)")
     parser.set_defaults(func=run)
 
 
@@ -39,6 +41,12 @@ def run(args: argparse.Namespace) -> int:
     if not report.usable:
         print("logonscope: no usable evidence", file=sys.stderr)
         return 2
+    if not args.no_build:
+        from analysis.build import ensure_built
+
+        built = ensure_built(args.case)
+        if built.rebuilt:
+            print(built.summary(), file=sys.stderr)
     return 0
 
 
