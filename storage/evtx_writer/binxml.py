@@ -84,8 +84,21 @@ def _collect(elem: Elem, subs: dict[int, int]) -> None:
             _collect(child, subs)
 
 
+_HASHES: dict[str, int] = {}
+_CONTENT: dict[str | Sub, bytes] = {}
+
+
 def name_hash(name: str) -> int:
     """The string-table hash: h = h * 65599 + code unit, over UTF-16 code units, 32 bits."""
+    got = _HASHES.get(name)
+    if got is None:
+        if len(_HASHES) > 10_000:
+            _HASHES.clear()
+        got = _HASHES[name] = _name_hash(name)
+    return got
+
+
+def _name_hash(name: str) -> int:
     h = 0
     units = name.encode("utf-16-le")
     for i in range(0, len(units), 2):
@@ -175,6 +188,17 @@ def _encode_elem(elem: Elem, out: bytearray, base: int, names: NameTable) -> Non
 
 
 def _encode_content(value: str | Sub, out: bytearray) -> None:
+    got = _CONTENT.get(value)  # templates are re-encoded in every chunk: keep the fixed parts
+    if got is None:
+        got = bytearray()
+        _encode_content_uncached(value, got)
+        if len(_CONTENT) > 10_000:
+            _CONTENT.clear()
+        got = _CONTENT[value] = bytes(got)
+    out += got
+
+
+def _encode_content_uncached(value: str | Sub, out: bytearray) -> None:
     if isinstance(value, Sub):
         out.append(TOK_OPTIONAL_SUB if value.optional else TOK_NORMAL_SUB)
         out += struct.pack("<HB", value.index, value.vtype)
