@@ -75,7 +75,10 @@ def source_events(con: duckdb.DuckDBPyConnection, sources: pa.Table) -> pa.Table
             WHERE list_contains(?, evidence_sha256) AND list_contains(?, record_id)""",
         params=[shas, ids]).to_arrow_table()
     joined = keys.join(found, ["evidence_sha256", "record_id"], join_type="left outer")
-    order = pc.sort_indices(joined, sort_keys=[("time", "ascending"), ("record_id", "ascending")])
+    # a total order (records of two files can share a time and a record id): stable output
+    keys_order = [(c, "ascending") for c in ("time", "record_id", "channel", "event_id",
+                                              "evidence_sha256") if c in joined.column_names]
+    order = pc.sort_indices(joined, sort_keys=keys_order)
     return joined.take(order)
 
 

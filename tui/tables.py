@@ -78,7 +78,8 @@ def sortable(table: pa.Table) -> list[str]:
 
 def shape(table: pa.Table, text: str = "", order: Sort | None = None,
           cap: int = ROW_CAP, hidden: tuple[str, ...] = (),
-          preferred: tuple[str, ...] = ()) -> Shaped:
+          preferred: tuple[str, ...] = (),
+          abbreviate: tuple[tuple[str, str, str], ...] = ()) -> Shaped:
     """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
     `preferred` columns come first, in that order."""
     matched = sort(search(table, text), order)
@@ -87,6 +88,10 @@ def shape(table: pa.Table, text: str = "", order: Sort | None = None,
     first = [c for c in preferred if c in names and c not in hidden]
     rest = [c for c in names if c not in first and c not in hidden]
     shown = rows.select(first + rest)
+    for name, old, new in abbreviate:  # display only: rows, view and export keep the original
+        if name in shown.column_names and pa.types.is_string(shown.schema.field(name).type):
+            index = shown.column_names.index(name)
+            shown = shown.set_column(index, name, pc.replace_substring(shown.column(name), old, new))
     return Shaped(inert(shown), rows, matched.num_rows, table.num_rows, matched)
 
 

@@ -37,13 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def generate(out: Path) -> list[Path]:
-    """Write the default demo scenario set into `out`; the EVTX files written."""
+def generate(out: Path) -> object:
+    """Write the default demo scenario set (fixed seed: the same demo every time) into `out`."""
     from storage import scenarios
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = scenarios.generate_default(out)
-    return [Path(getattr(w, "path", w)) for w in written]
+    return scenarios.generate(out, seed=0)
 
 
 def prepare(case: Path, fresh: bool = False, quiet: bool = False) -> Path:
@@ -71,9 +69,7 @@ def prepare(case: Path, fresh: bool = False, quiet: bool = False) -> Path:
             report = ingest([evidence], case, progress=bar.update)
         if not quiet:
             print_report(report)
-    report = ensure_built(case, progress=None if quiet else (lambda m: print(m, file=sys.stderr)))
-    if not quiet and report.rebuilt:
-        print(report.summary(), file=sys.stderr)
+    ensure_built(case, progress=None if quiet else (lambda m: print(m, file=sys.stderr)))
     return case
 
 

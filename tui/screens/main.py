@@ -124,6 +124,15 @@ class MainScreen(Screen[None]):
         self.reload_all()
         self.pane("users").focus_table()
 
+    def on_screen_resume(self) -> None:
+        # Back from a dialog: Textual refocuses what had the focus before it opened, but the
+        # dialog may have moved us on (a host picked → Sessions): the selection decides.
+        self.call_after_refresh(self._refocus)
+
+    def _refocus(self) -> None:
+        if self.is_current and not self.pane(self.nav.pane).has_focus_within:
+            self._focus(self.nav.pane)
+
     def on_resize(self, event: Any) -> None:
         self._layout(event.size.width, event.size.height)
 
@@ -183,7 +192,7 @@ class MainScreen(Screen[None]):
 
     def _shape_for(self, pane: TablePane, table: pa.Table) -> Any:
         return shape(table, pane.search_text, pane.order, hidden=pane.hidden_columns,
-                     preferred=getattr(pane, "preferred", ()))
+                     preferred=pane.preferred, abbreviate=pane.abbreviate)
 
     def load_users(self, select: Any = None) -> None:
         pane = self.pane("users")
@@ -258,14 +267,11 @@ class MainScreen(Screen[None]):
             return
         detail.loading_for(session_id)
         tables = {t.id: t for t in detail.tables()}
-        views = {name: (tables[f"{name}-table"].search_text, tables[f"{name}-table"].order,
-                        tables[f"{name}-table"].hidden_columns,
-                        getattr(tables[f"{name}-table"], "preferred", ()))
-                 for name in DetailPane.TABS}
+        views = {name: tables[f"{name}-table"] for name in DetailPane.TABS}
         self._detail_worker(token, session_id, views)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
-    def _detail_worker(self, token: int, session_id: str, views: dict[str, tuple]) -> None:
+    def _detail_worker(self, token: int, session_id: str, views: dict[str, TablePane]) -> None:
         started = time.perf_counter()
         detail = self.backend.session_detail(session_id)
         if get_current_worker().is_cancelled:
@@ -275,8 +281,7 @@ class MainScreen(Screen[None]):
             sources = {"summary": summary_table(detail), "sources": detail["sources"],
                        "activity": detail["activity"]}
             for name, table in sources.items():
-                text, order, hidden, preferred = views[name]
-                shaped[name] = (table, shape(table, text, order, hidden=hidden, preferred=preferred))
+                shaped[name] = (table, self._shape_for(views[name], table))
         self.post_message(DetailLoaded(token, detail, shaped, time.perf_counter() - started))
 
     def reshape(self, pane: TablePane) -> None:
@@ -319,20 +324,27 @@ class MainScreen(Screen[None]):
             pane = self.query_one(f"#{name}", TablePane)
             current = pane.current()
             key = current.get(pane.key_column) if current and pane.key_column else None
-            pane.show(message.source, message.shaped, select=key)
+            pane.show(message.source, message.shaped, select=key,
+                      focus=self._may_focus() and pane is self.active_table())
         else:
             self.pane(message.pane).show(message.source, message.shaped, message.context,
-                                         select=message.select)
+                                         select=message.select,
+                                         focus=self._may_focus() and message.pane == self.nav.pane)
         self.timings[message.pane] = message.seconds
         if message.histogram is not None:
             strip = self.query_one(TimelineStrip)
             strip.context = message.context
             strip.histogram = message.histogram
 
+    def _may_focus(self) -> bool:
+        """A new table may take the focus: this screen is on top and nobody is typing."""
+        return self.is_current and not self.query_one("#search", Input).has_focus
+
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         if self.tokens.get("detail") != message.token:
             return
-        self.pane("detail").show_detail(message.detail, message.shaped)
+        self.pane("detail").show_detail(message.detail, message.shaped,
+                                        focus=self._may_focus() and self.nav.pane == "detail")
         self.timings["detail"] = message.seconds
 
     def on_facets_loaded(self, message: FacetsLoaded) -> None:
@@ -359,6 +371,8 @@ class MainScreen(Screen[None]):
         key = user.get("user_key") if user else None
         if key == self.nav.user and self.nav.user is not None:
             return
+        if not self.pane("users").has_focus_within:
+            return  # a reload, not the responder browsing users: keep the selection
         self.nav = replace(self.nav, user=key, user_label=(user or {}).get("user"),
                            ip=None, ip_set=False, session_id=None)
         self.load_ips()
@@ -569,9 +583,8 @@ class MainScreen(Screen[None]):
             if host is None:
                 return
             self.filters = replace(self.filters, host=host or None)
-            self.action_all_sessions()
             self.load_users()
-            self._status()
+            self.action_all_sessions()
 
         self.app.push_screen(PickScreen("Sessions of host", options, self.filters.host or ""), picked)
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import TabbedContent, TabPane
 
@@ -52,8 +53,10 @@ class SourcesTable(TablePane):
     key_column: ClassVar[str | None] = None
     hidden_columns: ClassVar[tuple[str, ...]] = ("evidence_sha256", "session_id")
     preferred: ClassVar[tuple[str, ...]] = (
-        "time", "channel", "event_id", "role", "target_user", "logon_type", "ip", "port",
+        "time", "event_id", "role", "channel", "target_user", "logon_type", "ip", "port",
         "workstation", "target_logon_id", "lsm_session_id", "status", "sub_status")
+    abbreviate: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("channel", "Microsoft-Windows-", ""), ("channel", "TerminalServices-", "TS-"))
     empty_text: ClassVar[str] = "no source events"
 
     class SourceChosen(Message, bubble=True):
@@ -68,8 +71,11 @@ class SourcesTable(TablePane):
 class ActivityTable(TablePane):
     title: ClassVar[str] = "Activity"
     key_column: ClassVar[str | None] = None
-    hidden_columns: ClassVar[tuple[str, ...]] = ("session_id", "evidence_sha256")
-    preferred: ClassVar[tuple[str, ...]] = ("time", "event_id", "summary", "confidence", "channel")
+    hidden_columns: ClassVar[tuple[str, ...]] = ("session_id", "evidence_sha256", "host_key")
+    preferred: ClassVar[tuple[str, ...]] = ("time", "event_id", "summary", "user", "confidence",
+                                            "channel", "match_note")
+    abbreviate: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("channel", "Microsoft-Windows-", ""), ("channel", "TerminalServices-", "TS-"))
     empty_text: ClassVar[str] = "no activity attributed to this session"
 
     class ActivityChosen(Message, bubble=True):
@@ -136,21 +142,29 @@ class DetailPane(Vertical):
     def loading_for(self, context: str) -> None:
         self.border_subtitle = "loading…"
 
-    def show_detail(self, detail: dict[str, Any] | None, shaped: dict[str, tuple[pa.Table, Shaped]]) -> None:
-        """`shaped` maps tab name → (source table, shaped result), computed in a worker."""
+    def show_detail(self, detail: dict[str, Any] | None, shaped: dict[str, tuple[pa.Table, Shaped]],
+                    focus: bool | None = None) -> None:
+        """`shaped` maps tab name → (source table, shaped result), computed in a worker;
+        `focus`: whether the active tab's table takes the focus (None: keep it if it had it)."""
+        if focus is None:
+            focus = self.has_focus_within
         if detail is None:
             self.session_id = None
             self.border_title = "Session detail"
             self.border_subtitle = "no session"
             empty = pa.table({"field": pa.array([], pa.string()), "value": pa.array([], pa.string())})
             for table in self.tables():
-                table.show(empty, shape(empty), context="")
+                table.show(empty, shape(empty), context="", focus=focus and table is self.active_table())
             return
         self.session_id = detail.get("session_id")
         who = visible(detail.get("user")) or "?"
-        self.border_title = f"Session {visible(self.session_id)} · {who} @ {visible(detail.get('host'))}"
-        self.border_subtitle = (f"{visible(detail.get('outcome'))} · "
-                                f"{visible(detail.get('logon_kind'))} · t next tab")
+        # Content, not str: a border title given as str is parsed as markup
+        self.border_title = Content(
+            f"Session {visible(self.session_id)} · {who} @ {visible(detail.get('host'))}")
+        self.border_subtitle = Content(f"{visible(detail.get('outcome'))} · "
+                                       f"{visible(detail.get('logon_kind'))} · t next tab")
+        active = self.active_table()
         for name in self.TABS:
             source, result = shaped[name]
-            self.query_one(f"#{name}-table", TablePane).show(source, result)
+            table = self.query_one(f"#{name}-table", TablePane)
+            table.show(source, result, focus=focus and table is active)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 from textual_fastdatatable import ArrowBackend, DataTable
@@ -42,6 +43,9 @@ class TablePane(Vertical):
     key_column: ClassVar[str | None] = None   # what identifies a row (for cursor restore)
     hidden_columns: ClassVar[tuple[str, ...]] = ()
     empty_text: ClassVar[str] = "nothing to show"
+    preferred: ClassVar[tuple[str, ...]] = ()   # columns shown first, in this order
+    # (column, text, shorter) replacements made on screen only
+    abbreviate: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     class Searched(Message):
         """The pane's search text or sort order changed: reshape its current result."""
@@ -75,9 +79,12 @@ class TablePane(Vertical):
         self._retitle(loading=True)
 
     def show(self, source: pa.Table, shaped: Shaped, context: str | None = None,
-             select: Any = None) -> None:
-        """Replace the table with `shaped`; put the cursor on the row whose key is `select`."""
-        had_focus = self.has_focus_within or self._wants_focus
+             select: Any = None, focus: bool | None = None) -> None:
+        """Replace the table with `shaped`; put the cursor on the row whose key is `select`.
+
+        `focus`: whether the new table takes the focus (the screen knows which pane should
+        have it; None: keep it if this pane had it)."""
+        had_focus = (self.has_focus_within or self._wants_focus) if focus is None else focus
         self._wants_focus = False
         self._grid: Grid | None = None
         self.can_focus = False
@@ -157,7 +164,7 @@ class TablePane(Vertical):
 
     def _retitle(self, loading: bool = False) -> None:
         title = self.title + (f" · {self.context}" if self.context else "")
-        self.border_title = title
+        self.border_title = Content(title)  # Content: plain text, never markup
         bits = []
         if loading:
             bits.append("loading…")
@@ -166,12 +173,12 @@ class TablePane(Vertical):
             if self.search_text:
                 bits.append(f"/{self.search_text}: {matched:,} of {total:,}")
             else:
-                bits.append(f"{total:,} rows")
+                bits.append(f"{total:,} row{'' if total == 1 else 's'}")
             if shown < matched:
                 bits.append(f"showing {shown:,} of {matched:,}")
         if self.order is not None:
             bits.append(f"by {self.order.column} {'↓' if self.order.descending else '↑'}")
-        self.border_subtitle = " · ".join(bits)
+        self.border_subtitle = Content(" · ".join(bits))
 
     # --- search and sort (applied by the screen's worker) ----------------------------
 

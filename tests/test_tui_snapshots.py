@@ -1,0 +1,53 @@
+"""SVG snapshots of the app at 80×24 and 120×36 (pytest-textual-snapshot).
+
+Deterministic by construction: fixed cases (the Belkasoft logs, the seed-0 demo), a fixed
+case label, UTC times from the evidence, no blinking cursor on screen, and every worker
+settled before the picture. Update after an intended change with `--snapshot-update`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.tui_support import belkasoft_case, demo_case, evil_case, settle
+from tui.app import make_app
+
+
+def keys(*presses: str) -> Callable[[Pilot], object]:
+    async def run(pilot: Pilot) -> None:
+        await settle(pilot)
+        for key in presses:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run
+
+
+def test_users_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+    app = make_app(belkasoft_case(tmp_path_factory), label="belkasoft")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys())
+
+
+def test_help_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+    app = make_app(belkasoft_case(tmp_path_factory), label="belkasoft")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("question_mark"))
+
+
+def test_demo_session_detail_at_120x36(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+    app = make_app(demo_case(tmp_path_factory), label="demo")
+    assert snap_compare(app, terminal_size=(120, 36),
+                        run_before=keys("enter", "enter", "enter"))
+
+
+def test_demo_sources_tab_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+    app = make_app(demo_case(tmp_path_factory), label="demo")
+    assert snap_compare(app, terminal_size=(80, 24),
+                        run_before=keys("enter", "enter", "enter", "t"))
+
+
+def test_evidence_markup_and_escapes_shown_as_text_at_120x36(
+        snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+    app = make_app(evil_case(tmp_path_factory), label="evil")
+    assert snap_compare(app, terminal_size=(120, 36), run_before=keys())
