@@ -252,7 +252,7 @@ def _steps(r: Rules, events: str) -> list[str]:
         FROM _ls_mem m JOIN _ls_e e USING (eid) GROUP BY m.attempt""",
         # logon ids of an attempt: every 4624 id (for 4672), and which of them own the session
         """CREATE OR REPLACE TEMP TABLE _ls_ids AS
-        SELECT DISTINCT m.attempt, e.lid, e.t,
+        SELECT DISTINCT m.attempt, e.host_key, e.boot, e.lid, e.t,
                (NOT a.is_reconnect AND ((e.logon_type = 3 AND a.unit_rank = 1)
                                         OR (e.logon_type <> 3))) AS owns
         FROM _ls_mem m JOIN _ls_e e USING (eid) JOIN _ls_att a USING (attempt)
@@ -261,9 +261,8 @@ def _steps(r: Rules, events: str) -> list[str]:
         f"""CREATE OR REPLACE TEMP TABLE _ls_src AS
         WITH priv AS (
             SELECT i.attempt, e.eid, 'privileges' AS role, abs(e.t - i.t) AS d
-            FROM _ls_e e JOIN _ls_ids i ON e.lid = i.lid
-            JOIN _ls_att a ON a.attempt = i.attempt AND a.host_key = e.host_key
-                          AND a.boot = e.boot
+            FROM _ls_e e JOIN _ls_ids i
+              ON e.host_key = i.host_key AND e.boot = i.boot AND e.lid = i.lid
             WHERE e.src = 'sec' AND e.event_id = 4672
               AND abs(e.t - i.t) <= {r.us(r.privileges_window)}),
         u AS (
@@ -397,18 +396,33 @@ def _steps(r: Rules, events: str) -> list[str]:
         FROM _ls_att a LEFT JOIN first_end f USING (attempt)
         LEFT JOIN _ls_cap c USING (attempt)
         LEFT JOIN _ls_boot b ON b.host_key = a.host_key AND b.boot = a.boot""",
-        # every end event of the session's keys close after the first one is a source too
+        # every end event of the session's keys close after the first one is a source too;
+        # each end event goes to the latest session of its key begun before it (ASOF: LSM ids
+        # repeat all day, a plain join on them explodes)
         f"""CREATE OR REPLACE TEMP TABLE _ls_endsrc AS
-        WITH e AS (SELECT * FROM _ls_end
-                   WHERE end_t IS NOT NULL AND shutdown_eid IS NULL AND end_reason <> 'none seen'),
+        WITH x AS (
+            SELECT * FROM _ls_endev),
+        by_key AS (
+            SELECT k.attempt, x.eid, x.t, x.reason
+            FROM x ASOF JOIN _ls_key k
+              ON x.host_key = k.host_key AND x.boot = k.boot AND x.kind = k.kind
+             AND x.k = k.k AND x.t >= k.from_t),
+        by_act AS (
+            SELECT k.attempt, x.eid, x.t, x.reason
+            FROM (SELECT * FROM x WHERE act IS NOT NULL) x ASOF JOIN _ls_keyact k
+              ON x.host_key = k.host_key AND x.act = k.act AND x.kind = k.kind
+             AND x.k = k.k AND x.t >= k.from_t),
         m AS (
-            SELECT k.attempt, x.eid, x.reason AS role
-            FROM _ls_key k JOIN e USING (attempt) JOIN _ls_endev x
-              ON x.host_key = k.host_key AND x.kind = k.kind AND x.k = k.k
-             AND x.t BETWEEN e.end_t AND e.end_t + {r.us(r.end_group)}
-            LEFT JOIN _ls_cap c ON c.attempt = k.attempt
-            WHERE c.cap_t IS NULL OR x.t <= c.cap_t)
-        SELECT DISTINCT attempt, eid, role, FALSE AS step FROM m
+            SELECT DISTINCT c.attempt, c.eid, c.reason AS role
+            FROM (SELECT * FROM by_key UNION ALL SELECT * FROM by_act) c
+            JOIN _ls_end e USING (attempt)
+            LEFT JOIN _ls_cap p USING (attempt)
+            WHERE e.end_t IS NOT NULL AND e.shutdown_eid IS NULL
+              AND e.end_reason <> 'none seen'
+              AND c.t BETWEEN e.end_t AND e.end_t + {r.us(r.end_group)}
+              AND (p.cap_t IS NULL OR c.t <= p.cap_t))
+        SELECT attempt, eid, role, FALSE AS step FROM m
+        QUALIFY row_number() OVER (PARTITION BY eid ORDER BY attempt) = 1
         UNION ALL
         SELECT attempt, shutdown_eid, 'shutdown', FALSE FROM _ls_end
         WHERE shutdown_eid IS NOT NULL""",
@@ -466,13 +480,18 @@ def _steps(r: Rules, events: str) -> list[str]:
 
 def _sessions_sql() -> str:
     return """
-    WITH j AS (
-        SELECT s.attempt, s.role, s.step, e.* FROM _ls_all s JOIN _ls_e e USING (eid)),
+    WITH j AS (SELECT * FROM _ls_j),
+    st AS (SELECT * FROM _ls_j WHERE step),
+    ns AS (
+        -- what the attached (non-step) sources add: cheap aggregates only
+        SELECT attempt, bool_or(role = 'privileges') AS admin, count(*) AS n,
+               any_value(lsid) FILTER (WHERE src = 'lsm' AND event_id = 22) AS lsid22
+        FROM _ls_j WHERE NOT step GROUP BY attempt),
     first_src AS (
         SELECT f.attempt, h.evidence_sha256 AS sha, f.rec
         FROM (SELECT attempt, arg_min(sha_h, (t, sha_h, record_id)) AS sha_h,
                      arg_min(record_id, (t, sha_h, record_id)) AS rec
-              FROM j WHERE step GROUP BY attempt) f
+              FROM st GROUP BY attempt) f
         JOIN _ls_sha h USING (sha_h)),
     ip AS (
         SELECT attempt,
@@ -490,50 +509,44 @@ def _sessions_sql() -> str:
     agg AS (
         SELECT attempt,
                any_value(host_key) AS host_key,
-               arg_min(host, t) FILTER (WHERE step) AS host,
-               coalesce(arg_min(user_raw, t) FILTER (WHERE step AND src = 'sec'
-                                                     AND event_id IN (4624, 4625)),
-                        arg_min(user_raw, t) FILTER (WHERE step)) AS user,
-               coalesce(arg_min(domain_raw, t) FILTER (WHERE step AND src = 'sec'
-                                                       AND event_id IN (4624, 4625)),
-                        arg_min(domain_raw, t) FILTER (WHERE step)) AS domain,
-               any_value(uk) FILTER (WHERE step) AS user_key,
-               arg_min(target_sid, t) FILTER (WHERE step AND target_sid IS NOT NULL
-                                              AND target_sid NOT IN ('-', 'S-1-0-0')) AS sid,
-               arg_max(logon_type, t) FILTER (WHERE src = 'sec' AND event_id IN (4624, 4625)
-                                              AND step AND role <> 'auth'
-                                              AND logon_type <> 7) AS lt_logon,
-               arg_max(logon_type, t) FILTER (WHERE src = 'sec'
-                                              AND event_id IN (4624, 4625) AND step) AS lt_any,
+               any_value(uk) AS user_key,
+               -- the representative event: the main 4624/4625 (not the NLA one, not an
+               -- unlock), else any 4624/4625, else the first step
+               arg_min(eid, (CASE WHEN src = 'sec' AND event_id IN (4624, 4625)
+                                       AND role <> 'auth' AND coalesce(logon_type, 0) <> 7
+                                  THEN 0
+                                  WHEN src = 'sec' AND event_id IN (4624, 4625) THEN 1
+                                  ELSE 2 END, t, eid)) AS rep,
                bool_or(src = 'lsm' AND event_id = 21 AND is_local) AS lsm_local,
                bool_or(src IN ('lsm', 'rcm') OR (src = 'sec' AND event_id = 4778)) AS rdpish,
                arg_min(workstation, t) FILTER (WHERE src = 'sec' AND event_id = 4778) AS client,
-               -- console/RDP 4624s name the host itself (or its old name): only network
-               -- logons name the client
-               arg_min(workstation, t) FILTER (WHERE src = 'sec' AND event_id IN (4624, 4625)
-                   AND logon_type IN (3, 8)
-                   AND ls_host_key(workstation) IS DISTINCT FROM host_key) AS ws,
-               min(t) FILTER (WHERE step) AS start_t,
-               arg_min(status, t) FILTER (WHERE event_id = 4625 AND src = 'sec') AS status,
-               arg_min(sub_status, t) FILTER (WHERE event_id = 4625 AND src = 'sec') AS sub,
+               min(t) AS start_t,
                bool_or(src = 'sec' AND event_id = 4625) AS failed,
-               bool_or(src = 'sec' AND event_id = 4624) OR bool_or(src = 'lsm' AND event_id IN (21, 25))
-                   OR bool_or(src = 'sec' AND event_id = 4778) AS succeeded,
+               bool_or((src = 'sec' AND event_id IN (4624, 4778))
+                       OR (src = 'lsm' AND event_id IN (21, 25))) AS succeeded,
                list_sort(list_distinct(list(lid) FILTER (WHERE src = 'sec'
                    AND event_id IN (4624, 4778) AND lid IS NOT NULL))) AS logon_ids,
-               coalesce(any_value(lsid) FILTER (WHERE src = 'lsm' AND event_id IN (21, 25)),
-                        any_value(lsid) FILTER (WHERE src = 'lsm' AND event_id = 22)) AS lsm_session_id,
+               any_value(lsid) FILTER (WHERE src = 'lsm' AND event_id IN (21, 25)) AS lsid,
                bool_or((src = 'sec' AND event_id = 4778) OR (src = 'lsm' AND event_id = 25))
                    AS is_reconnect,
                bool_or(coalesce(elevated, FALSE)) FILTER (WHERE src = 'sec'
                                                           AND event_id = 4624) AS elevated,
-               bool_or(role = 'privileges') AS admin,
-               count(*) AS n_sources
-        FROM j GROUP BY attempt)
+               count(*) AS n_steps
+        FROM st GROUP BY attempt),
+    a AS (
+        SELECT agg.*, r.host, r.user_raw AS user, r.domain_raw AS domain,
+               CASE WHEN r.target_sid NOT IN ('-', 'S-1-0-0') THEN r.target_sid END AS sid,
+               CASE WHEN r.src = 'sec' THEN r.logon_type END AS rep_type,
+               CASE WHEN r.src = 'sec' AND r.logon_type IN (3, 8)
+                     AND ls_host_key(r.workstation) IS DISTINCT FROM r.host_key
+                    THEN r.workstation END AS ws,
+               CASE WHEN r.event_id = 4625 THEN r.status END AS status,
+               CASE WHEN r.event_id = 4625 THEN r.sub_status END AS sub
+        FROM agg JOIN _ls_e r ON r.eid = agg.rep)
     SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1, 16)
                AS session_id,
            a.host, a.host_key, a.user, a.domain, a.user_key, a.sid,
-           CAST(coalesce(a.lt_logon, a.lt_any,
+           CAST(coalesce(a.rep_type,
                          CASE WHEN a.lsm_local THEN 2 WHEN a.rdpish THEN 10 END) AS SMALLINT)
                AS logon_type,
            ip.src_ip, ip.src_ip_source, ip.src_ip_zone,
@@ -545,10 +558,12 @@ def _sessions_sql() -> str:
                AS outcome,
            a.status, a.sub,
            coalesce(a.logon_ids, []) AS logon_ids,
-           a.lsm_session_id, coalesce(a.is_reconnect, FALSE) AS is_reconnect,
-           coalesce(a.elevated, FALSE) AS elevated, coalesce(a.admin, FALSE) AS admin,
-           a.n_sources, a.attempt
-    FROM agg a JOIN first_src f USING (attempt)
+           coalesce(a.lsid, ns.lsid22) AS lsm_session_id,
+           coalesce(a.is_reconnect, FALSE) AS is_reconnect,
+           coalesce(a.elevated, FALSE) AS elevated, coalesce(ns.admin, FALSE) AS admin,
+           a.n_steps + coalesce(ns.n, 0) AS n_sources, a.attempt
+    FROM a JOIN first_src f USING (attempt)
+    LEFT JOIN ns USING (attempt)
     LEFT JOIN ip USING (attempt)
     LEFT JOIN _ls_end en USING (attempt)
     """
@@ -571,6 +586,9 @@ def build_sessions(
     try:
         for sql in _steps(rules, events):
             con.execute(sql)
+        con.execute("""CREATE OR REPLACE TEMP TABLE _ls_j AS
+            SELECT s.attempt, s.role, s.step, e.* EXCLUDE (act, marker, linked)
+            FROM _ls_all s JOIN _ls_e e USING (eid)""")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_s AS {_sessions_sql()}")
         ips = [row[0] for row in con.execute(
             "SELECT DISTINCT src_ip FROM _ls_s WHERE src_ip IS NOT NULL").fetchall()]
