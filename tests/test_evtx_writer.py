@@ -274,3 +274,16 @@ def test_naive_datetimes_are_refused() -> None:
     with (tempfile.TemporaryDirectory() as tmp, EvtxWriter(Path(tmp) / "n.evtx") as w,
           pytest.raises(ValueError, match="naive")):
         w.write(LOGON, datetime(2025, 1, 1), (None,) * 7, computer="h")
+
+
+def test_python_evtx_rendering_is_the_same_as_record_xml(tmp_path: Path) -> None:
+    """The test helper's faster python-evtx rendering must equal python-evtx's own xml()."""
+    import Evtx.Evtx as PyEvtx
+    from evtx_readback import _python_evtx_records
+
+    files = write_all(tmp_path / "x.evtx", _mixed(600), max_bytes=4096 + 0x10000)
+    for f in files:
+        with PyEvtx.Evtx(str(f.path)) as fh:
+            own = [r.xml() for c in fh.get_file_header().chunks(include_inactive=True)
+                   for r in c.records()]
+        assert list(_python_evtx_records(f.path)) == own

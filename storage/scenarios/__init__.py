@@ -1,9 +1,22 @@
 """Deterministic multi-host scenario generator: genuine EVTX evidence plus its ground truth.
 
-`generate(out, scenarios, hosts, events, seed)` writes `OUT/<HOST>/<Channel>.evtx` and
-`OUT/truth.json` (the sessions an investigator should find and the attribution of activity
-events; its shape is documented in generate.py's README section and tests/test_scenarios.py).
-Never imports the UI.
+`generate(out, scenarios, hosts, events, seed)` writes `OUT/<HOST>/<Channel>.evtx` (channel
+"/" written "%4", as Windows names its files; rolled over as `<name>-002.evtx` past 20 MiB) and
+`OUT/truth.json`, the sessions an investigator should find (DESIGN 2) and the attribution of
+every activity event:
+
+    {"seed": int, "scenarios": [names], "files": [{"file", "host", "channel", "records"}],
+     "sessions": [{"key": "s0001", "host", "user", "domain", "logon_type", "src_ip" | null,
+                   "start": "...Z", "end": "...Z" | null,
+                   "end_reason": "logoff" | "disconnect" | "shutdown" | "none seen",
+                   "outcome": "success" | "failure" | "unknown", "is_reconnect", "system",
+                   "admin", "elevated",
+                   "sources": [{"file", "channel", "event_id", "record_id"}]}],
+     "activity": [{"file", "host", "channel", "event_id", "record_id",
+                   "session": key | null, "confidence": "logon_id" | "user+time" | null}]}
+
+Files are relative to OUT; times UTC with 6 fractional digits; a failure has start = end and
+end_reason "none seen"; `start` is the attempt's first 4624/4625. Never imports the UI.
 """
 from __future__ import annotations
 

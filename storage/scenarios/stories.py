@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.evtx_writer import filetime_to_datetime
+
 from . import catalog as c
 from .host import TICKS_PER_SECOND, Host, Session, User
 
@@ -33,11 +35,13 @@ def _ms(h: Host, lo: int, hi: int) -> int:
 def s4624(h: Host, t: int, u: User, lt: int, lid: int, *, linked: int = 0, elevated: bool = False,
           ip: str = "-", port: str = "-", workstation: str = "-", lp: str = "User32 ",
           auth: str = "Negotiate", guid: str = ZERO_GUID, subject: User | None = None,
+          anonymous: bool = False,
           subject_lid: int = 0x3E7, pid: int = 0, pname: str = "-", lm: str = "-",
           keylen: int = 0, restricted: str = "-", virtual: str = NO,
           sessions: tuple[Session, ...] = ()) -> None:
+    # Network logons and the boot's SYSTEM logon name no subject (S-1-0-0, "-", 0x0).
     sub = subject if subject is not None else h.machine
-    sub_vals = ((NULL_SID, "-", "-", 0) if subject is False else
+    sub_vals = ((NULL_SID, "-", "-", 0) if anonymous else
                 (sub.sid, sub.name, sub.domain, subject_lid))
     h.emit(t, c.S4624, (*sub_vals, u.sid, u.name, u.domain, lid, lt, lp, auth, workstation, guid,
                         "-", lm, keylen, pid, pname, ip, port, "%%1833", restricted, "-", "-",
@@ -130,7 +134,7 @@ def rdp_logon(h: Host, t: int, u: User, ip: str, *, reconnect_of: Logon | None =
     one = (sess,)
     rcm = {"activity_id": act, "user_sid": "S-1-5-20", "pid": h.rcm_pid}
     h.emit(t, c.R261, ("RDP-Tcp",), sessions=one, tid=h.rng.randrange(900, 5000), **rcm)
-    s4624(h, t_nla, u, 3, nla, subject=False, lp="NtLmSsp ", auth="NTLM", workstation="",
+    s4624(h, t_nla, u, 3, nla, anonymous=True, lp="NtLmSsp ", auth="NTLM", workstation="",
           lm="NTLM V2", keylen=128, ip=ip, port="0", elevated=u.admin, sessions=one)
     t1149 = t_nla + _ms(h, 30, 60)
     h.emit(t1149, c.R1149, (u.name, u.domain, ip), sessions=one, tid=h.rng.randrange(900, 5000), **rcm)
@@ -306,7 +310,7 @@ def network_logon(h: Host, t: int, u: User, ip: str, *, kerberos: bool = True,
     sess = h.session(u, 3, t, src_ip=None if ip == "-" else ip, system=system, admin=u.admin,
                      elevated=u.admin)
     lid = h.logon_id()
-    s4624(h, t, u, 3, lid, subject=False, lp="Kerberos" if kerberos else "NtLmSsp ",
+    s4624(h, t, u, 3, lid, anonymous=True, lp="Kerberos" if kerberos else "NtLmSsp ",
           auth="Kerberos" if kerberos else "NTLM", ip=ip, port=str(h.rng.randrange(49152, 65535)),
           guid=h.guid() if kerberos else ZERO_GUID, elevated=u.admin, sessions=(sess,))
     if u.admin:
@@ -364,16 +368,13 @@ def boot(h: Host, t: int, *, after_crash_at: int | None = None) -> tuple[int, Se
     t4608 = t + _ms(h, 6000, 9000)
     h.emit(t4608, c.S4608, (), pid=h.lsass_pid, tid=h.rng.randrange(500, 700))
     sys_sess = h.session(SYSTEM_USER, 0, t4608 + 10 * MS, src_ip=None, system=True, elevated=True)
-    s4624(h, t4608 + 10 * MS, SYSTEM_USER, 0, 0x3E7, subject=False, lp="-", auth="-",
+    s4624(h, t4608 + 10 * MS, SYSTEM_USER, 0, 0x3E7, anonymous=True, lp="-", auth="-",
           pid=4, pname="", sessions=(sys_sess,), elevated=True)
     h.leave_open(sys_sess)
     t6005 = t4608 + _ms(h, 2000, 4000)
     h.emit(t6005, c.Y6005, ())
     if after_crash_at is not None:
-        from datetime import timezone
-
-        from storage.evtx_writer import filetime_to_datetime
-        when = filetime_to_datetime(after_crash_at).astimezone(timezone.utc)
+        when = filetime_to_datetime(after_crash_at)
         h.emit(t6005 + 1, c.Y6008, (when.strftime("%I:%M:%S %p"), f"{when.month}/{when.day}/{when.year}",
                                     "", "", "6"))
     return t6005 + S, sys_sess
