@@ -285,3 +285,61 @@ def test_generate_30000_records_that_both_parsers_read_in_full_and_agree_on(tmp_
                 a, b = _norm(r["fields"][k]), _norm(p["fields"][k])
                 assert _same(a, b), (f["file"], r["record_id"], k, a, b)
     assert total >= 30000
+
+
+# --- the catalog's layouts are the real ones ---------------------------------------------------
+
+REAL = {
+    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_Security.evtx":
+        [4624, 4634, 4647, 4648, 4672, 4688, 4778, 4779, 5140, 4608, 1100],
+    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_LocalSessionManager.evtx":
+        [21, 22, 23, 24, 25, 40, 41, 42],
+    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_RemoteConnectionManager.evtx": [261, 1149],
+    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_System.evtx": [1074, 7001, 7002, 12, 13],
+    "sans-blue-team__DeepBlueCLI/evtx/smb-password-guessing-security.evtx": [4625],
+    "omerbenamram__evtx/samples/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS_4Operational.evtx": [131],
+    "AndrewRathbun__DFIRArtifactMuseum/Windows/EventLogs/Win10/BelkasoftCTF_InsiderThreat/System.evtx": [7045],
+}
+
+
+def _real_layouts(path: Path, wanted: list[int]) -> dict[tuple[str, int], tuple[str, int | None, list[str]]]:
+    import evtx as rust
+
+    out = {}
+    it = iter(rust.PyEvtxParser(str(path)).records_json())
+    while True:
+        try:
+            rec = next(it)
+        except StopIteration:
+            break
+        except RuntimeError:  # a corrupt record in a real sample: keep going
+            continue
+        ev = json.loads(rec["data"])["Event"]
+        s = ev["System"]
+        eid = s["EventID"]["#text"] if isinstance(s["EventID"], dict) else int(s["EventID"])
+        key = (s["Channel"], int(eid))
+        if int(eid) not in wanted or key in out:
+            continue
+        body = ev.get("EventData") or ev.get("UserData") or {}
+        if "UserData" in ev:
+            (body,) = body.values()
+        names = [k for k in (body or {}) if k != "#attributes"]
+        out[key] = (s["Provider"]["#attributes"]["Name"], s.get("Version"), names)
+    return out
+
+
+def test_the_catalog_uses_the_providers_versions_and_field_names_of_real_events() -> None:
+    from conftest import evidence
+
+    from storage.scenarios import catalog as c
+
+    ours = {(v.channel, v.event_id): v for v in vars(c).values() if isinstance(v, c.EventType)}
+    checked = 0
+    for rel, ids in REAL.items():
+        for (channel, eid), (provider, version, names) in _real_layouts(evidence(rel), ids).items():
+            et = ours[(channel, eid)]
+            assert et.provider == provider, (channel, eid)
+            assert list(et.layout.names) == names, (channel, eid)
+            assert et.version == version, (channel, eid)
+            checked += 1
+    assert checked >= 25
