@@ -343,3 +343,25 @@ def test_the_catalog_uses_the_providers_versions_and_field_names_of_real_events(
             assert et.version == version, (channel, eid)
             checked += 1
     assert checked >= 25
+
+
+def test_generate_refuses_a_folder_that_already_holds_a_set_and_bad_counts(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    first = run_cli("generate", "--out", tmp_path, "--scenario", "console")
+    assert first.returncode == 0, first.stderr
+    assert "records" in first.stdout and "SRV01/Security.evtx" in first.stdout
+    again = run_cli("generate", "--out", tmp_path)
+    assert again.returncode == 2 and "truth.json" in again.stderr
+    assert run_cli("generate", "--out", tmp_path / "x", "--hosts", "0").returncode == 2
+    assert run_cli("generate", "--out", tmp_path / "y", "--scenario", "nope").returncode == 2
+    lone = run_cli("generate", "--out", tmp_path / "z", "--scenario", "lateral", "--hosts", "1")
+    assert lone.returncode == 2 and "2 hosts" in lone.stderr
+
+
+def test_storage_never_imports_the_ui() -> None:
+    code = ("import sys, storage.scenarios, storage.evtx_writer; "
+            "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tui')])")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True)
+    assert got.stdout.strip() == "[]"
