@@ -58,8 +58,11 @@ class _Run:
             short = HOST_NAMES[i] if i < len(HOST_NAMES) else f"WS{i:02d}"
             rng = random.Random(f"{seed}:{short}")
             self.hosts.append(Host(out, self.truth, short, DOMAIN, FQDN, rng, max_bytes))
-        self.ips = {h.short: f"10.20.0.{11 + i}" for i, h in enumerate(self.hosts)}
-        u = lambda name, rid, admin=False: User(name, DOMAIN, f"{DOMAIN_SID}-{rid}", admin)
+        self.ips = {h.short: f"10.20.{i // 200}.{11 + i % 200}" for i, h in enumerate(self.hosts)}
+
+        def u(name: str, rid: int, admin: bool = False) -> User:
+            return User(name, DOMAIN, f"{DOMAIN_SID}-{rid}", admin)
+
         self.alice, self.bob, self.carol = u("alice", 1104, True), u("bob", 1105), u("carol", 1106)
         self.dave, self.erin, self.svc = u("dave", 1107, True), u("erin", 1108), u("svc_backup", 1110, True)
         self.users = [self.alice, self.bob, self.carol, self.dave, self.erin]
@@ -128,7 +131,7 @@ def sc_bruteforce(r: _Run, h: Host, n_fail: int = 40, ip: str | None = None) -> 
 def sc_reconnect(r: _Run, h: Host, user: User | None = None, first_ip: str | None = None,
                  second_ip: str = HOME_IP) -> int:
     u = user or r.dave
-    ip1 = first_ip or r.ips[r.host(1).short] if len(r.hosts) > 1 else "10.20.0.99"
+    ip1 = first_ip or (r.ips[r.host(1).short] if len(r.hosts) > 1 else "10.20.0.99")
     lg, t = st.rdp_logon(h, r.clock, u, ip1)
     st.window_manager_logons(h, t, lg.lsm_id)
     t = st.work(h, t + 2 * S, lg, 3)
