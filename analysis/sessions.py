@@ -151,6 +151,18 @@ def _steps(r: Rules, events: str) -> list[str]:
                   AND m.t >= coalesce(n.boot_start, -9223372036854775807)
                   AND m.t < coalesce(n.next_start, 9223372036854775807)) AS shutdown_eid
         FROM n""",
+        # each boot spread over the hours it covers: events find theirs by an equi-join on
+        # (host, hour) instead of a range join (hosts reboot hundreds of times in a case)
+        """CREATE OR REPLACE TEMP TABLE _ls_bootb AS
+        WITH span AS (SELECT host_key, max(t) AS last_t FROM _ls_ev GROUP BY host_key),
+        b AS (
+            SELECT b.host_key, b.boot, b.boot_start,
+                   coalesce(b.next_start, s.last_t + 1) AS boot_end
+            FROM _ls_boot b JOIN span s USING (host_key) WHERE b.boot > 0)
+        SELECT host_key, boot, boot_start, boot_end,
+               unnest(range(boot_start // 3600000000,
+                            (greatest(boot_end, boot_start + 1) - 1) // 3600000000 + 1)) AS bucket
+        FROM b""",
         # identity rules run once per distinct value, then join back
         """CREATE OR REPLACE TEMP TABLE _ls_umap AS
         SELECT user_raw, ls_user_key(user_raw) AS uk
@@ -165,10 +177,9 @@ def _steps(r: Rules, events: str) -> list[str]:
         FROM _ls_ev e
         LEFT JOIN _ls_umap u USING (user_raw)
         LEFT JOIN _ls_ipmap i USING (ip_raw)
-        LEFT JOIN (SELECT host_key, boot_start, boot, next_start FROM _ls_boot
-                   WHERE boot > 0) b
-          ON e.host_key = b.host_key AND e.t >= b.boot_start
-         AND e.t < coalesce(b.next_start, 9223372036854775807)""",
+        LEFT JOIN _ls_bootb b
+          ON e.host_key = b.host_key AND e.t // 3600000000 = b.bucket
+         AND e.t >= b.boot_start AND e.t < b.boot_end""",
         # 3. logon units: UAC pairs collapse -------------------------------------------------
         """CREATE OR REPLACE TEMP TABLE _ls_unit AS
         WITH l AS (SELECT * FROM _ls_e WHERE src = 'sec' AND event_id = 4624),
@@ -252,7 +263,7 @@ def _steps(r: Rules, events: str) -> list[str]:
         FROM _ls_mem m JOIN _ls_e e USING (eid) GROUP BY m.attempt""",
         # logon ids of an attempt: every 4624 id (for 4672), and which of them own the session
         """CREATE OR REPLACE TEMP TABLE _ls_ids AS
-        SELECT DISTINCT m.attempt, e.host_key, e.boot, e.lid, e.t,
+        SELECT DISTINCT m.attempt, e.host_key, e.boot, e.lid, e.t, e.logon_type,
                (NOT a.is_reconnect AND ((e.logon_type = 3 AND a.unit_rank = 1)
                                         OR (e.logon_type <> 3))) AS owns
         FROM _ls_mem m JOIN _ls_e e USING (eid) JOIN _ls_att a USING (attempt)
@@ -428,16 +439,19 @@ def _steps(r: Rules, events: str) -> list[str]:
         WHERE shutdown_eid IS NOT NULL""",
         # 7. unlocks fold into the interactive session open at that moment -------------------
         """CREATE OR REPLACE TEMP TABLE _ls_fold AS
-        SELECT u.attempt AS child, p.attempt AS parent
-        FROM (SELECT a.* FROM _ls_att a JOIN _ls_units n ON n.unit = a.attempt
-              WHERE n.logon_type = 7) u
-        JOIN _ls_att p ON p.host_key = u.host_key AND p.boot = u.boot AND p.uk = u.uk
-         AND p.attempt <> u.attempt AND NOT p.failed AND p.start_t <= u.start_t
+        WITH parents AS (
+            SELECT DISTINCT a.attempt, a.host_key, a.boot, a.uk, a.start_t
+            FROM _ls_att a JOIN _ls_ids i USING (attempt)
+            WHERE i.owns AND i.logon_type IN (2, 10, 11, 12) AND NOT a.failed),
+        kids AS (
+            SELECT a.* FROM _ls_att a JOIN _ls_units n ON n.unit = a.attempt
+            WHERE n.logon_type = 7)
+        SELECT k.attempt AS child, p.attempt AS parent
+        FROM kids k ASOF JOIN parents p
+          ON p.host_key = k.host_key AND p.boot = k.boot AND p.uk = k.uk
+         AND k.start_t >= p.start_t
         JOIN _ls_end pe ON pe.attempt = p.attempt
-        WHERE (pe.end_t IS NULL OR pe.end_t >= u.start_t)
-          AND p.attempt IN (SELECT attempt FROM _ls_ids i JOIN _ls_e e USING (lid)
-                            WHERE e.logon_type IN (2, 10, 11, 12) AND i.owns)
-        QUALIFY row_number() OVER (PARTITION BY u.attempt ORDER BY p.start_t DESC) = 1""",
+        WHERE pe.end_t IS NULL OR pe.end_t >= k.start_t""",
         """CREATE OR REPLACE TEMP TABLE _ls_all0 AS
         SELECT coalesce(f.parent, s.attempt) AS attempt, s.eid, s.role, s.step
         FROM (SELECT * FROM _ls_mem UNION ALL SELECT * FROM _ls_src
@@ -621,7 +635,7 @@ def build_sessions(
         ).to_arrow_table()
         sources = con.sql(
             f"""
-            SELECT DISTINCT s.session_id, h.evidence_sha256, e.record_id,
+            SELECT s.session_id, h.evidence_sha256, e.record_id,
                    make_timestamp(e.t) AS time,
                    CASE e.src WHEN 'sec' THEN 'Security' WHEN 'lsm' THEN '{LSM}'
                               WHEN 'rcm' THEN '{RCM}' WHEN 'rdp' THEN '{RDPCORE}'
@@ -629,7 +643,7 @@ def build_sessions(
                    CAST(e.event_id AS INTEGER) AS event_id, a.role
             FROM _ls_all a JOIN _ls_e e USING (eid) JOIN _ls_s s USING (attempt)
             JOIN _ls_sha h USING (sha_h)
-            ORDER BY s.session_id, time, e.record_id
+            ORDER BY s.start, s.session_id, e.t, e.record_id
             """
         ).to_arrow_table()
     finally:
