@@ -81,11 +81,13 @@ def _luid(column: str) -> str:
 
 
 def _sql() -> str:
-    system = ", ".join(f"'$.{path}'" for path in _SYSTEM.values())
+    system = [f"'$.Event.System.{path}'" for path in _SYSTEM.values()]
+    event_data = [f"'$.Event.EventData.\"{name}\"'" for name in _FIELDS]
     fields = ", ".join(f"'$.\"{name}\"'" for name in _FIELDS)
+    first_field = len(_SYSTEM) + 1
     named = ",\n".join(
-        [f"s[{i}] AS {name}" for i, name in enumerate(_SYSTEM, 1)]
-        + [f"d[{i}] AS f_{i}" for i in range(1, len(_FIELDS) + 1)]
+        [f"sd[{i}] AS {name}" for i, name in enumerate(_SYSTEM, 1)]
+        + [f"coalesce(sd[{first_field + i}], u[{i + 1}]) AS f_{i + 1}" for i in range(len(_FIELDS))]
     )
 
     def on(channel: str, *ids: int) -> str:
@@ -99,20 +101,27 @@ def _sql() -> str:
         "is_lock": on("Security", 4800, 4801),
     }
     flag_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in flags.items())
+    # One JSON parse per record for System + EventData (most records). `data` is the EventData
+    # text itself: both parsers write compact JSON with EventData last under Event (`...}}`),
+    # so it is cut out rather than parsed and printed again; forwarded events (RenderingInfo
+    # after EventData) and UserData take the parsing path.
     return f"""
-WITH parts AS (
-    SELECT header_time, json_extract(j, ['$.Event.System', '$.Event.EventData', '$.Event.UserData']) AS p
+WITH base AS (
+    SELECT header_time, j,
+           strpos(j, '"EventData":') AS ed_at,
+           strpos(j, '"UserData":') AS ud_at
     FROM batch
-), payload AS (
-    SELECT header_time, p[1] AS sys,
-           CASE WHEN json_type(p[2]) = 'OBJECT' THEN p[2] END AS ed,
-           CASE WHEN json_type(p[3]) = 'OBJECT' THEN p[3] END AS ud
-    FROM parts
 ), extracted AS (
-    SELECT header_time, coalesce(ed, ud) AS data,
-           json_extract_string(sys, [{system}]) AS s,
-           json_extract_string(coalesce(ed, json_extract(ud, '$.*')[1]), [{fields}]) AS d
-    FROM payload
+    SELECT header_time,
+           json_extract_string(j, [{", ".join(system + event_data)}]) AS sd,
+           CASE WHEN ed_at = 0 AND ud_at > 0
+                THEN json_extract_string(json_extract(j, '$.Event.UserData.*')[1], [{fields}]) END AS u,
+           nullif(CASE WHEN ed_at > 0 AND strpos(j, '"RenderingInfo":') = 0
+                       THEN substr(j, ed_at + 12, length(j) - ed_at - 13)
+                       WHEN ed_at > 0 THEN CAST(json_extract(j, '$.Event.EventData') AS VARCHAR)
+                       WHEN ud_at > 0 THEN CAST(json_extract(j, '$.Event.UserData') AS VARCHAR)
+                  END, 'null') AS data
+    FROM base
 ), r AS (
     SELECT header_time, data,
 {named}
@@ -189,7 +198,7 @@ SELECT
     CASE WHEN is_sysmon THEN f_Image
          WHEN is_1074 THEN f_param1
          ELSE coalesce(f_ProcessName, f_NewProcessName) END AS process_name,
-    CAST(data AS VARCHAR) AS data
+    data
 FROM t
 """
 

@@ -263,3 +263,24 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     path.chmod(0)
     result = run_cli("ingest", path, "--case", tmp_path / "c", "--quiet")
     assert result.returncode == 2 and "permission denied" in result.stderr.lower()
+
+
+def test_data_holds_the_whole_payload_of_every_record(tmp_path: Path) -> None:
+    """`data` is EventData (or UserData) exactly as the parser gave it, for every record,
+    including forwarded events that carry RenderingInfo after their EventData."""
+    files = [evidence(RDPAUTH),
+             evidence("mdecrevoisier__EVTX-to-MITRE-Attack/TA0001-Initial_access/T1078-Valid_accounts/ID1149-RDP_success_logins_to_multiple_hosts.evtx"),
+             evidence("williballenthin__python-evtx/tests/data/system.evtx")]
+    ingest(files, tmp_path / "c", jobs=1)
+    stored = {(host, channel, rid): data for host, channel, rid, data in connect(tmp_path / "c").execute(
+        "select host, channel, record_id, data from events").fetchall()}
+    paths = [p for f in files for p in (sorted(f.rglob("*.evtx")) if f.is_dir() else [f])]
+    seen = 0
+    for path in paths:
+        for event in _bare_records(path):
+            system = event["System"]
+            payload = event.get("EventData", event.get("UserData"))
+            data = stored[(system.get("Computer"), system.get("Channel"), int(system["EventRecordID"]))]
+            assert (json.loads(data) if data is not None else None) == payload, path
+            seen += 1
+    assert seen == len(stored) == 789 + 186 + 17 + 4 + 11 + 1601
