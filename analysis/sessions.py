@@ -601,7 +601,9 @@ def build_sessions(
         for sql in _steps(rules, events):
             con.execute(sql)
         con.execute("""CREATE OR REPLACE TEMP TABLE _ls_j AS
-            SELECT s.attempt, s.role, s.step, e.* EXCLUDE (act, marker, linked)
+            SELECT s.attempt, s.role, s.step, e.eid, e.sha_h, e.record_id, e.t, e.host_key,
+                   e.src, e.event_id, e.uk, e.lid, e.logon_type, e.elevated, e.ipn, e.zone,
+                   e.is_local, e.lsid, e.workstation
             FROM _ls_all s JOIN _ls_e e USING (eid)""")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_s AS {_sessions_sql()}")
         ips = [row[0] for row in con.execute(
