@@ -24,14 +24,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from analysis import attribution
+from analysis import attribution, identity, views
 from analysis import sessions as sessions_mod
-from analysis import views
 from analysis.queries import has_view
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = "sessions-1"
-DERIVED = ("sessions", "session_sources", "users", "user_ips", "activity", "build_info")
+RULES_VERSION = "sessions-2"
+DERIVED = ("sessions", "session_sources", "users", "user_ips", "activity", "host_aliases",
+           "build_info")
 
 BUILD_INFO_SCHEMA = pa.schema([
     ("host_key", pa.string()),
@@ -168,6 +168,8 @@ def build(case_dir: Path | str, progress: Progress | None = None,
         say("summarising users and source addresses")
         con.register("_ls_built", sess)
         tables = views.build_views(con, "_ls_built")
+        # renamed hosts: one machine under several names (analysis.identity)
+        tables["host_aliases"] = con.sql(identity.host_aliases_sql()).to_arrow_table()
         now = dt.datetime.now(dt.timezone.utc)
         if not digests:  # an empty case is built too: remember it
             digests = {None: ""}

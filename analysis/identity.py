@@ -330,3 +330,34 @@ def failure_table() -> Any:
             "reason": pa.array([STATUS_REASONS[c] for c in codes], pa.string()),
         }
     )
+
+
+def host_aliases_sql(events: str = "events") -> str:
+    """SELECT of (host_key, alias, evidence_sha256, first_record, last_record): renames.
+
+    A host renamed mid-log writes its old name then its new one into the same evidence file,
+    each over its own run of record ids. Names whose record ranges in one file do not overlap
+    are the same machine (`alias` is the earlier name); forwarded-event files interleave many
+    hosts, their ranges overlap, and no alias is claimed.
+    """
+    if not events.replace("_", "a").isalnum():
+        raise ValueError(f"not an identifier: {events!r}")
+    return f"""
+    WITH r AS (
+        SELECT evidence_sha256, host_key, min(record_id) AS lo, max(record_id) AS hi
+        FROM {events} WHERE host_key IS NOT NULL
+        GROUP BY evidence_sha256, host_key),
+    pairs AS (
+        SELECT b.host_key, a.host_key AS alias, a.evidence_sha256,
+               a.lo AS first_record, b.hi AS last_record
+        FROM r a JOIN r b ON a.evidence_sha256 = b.evidence_sha256
+         AND a.host_key <> b.host_key AND a.hi < b.lo),
+    overlapping AS (
+        SELECT DISTINCT a.evidence_sha256 FROM r a JOIN r b
+          ON a.evidence_sha256 = b.evidence_sha256 AND a.host_key <> b.host_key
+         AND a.lo <= b.hi AND b.lo <= a.hi)
+    SELECT host_key, alias, min(first_record) AS first_record, max(last_record) AS last_record,
+           count(DISTINCT evidence_sha256) AS files
+    FROM pairs WHERE evidence_sha256 NOT IN (SELECT evidence_sha256 FROM overlapping)
+    GROUP BY host_key, alias ORDER BY host_key, alias
+    """

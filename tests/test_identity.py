@@ -83,3 +83,23 @@ def test_failure_codes_translated_substatus_first():
 def test_logon_kind_sql_matches_python(con):
     for t in [None, 2, 3, 10, 11, 7, 99]:
         assert con.execute("SELECT ls_logon_kind(?)", [t]).fetchone()[0] == idn.logon_kind(t)
+
+
+def _events(rows):
+    import pyarrow as pa
+
+    c = duckdb.connect()
+    c.register("events", pa.Table.from_pylist(
+        [{"evidence_sha256": s, "record_id": r, "host_key": h} for s, r, h in rows]))
+    return c
+
+
+def test_a_rename_inside_one_log_is_an_alias():
+    c = _events([("f1", 1, "win-old"), ("f1", 2, "win-old"), ("f1", 3, "desk"),
+                 ("f1", 9, "desk"), ("f2", 5, "desk")])
+    assert c.sql(idn.host_aliases_sql()).fetchall() == [("desk", "win-old", 1, 9, 1)]
+
+
+def test_forwarded_events_of_many_hosts_are_not_aliases():
+    c = _events([("wef", 1, "a"), ("wef", 2, "b"), ("wef", 3, "a"), ("wef", 4, "c")])
+    assert c.sql(idn.host_aliases_sql()).fetchall() == []

@@ -226,3 +226,14 @@ def test_system_sessions_are_marked(belkasoft):
         or s["user_key"] in ("system", "local service", "network service", "anonymous logon")
         or (s["user_key"] or "").startswith(("dwm-", "umfd-"))
         for s in system)
+
+
+def test_belkasoft_rename_is_kept_as_an_alias(tmp_path_factory: pytest.TempPathFactory):
+    from analysis.identity import host_aliases_sql
+    from storage.case import connect
+    from storage.ingest import ingest
+
+    case = tmp_path_factory.mktemp("alias")
+    ingest([evidence(f"{BELKASOFT}/System.evtx")], case, jobs=1)
+    rows = connect(case).sql(host_aliases_sql()).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("desktop-23ps6es", "win-an5b2t7e4gi")]
