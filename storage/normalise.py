@@ -85,6 +85,7 @@ def _sql() -> str:
     event_data = [f"'$.Event.EventData.\"{name}\"'" for name in _FIELDS]
     fields = ", ".join(f"'$.\"{name}\"'" for name in _FIELDS)
     first_field = len(_SYSTEM) + 1
+    user_data, rendering = first_field + len(_FIELDS), first_field + len(_FIELDS) + 1
     named = ",\n".join(
         [f"sd[{i}] AS {name}" for i, name in enumerate(_SYSTEM, 1)]
         + [f"coalesce(sd[{first_field + i}], u[{i + 1}]) AS f_{i + 1}" for i in range(len(_FIELDS))]
@@ -101,31 +102,29 @@ def _sql() -> str:
         "is_lock": on("Security", 4800, 4801),
     }
     flag_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in flags.items())
-    # One JSON parse per record for System + EventData (most records). `data` is the EventData
-    # text itself: both parsers write compact JSON with EventData last under Event (`...}}`),
-    # so it is cut out rather than parsed and printed again; forwarded events (RenderingInfo
-    # after EventData) and UserData take the parsing path.
+    # One JSON parse per record gives System, the EventData fields, UserData (rare) and whether
+    # RenderingInfo follows. `data` is the EventData text itself: both parsers write compact JSON
+    # with EventData last under Event (`...}}`), so it is cut out, not parsed and printed again;
+    # forwarded events (RenderingInfo after EventData) are re-extracted instead.
+    paths = ", ".join(system + event_data + ["'$.Event.UserData'", "'$.Event.RenderingInfo'"])
     return f"""
-WITH base AS (
-    SELECT header_time, j,
-           strpos(j, '"EventData":') AS ed_at,
-           strpos(j, '"UserData":') AS ud_at
+WITH extracted AS (
+    SELECT header_time, j, strpos(j, '"EventData":') AS ed_at,
+           json_extract_string(j, [{paths}]) AS sd
     FROM batch
-), extracted AS (
-    SELECT header_time,
-           json_extract_string(j, [{", ".join(system + event_data)}]) AS sd,
-           CASE WHEN ed_at = 0 AND ud_at > 0
-                THEN json_extract_string(json_extract(j, '$.Event.UserData.*')[1], [{fields}]) END AS u,
-           nullif(CASE WHEN ed_at > 0 AND strpos(j, '"RenderingInfo":') = 0
+), payload AS (
+    SELECT header_time, sd,
+           CASE WHEN sd[{user_data}] IS NOT NULL
+                THEN json_extract_string(json_extract(sd[{user_data}], '$.*')[1], [{fields}]) END AS u,
+           nullif(CASE WHEN ed_at > 0 AND sd[{rendering}] IS NULL
                        THEN substr(j, ed_at + 12, length(j) - ed_at - 13)
                        WHEN ed_at > 0 THEN CAST(json_extract(j, '$.Event.EventData') AS VARCHAR)
-                       WHEN ud_at > 0 THEN CAST(json_extract(j, '$.Event.UserData') AS VARCHAR)
-                  END, 'null') AS data
-    FROM base
+                       ELSE sd[{user_data}] END, 'null') AS data
+    FROM extracted
 ), r AS (
     SELECT header_time, data,
 {named}
-    FROM extracted
+    FROM payload
 ), k AS (
     SELECT *, coalesce(try_cast(eid AS INTEGER), try_cast(eid_text AS INTEGER)) AS eid_i,
            try_cast(created AS TIMESTAMPTZ) AS created_t
