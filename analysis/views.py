@@ -33,7 +33,7 @@ USER_IPS_COLUMNS = (
 )
 # An IP is rare for a user when it carries at most this share of the user's sessions and the
 # user has enough history for a share to mean something.
-RARE_SHARE = 0.05
+RARE_SHARE = 0.10
 RARE_MIN_SESSIONS = 5
 
 
