@@ -127,7 +127,9 @@ def _init_worker(counter: Any) -> None:
     _counter = counter
 
 
-def convert_file(candidate: Candidate, known: dict[str, str], staging: Path, parser: str) -> FileResult:
+def convert_file(
+    candidate: Candidate, known: dict[str, str], staging: Path, parser: str, threads: int = 1
+) -> FileResult:
     """Hash one file and, when new, stage its records as Parquet (unsorted, not deduplicated)."""
     result = FileResult(candidate.source, "stored", size=candidate.size, mtime=candidate.mtime)
     try:
@@ -141,7 +143,7 @@ def convert_file(candidate: Candidate, known: dict[str, str], staging: Path, par
     report = ReadReport()
     staged = staging / f"{result.sha256}.parquet"
     hosts: set[str] = set()
-    normaliser = _normaliser()
+    normaliser = _normaliser(threads)
     writer = pq.ParquetWriter(staged, EVENTS_SCHEMA, compression="lz4")
     records: list[str] = []
     header_times: list[str | None] = []
@@ -157,7 +159,7 @@ def convert_file(candidate: Candidate, known: dict[str, str], staging: Path, par
             header_times.clear()
 
     try:
-        for raw in read_records(candidate.path, report, parser):
+        for raw in read_records(candidate.path, report, parser, threads):
             records.append(raw.json)
             header_times.append(raw.header_time)
             if len(records) >= BATCH_ROWS:
@@ -174,14 +176,14 @@ def convert_file(candidate: Candidate, known: dict[str, str], staging: Path, par
     return result
 
 
-_normalisers: list[Normaliser] = []
+_normalisers: dict[int, Normaliser] = {}
 
 
-def _normaliser() -> Normaliser:
+def _normaliser(threads: int) -> Normaliser:
     """One per process, reused across files: setting up DuckDB costs ~20 ms."""
-    if not _normalisers:
-        _normalisers.append(Normaliser())
-    return _normalisers[0]
+    if threads not in _normalisers:
+        _normalisers[threads] = Normaliser(threads)
+    return _normalisers[threads]
 
 
 def _count(records: int) -> None:
@@ -207,7 +209,9 @@ def _convert_all(
     progress: ProgressCallback | None,
     started: float,
 ) -> list[FileResult]:
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(candidates) or 1))
+    cores = max(1, jobs or os.cpu_count() or 1)
+    jobs = max(1, min(cores, len(candidates) or 1))
+    threads = max(1, cores // jobs)  # fewer files than cores: each file gets several threads
     counter = multiprocessing.get_context("spawn").Value("q", 0)
     total_bytes = sum(c.size for c in candidates)
     results: dict[int, FileResult] = {}
@@ -223,7 +227,7 @@ def _convert_all(
         _init_worker(counter)
         try:
             for index, candidate in enumerate(candidates):
-                results[index] = convert_file(candidate, known, staging, parser)
+                results[index] = convert_file(candidate, known, staging, parser, threads)
                 report()
         finally:
             _init_worker(None)
@@ -232,7 +236,8 @@ def _convert_all(
         with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                                  initargs=(counter,)) as pool:
             pending: dict[Future[FileResult], int] = {
-                pool.submit(convert_file, c, known, staging, parser): i for i, c in enumerate(candidates)
+                pool.submit(convert_file, c, known, staging, parser, threads): i
+                for i, c in enumerate(candidates)
             }
             while pending:
                 done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)

@@ -212,11 +212,11 @@ _SQL = _field_refs(_sql())
 
 
 class Normaliser:
-    """A DuckDB connection (one thread: the parallelism is across worker processes) that
-    turns batches of record JSON into events tables."""
+    """A DuckDB connection that turns batches of record JSON into events tables. One thread
+    by default: the parallelism is across worker processes, one file each."""
 
-    def __init__(self) -> None:
-        self._con = duckdb.connect(config={"threads": 1})
+    def __init__(self, threads: int = 1) -> None:
+        self._con = duckdb.connect(config={"threads": threads})
         self._con.execute("SET TimeZone = 'UTC'")
         install_macros(self._con)
         for macro in _MACROS:

@@ -69,11 +69,14 @@ def read_layout(path: Path) -> Layout:
     return Layout(header_chunks, body // CHUNK_SIZE, body % CHUNK_SIZE, bool(flags & 1))
 
 
-def read_records(path: Path, report: ReadReport, parser: str = "auto") -> Iterator[RawRecord]:
+def read_records(
+    path: Path, report: ReadReport, parser: str = "auto", threads: int = 1
+) -> Iterator[RawRecord]:
     """Yield every readable record of `path`; problems go into `report`.
 
     `parser`: "auto" (fast path, python-evtx for what it rejects), "evtx" or "python-evtx"
-    (forced, e.g. to test the fallback).
+    (forced, e.g. to test the fallback). `threads`: the fast path's parsing threads (more than
+    one only when a big file would otherwise leave cores idle).
     """
     _check_truncation(path, report)
     if parser == "python-evtx":
@@ -81,7 +84,7 @@ def read_records(path: Path, report: ReadReport, parser: str = "auto") -> Iterat
         return
     failed_chunks: list[int] = []
     try:
-        yield from _read_fast(path, report, failed_chunks)
+        yield from _read_fast(path, report, failed_chunks, threads)
     except Exception as exc:  # the fast path could not open the file at all
         report.errors.append(f"evtx could not read the file ({exc}); using python-evtx")
         if parser == "auto":
@@ -93,8 +96,10 @@ def read_records(path: Path, report: ReadReport, parser: str = "auto") -> Iterat
         report.errors.extend(f"chunk {n}: unreadable" for n in failed_chunks)
 
 
-def _read_fast(path: Path, report: ReadReport, failed_chunks: list[int]) -> Iterator[RawRecord]:
-    records = evtx.PyEvtxParser(str(path), number_of_threads=1).records_json()
+def _read_fast(
+    path: Path, report: ReadReport, failed_chunks: list[int], threads: int
+) -> Iterator[RawRecord]:
+    records = evtx.PyEvtxParser(str(path), number_of_threads=threads).records_json()
     report.parsers.add("evtx")
     while True:
         try:
