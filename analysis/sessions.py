@@ -5,20 +5,28 @@ tables, `sessions` and `session_sources`. Everything is set-based SQL (window fu
 and equi-joins over temp tables); no Python loop ever walks the events.
 
 The steps, each a temp table `_ls_*` so a rule can be inspected on its own:
- 1. `_ls_ev`      the events that matter, normalised through analysis.identity's macros
- 2. `_ls_boot`    boot epochs per host (logon ids and LSM session ids are unique only within one)
+ 1. `_ls_ev`/`_ls_e` the events that matter, narrow rows; users and addresses normalised by
+                  analysis.identity's macros once per distinct value, then joined back
+ 2. `_ls_boot`    boot epochs per host (logon ids and LSM session ids are unique only within
+                  one); events find theirs by an equi-join on (host, hour bucket)
  3. `_ls_unit`    4624s with UAC split-token pairs collapsed into one logon unit
- 4. `_ls_mem`     attempt clustering: the steps of one RDP/console logon (NLA 4624 type 3, 1149,
-                  4624 type 2/10/11, 4778, LSM 21/25) on one host for one user within a gap
-                  window become one attempt; every other logon and every 4625 is its own attempt
- 5. `_ls_src`     sources attached to attempts: 4672 and 4648 by logon id / user+time,
-                  LSM 22/41/42 + Winlogon 7001 by LSM session id, RCM 261 / RdpCoreTS 131 by
-                  ActivityID (never the constant console one), 131 by time for failed NLA logons
- 6. `_ls_end`     end matching per boot: 4634/4647/4779 on the logon ids that own the session
-                  (a reconnect: the ORIGINAL id from 4778, never its temporary type-10 ids),
-                  LSM 23/24/40 and Winlogon 7002 on the LSM session id; a later reconnect of the
-                  same session caps it (disconnect); else shutdown/boot; else `none seen`
- 7. unlocks (4624 type 7) fold into the open interactive session they unlock.
+ 4. `_ls_clu`/`_ls_mem` attempt clustering: the steps of one RDP/console logon (NLA 4624 type
+                  3, 1149, 4624 type 2/10/11, 4778, LSM 21/25) on one host for one user, each
+                  within `Rules.window` of the previous one and in chain order, become one
+                  attempt; every other logon and every 4625 is its own attempt
+ 5. `_ls_src`     sources attached to attempts: 4672 by logon id, 4648 by user+time, LSM
+                  22/41/42 + Winlogon 7001 by LSM session id (ASOF), RCM 261 / RdpCoreTS 131 by
+                  ActivityID (never the constant console one); a failed NLA 4625 without an
+                  address takes the 131 just before it (and that connection's 261)
+ 6. `_ls_end`     end matching per boot (ASOF, first end at/after the start): 4634/4647/4779 on
+                  the logon ids that own the session (a reconnect: the ORIGINAL id from 4778,
+                  never its temporary type-10 ids nor the NLA id), LSM 23/24/40 and Winlogon
+                  7002 on the LSM session id (across boots too when the RDP ActivityID matches);
+                  a later reconnect of the same session caps it (disconnect); else shutdown/boot;
+                  else `none seen`
+ 7. `_ls_fold`    unlocks (4624 type 7) fold into the open interactive session they unlock
+ 8. `_ls_more`    every logoff/lock/unlock of any of a session's ids inside its span is listed
+                  as a source (temporary reconnect ids, the NLA id) without ending anything
 
 This module must not read or write files (analysis/build.py does that through storage) nor import
 the UI.
