@@ -103,33 +103,34 @@ def _steps(r: Rules, events: str) -> list[str]:
         SELECT hash(evidence_sha256) AS sha_h, evidence_sha256,
                row_number() OVER (ORDER BY evidence_sha256) AS fid
         FROM (SELECT DISTINCT evidence_sha256 FROM {events})""",
+        # the channel string is compared once per row (into `src`), never again
         f"""CREATE OR REPLACE TEMP TABLE _ls_ev AS
-        SELECT (f.fid << 40) + (e.record_id & 1099511627775) AS eid,
-               f.sha_h, record_id, epoch_us(time) AS t, host,
-               coalesce(host_key, ls_host_key(host)) AS host_key, event_id,
-               CASE WHEN channel = 'Security' THEN 'sec' WHEN channel = '{LSM}' THEN 'lsm'
-                    WHEN channel = '{RCM}' THEN 'rcm' WHEN channel = '{RDPCORE}' THEN 'rdp'
-                    ELSE 'sys' END AS src,
-               CASE WHEN channel = 'Security' AND event_id = 4672 THEN subject_user
+        SELECT eid, sha_h, record_id, t, host, host_key, event_id, src,
+               CASE WHEN src = 'sec' AND event_id = 4672 THEN subject_user
                     ELSE target_user END AS user_raw,
-               target_domain AS domain_raw,
-               target_sid,
-               CASE WHEN channel = 'Security' AND event_id = 4672 THEN subject_logon_id
+               target_domain AS domain_raw, target_sid,
+               CASE WHEN src = 'sec' AND event_id = 4672 THEN subject_logon_id
                     ELSE target_logon_id END AS lid,
-               linked_logon_id AS linked, logon_type, elevated,
-               ip AS ip_raw,
+               linked_logon_id AS linked, logon_type, elevated, ip AS ip_raw,
                workstation, lsm_session_id AS lsid, status, sub_status,
-               CASE WHEN channel IN ('{LSM}', '{RCM}', '{RDPCORE}')
+               CASE WHEN src IN ('lsm', 'rcm', 'rdp')
                      AND activity_id IS NOT NULL AND upper(activity_id) <> '{CONSOLE_ACTIVITY}'
                     THEN upper(activity_id) END AS act,
-               CASE WHEN (channel = 'Security' AND event_id = 4608)
-                      OR (channel = 'System' AND event_id IN (6005, 6008))
-                      OR (channel = 'System' AND event_id = 12) THEN 'boot'
-                    WHEN (channel = 'Security' AND event_id IN (1100, 4609))
-                      OR (channel = 'System' AND event_id IN (6006, 1074))
-                      OR (channel = 'System' AND event_id = 13) THEN 'shutdown' END AS marker
-        FROM {events} e JOIN _ls_sha f ON f.sha_h = hash(e.evidence_sha256)
-        WHERE {_relevant_filter()}""",
+               CASE WHEN (src = 'sec' AND event_id = 4608)
+                      OR (src = 'sys' AND event_id IN (6005, 6008, 12)) THEN 'boot'
+                    WHEN (src = 'sec' AND event_id IN (1100, 4609))
+                      OR (src = 'sys' AND event_id IN (6006, 1074, 13)) THEN 'shutdown'
+               END AS marker
+        FROM (
+            SELECT e.* EXCLUDE (host_key),
+                   (f.fid << 40) + (e.record_id & 1099511627775) AS eid, f.sha_h,
+                   epoch_us(e.time) AS t,
+                   coalesce(e.host_key, ls_host_key(e.host)) AS host_key,
+                   CASE WHEN channel = 'Security' THEN 'sec' WHEN channel = '{LSM}' THEN 'lsm'
+                        WHEN channel = '{RCM}' THEN 'rcm' WHEN channel = '{RDPCORE}' THEN 'rdp'
+                        ELSE 'sys' END AS src
+            FROM {events} e JOIN _ls_sha f ON f.sha_h = hash(e.evidence_sha256)
+            WHERE {_relevant_filter()})""",
         # 2. boots ---------------------------------------------------------------------------
         f"""CREATE OR REPLACE TEMP TABLE _ls_boot AS
         WITH m AS (

@@ -399,3 +399,10 @@ def test_failed_nla_logon_lists_the_connection_261_and_131():
     sessions, sources = log.build()
     (s,) = sessions
     assert {r261, c} <= records(sources, s) and s["src_ip"] == "45.146.164.110"
+
+
+def test_missing_host_key_is_derived_from_the_computer_name():
+    log = Log()
+    log.logon(5, "quinn", 0x10, 3, "10.0.0.4", host_key=None, host="WS09.corp.local")
+    (s,) = log.build()[0]
+    assert s["host_key"] == "ws09" and s["host"] == "WS09.corp.local"
