@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from textual.pilot import Pilot  # noqa: E402
-from textual.worker import WorkerState  # noqa: E402
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerState
 
 Steps = Callable[[Pilot], Awaitable[None]]
 
@@ -33,7 +33,10 @@ async def settle(pilot: Pilot) -> None:
     while quiet < 3:
         await pilot.pause()
         if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers):
-            await pilot.app.workers.wait_for_complete()
+            try:
+                await pilot.app.workers.wait_for_complete()
+            except WorkerCancelled:  # superseded by a newer query: wait again
+                pass
             quiet = 0
         else:
             quiet += 1

@@ -25,29 +25,29 @@ def keys(*presses: str) -> Callable[[Pilot], object]:
     return run
 
 
-def test_users_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+def test_users_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
     app = make_app(belkasoft_case(tmp_path_factory), label="belkasoft")
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys())
 
 
-def test_help_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+def test_help_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
     app = make_app(belkasoft_case(tmp_path_factory), label="belkasoft")
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("question_mark"))
 
 
-def test_demo_session_detail_at_120x36(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+def test_demo_session_detail_at_120x36(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
     app = make_app(demo_case(tmp_path_factory), label="demo")
     assert snap_compare(app, terminal_size=(120, 36),
                         run_before=keys("enter", "enter", "enter"))
 
 
-def test_demo_sources_tab_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+def test_demo_sources_tab_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
     app = make_app(demo_case(tmp_path_factory), label="demo")
     assert snap_compare(app, terminal_size=(80, 24),
                         run_before=keys("enter", "enter", "enter", "t"))
 
 
 def test_evidence_markup_and_escapes_shown_as_text_at_120x36(
-        snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+        snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
     app = make_app(evil_case(tmp_path_factory), label="evil")
     assert snap_compare(app, terminal_size=(120, 36), run_before=keys())

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from textual.pilot import Pilot
-from textual.worker import WorkerState
+from textual.worker import WorkerCancelled, WorkerState
 
 from tests.conftest import BELKASOFT, EVIDENCE
 
@@ -46,7 +46,10 @@ async def settle(pilot: Pilot) -> None:
     while quiet < 3:
         await pilot.pause()
         if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
-            await app.workers.wait_for_complete()
+            try:
+                await app.workers.wait_for_complete()
+            except WorkerCancelled:  # superseded by a newer query: wait again
+                pass
             quiet = 0
         else:
             quiet += 1

@@ -15,7 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.backend import Backend
+from tui.backend import Backend, FilterState
 from tui.screens.main import MainScreen
 from tui.screens.prepare import PrepareScreen, needs_build
 
@@ -46,6 +46,9 @@ class LogonscopeApp(App[int]):
             resource_tracker.ensure_running()
         self.label = label or self.case_dir.name
         self.message = ""   # printed by the CLI after exit (why it stopped)
+        if not (self.paths or self.build):
+            # the first query overlaps with Textual starting up: first paint comes sooner
+            self.backend.prefetch_users(FilterState())
         self.main: MainScreen | None = None
         self.prepare_screen: PrepareScreen | None = None
 

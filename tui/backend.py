@@ -8,6 +8,8 @@ nothing and never builds SQL from user input; filters travel as `analysis.querie
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import ModuleType
@@ -52,6 +54,11 @@ def _default_queries() -> ModuleType:
     return queries
 
 
+# Results kept per kind (LRU): the case does not change while the app has it open, so going
+# back, toggling a filter off again or revisiting a user costs nothing the second time.
+CACHE_SIZES = {"users": 32, "ips": 256, "sessions": 8, "detail": 256}
+
+
 class Backend:
     """Queries over one case folder; `queries` can be swapped (tests, benchmarks)."""
 
@@ -61,6 +68,40 @@ class Backend:
         self._connections: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._cache: dict[str, OrderedDict[Any, Future]] = {k: OrderedDict() for k in CACHE_SIZES}
+
+    def cached(self, kind: str, key: Any, compute: Any) -> Any:
+        """`compute()` once per (kind, key); concurrent askers wait for the first one."""
+        entries = self._cache[kind]
+        with self._guard:
+            future = entries.get(key)
+            owner = future is None
+            if owner:
+                future = Future()
+                entries[key] = future
+                while len(entries) > CACHE_SIZES[kind]:
+                    entries.popitem(last=False)
+            else:
+                entries.move_to_end(key)
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:
+                with self._guard:
+                    entries.pop(key, None)  # a failure is not remembered
+                future.set_exception(exc)
+        return future.result()
+
+    def prefetch_users(self, state: FilterState) -> None:
+        """Start the first Users query now, in parallel with the app starting up."""
+        threading.Thread(target=self._prefetch, args=(state,), daemon=True,
+                         name="logonscope-prefetch").start()
+
+    def _prefetch(self, state: FilterState) -> None:
+        try:
+            self.users(state)
+        except Exception:  # noqa: BLE001, S110 - the worker asks again and reports the error
+            pass
 
     @property
     def queries(self) -> ModuleType:
@@ -106,17 +147,20 @@ class Backend:
     # --- the reads, each called from a worker of the named group ------------------------
 
     def users(self, state: FilterState) -> pa.Table:
-        return self.run("users", self.queries.users, self.filters(state))
+        return self.cached("users", state, lambda: self.run(
+            "users", self.queries.users, self.filters(state)))
 
     def user_ips(self, state: FilterState, user: str | None) -> pa.Table:
-        return self.run("ips", self.queries.user_ips, self.filters(state, user=user))
+        return self.cached("ips", (state, user), lambda: self.run(
+            "ips", self.queries.user_ips, self.filters(state, user=user)))
 
     def sessions(self, state: FilterState, user: str | None, ip: Any = None,
                  ip_set: bool = False) -> pa.Table:
         selection: dict[str, Any] = {"user": user}
         if ip_set:
             selection["ip"] = ip if ip is not None else getattr(self.queries, "NO_IP", "-")
-        return self.run("sessions", self.queries.sessions, self.filters(state, **selection))
+        return self.cached("sessions", (state, user, ip, ip_set), lambda: self.run(
+            "sessions", self.queries.sessions, self.filters(state, **selection)))
 
     def session_detail(self, session_id: str) -> dict[str, Any] | None:
         from analysis import lookup
@@ -130,7 +174,7 @@ class Backend:
             found["activity"] = _as_table(found.get("activity"))
             return found
 
-        return self.run("detail", detail)
+        return self.cached("detail", session_id, lambda: self.run("detail", detail))
 
     def event(self, evidence_sha256: str, record_id: int) -> dict[str, Any] | None:
         from analysis import lookup
@@ -146,7 +190,7 @@ class Backend:
         for con in self._connections.values():
             try:
                 con.close()
-            except Exception:  # noqa: BLE001 - closing at exit must not raise
+            except Exception:  # noqa: BLE001, S110 - closing at exit must not raise
                 pass
         self._connections.clear()
 

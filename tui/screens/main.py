@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from analysis.timeline import histogram
@@ -33,7 +33,7 @@ from tui.screens.pick import PickScreen
 from tui.tables import Sort, shape, sortable, visible
 from tui.widgets.detail import ActivityTable, DetailPane, SourcesTable, summary_table
 from tui.widgets.sessions import SessionsPane
-from tui.widgets.status import StatusLine
+from tui.widgets.status import KeyHints, StatusLine
 from tui.widgets.table_pane import TablePane
 from tui.widgets.timeline import TimelineStrip
 from tui.widgets.user_ips import UserIpsPane
@@ -115,7 +115,7 @@ class MainScreen(Screen[None]):
                 yield SessionsPane(id="sessions")
                 yield DetailPane(id="detail")
         yield Input(placeholder="search this table (Enter keeps it, Esc clears)", id="search")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self._layout(self.size.width, self.size.height)
@@ -141,10 +141,13 @@ class MainScreen(Screen[None]):
         self.set_class(not self._wide, "narrow")
         self.set_class(height < 20, "short")
         active = self.nav.pane
-        for name in PANES:
-            self.pane(name).display = self._wide or name == active
-        self.query_one("#left").display = self._wide or active in ("users", "ips")
-        self.query_one("#right").display = self._wide or active in ("sessions", "detail")
+        shown = {name: self._wide or name == active for name in PANES}
+        shown["left"] = self._wide or active in ("users", "ips")
+        shown["right"] = self._wide or active in ("sessions", "detail")
+        for name, visible_now in shown.items():
+            widget = self.query_one(f"#{name}")
+            if widget.display != visible_now:  # a no-op assignment still costs a re-layout
+                widget.display = visible_now
 
     def pane(self, name: str) -> Any:
         return self.query_one(f"#{name}")

@@ -100,7 +100,7 @@ class DetailPane(Vertical):
 
     TABS: ClassVar[tuple[str, ...]] = ("summary", "sources", "activity")
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.session_id: str | None = None
 

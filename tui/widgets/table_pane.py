@@ -50,11 +50,11 @@ class TablePane(Vertical):
     class Searched(Message):
         """The pane's search text or sort order changed: reshape its current result."""
 
-        def __init__(self, pane: "TablePane") -> None:
+        def __init__(self, pane: TablePane) -> None:
             super().__init__()
             self.pane = pane
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.source: pa.Table | None = None     # the query result, before search and sort
         self.shaped: Shaped | None = None
