@@ -17,9 +17,11 @@ from tui.output import FORMATS
 # What `--format table` shows of a session (every column goes to csv/json/jsonl).
 TABLE_COLUMNS = (
     "session_id", "start", "end", "end_reason", "host_key", "user", "logon_kind", "outcome",
-    "failure_reason", "src_ip", "src_ip_source", "src_host", "is_reconnect", "admin",
-    "elevated", "tunnelled", "n_sources",
+    "failure_reason", "src_ip", "src_host", "flags", "n_sources",
 )
+# `flags` in table output: one letter per set flag
+FLAGS = (("is_reconnect", "R"), ("admin", "A"), ("elevated", "E"), ("tunnelled", "T"),
+         ("system", "S"))
 USERS_TABLE = ("user", "sessions", "successes", "failures", "reconnects", "admin_sessions",
                "n_hosts", "logon_kinds", "n_src_ips", "first_seen", "last_seen")
 USER_IPS_TABLE = ("user", "src_ip", "src_ip_class", "src_network", "sessions", "failures",
@@ -116,11 +118,29 @@ def _make_filters(args: argparse.Namespace) -> Any:
                    show_system=args.all, search=args.search)
 
 
+def _for_humans(table: Any, columns: tuple[str, ...]) -> Any:
+    """Table output only: times to the second (UTC), flags as letters, fewer columns."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if "flags" in columns and all(name in table.column_names for name, _ in FLAGS):
+        letters = [[letter if table[name][i].as_py() else "" for name, letter in FLAGS]
+                   for i in range(table.num_rows)]
+        table = table.append_column("flags", pa.array(["".join(x) for x in letters],
+                                                      pa.string()))
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            text = pc.strftime(table.column(i).cast(pa.timestamp("s", tz="UTC"), safe=False),
+                               format="%Y-%m-%d %H:%M:%S")
+            table = table.set_column(i, field.name, text)
+    return table.select([c for c in columns if c in table.column_names])
+
+
 def _print(table: Any, fmt: str, table_columns: tuple[str, ...]) -> None:
     from tui.output import write
 
     if fmt == "table":
-        table = table.select([c for c in table_columns if c in table.column_names])
+        table = _for_humans(table, table_columns)
     write(table, fmt)
 
 
