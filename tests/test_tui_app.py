@@ -397,3 +397,44 @@ async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
         await settle(pilot)
         assert "anit.ghosh" in column(main.pane("users"), "user_key")
     assert (case / "derived" / "sessions.parquet").exists()
+
+
+@async_test
+async def test_escape_on_the_prepare_screen_cancels_the_ingest_and_leaves_no_case(
+        tmp_path: Path) -> None:
+    import time
+
+    from tests.conftest import BELKASOFT, evidence
+
+    source = evidence(BELKASOFT)
+    case = tmp_path / "case"
+    app = make_app(case, paths=[str(source)], label="cancelled")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("escape")
+        deadline = time.monotonic() + 180
+        while app.is_running and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+    assert app.return_value == 1
+    assert "cancelled" in app.message
+    assert not (case / "evidence.parquet").exists()
+
+
+def test_open_refuses_a_folder_that_is_not_a_case_with_status_2(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("open", "--case", str(tmp_path / "nothing-here"))
+    assert result.returncode == 2
+    assert "no such case folder" in result.stderr
+    result = run_cli("open", str(tmp_path / "missing.evtx"), "--case", str(tmp_path / "c"))
+    assert result.returncode == 2
+    assert "no such file or folder" in result.stderr
+
+
+def test_demo_no_tui_builds_the_demo_case_and_prints_its_path(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli("demo", "--no-tui", "--case", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "demo")
+    assert (tmp_path / "demo" / "derived" / "sessions.parquet").exists()
+    assert list((tmp_path / "demo-evidence").rglob("*.evtx"))
