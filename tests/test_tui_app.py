@@ -324,7 +324,8 @@ async def test_question_mark_lists_every_key_including_quit(belka: Path) -> None
         listed = {(keys, does) for _, keys, does in key_rows(app.screen.groups)}
         for binding in MainScreen.BINDINGS:
             assert binding.description and any(does == binding.description for _, does in listed)
-        assert ("q", "quit") in listed and ("?", "help") in listed and ("/", "search") in listed
+        assert ("q", "quit") in listed and ("?", "help (this list)") in listed
+        assert ("/", "search this table") in listed and ("Esc, Backspace", "back (history)") in listed
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 
