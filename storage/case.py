@@ -3,7 +3,8 @@
 Layout (documented in the README):
     case.json                      marker + format version: a folder without it is not a case
     evidence.parquet               one row per evidence file; the commit point of every ingest
-    events/host=<host_key>/<sha256>.parquet   one row per record, zstd, sorted by time
+    events/host=<host_key>/<run>.parquet   one row per record, zstd, sorted by time; one file per
+                                   host per ingest run (evidence rows list theirs)
     derived/<table>.parquet        analysis tables (sessions, session_sources, users, ...)
     imported/<sha256>.parquet      timelines imported from other tools (storage.imports)
 
@@ -136,8 +137,10 @@ def sweep(root: Path) -> None:
 
 
 def event_files(root: Path) -> list[str]:
+    """Every events Parquet file the case holds (one ingest run writes one per host, shared
+    by the evidence files of that run)."""
     files = read_evidence(Path(root)).column("event_files").to_pylist()
-    return [str(Path(root) / f) for group in files for f in group or ()]
+    return sorted({str(Path(root) / f) for group in files for f in group or ()})
 
 
 def connect(root: Path) -> duckdb.DuckDBPyConnection:

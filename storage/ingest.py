@@ -52,7 +52,6 @@ class FileResult:
     errors: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     event_files: list[str] = field(default_factory=list)
-    staged: str = ""
 
 
 @dataclass
@@ -107,11 +106,11 @@ def ingest(
         candidates, rejections = discover(inputs, staging)
         evidence = case_folder.read_evidence(root)
         known = dict(zip(evidence.column("sha256").to_pylist(), evidence.column("path").to_pylist()))
-        results = _convert_all(candidates, known, staging, parser, jobs, progress, started)
+        results, staged = _convert_all(candidates, known, staging, parser, jobs, progress, started)
         results = _drop_repeats(results)
         new = [r for r in results if r.status == "stored"]
         if new:
-            _commit(root, evidence, new)
+            _commit(root, evidence, new, staged)
         case_folder.sweep(root)
     rejected = [FileResult(r.source, "rejected", r.reason) for r in rejections]
     return IngestReport(rejected + results, time.monotonic() - started)
@@ -119,60 +118,98 @@ def ingest(
 
 # --- conversion (runs in worker processes) -------------------------------------------------
 
-_counter: Any = None
+_counters: tuple[Any, Any] | None = None  # (records, files) shared with the main process
 
 
-def _init_worker(counter: Any) -> None:
-    global _counter
-    _counter = counter
+def _init_worker(counters: tuple[Any, Any] | None) -> None:
+    global _counters
+    _counters = counters
 
 
-def convert_file(
-    candidate: Candidate, known: dict[str, str], staging: Path, parser: str, threads: int = 1
-) -> FileResult:
-    """Hash one file and, when new, stage its records as Parquet (unsorted, not deduplicated)."""
+def _add(index: int, amount: int) -> None:
+    if _counters is not None:
+        with _counters[index].get_lock():
+            _counters[index].value += amount
+
+
+class _Stager:
+    """Collects the records of several files into shared batches (one DuckDB statement per
+    ~50,000 records, however small the files) and appends them to one staging Parquet."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        self.path = path
+        self._normaliser = _normaliser(threads)
+        self._writer: pq.ParquetWriter | None = None
+        self._records: list[str] = []
+        self._times: list[str | None] = []
+        self._shas: list[str] = []
+        self.hosts: dict[str, set[str]] = {}
+
+    def add(self, json_text: str, header_time: str | None, sha256: str) -> None:
+        self._records.append(json_text)
+        self._times.append(header_time)
+        self._shas.append(sha256)
+        if len(self._records) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._records:
+            return
+        table = self._normaliser.batch(self._records, self._times, self._shas)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, EVENTS_SCHEMA, compression="lz4")
+        self._writer.write_table(table)
+        pairs = table.select(["evidence_sha256", "host"]).group_by(["evidence_sha256", "host"]).aggregate([])
+        for row in pairs.to_pylist():
+            if row["host"]:
+                self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
+        _add(0, len(self._records))
+        self._records, self._times, self._shas = [], [], []
+
+    def close(self) -> str | None:
+        self.flush()
+        if self._writer is None:
+            return None
+        self._writer.close()
+        return str(self.path)
+
+
+def convert_files(
+    candidates: list[Candidate], known: dict[str, str], staged: Path, parser: str, threads: int = 1
+) -> tuple[list[FileResult], str | None]:
+    """Hash each file and, when new, stage its records (unsorted, not yet deduplicated) into
+    the one Parquet file `staged`. Returns a result per file and the staged path (None if
+    nothing was staged)."""
+    stager = _Stager(staged, threads)
+    results = [_convert_one(c, known, parser, threads, stager) for c in candidates]
+    path = stager.close()
+    for result in results:
+        result.hosts = sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
+    return results, path
+
+
+def _convert_one(candidate: Candidate, known: dict[str, str], parser: str, threads: int,
+                 stager: _Stager) -> FileResult:
     result = FileResult(candidate.source, "stored", size=candidate.size, mtime=candidate.mtime)
     try:
         result.sha256 = sha256_of(candidate.path)
     except OSError as exc:
         result.status, result.reason = "rejected", f"unreadable ({exc.strerror or exc})"
-        return result
-    if result.sha256 in known:
-        result.status, result.reason = "known", f"already in the case as {known[result.sha256]}"
-        return result
-    report = ReadReport()
-    staged = staging / f"{result.sha256}.parquet"
-    hosts: set[str] = set()
-    normaliser = _normaliser(threads)
-    writer = pq.ParquetWriter(staged, EVENTS_SCHEMA, compression="lz4")
-    records: list[str] = []
-    header_times: list[str | None] = []
-
-    def flush() -> None:
-        if records:
-            table = normaliser.batch(records, header_times, result.sha256)
-            writer.write_table(table)
-            hosts.update(h for h in table.column("host").unique().to_pylist() if h)
-            result.records += len(records)
-            _count(len(records))
-            records.clear()
-            header_times.clear()
-
-    try:
-        for raw in read_records(candidate.path, report, parser, threads):
-            records.append(raw.json)
-            header_times.append(raw.header_time)
-            if len(records) >= BATCH_ROWS:
-                flush()
-    except OSError as exc:
-        report.errors.append(f"read error after {result.records + len(records)} records ({exc})")
-    finally:
-        flush()
-        writer.close()
-    result.parser, result.skipped, result.errors = report.parser, report.skipped, report.errors
-    result.hosts, result.staged = sorted(hosts), str(staged)
-    if result.records == 0 and result.errors:
-        result.status, result.reason = "rejected", "no readable records: " + result.errors[0]
+    else:
+        if result.sha256 in known:
+            result.status, result.reason = "known", f"already in the case as {known[result.sha256]}"
+        else:
+            report = ReadReport()
+            try:
+                for raw in read_records(candidate.path, report, parser, threads):
+                    stager.add(raw.json, raw.header_time, result.sha256)
+                    result.records += 1
+            except OSError as exc:
+                report.errors.append(f"read error after {result.records} records ({exc})")
+            result.parser, result.skipped, result.errors = report.parser, report.skipped, report.errors
+            if result.records == 0 and result.errors:
+                result.status, result.reason = "rejected", "no readable records: " + result.errors[0]
+    _add(1, 1)
     return result
 
 
@@ -186,18 +223,23 @@ def _normaliser(threads: int) -> Normaliser:
     return _normalisers[threads]
 
 
-def _count(records: int) -> None:
-    if _counter is not None:
-        with _counter.get_lock():
-            _counter.value += records
-
-
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _groups(candidates: list[Candidate], workers: int) -> list[list[int]]:
+    """Candidate indexes split into `workers` groups of similar total size (largest first)."""
+    groups: list[list[int]] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+    for index in sorted(range(len(candidates)), key=lambda i: -candidates[i].size):
+        smallest = sizes.index(min(sizes))
+        groups[smallest].append(index)
+        sizes[smallest] += candidates[index].size
+    return [sorted(g) for g in groups if g]
 
 
 def _convert_all(
@@ -208,53 +250,63 @@ def _convert_all(
     jobs: int | None,
     progress: ProgressCallback | None,
     started: float,
-) -> list[FileResult]:
+) -> tuple[list[FileResult], list[str]]:
     cores = max(1, jobs or os.cpu_count() or 1)
-    jobs = max(1, min(cores, len(candidates) or 1))
-    threads = max(1, cores // jobs)  # fewer files than cores: each file gets several threads
-    counter = multiprocessing.get_context("spawn").Value("q", 0)
+    workers = max(1, min(cores, len(candidates) or 1))
+    threads = max(1, cores // workers)  # fewer files than cores: each file gets several threads
+    context = multiprocessing.get_context("spawn")
+    counters = (context.Value("q", 0), context.Value("q", 0))
     total_bytes = sum(c.size for c in candidates)
     results: dict[int, FileResult] = {}
+    staged: list[str] = []
 
     def report() -> None:
         if progress is not None:
             done = sum(candidates[i].size for i in results)
-            progress(Progress(len(results), len(candidates), counter.value, done, total_bytes,
-                              time.monotonic() - started))
+            progress(Progress(counters[1].value, len(candidates), counters[0].value, done,
+                              total_bytes, time.monotonic() - started))
 
+    def collect(indexes: list[int], outcome: tuple[list[FileResult], str | None]) -> None:
+        for index, result in zip(indexes, outcome[0]):
+            results[index] = result
+        if outcome[1]:
+            staged.append(outcome[1])
+
+    groups = _groups(candidates, workers)
     report()
-    if jobs == 1:
-        _init_worker(counter)
+    if workers == 1:
+        _init_worker(counters)
         try:
-            for index, candidate in enumerate(candidates):
-                results[index] = convert_file(candidate, known, staging, parser, threads)
-                report()
+            for number, group in enumerate(groups):
+                collect(group, convert_files([candidates[i] for i in group], known,
+                                             staging / f"part-{number}.parquet", parser, threads))
         finally:
             _init_worker(None)
+        report()
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                 initargs=(counter,)) as pool:
-            pending: dict[Future[FileResult], int] = {
-                pool.submit(convert_file, c, known, staging, parser, threads): i
-                for i, c in enumerate(candidates)
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(counters,)) as pool:
+            pending: dict[Future, list[int]] = {
+                pool.submit(convert_files, [candidates[i] for i in group], known,
+                            staging / f"part-{number}.parquet", parser, threads): group
+                for number, group in enumerate(groups)
             }
             while pending:
                 done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                 for future in done:
-                    results[pending.pop(future)] = future.result()
+                    collect(pending.pop(future), future.result())
                 report()
-    return [results[i] for i in range(len(candidates))]
+    return [results[i] for i in range(len(candidates))], staged
 
 
 def _drop_repeats(results: Iterable[FileResult]) -> list[FileResult]:
-    """Two inputs with the same content in one run: keep the first, the others are known."""
+    """Two inputs with the same content in one run: keep the first, the others are known
+    (their staged rows are left out at commit)."""
     first: dict[str, str] = {}
     out = []
     for result in results:
         if result.status == "stored" and result.sha256 in first:
             result.status, result.reason = "known", f"same content as {first[result.sha256]}"
-            Path(result.staged).unlink(missing_ok=True)
         elif result.status == "stored":
             first[result.sha256] = result.source
         out.append(result)
@@ -263,43 +315,64 @@ def _drop_repeats(results: Iterable[FileResult]) -> list[FileResult]:
 
 # --- commit (main process) -----------------------------------------------------------------
 
-def _commit(root: Path, evidence: pa.Table, new: list[FileResult]) -> None:
-    """Write the final, deduplicated, time-sorted event files, then evidence.parquet."""
-    con = duckdb.connect()
+def _commit(root: Path, evidence: pa.Table, new: list[FileResult], staged: list[str]) -> None:
+    """Deduplicate the staged rows (within this run and against the case), write one
+    time-sorted file per host for this run, then evidence.parquet (the commit point)."""
+    _write_events(root, evidence, new, staged)
+    _write_evidence(root, evidence, new)
+
+
+def _write_events(root: Path, evidence: pa.Table, new: list[FileResult], staged: list[str]) -> None:
+    run = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    if not staged:  # only empty logs: nothing to store, but they are evidence all the same
+        return
+    # Bounded memory whatever the input: DuckDB spills the sort to the staging folder.
+    con = duckdb.connect(config={"memory_limit": "512MB",
+                                 "temp_directory": str(case_folder.staging_dir(root) / "spill")})
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET preserve_insertion_order = false")
-    by_partition: dict[str, list[str]] = {}
-    for files in evidence.column("event_files").to_pylist():
-        for name in files or ():
-            by_partition.setdefault(Path(name).parent.name, []).append(str(root / name))
-    for result in new:
-        staged = con.read_parquet(result.staged)
-        host_keys = [row[0] for row in staged.select("host_key").distinct().fetchall()]
-        for hk in sorted(host_keys, key=lambda h: (h is None, h or "")):
-            partition = case_folder.partition_name(hk)
-            part = staged.filter(
-                duckdb.ColumnExpression("host_key").isnull() if hk is None
-                else duckdb.ColumnExpression("host_key") == duckdb.ConstantExpression(hk)
-            )
-            existing = by_partition.get(partition, [])
-            if existing:
-                keys = con.read_parquet(existing).select(*DEDUP_KEY).set_alias("e")
-                condition = " AND ".join(f"s.{k} IS NOT DISTINCT FROM e.{k}" for k in DEDUP_KEY)
-                part = part.set_alias("s").join(keys, condition, how="anti")
-            relative = f"{case_folder.EVENTS}/{partition}/{result.sha256}.parquet"
-            target = root / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            part.order("time").write_parquet(str(target), compression="zstd",
-                                             row_group_size=100_000)
-            count = pq.ParquetFile(target).metadata.num_rows
-            if count == 0:
-                target.unlink()
-                continue
-            result.stored += count
-            result.event_files.append(relative)
-            by_partition.setdefault(partition, []).append(str(target))
-        result.duplicates = result.records - result.stored
+    order = pa.table({"evidence_sha256": [r.sha256 for r in new],
+                      "file_order": list(range(len(new)))})
+    con.register("_order", order)
+    con.read_parquet(staged).create_view("_staged")
+    existing = case_folder.event_files(root)
+    key = ", ".join(DEDUP_KEY)
+    same = " AND ".join(f"n.{k} IS NOT DISTINCT FROM e.{k}" for k in DEDUP_KEY)
+    if existing:
+        con.read_parquet(existing).select(*DEDUP_KEY).create_view("_existing")
+        against_case = f"WHERE NOT EXISTS (SELECT 1 FROM _existing e WHERE {same})"
+    else:
+        against_case = ""
+    con.execute(f"""
+        CREATE TEMP TABLE _new AS
+        SELECT n.* FROM (
+            SELECT s.* FROM _staged s JOIN _order o USING (evidence_sha256)
+            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY o.file_order) = 1
+        ) n {against_case}
+        ORDER BY host_key, time
+    """)
+    stored: dict[str, int] = {}
+    files: dict[str, list[str]] = {}
+    host_keys = [row[0] for row in con.execute("SELECT DISTINCT host_key FROM _new").fetchall()]
+    for hk in sorted(host_keys, key=lambda h: (h is None, h or "")):
+        relative = f"{case_folder.EVENTS}/{case_folder.partition_name(hk)}/{run}.parquet"
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        rows = con.table("_new").filter(
+            duckdb.ColumnExpression("host_key").isnull() if hk is None
+            else duckdb.ColumnExpression("host_key") == duckdb.ConstantExpression(hk))
+        # _new is stored in (host_key, time) order and scans keep insertion order
+        rows.write_parquet(str(target), compression="zstd", row_group_size=100_000)
+        for sha, count in rows.aggregate("evidence_sha256, count(*)").fetchall():
+            stored[sha] = stored.get(sha, 0) + count
+            files.setdefault(sha, []).append(relative)
     con.close()
+    for result in new:
+        result.stored = stored.get(result.sha256, 0)
+        result.duplicates = result.records - result.stored
+        result.event_files = files.get(result.sha256, [])
+
+
+def _write_evidence(root: Path, evidence: pa.Table, new: list[FileResult]) -> None:
     now = datetime.now(timezone.utc)
     rows = pa.Table.from_pylist(
         [

@@ -26,7 +26,6 @@ RDPCORE = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational"
 GATEWAY = "Microsoft-Windows-TerminalServices-Gateway/Operational"
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
-BATCH_SCHEMA = pa.schema([("j", pa.string()), ("header_time", pa.string())])
 
 # System values, by JSON path under Event.System.
 _SYSTEM = {
@@ -109,11 +108,11 @@ def _sql() -> str:
     paths = ", ".join(system + event_data + ["'$.Event.UserData'", "'$.Event.RenderingInfo'"])
     return f"""
 WITH extracted AS (
-    SELECT header_time, j, strpos(j, '"EventData":') AS ed_at,
+    SELECT header_time, sha, j, strpos(j, '"EventData":') AS ed_at,
            json_extract_string(j, [{paths}]) AS sd
     FROM batch
 ), payload AS (
-    SELECT header_time, sd,
+    SELECT header_time, sha, sd,
            CASE WHEN sd[{user_data}] IS NOT NULL
                 THEN json_extract_string(json_extract(sd[{user_data}], '$.*')[1], [{fields}]) END AS u,
            nullif(CASE WHEN ed_at > 0 AND sd[{rendering}] IS NULL
@@ -122,7 +121,7 @@ WITH extracted AS (
                        ELSE sd[{user_data}] END, 'null') AS data
     FROM extracted
 ), r AS (
-    SELECT header_time, data,
+    SELECT header_time, sha, data,
 {named}
     FROM payload
 ), k AS (
@@ -141,7 +140,7 @@ WITH extracted AS (
     FROM f
 )
 SELECT
-    $sha AS evidence_sha256,
+    CAST(sha AS VARCHAR) AS evidence_sha256,
     try_cast(record AS BIGINT) AS record_id,
     coalesce(created_t, try_cast(replace(header_time, ' UTC', '') AS TIMESTAMPTZ)) AS time,
     created_t IS NULL AS time_from_header,
@@ -222,13 +221,15 @@ class Normaliser:
         for macro in _MACROS:
             self._con.execute(macro)
 
-    def batch(self, records: list[str], header_times: list[str | None], sha256: str) -> pa.Table:
-        """Rows in EVENTS_SCHEMA for `records` (each the JSON of one `{"Event": ...}`)."""
+    def batch(self, records: list[str], header_times: list[str | None], sha256s: list[str]) -> pa.Table:
+        """Rows in EVENTS_SCHEMA for `records` (each the JSON of one `{"Event": ...}`), each
+        from the evidence file whose SHA-256 is at the same position in `sha256s`."""
         batch = pa.table({"j": pa.array(records, pa.string()),
-                          "header_time": pa.array(header_times, pa.string())})
+                          "header_time": pa.array(header_times, pa.string()),
+                          "sha": pa.array(sha256s, pa.string()).dictionary_encode()})
         self._con.register("batch", batch)
         try:
-            table = self._con.sql(_SQL, params={"sha": sha256}).to_arrow_table()
+            table = self._con.sql(_SQL).to_arrow_table()
         finally:
             self._con.unregister("batch")
         return _with_host_keys(table).cast(EVENTS_SCHEMA)
