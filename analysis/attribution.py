@@ -57,7 +57,7 @@ def _d(field: str) -> str:
 
 # (channel, event id, summary SQL). The catalogue of what counts as activity.
 CATALOGUE: tuple[tuple[str, int, str], ...] = (
-    (SECURITY, 4688, f"'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
+    (SECURITY, 4688, "'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
     (SECURITY, 4689, "'process exited: ' || coalesce(process_name, '?')"),
     (SECURITY, 4656, f"'object handle requested: ' || {_d('ObjectName')}"),
     (SECURITY, 4663, f"'object accessed: ' || {_d('ObjectName')} || coalesce(' (' || json_extract_string(data, '$.AccessList') || ')', '')"),
@@ -88,7 +88,7 @@ CATALOGUE: tuple[tuple[str, int, str], ...] = (
     (SECURITY, 4697, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ServiceFileName')}"),
     (SYSTEM, 7045, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ImagePath')}"),
     (SYSTEM, 104, "'event log cleared'"),
-    (SYSMON, 1, f"'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
+    (SYSMON, 1, "'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
     (SYSMON, 3, f"'network connection: ' || {_d('DestinationIp')} || ':' || {_d('DestinationPort')} || ' by ' || coalesce(process_name, '?')"),
     (SYSMON, 11, f"'file created: ' || {_d('TargetFilename')}"),
     (POWERSHELL, 4103, f"'PowerShell pipeline: ' || left({_d('Payload')}, 160)"),

@@ -64,31 +64,34 @@ def measure_bare(files: list[str], jobs: int) -> dict:
     return {"records": records, "seconds": seconds}
 
 
-def measure_ingest(files: list[str], jobs: int) -> dict:
+def measure_ingest(files: list[str], jobs: int, keep: str | None = None) -> dict:
+    """Ingest into a fresh case (kept at `keep` when given, for the later stages)."""
     from storage.ingest import ingest
 
-    case = Path(tempfile.mkdtemp(prefix="bench-case-"))
+    scratch = Path(tempfile.mkdtemp(prefix="bench-case-"))
+    case = Path(keep) if keep else scratch / "c"
     try:
         started = time.perf_counter()
-        report = ingest(files, case / "c", jobs=jobs)
+        report = ingest(files, case, jobs=jobs)
         seconds = time.perf_counter() - started
-        case_bytes = sum(p.stat().st_size for p in (case / "c").rglob("*.parquet"))
+        case_bytes = sum(p.stat().st_size for p in case.rglob("*.parquet"))
     finally:
-        shutil.rmtree(case, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return {"records": report.records, "seconds": seconds, "case_bytes": case_bytes}
 
 
-def _in_fresh_process(kind: str, files: list[str], jobs: int) -> dict:
+def _in_fresh_process(kind: str, files: list[str], jobs: int, keep: str | None = None) -> dict:
     """Run one measurement in a new interpreter; add the peak RSS of it and its workers."""
     out = subprocess.run(
-        [sys.executable, __file__, "--_measure", kind, "--jobs", str(jobs), "--_files", json.dumps(files)],
+        [sys.executable, __file__, "--_measure", kind, "--jobs", str(jobs), "--_files", json.dumps(files),
+         *(["--_keep", keep] if keep else [])],
         capture_output=True, text=True, check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _measure_here(kind: str, files: list[str], jobs: int) -> None:
-    result = (measure_bare if kind == "bare" else measure_ingest)(files, jobs)
+def _measure_here(kind: str, files: list[str], jobs: int, keep: str | None) -> None:
+    result = measure_bare(files, jobs) if kind == "bare" else measure_ingest(files, jobs, keep)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result["peak_rss_mb"] = max(own, children) / 1024
@@ -103,9 +106,10 @@ def main() -> None:
                         help="benchmark on a generated bulk set of about N events instead")
     parser.add_argument("--_measure", help=argparse.SUPPRESS)
     parser.add_argument("--_files", help=argparse.SUPPRESS)
+    parser.add_argument("--_keep", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._measure:
-        _measure_here(args._measure, json.loads(args._files), args.jobs[0])
+        _measure_here(args._measure, json.loads(args._files), args.jobs[0], args._keep)
         return
 
     workdir = None

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from storage import case as case_folder
-from storage.discover import Candidate, Rejection, discover
+from storage.discover import Candidate, discover
 from storage.normalise import Normaliser
 from storage.parse import ReadReport, read_records
 from storage.schema import EVENTS_SCHEMA

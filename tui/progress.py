@@ -25,7 +25,7 @@ class IngestProgress:
         )
         self._task = None
 
-    def __enter__(self) -> "IngestProgress":
+    def __enter__(self) -> IngestProgress:
         if self._enabled:
             self._bar.start()
             self._task = self._bar.add_task("ingest", total=None, files="0/0", records=0, rate=0.0)
@@ -36,7 +36,7 @@ class IngestProgress:
         if self._enabled:
             self._bar.stop()
 
-    def update(self, p) -> None:  # noqa: ANN001 - storage.ingest.Progress
+    def update(self, p) -> None:
         if self._task is None:
             return
         self._bar.update(

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_report(report) -> None:  # noqa: ANN001 - storage.ingest.IngestReport, imported lazily
+def print_report(report) -> None:
     """One line per problem file, then a summary: what a responder checks first."""
     from tui.output import visible
 
