@@ -1,4 +1,5 @@
-"""Build the derived tables of a case: sessions, session_sources, users, user_ips.
+"""Build the derived tables of a case: sessions, session_sources, users, user_ips (and the
+last two over non-system sessions only: users_nonsystem, user_ips_nonsystem).
 
 `build(case_dir)` reads the case through `storage.case.connect`, computes the tables with
 `analysis.sessions` / `analysis.views`, and writes them with `storage.case.write_derived`
@@ -168,6 +169,12 @@ def build(case_dir: Path | str, progress: Progress | None = None,
         say("summarising users and source addresses")
         con.register("_ls_built", sess)
         tables = views.build_views(con, "_ls_built")
+        # the same summaries over what the default filters show (system sessions hidden), so
+        # the app's first screen reads them instead of aggregating (analysis.queries)
+        con.execute("CREATE OR REPLACE TEMP VIEW _ls_built_nonsystem AS "
+                    "SELECT * FROM _ls_built WHERE NOT system")
+        for name, table in views.build_views(con, "_ls_built_nonsystem").items():
+            tables[f"{name}_nonsystem"] = table
         # renamed hosts: one machine under several names (analysis.identity)
         tables["host_aliases"] = con.sql(identity.host_aliases_sql()).to_arrow_table()
         now = dt.datetime.now(dt.timezone.utc)

@@ -99,9 +99,39 @@ def sessions(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
         params=params).to_arrow_table()
 
 
+# Derived tables built over the sessions a filter state without conditions sees (DESIGN 2):
+# `users`/`user_ips` over every session (system ones included and flagged), the `_nonsystem`
+# pair over the non-system sessions (what the default filters show). Same SQL, same rows, so
+# reading them gives exactly what aggregating the filtered sessions again would.
+DERIVED_SUMMARIES = {True: ("users", "user_ips"), False: ("users_nonsystem", "user_ips_nonsystem")}
+_USERS_ORDER = "failures DESC, sessions DESC, user_key NULLS LAST"
+_USER_IPS_ORDER = "user_share ASC, user_key NULLS LAST, src_ip NULLS LAST"
+
+
+def summary_table(con: duckdb.DuckDBPyConnection, filters: Filters, kind: str) -> str | None:
+    """The derived table (`kind`: "users" or "user_ips") that holds the summary for `filters`
+    (user and ip aside), or None when the filters need a fresh aggregate: only system shown or
+    hidden, nothing else, and the table built over the same sessions the view now has."""
+    if replace(filters, user=None, ip=None, show_system=False) != Filters():
+        return None
+    users_name, ips_name = DERIVED_SUMMARIES[filters.show_system]
+    name = users_name if kind == "users" else ips_name
+    if not (has_view(con, users_name) and has_view(con, name)):
+        return None
+    # A guard against a table left by another build: it must count the sessions there are.
+    cond, params = where(replace(filters, user=None, ip=None))
+    counted = con.execute(f"SELECT (SELECT coalesce(sum(sessions), 0) FROM {users_name}),"
+                          f" (SELECT count(*) FROM sessions WHERE {cond})", params).fetchall()[0]
+    return name if counted[0] == counted[1] else None
+
+
 def users(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pa.Table:
     """One row per user over the sessions matching `filters`."""
-    _filtered(con, filters or Filters())
+    filters = filters or Filters()
+    derived = summary_table(con, filters, "users")
+    if derived is not None:
+        return con.sql(f"SELECT * FROM {derived} ORDER BY {_USERS_ORDER}").to_arrow_table()
+    _filtered(con, filters)
     return con.sql(views.users_sql("_ls_q")).to_arrow_table()
 
 
@@ -109,9 +139,13 @@ def user_ips(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
     """One row per user + source IP; rarity is computed over the sessions matching `filters`
     without the user/ip selection, so "rare across the case" still means the case."""
     filters = filters or Filters()
+    cond, params = where(Filters(user=filters.user, ip=filters.ip, show_system=True))
+    derived = summary_table(con, filters, "user_ips")
+    if derived is not None:
+        return con.sql(f"SELECT * FROM {derived} WHERE {cond} ORDER BY {_USER_IPS_ORDER}",
+                       params=params).to_arrow_table()
     _filtered(con, replace(filters, user=None, ip=None))
     views.register_ip_networks(con, "_ls_q")
-    cond, params = where(Filters(user=filters.user, ip=filters.ip, show_system=True))
     return con.sql(
         f"SELECT * FROM ({views.user_ips_sql('_ls_q')}) WHERE {cond}", params=params
     ).to_arrow_table()

@@ -439,3 +439,45 @@ def test_demo_no_tui_builds_the_demo_case_and_prints_its_path(tmp_path: Path) ->
     assert result.stdout.strip() == str(tmp_path / "demo")
     assert (tmp_path / "demo" / "derived" / "sessions.parquet").exists()
     assert list((tmp_path / "demo-evidence").rglob("*.evtx"))
+
+
+@async_test
+async def test_choosing_the_no_ip_row_shows_only_sessions_without_a_source_address(belka: Path) -> None:
+    app = make_app(belka, label="belka")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        users = column(main.pane("users"), "user_key")
+        # a user with sessions both with and without an address
+        await pilot.press(*["down"] * users.index("user"))
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        ips = main.pane("ips")
+        addresses = column(ips, "src_ip")
+        assert None in addresses and len(addresses) > 1, addresses
+        await pilot.press(*["down"] * addresses.index(None))
+        await settle(pilot)
+        assert ips.current()["src_ip"] is None
+        await pilot.press("enter")
+        await settle(pilot)
+        assert main.focused_pane() == "sessions"
+        assert main.nav.ip_set and main.nav.ip is None
+        sessions = main.pane("sessions")
+        expected = next(r["sessions"] for r in ips.shaped.rows.to_pylist() if r["src_ip"] is None)
+        assert set(column(sessions, "src_ip")) == {None}
+        assert sessions.shaped.total == expected
+        assert "(no IP)" in main.query_one("#status").crumbs
+
+
+def test_backend_no_ip_selection_is_sessions_without_an_address(belka: Path) -> None:
+    from tui.backend import Backend
+
+    backend = Backend(belka)
+    try:
+        everything = backend.sessions(FilterState(), "user")
+        no_ip = backend.sessions(FilterState(), "user", None, ip_set=True)
+        assert 0 < no_ip.num_rows < everything.num_rows
+        assert no_ip.column("src_ip").null_count == no_ip.num_rows
+    finally:
+        backend.close()

@@ -97,14 +97,14 @@ def demo_case(factory: pytest.TempPathFactory) -> Path:
 
 def evil_case(factory: pytest.TempPathFactory) -> Path:
     """A copy of the Belkasoft case whose main user is renamed to EVIL_USER everywhere the
-    app reads names from (sessions, users, user_ips)."""
+    app reads names from (sessions and the derived users / user IP summaries)."""
     if "evil" in _BUILT:
         return _BUILT["evil"]
     source = belkasoft_case(factory)
     case = _base(factory) / "evil"
     shutil.rmtree(case, ignore_errors=True)
     shutil.copytree(source, case)
-    for name in ("sessions", "users", "user_ips"):
+    for name in ("sessions", "users", "user_ips", "users_nonsystem", "user_ips_nonsystem"):
         path = case / "derived" / f"{name}.parquet"
         table = pq.read_table(path)
         mask = pc.equal(table.column("user_key"), "anit.ghosh")
