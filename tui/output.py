@@ -9,7 +9,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
@@ -46,12 +49,8 @@ def visible(text: str) -> str:
 
 def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
-    if fmt == "json":
-        json.dump(rows(table), out, ensure_ascii=False, indent=1)
-        out.write("\n")
-    elif fmt == "jsonl":
-        for row in rows(table):
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if fmt in ("json", "jsonl"):
+        _write_json(table, fmt == "json", out)
     elif fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(table.column_names)
@@ -62,6 +61,32 @@ def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
         _write_table(table, out)
     else:
         raise ValueError(f"unknown format {fmt!r}")
+
+
+def _write_json(table: pa.Table, array: bool, out: IO[str]) -> None:
+    """JSON written by DuckDB (millions of sessions in seconds, not minutes of Python), times
+    as ISO 8601 UTC with `Z`; control characters in strings come out escaped."""
+    import duckdb
+
+    def column(field: pa.Field) -> str:
+        name = '"' + field.name.replace('"', '""') + '"'
+        if pa.types.is_timestamp(field.type):
+            return f"strftime({name}, '%Y-%m-%dT%H:%M:%S.%fZ') AS {name}"
+        return name
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("_out", table)
+        select = ", ".join(column(f) for f in table.schema) or "*"
+        with tempfile.TemporaryDirectory(prefix="logonscope-") as tmp:
+            path = Path(tmp) / "out.json"
+            con.execute(f"COPY (SELECT {select} FROM _out) TO '{path}' "
+                        f"(FORMAT JSON, ARRAY {'true' if array else 'false'})")
+            with open(path, encoding="utf-8") as handle:
+                shutil.copyfileobj(handle, out, 1 << 20)
+    finally:
+        con.close()
 
 
 def _write_table(table: pa.Table, out: IO[str]) -> None:
