@@ -127,7 +127,7 @@ def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(tmp
                   strftime(s.start, '%H:%M:%S'), a.summary
            FROM activity a JOIN events e USING (evidence_sha256, record_id)
            LEFT JOIN sessions s USING (session_id)
-           WHERE a.event_id = 4648 AND e.subject_logon_id = 0x1E4ED ORDER BY a.record_id""").fetchall()
+           WHERE a.event_id = 4648 AND e.subject_logon_id = 124141 ORDER BY a.record_id""").fetchall()
     assert [r[0] for r in rows] == list(range(901, 921))
     for _record, confidence, user, logon_type, reconnect, start, summary in rows:
         assert (confidence, user, logon_type, reconnect, start) == ("user+time", "User", 10, True, "21:17:25")
