@@ -34,7 +34,7 @@ sys.path.insert(0, str(BENCH))
 
 import ingest as ingest_bench
 
-QUICK = [100_000, 300_000]
+QUICK = [100_000, 200_000]
 FULL = [1_000_000, 2_000_000, 5_000_000, 10_000_000]
 
 
