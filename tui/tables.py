@@ -8,7 +8,8 @@ widget, and the tables render with markup off, so `[red]x[/red]` is shown as typ
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,6 +39,8 @@ class Shaped:
     matched: int
     total: int
     view: pa.Table  # every matched row, sorted: what export writes
+    # what the widget needs to show `display`, made ahead in a worker (tui.widgets.table_pane)
+    prepared: Any = field(default=None, compare=False, repr=False)
 
 
 def search(table: pa.Table, text: str) -> pa.Table:

@@ -34,7 +34,7 @@ from tui.tables import Sort, shape, sortable, visible
 from tui.widgets.detail import ActivityTable, DetailPane, SourcesTable, summary_table
 from tui.widgets.sessions import SessionsPane
 from tui.widgets.status import KeyHints, StatusLine
-from tui.widgets.table_pane import TablePane
+from tui.widgets.table_pane import TablePane, prepare
 from tui.widgets.timeline import TimelineStrip
 from tui.widgets.user_ips import UserIpsPane
 from tui.widgets.users import UsersPane
@@ -194,8 +194,8 @@ class MainScreen(Screen[None]):
         self.load_sessions(select=self.nav.session_id)
 
     def _shape_for(self, pane: TablePane, table: pa.Table) -> Any:
-        return shape(table, pane.search_text, pane.order, hidden=pane.hidden_columns,
-                     preferred=pane.preferred, abbreviate=pane.abbreviate)
+        return prepare(shape(table, pane.search_text, pane.order, hidden=pane.hidden_columns,
+                             preferred=pane.preferred, abbreviate=pane.abbreviate))
 
     def load_users(self, select: Any = None) -> None:
         pane = self.pane("users")
