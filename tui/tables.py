@@ -8,7 +8,8 @@ widget, and the tables render with markup off, so `[red]x[/red]` is shown as typ
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 import pyarrow as pa
@@ -40,7 +41,7 @@ class Shaped:
     total: int
     view: pa.Table  # every matched row, sorted: what export writes
     # what the widget needs to show `display`, made ahead in a worker (tui.widgets.table_pane)
-    prepared: Any = field(default=None, compare=False, repr=False)
+    prepared: Any = dc_field(default=None, compare=False, repr=False)
 
 
 def search(table: pa.Table, text: str) -> pa.Table:

@@ -121,7 +121,10 @@ class MainScreen(Screen[None]):
         self._layout(self.size.width, self.size.height)
         self._status()
         self.load_facets()
-        self.reload_all()
+        # Users first and alone: the first user's highlight loads User+IP and Sessions (a
+        # case-wide Sessions list loaded now would be thrown away, after competing with the
+        # first paint); on_loaded covers a case without users.
+        self.load_users()
         self.pane("users").focus_table()
 
     def on_screen_resume(self) -> None:
@@ -333,6 +336,10 @@ class MainScreen(Screen[None]):
             self.pane(message.pane).show(message.source, message.shaped, message.context,
                                          select=message.select,
                                          focus=self._may_focus() and message.pane == self.nav.pane)
+            if message.pane == "users" and "sessions" not in self.tokens and (
+                    message.shaped.rows.num_rows == 0 or not self.pane("users").has_focus_within):
+                self.load_ips()       # no highlight will come to load them
+                self.load_sessions()
         self.timings[message.pane] = message.seconds
         if message.histogram is not None:
             strip = self.query_one(TimelineStrip)
