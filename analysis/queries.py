@@ -151,6 +151,20 @@ def user_ips(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
     ).to_arrow_table()
 
 
+def of_user(table: pa.Table, user: str | None) -> pa.Table:
+    """The rows of a `users` / `user_ips` result that `Filters(user=user)` would select (the
+    user in any form; None selects nothing out, as in `Filters`). Lets a caller aggregate once
+    per filter state and pick users from it: the selection never changes the rows' values."""
+    import pyarrow.compute as pc
+
+    if user is None:
+        return table
+    key = identity.user_key(user)
+    column = table.column("user_key")
+    mask = pc.is_null(column) if key is None else pc.fill_null(pc.equal(column, key), False)
+    return table.filter(mask)
+
+
 def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the case offers `name` (a view, a registered table or a temp table)."""
     return bool(con.execute(

@@ -481,3 +481,23 @@ def test_backend_no_ip_selection_is_sessions_without_an_address(belka: Path) -> 
         assert no_ip.column("src_ip").null_count == no_ip.num_rows
     finally:
         backend.close()
+
+
+def test_backend_user_ips_picked_from_one_summary_per_filter_state_equal_the_query(belka: Path) -> None:
+    from analysis import queries
+    from storage.case import connect
+    from tui.backend import Backend
+
+    backend = Backend(belka)
+    con = connect(belka)
+    try:
+        for state in (FilterState(), FilterState(outcomes=("failure",)),
+                      FilterState(show_system=True, kinds=("Network",))):
+            users = backend.users(state).column("user_key").to_pylist()
+            assert users
+            for user in users:
+                expected = queries.user_ips(con, backend.filters(state, user=user))
+                assert backend.user_ips(state, user).to_pylist() == expected.to_pylist()
+    finally:
+        con.close()
+        backend.close()

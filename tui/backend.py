@@ -56,7 +56,7 @@ def _default_queries() -> ModuleType:
 
 # Results kept per kind (LRU): the case does not change while the app has it open, so going
 # back, toggling a filter off again or revisiting a user costs nothing the second time.
-CACHE_SIZES = {"users": 32, "ips": 256, "sessions": 8, "detail": 256}
+CACHE_SIZES = {"users": 32, "ips_all": 16, "ips": 256, "sessions": 8, "detail": 256}
 
 
 class Backend:
@@ -151,8 +151,17 @@ class Backend:
             "users", self.queries.users, self.filters(state)))
 
     def user_ips(self, state: FilterState, user: str | None) -> pa.Table:
-        return self.cached("ips", (state, user), lambda: self.run(
-            "ips", self.queries.user_ips, self.filters(state, user=user)))
+        """One user's rows of the filter state's User+IP summary: the summary is computed
+        once per state (rarity is case-wide anyway), each user is then a filter of it."""
+        def of_user() -> pa.Table:
+            everyone = self.cached("ips_all", state, lambda: self.run(
+                "ips", self.queries.user_ips, self.filters(state)))
+            return self.queries.of_user(everyone, user)
+
+        if not hasattr(self.queries, "of_user"):  # a swapped-in queries module without it
+            return self.cached("ips", (state, user), lambda: self.run(
+                "ips", self.queries.user_ips, self.filters(state, user=user)))
+        return self.cached("ips", (state, user), of_user)
 
     def sessions(self, state: FilterState, user: str | None, ip: Any = None,
                  ip_set: bool = False) -> pa.Table:
