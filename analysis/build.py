@@ -164,7 +164,9 @@ def build(case_dir: Path | str, progress: Progress | None = None,
             """SELECT s.* REPLACE (coalesce(a.n, 0) AS n_activity)
                FROM _ls_built s LEFT JOIN (SELECT session_id, count(*) AS n FROM _ls_activity
                                            WHERE session_id IS NOT NULL GROUP BY 1) a
-               USING (session_id) ORDER BY s.start, s.host_key, s.session_id""").to_arrow_table()
+               USING (session_id)
+               -- stored by user then time: a user's sessions sit in few row groups
+               ORDER BY s.user_key, s.start, s.host_key, s.session_id""").to_arrow_table()
         sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
         say("summarising users and source addresses")
         con.register("_ls_built", sess)
@@ -191,6 +193,7 @@ def build(case_dir: Path | str, progress: Progress | None = None,
     finally:
         con.close()
     # build_info last: a crash before it leaves the case "stale", so the next read rebuilds.
+    src = src.sort_by([("session_id", "ascending"), ("time", "ascending")])  # one session: one row group
     write_derived(Path(case_dir), {"sessions": sess, "session_sources": src,
                                    "activity": activity, **tables})
     write_derived(Path(case_dir), {"build_info": info})
