@@ -48,7 +48,7 @@ def users_sql(relation: str = "sessions") -> str:
     r = _check(relation)
     return f"""
     SELECT user_key,
-           mode(user) AS user,
+           min(user) AS user,  -- one spelling, the same whatever the row order
            list(DISTINCT domain ORDER BY domain) FILTER (WHERE domain IS NOT NULL) AS domains,
            count(*) AS sessions,
            count(*) FILTER (WHERE outcome = 'success') AS successes,
@@ -77,7 +77,7 @@ def user_ips_sql(relation: str = "sessions") -> str:
     return f"""
     WITH per AS (
         SELECT user_key, src_ip,
-               mode(user) AS user,
+               min(user) AS user,  -- one spelling, the same whatever the row order
                any_value(src_ip_class) AS src_ip_class,
                count(*) AS sessions,
                count(*) FILTER (WHERE outcome = 'success') AS successes,

@@ -25,21 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled, WorkerState
+from tui.pilot import settle
 
 
-async def settle(pilot: Pilot) -> None:
-    quiet = 0
-    while quiet < 2:
-        await pilot.pause()
-        if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers):
-            try:
-                await pilot.app.workers.wait_for_complete()
-            except WorkerCancelled:  # superseded by a newer query: wait again
-                pass
-            quiet = 0
-        else:
-            quiet += 1
 
 
 def prepare(case: Path, evidence: Path, events: int) -> dict[str, float]:
@@ -88,7 +76,7 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
     async def timed(name: str, pilot: Pilot, *keys: str) -> None:
         started = time.perf_counter()
         await pilot.press(*keys)
-        await settle(pilot)
+        await settle(pilot, 2)
         add(name, time.perf_counter() - started)
 
     for _ in range(3):  # first paint, a few cold-ish starts
@@ -102,13 +90,13 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
                     add("first paint (Users on screen)", time.perf_counter() - started)
                     break
                 await asyncio.sleep(0.005)
-            await settle(pilot)
+            await settle(pilot, 2)
             add("every pane loaded", time.perf_counter() - started)
             await pilot.press("q")
 
     app = make_app(case, build=False, label="bench")
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+        await settle(pilot, 2)
         main = app.screen
         users = main.pane("users")
         n_users = users.shaped.rows.num_rows if users.shaped else 0
@@ -116,21 +104,21 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
             await timed("drill: next user → IPs+sessions+detail", pilot,
                         "down" if (i // max(n_users - 1, 1)) % 2 == 0 else "up")
         await pilot.press("enter", "enter")   # → User+IP → Sessions (of that IP)
-        await settle(pilot)
+        await settle(pilot, 2)
         await pilot.press("escape")           # back to User+IP, sessions of the user
-        await settle(pilot)
+        await settle(pilot, 2)
         await pilot.press("tab")              # → Sessions
-        await settle(pilot)
+        await settle(pilot, 2)
         for i in range(runs):          # drill: next session (detail)
             await timed("drill: next session → detail", pilot, "down")
         await timed("drill: Enter session → detail", pilot, "enter")
         await pilot.press("shift+tab")
-        await settle(pilot)
+        await settle(pilot, 2)
         main.pane("sessions").order = None
         from tui.tables import Sort
 
         main.pane("sessions").set_order(Sort("start", False))
-        await settle(pilot)
+        await settle(pilot, 2)
         for _ in range(runs):          # sort: reverse the Sessions order
             await timed("sort: O (reverse Sessions)", pilot, "O")
         for _ in range(runs):          # filter: failures only on/off (every pane reloads)
@@ -140,7 +128,7 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
         for _ in range(max(runs // 5, 3)):   # case-wide list, then back to the user
             await timed("case-wide sessions: s", pilot, "s")
             await pilot.press("escape")
-            await settle(pilot)
+            await settle(pilot, 2)
     return samples
 
 

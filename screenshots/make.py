@@ -23,23 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot
-from textual.worker import WorkerCancelled, WorkerState
+from tui.pilot import settle
 
 Steps = Callable[[Pilot], Awaitable[None]]
 
 
-async def settle(pilot: Pilot) -> None:
-    quiet = 0
-    while quiet < 3:
-        await pilot.pause()
-        if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in pilot.app.workers):
-            try:
-                await pilot.app.workers.wait_for_complete()
-            except WorkerCancelled:  # superseded by a newer query: wait again
-                pass
-            quiet = 0
-        else:
-            quiet += 1
 
 
 def press(*keys: str) -> Steps:

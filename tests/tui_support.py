@@ -17,8 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from textual.pilot import Pilot
-from textual.worker import WorkerCancelled, WorkerState
+from tui.pilot import settle  # re-exported for the TUI tests  # noqa: F401
 
 from tests.conftest import BELKASOFT, EVIDENCE
 
@@ -39,20 +38,6 @@ def async_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     return run
 
 
-async def settle(pilot: Pilot) -> None:
-    """Wait for the workers and the messages they post (three quiet turns in a row)."""
-    app = pilot.app
-    quiet = 0
-    while quiet < 3:
-        await pilot.pause()
-        if any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers):
-            try:
-                await app.workers.wait_for_complete()
-            except WorkerCancelled:  # superseded by a newer query: wait again
-                pass
-            quiet = 0
-        else:
-            quiet += 1
 
 
 def _base(factory: pytest.TempPathFactory) -> Path:
