@@ -55,9 +55,14 @@ def _d(field: str) -> str:
     return f"coalesce(json_extract_string(data, '$.\"{field}\"'), '?')"
 
 
+# Security 4688 and Sysmon 1 say the same thing: image and command line.
+_PROCESS_CREATED = (
+    "'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"
+)
+
 # (channel, event id, summary SQL). The catalogue of what counts as activity.
 CATALOGUE: tuple[tuple[str, int, str], ...] = (
-    (SECURITY, 4688, "'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
+    (SECURITY, 4688, _PROCESS_CREATED),
     (SECURITY, 4689, "'process exited: ' || coalesce(process_name, '?')"),
     (SECURITY, 4656, f"'object handle requested: ' || {_d('ObjectName')}"),
     (SECURITY, 4663, f"'object accessed: ' || {_d('ObjectName')} || coalesce(' (' || json_extract_string(data, '$.AccessList') || ')', '')"),
@@ -88,7 +93,7 @@ CATALOGUE: tuple[tuple[str, int, str], ...] = (
     (SECURITY, 4697, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ServiceFileName')}"),
     (SYSTEM, 7045, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ImagePath')}"),
     (SYSTEM, 104, "'event log cleared'"),
-    (SYSMON, 1, "'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"),
+    (SYSMON, 1, _PROCESS_CREATED),
     (SYSMON, 3, f"'network connection: ' || {_d('DestinationIp')} || ':' || {_d('DestinationPort')} || ' by ' || coalesce(process_name, '?')"),
     (SYSMON, 11, f"'file created: ' || {_d('TargetFilename')}"),
     (POWERSHELL, 4103, f"'PowerShell pipeline: ' || left({_d('Payload')}, 160)"),

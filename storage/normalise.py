@@ -234,8 +234,6 @@ class Normaliser:
             self._con.unregister("batch")
         return _with_host_keys(table).cast(EVENTS_SCHEMA)
 
-    def close(self) -> None:
-        self._con.close()
 
 
 def _with_host_keys(table: pa.Table) -> pa.Table:
