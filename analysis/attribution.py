@@ -22,7 +22,7 @@ import re
 import duckdb
 import pyarrow as pa
 
-from analysis import identity
+from logonscope.analysis import identity
 
 SCHEMA = pa.schema([
     ("session_id", pa.string()),

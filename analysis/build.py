@@ -25,9 +25,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from analysis import attribution, identity, views
-from analysis import sessions as sessions_mod
-from analysis.queries import has_view
+from logonscope.analysis import attribution, identity, views
+from logonscope.analysis import sessions as sessions_mod
+from logonscope.analysis.queries import has_view
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
 RULES_VERSION = "sessions-2"
@@ -91,7 +91,7 @@ def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | No
 
 def is_stale(case_dir: Path | str) -> bool:
     """True when derived tables are missing or were built from another evidence set/rules."""
-    from storage.case import connect
+    from logonscope.storage.case import connect
 
     con = connect(Path(case_dir))
     try:
@@ -111,7 +111,7 @@ def ensure_built(case_dir: Path | str, progress: Progress | None = None) -> Buil
 def build(case_dir: Path | str, progress: Progress | None = None,
           force: bool = False, rules: sessions_mod.Rules | None = None) -> BuildReport:
     """(Re)build sessions, session_sources, users, user_ips under `case_dir/derived/`."""
-    from storage.case import connect, write_derived
+    from logonscope.storage.case import connect, write_derived
 
     say = progress or (lambda _msg: None)
     started = time.perf_counter()

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from analysis import identity, views
+from logonscope.analysis import identity, views
 
 # `Filters(ip=NO_IP)` selects sessions without a source address (console logons, ...).
 NO_IP = "-"

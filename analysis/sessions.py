@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from analysis import identity
+from logonscope.analysis import identity
 
 LSM = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
 RCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"

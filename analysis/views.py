@@ -15,7 +15,7 @@ import re
 import duckdb
 import pyarrow as pa
 
-from analysis import identity
+from logonscope.analysis import identity
 
 # The relation is an identifier chosen by our code (a view or CTE name), never user input.
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def _evtx_files(paths: list[Path]) -> list[Path]:
-    from storage.discover import discover
+    from logonscope.storage.discover import discover
 
     with tempfile.TemporaryDirectory() as tmp:
         found, _ = discover(paths, Path(tmp))
@@ -66,7 +66,7 @@ def measure_bare(files: list[str], jobs: int) -> dict:
 
 def measure_ingest(files: list[str], jobs: int, keep: str | None = None) -> dict:
     """Ingest into a fresh case (kept at `keep` when given, for the later stages)."""
-    from storage.ingest import ingest
+    from logonscope.storage.ingest import ingest
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-case-"))
     case = Path(keep) if keep else scratch / "c"
@@ -115,7 +115,7 @@ def main() -> None:
     workdir = None
     if args.generate:
         workdir = Path(tempfile.mkdtemp(prefix="bench-evtx-"))
-        subprocess.run([sys.executable, "-m", "tui.cli", "generate", "--out", str(workdir),
+        subprocess.run([sys.executable, "-m", "logonscope.tui.cli", "generate", "--out", str(workdir),
                         "--scenario", "bulk", "--events", str(args.generate)], check=True, cwd=ROOT)
         paths = [workdir]
     else:

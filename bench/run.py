@@ -56,7 +56,7 @@ def _timed_build(case: Path) -> dict:
 
 def _sessions_json_seconds(case: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tui.cli", "sessions", "--case", str(case), "--all",
+    subprocess.run([sys.executable, "-m", "logonscope.tui.cli", "sessions", "--case", str(case), "--all",
                     "--format", "json"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
@@ -82,7 +82,7 @@ def _python_evtx_rate(files: list[str], sample: int = 20_000) -> dict:
     code = f"""
 import json, time
 from pathlib import Path
-from storage.parse import ReadReport, read_records
+from logonscope.storage.parse import ReadReport, read_records
 files, n, t = {files!r}, 0, time.perf_counter()
 for f in files:
     for _ in read_records(Path(f), ReadReport(), parser="python-evtx"):
@@ -99,7 +99,7 @@ print(json.dumps({{"records": n, "seconds": time.perf_counter() - t}}))
 def measure(events: int, work: Path, keep: bool = False, tui: bool = True) -> dict:
     gen, case = work / f"evtx-{events}", work / f"case-{events}"
     started = time.perf_counter()
-    _python("-m", "tui.cli", "generate", "--out", str(gen), "--scenario", "bulk",
+    _python("-m", "logonscope.tui.cli", "generate", "--out", str(gen), "--scenario", "bulk",
             "--hosts", str(max(4, events // 100_000)), "--events", str(events), "--seed", "1")
     generate_s = time.perf_counter() - started
     files = [str(f) for f in ingest_bench._evtx_files([gen])]
@@ -170,7 +170,7 @@ def main() -> None:
         print(f"… {events:,} events", file=sys.stderr, flush=True)
         rows.append(measure(events, work, keep=args.keep, tui=not args.no_tui))
     sample_gen = work / "python-evtx-sample"
-    _python("-m", "tui.cli", "generate", "--out", str(sample_gen), "--scenario", "bulk",
+    _python("-m", "logonscope.tui.cli", "generate", "--out", str(sample_gen), "--scenario", "bulk",
             "--events", "25000", "--seed", "2")
     sample = 2_000 if args.quick else 20_000
     pyevtx = _python_evtx_rate([str(f) for f in ingest_bench._evtx_files([sample_gen])], sample)

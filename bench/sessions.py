@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb
 
-from analysis import sessions as sessions_mod
-from analysis import views
-from storage.schema import EVENTS_SCHEMA
+from logonscope.analysis import sessions as sessions_mod
+from logonscope.analysis import views
+from logonscope.storage.schema import EVENTS_SCHEMA
 
 LSM = sessions_mod.LSM
 RCM = sessions_mod.RCM
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     con = duckdb.connect(config={"threads": args.threads})
     con.execute("SET TimeZone = 'UTC'")
     if args.case:
-        from storage.case import connect
+        from logonscope.storage.case import connect
 
         con = connect(args.case)
         con.execute(f"SET threads = {int(args.threads)}")

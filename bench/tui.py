@@ -25,16 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot
-from tui.pilot import settle
+from logonscope.tui.pilot import settle
 
 
 
 
 def prepare(case: Path, evidence: Path, events: int) -> dict[str, float]:
-    from analysis.build import ensure_built
-    from storage.case import is_case
-    from storage.ingest import ingest
-    from storage.scenarios import generate
+    from logonscope.analysis.build import ensure_built
+    from logonscope.storage.case import is_case
+    from logonscope.storage.ingest import ingest
+    from logonscope.storage.scenarios import generate
 
     timings: dict[str, float] = {}
     if not (is_case(case) and (case / "evidence.parquet").exists()):
@@ -52,7 +52,7 @@ def prepare(case: Path, evidence: Path, events: int) -> dict[str, float]:
 
 
 def case_size(case: Path) -> dict[str, int]:
-    from storage.case import connect
+    from logonscope.storage.case import connect
 
     con = connect(case)
     try:
@@ -65,8 +65,8 @@ def case_size(case: Path) -> dict[str, int]:
 
 
 async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, list[float]]:
-    from tui.app import make_app
-    from tui.screens.main import MainScreen
+    from logonscope.tui.app import make_app
+    from logonscope.tui.screens.main import MainScreen
 
     samples: dict[str, list[float]] = {}
 
@@ -115,7 +115,7 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
         await pilot.press("shift+tab")
         await settle(pilot, 2)
         main.pane("sessions").order = None
-        from tui.tables import Sort
+        from logonscope.tui.tables import Sort
 
         main.pane("sessions").set_order(Sort("start", False))
         await settle(pilot, 2)

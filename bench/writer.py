@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 def _writer(n: int, out: Path) -> int:
     from datetime import datetime, timezone
 
-    from storage.evtx_writer import EvtxWriter, to_filetime
-    from storage.scenarios import catalog as c
+    from logonscope.storage.evtx_writer import EvtxWriter, to_filetime
+    from logonscope.storage.scenarios import catalog as c
 
     t0 = to_filetime(datetime(2025, 1, 1, tzinfo=timezone.utc))
     sec = EvtxWriter(out / "Security.evtx")
@@ -65,7 +65,7 @@ def _writer(n: int, out: Path) -> int:
 
 
 def _generator(n: int, out: Path) -> int:
-    from storage.scenarios import generate
+    from logonscope.storage.scenarios import generate
 
     return generate(out / "set", ["bulk"], hosts=4, events=n, seed=1).records
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot
-from tui.pilot import settle
+from logonscope.tui.pilot import settle
 
 Steps = Callable[[Pilot], Awaitable[None]]
 
@@ -77,7 +77,7 @@ SHOTS: list[tuple[str, tuple[int, int], Steps, str]] = [
 
 
 async def shoot(case: Path, out: Path, name: str, size: tuple[int, int], steps: Steps) -> Path:
-    from tui.app import make_app
+    from logonscope.tui.app import make_app
 
     app = make_app(case, label="demo")
     async with app.run_test(size=size) as pilot:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print("screenshots: rsvg-convert is MISSING: writing SVG only, no PNG. Install it with "
               "`apt install librsvg2-bin fonts-firacode` and run again.", file=sys.stderr)
 
-    from tui.commands.demo import prepare
+    from logonscope.tui.commands.demo import prepare
 
     with tempfile.TemporaryDirectory(prefix="logonscope-shots-") as tmp:
         case = Path(args.case) if args.case else Path(tmp) / "demo-case"

@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storage.schema import EVENTS_SCHEMA, EVIDENCE_SCHEMA
+from logonscope.storage.schema import EVENTS_SCHEMA, EVIDENCE_SCHEMA
 
 FORMAT_VERSION = 1
 MARKER = "case.json"

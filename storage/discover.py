@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.parse import FILE_MAGIC
+from logonscope.storage.parse import FILE_MAGIC
 
 
 @dataclass(frozen=True)

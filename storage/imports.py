@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from storage import case as case_folder
-from storage.ingest import sha256_of
+from logonscope.storage import case as case_folder
+from logonscope.storage.ingest import sha256_of
 
 SCHEMA = pa.schema([
     ("sha256", pa.string()),

@@ -24,11 +24,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storage import case as case_folder
-from storage.discover import Candidate, discover
-from storage.normalise import Normaliser
-from storage.parse import ReadReport, read_records
-from storage.schema import EVENTS_SCHEMA
+from logonscope.storage import case as case_folder
+from logonscope.storage.discover import Candidate, discover
+from logonscope.storage.normalise import Normaliser
+from logonscope.storage.parse import ReadReport, read_records
+from logonscope.storage.schema import EVENTS_SCHEMA
 
 BATCH_ROWS = 50_000
 DEDUP_KEY = ("host", "channel", "record_id", "time", "event_id")

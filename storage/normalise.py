@@ -17,8 +17,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analysis.identity import host_key, install_macros
-from storage.schema import EVENTS_SCHEMA
+from logonscope.analysis.identity import host_key, install_macros
+from logonscope.storage.schema import EVENTS_SCHEMA
 
 LSM = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
 RCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"

@@ -39,6 +39,6 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run `logonscope ARGS` as a user would, in a fresh process."""
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *map(str, args)],
+        [sys.executable, "-m", "logonscope.tui.cli", *map(str, args)],
         capture_output=True, text=True, cwd=cwd or ROOT, timeout=600,
     )

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis.build import build
-from storage.case import connect
-from storage.ingest import ingest
+from logonscope.analysis.build import build
+from logonscope.storage.case import connect
+from logonscope.storage.ingest import ingest
 from tests.conftest import RDPAUTH, evidence, run_cli
 
 

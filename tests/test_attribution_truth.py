@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from storage.scenarios import SCENARIOS
+from logonscope.storage.scenarios import SCENARIOS
 from tests.test_sessions_truth import SHUTDOWN, _generate_and_ingest
 
 
 def attribution_problems(gen: Path, case: Path) -> list[Any]:
-    from analysis.build import build
-    from storage.case import connect
+    from logonscope.analysis.build import build
+    from logonscope.storage.case import connect
 
     truth = json.loads((gen / "truth.json").read_text())
     build(case, force=True)

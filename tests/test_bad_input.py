@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from storage import discover as discover_module
-from storage.case import connect
-from storage.ingest import ingest
+from logonscope.storage import discover as discover_module
+from logonscope.storage.case import connect
+from logonscope.storage.ingest import ingest
 from tests.conftest import EVIDENCE, RDPAUTH, ROOT, evidence, run_cli
 
 
@@ -121,7 +121,7 @@ def test_kill_9_during_ingest_leaves_the_previous_case_intact(tmp_path: Path) ->
     case = tmp_path / "c"
     ingest([evidence(f"{RDPAUTH}/RDPAuth_LocalSessionManager.evtx")], case, jobs=1)
     for delay in (0.3, 0.8, 1.5):
-        proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "ingest", str(EVIDENCE), "--case",
+        proc = subprocess.Popen([sys.executable, "-m", "logonscope.tui.cli", "ingest", str(EVIDENCE), "--case",
                                  str(case), "--quiet", "--jobs", "2"], cwd=ROOT)
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evtx_readback import check_crcs, parse_time, read_python, read_rust
+from tests.evtx_readback import check_crcs, parse_time, read_python, read_rust
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storage.evtx_writer import (
+from logonscope.storage.evtx_writer import (
     VT,
     EventType,
     EvtxWriter,
@@ -279,7 +279,7 @@ def test_naive_datetimes_are_refused() -> None:
 def test_python_evtx_rendering_is_the_same_as_record_xml(tmp_path: Path) -> None:
     """The test helper's faster python-evtx rendering must equal python-evtx's own xml()."""
     import Evtx.Evtx as PyEvtx
-    from evtx_readback import _python_evtx_records
+    from tests.evtx_readback import _python_evtx_records
 
     files = write_all(tmp_path / "x.evtx", _mixed(600), max_bytes=4096 + 0x10000)
     for f in files:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from analysis import identity as idn
+from logonscope.analysis import identity as idn
 
 USERS = ["Administrator", "administrator", "CORP\\Alice", "alice@corp.local", "-", "", None,
          "  Bob ", "DESKTOP-1$", "NT AUTHORITY\\SYSTEM", "DWM-1", "a\\b\\c"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import evtx
 import pytest
 
-from storage.case import connect
-from storage.ingest import ingest
+from logonscope.storage.case import connect
+from logonscope.storage.ingest import ingest
 from tests.conftest import BELKASOFT, EVIDENCE, RDPAUTH, evidence, run_cli
 
 pytestmark = pytest.mark.evidence

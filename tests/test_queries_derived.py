@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from analysis import queries
-from analysis.queries import Filters
+from logonscope.analysis import queries
+from logonscope.analysis.queries import Filters
 from tests.conftest import BELKASOFT, RDPAUTH, evidence
 
 pytestmark = pytest.mark.evidence
 
 
 def _built(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str) -> Path:
-    from analysis.build import ensure_built
-    from storage.ingest import ingest
+    from logonscope.analysis.build import ensure_built
+    from logonscope.storage.ingest import ingest
 
     root = tmp_path_factory.mktemp(name) / "case"
     ingest([folder], root, jobs=1)
@@ -30,7 +30,7 @@ def _built(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str) ->
 
 @pytest.fixture(scope="module", params=["belkasoft", "velociraptor"])
 def con(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    from storage.case import connect
+    from logonscope.storage.case import connect
 
     folder = {"belkasoft": evidence(f"{BELKASOFT}/Security.evtx").parent,
               "velociraptor": evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent}[request.param]

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from evtx_readback import check_crcs, parse_time, read_python, read_rust
+from tests.evtx_readback import check_crcs, parse_time, read_python, read_rust
 
-from storage.scenarios import SCENARIOS, generate
+from logonscope.storage.scenarios import SCENARIOS, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH_KEYS = ["seed", "scenarios", "files", "sessions", "activity"]
@@ -258,7 +258,7 @@ def _read_python_chunk(job: tuple[str, int]) -> list:
 
 def test_generate_30000_records_that_both_parsers_read_in_full_and_agree_on(tmp_path: Path) -> None:
     out = tmp_path / "set"
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "generate", "--out", str(out),
+    proc = subprocess.run([sys.executable, "-m", "logonscope.tui.cli", "generate", "--out", str(out),
                            "--hosts", "3", "--events", "30000"],
                           check=False, cwd=ROOT, capture_output=True, text=True,
                           timeout=600)
@@ -329,9 +329,9 @@ def _real_layouts(path: Path, wanted: list[int]) -> dict[tuple[str, int], tuple[
 
 
 def test_the_catalog_uses_the_providers_versions_and_field_names_of_real_events() -> None:
-    from conftest import evidence
+    from tests.conftest import evidence
 
-    from storage.scenarios import catalog as c
+    from logonscope.storage.scenarios import catalog as c
 
     ours = {(v.channel, v.event_id): v for v in vars(c).values() if isinstance(v, c.EventType)}
     checked = 0
@@ -346,7 +346,7 @@ def test_the_catalog_uses_the_providers_versions_and_field_names_of_real_events(
 
 
 def test_generate_refuses_a_folder_that_already_holds_a_set_and_bad_counts(tmp_path: Path) -> None:
-    from conftest import run_cli
+    from tests.conftest import run_cli
 
     first = run_cli("generate", "--out", tmp_path, "--scenario", "console")
     assert first.returncode == 0, first.stderr
@@ -360,8 +360,8 @@ def test_generate_refuses_a_folder_that_already_holds_a_set_and_bad_counts(tmp_p
 
 
 def test_storage_never_imports_the_ui() -> None:
-    code = ("import sys, storage.scenarios, storage.evtx_writer; "
-            "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tui')])")
+    code = ("import sys, logonscope.storage.scenarios, logonscope.storage.evtx_writer; "
+            "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') or m.startswith('logonscope.tui')])")
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          check=True)
     assert got.stdout.strip() == "[]"

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.evidence
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from storage.ingest import ingest
+    from logonscope.storage.ingest import ingest
 
     folder = evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent
     root = tmp_path_factory.mktemp("cli") / "case"
@@ -35,7 +35,7 @@ def _json(*args: str):
 def test_sessions_json_is_an_array_of_session_objects_with_utc_times(case):
     rows = _json("sessions", "--case", case, "--format", "json")
     assert [r["user_key"] for r in rows] == ["vagrant", "vagrant"]
-    from analysis.sessions import SESSION_COLUMNS
+    from logonscope.analysis.sessions import SESSION_COLUMNS
 
     assert list(rows[0]) == list(SESSION_COLUMNS)
     assert all(r["start"].endswith("Z") and r["end"].endswith("Z") for r in rows)
@@ -121,9 +121,9 @@ def test_query_sees_the_derived_views(case):
 
 def test_build_is_skipped_when_evidence_is_unchanged_and_per_host_when_it_changes(
         tmp_path: Path):
-    from analysis.build import build, ensure_built, is_stale
-    from storage.case import connect
-    from storage.ingest import ingest
+    from logonscope.analysis.build import build, ensure_built, is_stale
+    from logonscope.storage.case import connect
+    from logonscope.storage.ingest import ingest
 
     root = tmp_path / "case"
     ingest([evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent], root, jobs=1)

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.sessions import build_sessions
+from logonscope.analysis.sessions import build_sessions
 from tests.conftest import BELKASOFT, RDPAUTH, evidence
 
 pytestmark = pytest.mark.evidence
@@ -54,7 +54,7 @@ UTC = dt.timezone.utc
 
 
 def _case(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str) -> Path:
-    from storage.ingest import ingest
+    from logonscope.storage.ingest import ingest
 
     case = tmp_path_factory.mktemp(name)
     ingest([folder], case, jobs=1)
@@ -62,7 +62,7 @@ def _case(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str) -> 
 
 
 def _sessions(case: Path):
-    from storage.case import connect
+    from logonscope.storage.case import connect
 
     con = connect(case)
     sessions, sources = build_sessions(con)
@@ -229,9 +229,9 @@ def test_system_sessions_are_marked(belkasoft):
 
 
 def test_belkasoft_rename_is_kept_as_an_alias(tmp_path_factory: pytest.TempPathFactory):
-    from analysis.identity import host_aliases_sql
-    from storage.case import connect
-    from storage.ingest import ingest
+    from logonscope.analysis.identity import host_aliases_sql
+    from logonscope.storage.case import connect
+    from logonscope.storage.ingest import ingest
 
     case = tmp_path_factory.mktemp("alias")
     ingest([evidence(f"{BELKASOFT}/System.evtx")], case, jobs=1)

@@ -8,8 +8,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from analysis.sessions import LSM, RCM, RDPCORE, Rules, build_sessions
-from storage.schema import EVENTS_SCHEMA
+from logonscope.analysis.sessions import LSM, RCM, RDPCORE, Rules, build_sessions
+from logonscope.storage.schema import EVENTS_SCHEMA
 
 T0 = dt.datetime(2024, 3, 1, 9, 0, 0, tzinfo=dt.timezone.utc)
 SHA = "a" * 64

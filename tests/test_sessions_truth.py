@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from storage.scenarios import SCENARIOS
+from logonscope.storage.scenarios import SCENARIOS
 
 SHUTDOWN = {("System", 1074), ("System", 6006), ("System", 13), ("Security", 1100),
             ("Security", 4609), ("System", 6008)}
@@ -28,8 +28,8 @@ def _time(text: str | None) -> dt.datetime | None:
 
 def compare(gen: Path, case: Path) -> list[Any]:
     """Every difference between truth.json and the built sessions (empty when equal)."""
-    from analysis.build import build
-    from storage.case import connect
+    from logonscope.analysis.build import build
+    from logonscope.storage.case import connect
 
     truth = json.loads((gen / "truth.json").read_text())
     build(case, force=True)
@@ -96,8 +96,8 @@ def compare(gen: Path, case: Path) -> list[Any]:
 
 def _generate_and_ingest(tmp: Path, scenarios: list[str] | None, seed: int,
                          events: int | None = None) -> tuple[Path, Path]:
-    from storage.ingest import ingest
-    from storage.scenarios import generate
+    from logonscope.storage.ingest import ingest
+    from logonscope.storage.scenarios import generate
 
     gen, case = tmp / "gen", tmp / "case"
     generate(gen, scenarios, None, events, seed)

@@ -7,8 +7,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from analysis import queries, views
-from analysis.sessions import SESSIONS_SCHEMA
+from logonscope.analysis import queries, views
+from logonscope.analysis.sessions import SESSIONS_SCHEMA
 
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.tui_support import EVIL_USER, async_test, belkasoft_case, evil_case, settle
-from tui.app import make_app
-from tui.backend import FilterState
-from tui.screens.event import EventScreen
-from tui.screens.export import ExportScreen
-from tui.screens.filters import FiltersScreen
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
-from tui.screens.pick import PickScreen
+from logonscope.tui.app import make_app
+from logonscope.tui.backend import FilterState
+from logonscope.tui.screens.event import EventScreen
+from logonscope.tui.screens.export import ExportScreen
+from logonscope.tui.screens.filters import FiltersScreen
+from logonscope.tui.screens.help import HelpScreen
+from logonscope.tui.screens.main import MainScreen
+from logonscope.tui.screens.pick import PickScreen
 
 WIDE = (120, 36)
 NARROW = (80, 24)
@@ -319,7 +319,7 @@ async def test_question_mark_lists_every_key_including_quit(belka: Path) -> None
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        from tui.screens.help import key_rows
+        from logonscope.tui.screens.help import key_rows
 
         listed = {(keys, does) for _, keys, does in key_rows(app.screen.groups)}
         for binding in MainScreen.BINDINGS:
@@ -471,7 +471,7 @@ async def test_choosing_the_no_ip_row_shows_only_sessions_without_a_source_addre
 
 
 def test_backend_no_ip_selection_is_sessions_without_an_address(belka: Path) -> None:
-    from tui.backend import Backend
+    from logonscope.tui.backend import Backend
 
     backend = Backend(belka)
     try:
@@ -484,9 +484,9 @@ def test_backend_no_ip_selection_is_sessions_without_an_address(belka: Path) -> 
 
 
 def test_backend_user_ips_picked_from_one_summary_per_filter_state_equal_the_query(belka: Path) -> None:
-    from analysis import queries
-    from storage.case import connect
-    from tui.backend import Backend
+    from logonscope.analysis import queries
+    from logonscope.storage.case import connect
+    from logonscope.tui.backend import Backend
 
     backend = Backend(belka)
     con = connect(belka)

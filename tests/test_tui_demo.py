@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.tui_support import async_test, demo_case, settle
-from tui.app import make_app
-from tui.screens.event import EventScreen
-from tui.screens.main import MainScreen
+from logonscope.tui.app import make_app
+from logonscope.tui.screens.event import EventScreen
+from logonscope.tui.screens.main import MainScreen
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.tui_support import belkasoft_case, demo_case, evil_case, settle
-from tui.app import make_app
+from logonscope.tui.app import make_app
 
 
 def keys(*presses: str) -> Callable[[Pilot], object]:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from tui.pilot import settle  # re-exported for the TUI tests  # noqa: F401
+from logonscope.tui.pilot import settle  # re-exported for the TUI tests  # noqa: F401
 
 from tests.conftest import BELKASOFT, EVIDENCE
 
@@ -51,8 +51,8 @@ def belkasoft_case(factory: pytest.TempPathFactory) -> Path:
     source = EVIDENCE / BELKASOFT
     if not source.exists():
         pytest.skip(f"real evidence not available: {source} (../shared/evidence is absent)")
-    from analysis.build import build
-    from storage.ingest import ingest
+    from logonscope.analysis.build import build
+    from logonscope.storage.ingest import ingest
 
     case = _base(factory) / "belkasoft"
     shutil.rmtree(case, ignore_errors=True)
@@ -67,7 +67,7 @@ def demo_case(factory: pytest.TempPathFactory) -> Path:
     if "demo" in _BUILT:
         return _BUILT["demo"]
     try:
-        from tui.commands import demo
+        from logonscope.tui.commands import demo
     except ImportError as exc:  # pragma: no cover - generator not available
         pytest.skip(f"demo generator unavailable: {exc}")
     case = _base(factory) / "demo-case"

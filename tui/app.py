@@ -15,9 +15,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.backend import Backend, FilterState
-from tui.screens.main import MainScreen
-from tui.screens.prepare import PrepareScreen, needs_build
+from logonscope.tui.backend import Backend, FilterState
+from logonscope.tui.screens.main import MainScreen
+from logonscope.tui.screens.prepare import PrepareScreen, needs_build
 
 
 class LogonscopeApp(App[int]):

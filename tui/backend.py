@@ -49,7 +49,7 @@ class FilterState:
 
 
 def _default_queries() -> ModuleType:
-    from analysis import queries
+    from logonscope.analysis import queries
 
     return queries
 
@@ -117,7 +117,7 @@ class Backend:
         """The connection of a worker group; call with that group's lock held."""
         con = self._connections.get(group)
         if con is None:
-            from storage.case import connect
+            from logonscope.storage.case import connect
 
             con = connect(self.case_dir)
             self._connections[group] = con
@@ -172,7 +172,7 @@ class Backend:
             "sessions", self.queries.sessions, self.filters(state, **selection)))
 
     def session_detail(self, session_id: str) -> dict[str, Any] | None:
-        from analysis import lookup
+        from logonscope.analysis import lookup
 
         def detail(con: Any) -> dict[str, Any] | None:
             found = self.queries.session_detail(con, session_id)
@@ -186,12 +186,12 @@ class Backend:
         return self.cached("detail", session_id, lambda: self.run("detail", detail))
 
     def event(self, evidence_sha256: str, record_id: int) -> dict[str, Any] | None:
-        from analysis import lookup
+        from logonscope.analysis import lookup
 
         return self.run("event", lookup.event, evidence_sha256, record_id)
 
     def facets(self) -> Any:
-        from analysis import lookup
+        from logonscope.analysis import lookup
 
         return self.run("facets", lookup.facets)
 

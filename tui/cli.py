@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from tui.errors import UsageError
+from logonscope.tui.errors import UsageError
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"tui.commands.{name}").register(sub)
+        importlib.import_module(f"logonscope.tui.commands.{name}").register(sub)
     return parser
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tui.output import write
+from logonscope.tui.output import write
 
 FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 

@@ -6,7 +6,7 @@ generated logs parse exactly like Windows' own. Declarations only: no state, no 
 """
 from __future__ import annotations
 
-from storage.evtx_writer import VT, EventType, event_data, user_data
+from logonscope.storage.evtx_writer import VT, EventType, event_data, user_data
 
 SECURITY = "Security"
 SYSTEM = "System"

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
+from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
 
 from . import stories as st
 from .host import TICKS_PER_SECOND, Host, Truth, User

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storage.evtx_writer import DEFAULT_MAX_BYTES, EventType, EvtxWriter, filetime_to_datetime
+from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, EventType, EvtxWriter, filetime_to_datetime
 
 from .catalog import CHANNELS, FILE_NAMES
 

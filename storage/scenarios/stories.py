@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.evtx_writer import filetime_to_datetime
+from logonscope.storage.evtx_writer import filetime_to_datetime
 
 from . import catalog as c
 from .host import TICKS_PER_SECOND, Host, Session, User

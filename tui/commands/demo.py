@@ -39,19 +39,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def generate(out: Path) -> object:
     """Write the default demo scenario set (fixed seed: the same demo every time) into `out`."""
-    from storage import scenarios
+    from logonscope.storage import scenarios
 
     return scenarios.generate(out, seed=0)
 
 
 def prepare(case: Path, fresh: bool = False, quiet: bool = False) -> Path:
     """A built demo case at `case` (reused when already there and not `fresh`)."""
-    from analysis.build import ensure_built
-    from storage.case import is_case
-    from storage.ingest import ingest
-    from tui.commands.ingest import print_report
-    from tui.errors import UsageError
-    from tui.progress import IngestProgress
+    from logonscope.analysis.build import ensure_built
+    from logonscope.storage.case import is_case
+    from logonscope.storage.ingest import ingest
+    from logonscope.tui.commands.ingest import print_report
+    from logonscope.tui.errors import UsageError
+    from logonscope.tui.progress import IngestProgress
 
     evidence = evidence_dir(case)
     if fresh:
@@ -79,6 +79,6 @@ def run(args: argparse.Namespace) -> int:
     if args.no_tui:
         print(case)
         return 0
-    from tui.commands.open import launch
+    from logonscope.tui.commands.open import launch
 
     return launch(case, label="demo")

@@ -10,7 +10,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from storage.scenarios import SCENARIOS
+    from logonscope.storage.scenarios import SCENARIOS
 
     parser = sub.add_parser(
         "generate",
@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from storage.scenarios import generate
-    from tui.errors import UsageError
+    from logonscope.storage.scenarios import generate
+    from logonscope.tui.errors import UsageError
 
     if args.hosts is not None and args.hosts < 1:
         raise UsageError("--hosts must be at least 1")

@@ -20,11 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.build import build
-    from storage.case import CaseError
-    from storage.imports import import_timeline
-    from tui.errors import UsageError
-    from tui.output import visible
+    from logonscope.analysis.build import build
+    from logonscope.storage.case import CaseError
+    from logonscope.storage.imports import import_timeline
+    from logonscope.tui.errors import UsageError
+    from logonscope.tui.output import visible
 
     try:
         report = import_timeline(args.file, args.case)

@@ -24,10 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from storage.case import CaseError
-    from storage.ingest import ingest
-    from tui.errors import UsageError
-    from tui.progress import IngestProgress
+    from logonscope.storage.case import CaseError
+    from logonscope.storage.ingest import ingest
+    from logonscope.tui.errors import UsageError
+    from logonscope.tui.progress import IngestProgress
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         print("logonscope: no usable evidence", file=sys.stderr)
         return 2
     if not args.no_build:
-        from analysis.build import ensure_built
+        from logonscope.analysis.build import ensure_built
 
         built = ensure_built(args.case)
         if built.rebuilt:
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_report(report) -> None:
     """One line per problem file, then a summary: what a responder checks first."""
-    from tui.output import visible
+    from logonscope.tui.output import visible
 
     err = sys.stderr
     for result in report.files:

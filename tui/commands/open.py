@@ -31,11 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from storage.case import CaseError, is_case, require_case
-    from tui.errors import UsageError
+    from logonscope.storage.case import CaseError, is_case, require_case
+    from logonscope.tui.errors import UsageError
 
     if not args.paths and not args.case:
-        from tui.commands import demo
+        from logonscope.tui.commands import demo
 
         return demo.run(argparse.Namespace(case=None, no_tui=False, fresh=False))
     case = Path(args.case or DEFAULT_CASE)
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 def launch(case: Path, paths: list[str] | None = None, build: bool | None = None,
            label: str | None = None) -> int:
     """Run the app over `case` in this terminal; its exit status becomes ours."""
-    from tui.app import make_app
+    from logonscope.tui.app import make_app
 
     app = make_app(case, paths=paths, build=build, label=label)
     code = app.run()

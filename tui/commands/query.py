@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from tui.output import FORMATS
+from logonscope.tui.output import FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
-    from storage.case import CaseError, connect
-    from tui.errors import UsageError
-    from tui.output import write
+    from logonscope.storage.case import CaseError, connect
+    from logonscope.tui.errors import UsageError
+    from logonscope.tui.output import write
 
     try:
         con = connect(args.case)

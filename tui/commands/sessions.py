@@ -11,8 +11,8 @@ import datetime as dt
 import sys
 from typing import Any
 
-from tui.errors import UsageError
-from tui.output import FORMATS
+from logonscope.tui.errors import UsageError
+from logonscope.tui.output import FORMATS
 
 # What `--format table` shows of a session (every column goes to csv/json/jsonl).
 TABLE_COLUMNS = (
@@ -98,8 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _open(case: str) -> Any:
-    from analysis.build import ensure_built
-    from storage.case import CaseError, connect
+    from logonscope.analysis.build import ensure_built
+    from logonscope.storage.case import CaseError, connect
 
     try:
         ensure_built(case, progress=lambda msg: print(msg, file=sys.stderr))
@@ -109,7 +109,7 @@ def _open(case: str) -> Any:
 
 
 def _make_filters(args: argparse.Namespace) -> Any:
-    from analysis.queries import Filters
+    from logonscope.analysis.queries import Filters
 
     if args.since and args.until and args.since > args.until:
         raise UsageError("--since is after --until")
@@ -137,7 +137,7 @@ def _for_humans(table: Any, columns: tuple[str, ...]) -> Any:
 
 
 def _print(table: Any, fmt: str, table_columns: tuple[str, ...]) -> None:
-    from tui.output import write
+    from logonscope.tui.output import write
 
     if fmt == "table":
         table = _for_humans(table, table_columns)
@@ -145,7 +145,7 @@ def _print(table: Any, fmt: str, table_columns: tuple[str, ...]) -> None:
 
 
 def run_sessions(args: argparse.Namespace) -> int:
-    from analysis import queries
+    from logonscope.analysis import queries
 
     con = _open(args.case)
     _print(queries.sessions(con, _make_filters(args)), args.format, TABLE_COLUMNS)
@@ -153,7 +153,7 @@ def run_sessions(args: argparse.Namespace) -> int:
 
 
 def run_users(args: argparse.Namespace) -> int:
-    from analysis import queries
+    from logonscope.analysis import queries
 
     con = _open(args.case)
     _print(queries.users(con, _make_filters(args)), args.format, USERS_TABLE)
@@ -161,7 +161,7 @@ def run_users(args: argparse.Namespace) -> int:
 
 
 def run_user_ips(args: argparse.Namespace) -> int:
-    from analysis import queries
+    from logonscope.analysis import queries
 
     con = _open(args.case)
     _print(queries.user_ips(con, _make_filters(args)), args.format, USER_IPS_TABLE)
@@ -173,8 +173,8 @@ def run_session(args: argparse.Namespace) -> int:
 
     import pyarrow as pa
 
-    from analysis import queries
-    from tui.output import rows, write
+    from logonscope.analysis import queries
+    from logonscope.tui.output import rows, write
 
     con = _open(args.case)
     detail = queries.session_detail(con, args.session_id)

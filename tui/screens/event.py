@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
-from tui.output import rows as plain_rows
+from logonscope.tui.output import rows as plain_rows
 
 
 def event_json(event: dict[str, Any] | None) -> str:

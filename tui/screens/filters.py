@@ -14,8 +14,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, SelectionList, Static
 
-from tui.backend import FilterState
-from tui.tables import visible
+from logonscope.tui.backend import FilterState
+from logonscope.tui.tables import visible
 
 TIME_HINT = "YYYY-MM-DD [HH:MM[:SS]] UTC"
 

@@ -22,22 +22,22 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from analysis.timeline import histogram
-from tui.backend import Backend, FilterState
-from tui.screens.event import EventScreen
-from tui.screens.export import ExportScreen
-from tui.screens.filters import FiltersScreen
-from tui.screens.help import HelpScreen
-from tui.screens.messages import DetailLoaded, EventLoaded, Exported, FacetsLoaded, Loaded
-from tui.screens.pick import PickScreen
-from tui.tables import Sort, shape, sortable, visible
-from tui.widgets.detail import ActivityTable, DetailPane, SourcesTable, summary_table
-from tui.widgets.sessions import SessionsPane
-from tui.widgets.status import KeyHints, StatusLine
-from tui.widgets.table_pane import TablePane, prepare
-from tui.widgets.timeline import TimelineStrip
-from tui.widgets.user_ips import UserIpsPane
-from tui.widgets.users import UsersPane
+from logonscope.analysis.timeline import histogram
+from logonscope.tui.backend import Backend, FilterState
+from logonscope.tui.screens.event import EventScreen
+from logonscope.tui.screens.export import ExportScreen
+from logonscope.tui.screens.filters import FiltersScreen
+from logonscope.tui.screens.help import HelpScreen
+from logonscope.tui.screens.messages import DetailLoaded, EventLoaded, Exported, FacetsLoaded, Loaded
+from logonscope.tui.screens.pick import PickScreen
+from logonscope.tui.tables import Sort, shape, sortable, visible
+from logonscope.tui.widgets.detail import ActivityTable, DetailPane, SourcesTable, summary_table
+from logonscope.tui.widgets.sessions import SessionsPane
+from logonscope.tui.widgets.status import KeyHints, StatusLine
+from logonscope.tui.widgets.table_pane import TablePane, prepare
+from logonscope.tui.widgets.timeline import TimelineStrip
+from logonscope.tui.widgets.user_ips import UserIpsPane
+from logonscope.tui.widgets.users import UsersPane
 
 PANES = ("users", "ips", "sessions", "detail")
 PANE_NAMES = {"users": "Users", "ips": "User + IP", "sessions": "Sessions", "detail": "Detail"}
@@ -315,7 +315,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="export")
     def export_view(self, table: pa.Table, path: str) -> None:
-        from tui.export import export_table
+        from logonscope.tui.export import export_table
 
         written = export_table(table, path)
         self.post_message(Exported(str(written), table.num_rows))
@@ -620,7 +620,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(ExportScreen(f"./logonscope-{name}-{stamp}.csv", what), chosen)
 
     def action_help(self) -> None:
-        from tui.widgets.table_pane import Grid
+        from logonscope.tui.widgets.table_pane import Grid
 
         groups = [("main", self.BINDINGS), ("app", list(self.app.BINDINGS)),
                   ("dialogs", [Binding("escape", "", "close a dialog / cancel"),

@@ -10,8 +10,8 @@ from typing import Any
 import pyarrow as pa
 from textual.message import Message
 
-from analysis.timeline import Histogram
-from tui.tables import Shaped
+from logonscope.analysis.timeline import Histogram
+from logonscope.tui.tables import Shaped
 
 
 class Loaded(Message):

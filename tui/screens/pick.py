@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.tables import visible
+from logonscope.tui.tables import visible
 
 
 class PickScreen(ModalScreen[str | None]):

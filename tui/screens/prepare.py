@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from tui.tables import visible
+from logonscope.tui.tables import visible
 
 
 class Cancelled(Exception):
@@ -68,7 +68,7 @@ class PrepareScreen(Screen[bool]):
     def prepare(self) -> None:
         summary = []
         if self.paths:
-            from storage.ingest import ingest
+            from logonscope.storage.ingest import ingest
 
             def progress(p: Any) -> None:
                 if self.cancelled:
@@ -88,7 +88,7 @@ class PrepareScreen(Screen[bool]):
         if self.cancelled:
             raise Cancelled()
         if self.build:
-            from analysis.build import ensure_built
+            from logonscope.analysis.build import ensure_built
 
             started = time.monotonic()
             self.post_message(self.Step("analysis: sessions, sources, users, user IPs…"))
@@ -122,8 +122,8 @@ class PrepareScreen(Screen[bool]):
 
 def needs_build(case_dir: Path) -> bool:
     """The derived tables are missing or were built from another evidence set."""
-    from analysis.build import is_stale
-    from storage.case import is_case
+    from logonscope.analysis.build import is_stale
+    from logonscope.storage.case import is_case
 
     case_dir = Path(case_dir)
     return is_case(case_dir) and (case_dir / "evidence.parquet").exists() and is_stale(case_dir)

@@ -17,8 +17,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import TabbedContent, TabPane
 
-from tui.tables import Shaped, shape, visible
-from tui.widgets.table_pane import TablePane
+from logonscope.tui.tables import Shaped, shape, visible
+from logonscope.tui.widgets.table_pane import TablePane
 
 SUMMARY_FIELDS = (
     "session_id", "host", "user", "domain", "sid", "logon_kind", "logon_type", "outcome",

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.tables import Shaped, Sort
+from logonscope.tui.tables import Shaped, Sort
 
 
 def _import_table() -> tuple[Any, Any]:

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from analysis.timeline import EMPTY, Histogram
+from logonscope.analysis.timeline import EMPTY, Histogram
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 LABEL = 8  # "logons  " / "failures"

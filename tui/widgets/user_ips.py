@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from textual.message import Message
 
-from tui.widgets.table_pane import TablePane
+from logonscope.tui.widgets.table_pane import TablePane
 
 
 class UserIpsPane(TablePane):
