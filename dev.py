@@ -7,6 +7,7 @@
 Both create `.venv` and install the project with its dev extras the first time, and again
 whenever `pyproject.toml` changes. Standard library only: this runs before anything is installed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
 def _ensure_venv() -> None:
     """Create or refresh .venv when pyproject.toml changed since the last install."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036  (dev.py runs before any check could)
         sys.exit(f"logonscope needs Python >= 3.10, this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:

@@ -15,6 +15,7 @@ event with the session it happened in (or null), a one-line summary, and how it 
 
 Set-based SQL only; no file I/O, no UI.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,20 +25,22 @@ import pyarrow as pa
 
 from logonscope.analysis import identity
 
-SCHEMA = pa.schema([
-    ("session_id", pa.string()),
-    ("time", pa.timestamp("us", tz="UTC")),
-    ("host", pa.string()),
-    ("host_key", pa.string()),
-    ("channel", pa.string()),
-    ("event_id", pa.int32()),
-    ("record_id", pa.int64()),
-    ("evidence_sha256", pa.string()),
-    ("user", pa.string()),
-    ("summary", pa.string()),
-    ("confidence", pa.string()),
-    ("match_note", pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        ("session_id", pa.string()),
+        ("time", pa.timestamp("us", tz="UTC")),
+        ("host", pa.string()),
+        ("host_key", pa.string()),
+        ("channel", pa.string()),
+        ("event_id", pa.int32()),
+        ("record_id", pa.int64()),
+        ("evidence_sha256", pa.string()),
+        ("user", pa.string()),
+        ("summary", pa.string()),
+        ("confidence", pa.string()),
+        ("match_note", pa.string()),
+    ]
+)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SECURITY, SYSTEM = "Security", "System"
@@ -56,19 +59,25 @@ def _d(field: str) -> str:
 
 
 # Security 4688 and Sysmon 1 say the same thing: image and command line.
-_PROCESS_CREATED = (
-    "'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"
-)
+_PROCESS_CREATED = "'process created: ' || coalesce(process_name, '?') || coalesce(' ' || nullif(json_extract_string(data, '$.CommandLine'), ''), '')"
 
 # (channel, event id, summary SQL). The catalogue of what counts as activity.
 CATALOGUE: tuple[tuple[str, int, str], ...] = (
     (SECURITY, 4688, _PROCESS_CREATED),
     (SECURITY, 4689, "'process exited: ' || coalesce(process_name, '?')"),
     (SECURITY, 4656, f"'object handle requested: ' || {_d('ObjectName')}"),
-    (SECURITY, 4663, f"'object accessed: ' || {_d('ObjectName')} || coalesce(' (' || json_extract_string(data, '$.AccessList') || ')', '')"),
+    (
+        SECURITY,
+        4663,
+        f"'object accessed: ' || {_d('ObjectName')} || coalesce(' (' || json_extract_string(data, '$.AccessList') || ')', '')",
+    ),
     (SECURITY, 4660, "'object deleted'"),
     (SECURITY, 5140, f"'share accessed: ' || {_d('ShareName')}"),
-    (SECURITY, 5145, f"'share accessed: ' || {_d('ShareName')} || ' ' || coalesce(json_extract_string(data, '$.RelativeTargetName'), '')"),
+    (
+        SECURITY,
+        5145,
+        f"'share accessed: ' || {_d('ShareName')} || ' ' || coalesce(json_extract_string(data, '$.RelativeTargetName'), '')",
+    ),
     (SECURITY, 4698, f"'scheduled task created: ' || {_d('TaskName')}"),
     (SECURITY, 4699, f"'scheduled task deleted: ' || {_d('TaskName')}"),
     (SECURITY, 4702, f"'scheduled task updated: ' || {_d('TaskName')}"),
@@ -79,22 +88,51 @@ CATALOGUE: tuple[tuple[str, int, str], ...] = (
     (SECURITY, 4725, f"'account disabled: ' || {_d('TargetUserName')}"),
     (SECURITY, 4726, f"'account deleted: ' || {_d('TargetUserName')}"),
     (SECURITY, 4727, f"'security group created: ' || {_d('TargetUserName')}"),
-    (SECURITY, 4728, f"'member added to global group ' || {_d('TargetUserName')} || ': ' || {_d('MemberName')}"),
-    (SECURITY, 4729, f"'member removed from global group ' || {_d('TargetUserName')} || ': ' || {_d('MemberName')}"),
+    (
+        SECURITY,
+        4728,
+        f"'member added to global group ' || {_d('TargetUserName')} || ': ' || {_d('MemberName')}",
+    ),
+    (
+        SECURITY,
+        4729,
+        f"'member removed from global group ' || {_d('TargetUserName')} || ': ' || {_d('MemberName')}",
+    ),
     (SECURITY, 4731, f"'local group created: ' || {_d('TargetUserName')}"),
-    (SECURITY, 4732, f"'member added to local group ' || {_d('TargetUserName')} || ': ' || {_d('MemberSid')}"),
-    (SECURITY, 4733, f"'member removed from local group ' || {_d('TargetUserName')} || ': ' || {_d('MemberSid')}"),
+    (
+        SECURITY,
+        4732,
+        f"'member added to local group ' || {_d('TargetUserName')} || ': ' || {_d('MemberSid')}",
+    ),
+    (
+        SECURITY,
+        4733,
+        f"'member removed from local group ' || {_d('TargetUserName')} || ': ' || {_d('MemberSid')}",
+    ),
     (SECURITY, 4735, f"'local group changed: ' || {_d('TargetUserName')}"),
     (SECURITY, 4737, f"'global group changed: ' || {_d('TargetUserName')}"),
     (SECURITY, 4738, f"'account changed: ' || {_d('TargetUserName')}"),
-    (SECURITY, 4648, "'explicit credentials for ' || coalesce(nullif(target_domain, '') || '\\', '') || coalesce(target_user, '?') || ' on ' || " + _d("TargetServerName")),
+    (
+        SECURITY,
+        4648,
+        "'explicit credentials for ' || coalesce(nullif(target_domain, '') || '\\', '') || coalesce(target_user, '?') || ' on ' || "
+        + _d("TargetServerName"),
+    ),
     (SECURITY, 4672, "'special privileges assigned'"),
     (SECURITY, 1102, "'audit log cleared'"),
-    (SECURITY, 4697, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ServiceFileName')}"),
+    (
+        SECURITY,
+        4697,
+        f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ServiceFileName')}",
+    ),
     (SYSTEM, 7045, f"'service installed: ' || {_d('ServiceName')} || ' → ' || {_d('ImagePath')}"),
     (SYSTEM, 104, "'event log cleared'"),
     (SYSMON, 1, _PROCESS_CREATED),
-    (SYSMON, 3, f"'network connection: ' || {_d('DestinationIp')} || ':' || {_d('DestinationPort')} || ' by ' || coalesce(process_name, '?')"),
+    (
+        SYSMON,
+        3,
+        f"'network connection: ' || {_d('DestinationIp')} || ':' || {_d('DestinationPort')} || ' by ' || coalesce(process_name, '?')",
+    ),
     (SYSMON, 11, f"'file created: ' || {_d('TargetFilename')}"),
     (POWERSHELL, 4103, f"'PowerShell pipeline: ' || left({_d('Payload')}, 160)"),
     (POWERSHELL, 4104, f"'PowerShell script block: ' || left({_d('ScriptBlockText')}, 160)"),
@@ -111,9 +149,14 @@ def _catalogue_sql(sources: str) -> str:
     keys = " OR ".join(
         f"(channel = '{channel}' AND event_id = {eid})" for channel, eid, _ in CATALOGUE
     )
-    summary = "CASE " + " ".join(
-        f"WHEN channel = '{channel}' AND event_id = {eid} THEN {sql}" for channel, eid, sql in CATALOGUE
-    ) + " END"
+    summary = (
+        "CASE "
+        + " ".join(
+            f"WHEN channel = '{channel}' AND event_id = {eid} THEN {sql}"
+            for channel, eid, sql in CATALOGUE
+        )
+        + " END"
+    )
     shared = ", ".join(map(str, SHARED_LOGON_IDS))
     system_sids = ", ".join(f"'{sid}'" for sid in sorted(identity.SYSTEM_SIDS))
     return f"""

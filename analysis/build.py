@@ -13,6 +13,7 @@ sessions were built from and with which rules version, so that:
 
 This module does no file I/O of its own: storage reads and writes; it must not import the UI.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,16 +32,25 @@ from logonscope.analysis.queries import has_view
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
 RULES_VERSION = "sessions-2"
-DERIVED = ("sessions", "session_sources", "users", "user_ips", "activity", "host_aliases",
-           "build_info")
+DERIVED = (
+    "sessions",
+    "session_sources",
+    "users",
+    "user_ips",
+    "activity",
+    "host_aliases",
+    "build_info",
+)
 
-BUILD_INFO_SCHEMA = pa.schema([
-    ("host_key", pa.string()),
-    ("host_digest", pa.string()),
-    ("evidence_digest", pa.string()),
-    ("rules_version", pa.string()),
-    ("built_at", pa.timestamp("us", tz="UTC")),
-])
+BUILD_INFO_SCHEMA = pa.schema(
+    [
+        ("host_key", pa.string()),
+        ("host_digest", pa.string()),
+        ("evidence_digest", pa.string()),
+        ("rules_version", pa.string()),
+        ("built_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 Progress = Callable[[str], None]
 
@@ -58,15 +68,19 @@ class BuildReport:
     def summary(self) -> str:
         if not self.rebuilt:
             return "sessions up to date"
-        return (f"sessions built: {self.sessions:,} sessions, {self.sources:,} sources, "
-                f"{len(self.hosts_rebuilt)} host(s) re-correlated, {self.hosts_kept} kept, "
-                f"in {self.seconds:.1f} s")
+        return (
+            f"sessions built: {self.sessions:,} sessions, {self.sources:,} sources, "
+            f"{len(self.hosts_rebuilt)} host(s) re-correlated, {self.hosts_kept} kept, "
+            f"in {self.seconds:.1f} s"
+        )
 
 
 def evidence_digest(con: duckdb.DuckDBPyConnection) -> str:
     """One digest of the case's evidence set and the rules version."""
-    shas = [row[0] for row in con.execute(
-        "SELECT DISTINCT sha256 FROM evidence ORDER BY sha256").fetchall()]
+    shas = [
+        row[0]
+        for row in con.execute("SELECT DISTINCT sha256 FROM evidence ORDER BY sha256").fetchall()
+    ]
     return hashlib.sha256("\n".join([RULES_VERSION, *shas]).encode()).hexdigest()
 
 
@@ -74,7 +88,8 @@ def host_digests(con: duckdb.DuckDBPyConnection) -> dict[str | None, str]:
     """Per host_key: a digest of the evidence files holding its events (+ rules version)."""
     rows = con.execute(
         """SELECT host_key, string_agg(DISTINCT evidence_sha256, ',' ORDER BY evidence_sha256)
-           FROM events GROUP BY host_key""").fetchall()
+           FROM events GROUP BY host_key"""
+    ).fetchall()
     return {h: hashlib.sha256(f"{RULES_VERSION}|{s}".encode()).hexdigest() for h, s in rows}
 
 
@@ -108,8 +123,12 @@ def ensure_built(case_dir: Path | str, progress: Progress | None = None) -> Buil
     return BuildReport()
 
 
-def build(case_dir: Path | str, progress: Progress | None = None,
-          force: bool = False, rules: sessions_mod.Rules | None = None) -> BuildReport:
+def build(
+    case_dir: Path | str,
+    progress: Progress | None = None,
+    force: bool = False,
+    rules: sessions_mod.Rules | None = None,
+) -> BuildReport:
     """(Re)build sessions, session_sources, users, user_ips under `case_dir/derived/`."""
     from logonscope.storage.case import connect, write_derived
 
@@ -127,13 +146,13 @@ def build(case_dir: Path | str, progress: Progress | None = None,
         report.hosts_kept = len(digests) - len(changed)
         say(f"correlating sessions for {len(changed)} host(s)")
         if incremental:
-            con.register("_ls_changed", pa.table(
-                {"host_key": pa.array(changed, pa.string())}))
+            con.register("_ls_changed", pa.table({"host_key": pa.array(changed, pa.string())}))
             con.execute(
                 """CREATE OR REPLACE TEMP VIEW _ls_events_sub AS SELECT * FROM events
                    WHERE host_key IN (SELECT host_key FROM _ls_changed)
                       OR (host_key IS NULL AND EXISTS (SELECT 1 FROM _ls_changed
-                                                       WHERE host_key IS NULL))""")
+                                                       WHERE host_key IS NULL))"""
+            )
             new_s, new_src = sessions_mod.build_sessions(con, rules, events="_ls_events_sub")
             con.register("_ls_new_s", new_s)
             con.register("_ls_new_src", new_src)
@@ -142,23 +161,26 @@ def build(case_dir: Path | str, progress: Progress | None = None,
                        OR host_key NOT IN (SELECT host_key FROM _ls_changed WHERE host_key
                                            IS NOT NULL)
                    UNION ALL BY NAME SELECT * FROM _ls_new_s
-                   ORDER BY start, host_key, session_id""").to_arrow_table()
+                   ORDER BY start, host_key, session_id"""
+            ).to_arrow_table()
             src = con.sql(
                 """SELECT * FROM session_sources WHERE session_id IN (
                        SELECT session_id FROM sessions WHERE host_key IS NULL OR host_key
                        NOT IN (SELECT host_key FROM _ls_changed WHERE host_key IS NOT NULL))
-                   UNION ALL BY NAME SELECT * FROM _ls_new_src""").to_arrow_table()
+                   UNION ALL BY NAME SELECT * FROM _ls_new_src"""
+            ).to_arrow_table()
             sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(
-                sessions_mod.SESSIONS_SCHEMA)
-            src = src.select(sessions_mod.SOURCES_SCHEMA.names).cast(
-                sessions_mod.SOURCES_SCHEMA)
+                sessions_mod.SESSIONS_SCHEMA
+            )
+            src = src.select(sessions_mod.SOURCES_SCHEMA.names).cast(sessions_mod.SOURCES_SCHEMA)
         else:
             sess, src = sessions_mod.build_sessions(con, rules)
         say("attributing activity to sessions")
         con.register("_ls_built", sess)
         con.register("_ls_built_src", src)
-        activity = attribution.attribute(con, "_ls_built", "_ls_built_src",
-                                         with_imported=has_view(con, "imported"))
+        activity = attribution.attribute(
+            con, "_ls_built", "_ls_built_src", with_imported=has_view(con, "imported")
+        )
         con.register("_ls_activity", activity)
         sess = con.sql(
             """SELECT s.* REPLACE (coalesce(a.n, 0) AS n_activity)
@@ -166,15 +188,18 @@ def build(case_dir: Path | str, progress: Progress | None = None,
                                            WHERE session_id IS NOT NULL GROUP BY 1) a
                USING (session_id)
                -- stored by user then time: a user's sessions sit in few row groups
-               ORDER BY s.user_key, s.start, s.host_key, s.session_id""").to_arrow_table()
+               ORDER BY s.user_key, s.start, s.host_key, s.session_id"""
+        ).to_arrow_table()
         sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
         say("summarising users and source addresses")
         con.register("_ls_built", sess)
         tables = views.build_views(con, "_ls_built")
         # the same summaries over what the default filters show (system sessions hidden), so
         # the app's first screen reads them instead of aggregating (analysis.queries)
-        con.execute("CREATE OR REPLACE TEMP VIEW _ls_built_nonsystem AS "
-                    "SELECT * FROM _ls_built WHERE NOT system")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _ls_built_nonsystem AS "
+            "SELECT * FROM _ls_built WHERE NOT system"
+        )
         for name, table in views.build_views(con, "_ls_built_nonsystem").items():
             tables[f"{name}_nonsystem"] = table
         # renamed hosts: one machine under several names (analysis.identity)
@@ -182,20 +207,28 @@ def build(case_dir: Path | str, progress: Progress | None = None,
         now = dt.datetime.now(dt.timezone.utc)
         if not digests:  # an empty case is built too: remember it
             digests = {None: ""}
-        info = pa.table({
-            "host_key": pa.array(list(digests), pa.string()),
-            "host_digest": pa.array(list(digests.values()), pa.string()),
-            "evidence_digest": pa.array([ev_digest] * len(digests), pa.string()),
-            "rules_version": pa.array([RULES_VERSION] * len(digests), pa.string()),
-            "built_at": pa.array([now] * len(digests), BUILD_INFO_SCHEMA.field("built_at").type),
-        }, schema=BUILD_INFO_SCHEMA)
+        info = pa.table(
+            {
+                "host_key": pa.array(list(digests), pa.string()),
+                "host_digest": pa.array(list(digests.values()), pa.string()),
+                "evidence_digest": pa.array([ev_digest] * len(digests), pa.string()),
+                "rules_version": pa.array([RULES_VERSION] * len(digests), pa.string()),
+                "built_at": pa.array(
+                    [now] * len(digests), BUILD_INFO_SCHEMA.field("built_at").type
+                ),
+            },
+            schema=BUILD_INFO_SCHEMA,
+        )
         report.events = int(con.execute("SELECT count(*) FROM events").fetchone()[0])
     finally:
         con.close()
     # build_info last: a crash before it leaves the case "stale", so the next read rebuilds.
-    src = src.sort_by([("session_id", "ascending"), ("time", "ascending")])  # one session: one row group
-    write_derived(Path(case_dir), {"sessions": sess, "session_sources": src,
-                                   "activity": activity, **tables})
+    src = src.sort_by(
+        [("session_id", "ascending"), ("time", "ascending")]
+    )  # one session: one row group
+    write_derived(
+        Path(case_dir), {"sessions": sess, "session_sources": src, "activity": activity, **tables}
+    )
     write_derived(Path(case_dir), {"build_info": info})
     report.sessions, report.sources = sess.num_rows, src.num_rows
     report.seconds = time.perf_counter() - started

@@ -7,6 +7,7 @@ ingest, queries and tests) and a DuckDB macro (for vectorised SQL over events). 
 This module must not read files, import the UI, or know about sessions; it only answers
 "which user / host / address is this?".
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -144,7 +145,7 @@ def split_address(value: str | None) -> tuple[str | None, int | None, str | None
         text, _, zone = text.partition("%")
         zone = zone or None
     if text.startswith("::ffff:") and text.count(".") == 3:
-        text = text[len("::ffff:"):]
+        text = text[len("::ffff:") :]
     if text in _NO_ADDRESS:
         return None, port, zone
     return text, port, zone
@@ -211,11 +212,7 @@ def is_system_account(
     key = user_key(user)
     if key is None:
         return False
-    return (
-        key.endswith("$")
-        or key in SYSTEM_USERS
-        or key.startswith(("dwm-", "umfd-"))
-    )
+    return key.endswith("$") or key in SYSTEM_USERS or key.startswith(("dwm-", "umfd-"))
 
 
 def logon_kind(logon_type: int | None) -> str | None:

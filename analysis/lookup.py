@@ -4,6 +4,7 @@ Read-only, parameterised DuckDB over the case views (`events`, `sessions`): user
 only ever a bound parameter or a registered Arrow table, never SQL text. Returns Arrow tables
 and plain dicts; never imports the UI.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,21 @@ import pyarrow.compute as pc
 
 # The fields of an event a responder reads first, in the Sources tab.
 KEY_FIELDS = (
-    "target_user", "target_domain", "subject_user", "logon_type", "ip", "port", "workstation",
-    "target_logon_id", "subject_logon_id", "lsm_session_id", "status", "sub_status",
-    "logon_process", "auth_package", "process_name",
+    "target_user",
+    "target_domain",
+    "subject_user",
+    "logon_type",
+    "ip",
+    "port",
+    "workstation",
+    "target_logon_id",
+    "subject_logon_id",
+    "lsm_session_id",
+    "status",
+    "sub_status",
+    "logon_process",
+    "auth_package",
+    "process_name",
 )
 
 
@@ -36,7 +49,9 @@ class Facets:
 def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     rows = con.sql(
         "SELECT 1 FROM duckdb_views() WHERE view_name = ? UNION ALL "
-        "SELECT 1 FROM duckdb_tables() WHERE table_name = ?", params=[name, name]).fetchall()
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = ?",
+        params=[name, name],
+    ).fetchall()
     return bool(rows)
 
 
@@ -46,23 +61,31 @@ def facets(con: duckdb.DuckDBPyConnection) -> Facets:
 
     def distinct(column: str) -> tuple[str, ...]:
         # column names are constants of this module, never user input
-        rows = con.sql(f'SELECT DISTINCT "{column}" FROM sessions WHERE "{column}" IS NOT NULL '
-                       f'ORDER BY 1').fetchall()
+        rows = con.sql(
+            f'SELECT DISTINCT "{column}" FROM sessions WHERE "{column}" IS NOT NULL ORDER BY 1'
+        ).fetchall()
         return tuple(str(r[0]) for r in rows)
 
-    first, last = con.sql('SELECT min(start), max(coalesce("end", start)) FROM sessions').fetchall()[0]
+    first, last = con.sql(
+        'SELECT min(start), max(coalesce("end", start)) FROM sessions'
+    ).fetchall()[0]
     # one name per host_key (a host seen as NAME and NAME.domain is one host)
-    hosts = tuple(str(r[0]) for r in con.sql(
-        "SELECT mode(host) FROM sessions WHERE host IS NOT NULL GROUP BY host_key ORDER BY 1"
-    ).fetchall())
+    hosts = tuple(
+        str(r[0])
+        for r in con.sql(
+            "SELECT mode(host) FROM sessions WHERE host IS NOT NULL GROUP BY host_key ORDER BY 1"
+        ).fetchall()
+    )
     return Facets(hosts, distinct("logon_kind"), distinct("outcome"), first, last)
 
 
 def source_events(con: duckdb.DuckDBPyConnection, sources: pa.Table) -> pa.Table:
     """`sources` (rows of session_sources) with the key fields of each original event."""
     wanted = ["time", "channel", "event_id", "role"]
-    keys = sources.select([c for c in wanted if c in sources.column_names]
-                          + [c for c in sources.column_names if c not in wanted])
+    keys = sources.select(
+        [c for c in wanted if c in sources.column_names]
+        + [c for c in sources.column_names if c not in wanted]
+    )
     if keys.num_rows == 0 or "record_id" not in keys.column_names:
         return keys
     fields = ", ".join(f'"{f}"' for f in KEY_FIELDS)
@@ -73,20 +96,27 @@ def source_events(con: duckdb.DuckDBPyConnection, sources: pa.Table) -> pa.Table
     found = con.sql(
         f"""SELECT evidence_sha256, record_id, {fields} FROM events
             WHERE list_contains(?, evidence_sha256) AND list_contains(?, record_id)""",
-        params=[shas, ids]).to_arrow_table()
+        params=[shas, ids],
+    ).to_arrow_table()
     joined = keys.join(found, ["evidence_sha256", "record_id"], join_type="left outer")
     # a total order (records of two files can share a time and a record id): stable output
-    keys_order = [(c, "ascending") for c in ("time", "record_id", "channel", "event_id",
-                                              "evidence_sha256") if c in joined.column_names]
+    keys_order = [
+        (c, "ascending")
+        for c in ("time", "record_id", "channel", "event_id", "evidence_sha256")
+        if c in joined.column_names
+    ]
     order = pc.sort_indices(joined, sort_keys=keys_order)
     return joined.take(order)
 
 
-def event(con: duckdb.DuckDBPyConnection, evidence_sha256: str, record_id: int) -> dict[str, Any] | None:
+def event(
+    con: duckdb.DuckDBPyConnection, evidence_sha256: str, record_id: int
+) -> dict[str, Any] | None:
     """The whole stored event (every column; `data` decoded from its JSON text)."""
     table = con.sql(
         "SELECT * FROM events WHERE evidence_sha256 = ? AND record_id = ? LIMIT 1",
-        params=[evidence_sha256, int(record_id)]).to_arrow_table()
+        params=[evidence_sha256, int(record_id)],
+    ).to_arrow_table()
     if table.num_rows == 0:
         return None
     row = table.to_pylist()[0]
@@ -96,6 +126,8 @@ def event(con: duckdb.DuckDBPyConnection, evidence_sha256: str, record_id: int) 
         except ValueError:
             pass  # kept as the text it is
     if _has(con, "evidence"):
-        found = con.sql("SELECT path FROM evidence WHERE sha256 = ?", params=[evidence_sha256]).fetchall()
+        found = con.sql(
+            "SELECT path FROM evidence WHERE sha256 = ?", params=[evidence_sha256]
+        ).fetchall()
         row["evidence_path"] = found[0][0] if found else None
     return row

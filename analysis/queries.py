@@ -7,6 +7,7 @@ parameters (normalised through `analysis.identity` first), never as SQL text.
 
 This module must not write anything, read files directly, or import the UI.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,16 +27,16 @@ NO_IP = "-"
 class Filters:
     """What a view shows. Empty/None fields filter nothing; system sessions hidden by default."""
 
-    user: str | None = None            # any form: `CORP\\alice`, `alice@corp`, `Alice`
-    ip: str | None = None              # any form (`::ffff:a.b.c.d`, `ip:port`); NO_IP = none
-    host: str | None = None            # FQDN or short name
-    failed: bool = False               # failures only
-    since: dt.datetime | None = None   # sessions overlapping [since, until]
+    user: str | None = None  # any form: `CORP\\alice`, `alice@corp`, `Alice`
+    ip: str | None = None  # any form (`::ffff:a.b.c.d`, `ip:port`); NO_IP = none
+    host: str | None = None  # FQDN or short name
+    failed: bool = False  # failures only
+    since: dt.datetime | None = None  # sessions overlapping [since, until]
     until: dt.datetime | None = None
-    kinds: tuple[str, ...] = ()        # logon_kind names
-    outcomes: tuple[str, ...] = ()     # success / failure / unknown
+    kinds: tuple[str, ...] = ()  # logon_kind names
+    outcomes: tuple[str, ...] = ()  # success / failure / unknown
     show_system: bool = False
-    search: str | None = None          # case-insensitive substring of user/host/ip/...
+    search: str | None = None  # case-insensitive substring of user/host/ip/...
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -79,7 +80,8 @@ def where(filters: Filters) -> tuple[str, list[Any]]:
     if filters.search:
         parts.append(
             "contains(lower(concat_ws(' ', user, domain, host, src_ip, src_host, logon_kind,"
-            " outcome, failure_reason, session_id)), ?)")
+            " outcome, failure_reason, session_id)), ?)"
+        )
         params.append(filters.search.lower())
     return (" AND ".join(parts) or "TRUE"), params
 
@@ -87,16 +89,17 @@ def where(filters: Filters) -> tuple[str, list[Any]]:
 def _filtered(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     """Materialise the filtered sessions as temp table `_ls_q` on `con`."""
     cond, params = where(filters)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_q AS SELECT * FROM sessions WHERE {cond}",
-                params)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _ls_q AS SELECT * FROM sessions WHERE {cond}", params
+    )
 
 
 def sessions(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pa.Table:
     """Sessions matching `filters`, oldest first."""
     cond, params = where(filters or Filters())
     return con.sql(
-        f"SELECT * FROM sessions WHERE {cond} ORDER BY start, host_key, session_id",
-        params=params).to_arrow_table()
+        f"SELECT * FROM sessions WHERE {cond} ORDER BY start, host_key, session_id", params=params
+    ).to_arrow_table()
 
 
 # Derived tables built over the sessions a filter state without conditions sees (DESIGN 2):
@@ -120,8 +123,11 @@ def summary_table(con: duckdb.DuckDBPyConnection, filters: Filters, kind: str) -
         return None
     # A guard against a table left by another build: it must count the sessions there are.
     cond, params = where(replace(filters, user=None, ip=None))
-    counted = con.execute(f"SELECT (SELECT coalesce(sum(sessions), 0) FROM {users_name}),"
-                          f" (SELECT count(*) FROM sessions WHERE {cond})", params).fetchall()[0]
+    counted = con.execute(
+        f"SELECT (SELECT coalesce(sum(sessions), 0) FROM {users_name}),"
+        f" (SELECT count(*) FROM sessions WHERE {cond})",
+        params,
+    ).fetchall()[0]
     return name if counted[0] == counted[1] else None
 
 
@@ -142,8 +148,9 @@ def user_ips(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
     cond, params = where(Filters(user=filters.user, ip=filters.ip, show_system=True))
     derived = summary_table(con, filters, "user_ips")
     if derived is not None:
-        return con.sql(f"SELECT * FROM {derived} WHERE {cond} ORDER BY {_USER_IPS_ORDER}",
-                       params=params).to_arrow_table()
+        return con.sql(
+            f"SELECT * FROM {derived} WHERE {cond} ORDER BY {_USER_IPS_ORDER}", params=params
+        ).to_arrow_table()
     _filtered(con, replace(filters, user=None, ip=None))
     views.register_ip_networks(con, "_ls_q")
     return con.sql(
@@ -167,22 +174,27 @@ def of_user(table: pa.Table, user: str | None) -> pa.Table:
 
 def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Whether the case offers `name` (a view, a registered table or a temp table)."""
-    return bool(con.execute(
-        """SELECT (SELECT count(*) FROM duckdb_views() WHERE view_name = $1 AND NOT internal)
+    return bool(
+        con.execute(
+            """SELECT (SELECT count(*) FROM duckdb_views() WHERE view_name = $1 AND NOT internal)
                 + (SELECT count(*) FROM duckdb_tables() WHERE table_name = $1)""",
-        [name]).fetchall()[0][0])
+            [name],
+        ).fetchall()[0][0]
+    )
 
 
 def session_detail(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, Any] | None:
     """The session's columns plus `sources` (role, channel, event id, record id, time, evidence
     path) and `activity` (empty until attribution exists); None when the id is unknown."""
-    table = con.sql("SELECT * FROM sessions WHERE session_id = ?",
-                    params=[session_id]).to_arrow_table()
+    table = con.sql(
+        "SELECT * FROM sessions WHERE session_id = ?", params=[session_id]
+    ).to_arrow_table()
     if table.num_rows == 0:
         return None
     detail: dict[str, Any] = table.to_pylist()[0]
-    detail["sources"] = con.sql(
-        """
+    detail["sources"] = (
+        con.sql(
+            """
         SELECT s.role, s.channel, s.event_id, s.record_id, s.time, s.evidence_sha256,
                e.path AS evidence_path
         FROM session_sources s
@@ -190,10 +202,20 @@ def session_detail(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str,
           ON e.sha256 = s.evidence_sha256
         WHERE s.session_id = ?
         ORDER BY s.time, s.record_id
-        """, params=[session_id]).to_arrow_table().to_pylist()
+        """,
+            params=[session_id],
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
     detail["activity"] = []
     if has_view(con, "activity"):
-        detail["activity"] = con.sql(
-            "SELECT * FROM activity WHERE session_id = ? ORDER BY time, record_id",
-            params=[session_id]).to_arrow_table().to_pylist()
+        detail["activity"] = (
+            con.sql(
+                "SELECT * FROM activity WHERE session_id = ? ORDER BY time, record_id",
+                params=[session_id],
+            )
+            .to_arrow_table()
+            .to_pylist()
+        )
     return detail

@@ -31,6 +31,7 @@ The steps, each a temp table `_ls_*` so a rule can be inspected on its own:
 This module must not read or write files (analysis/build.py does that through storage) nor import
 the UI.
 """
+
 from __future__ import annotations
 
 import re
@@ -50,13 +51,43 @@ CONSOLE_ACTIVITY = "61A55000-55E5-1017-0000-000000000000"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 SESSION_COLUMNS: tuple[str, ...] = (
-    "session_id", "host", "host_key", "user", "domain", "user_key", "sid", "logon_type",
-    "logon_kind", "src_ip", "src_ip_source", "src_ip_class", "src_ip_zone", "src_host",
-    "tunnelled", "start", "end", "end_reason", "outcome", "failure_reason", "logon_ids",
-    "lsm_session_id", "is_reconnect", "elevated", "admin", "system", "n_sources", "n_activity",
+    "session_id",
+    "host",
+    "host_key",
+    "user",
+    "domain",
+    "user_key",
+    "sid",
+    "logon_type",
+    "logon_kind",
+    "src_ip",
+    "src_ip_source",
+    "src_ip_class",
+    "src_ip_zone",
+    "src_host",
+    "tunnelled",
+    "start",
+    "end",
+    "end_reason",
+    "outcome",
+    "failure_reason",
+    "logon_ids",
+    "lsm_session_id",
+    "is_reconnect",
+    "elevated",
+    "admin",
+    "system",
+    "n_sources",
+    "n_activity",
 )
 SOURCE_COLUMNS: tuple[str, ...] = (
-    "session_id", "evidence_sha256", "record_id", "time", "channel", "event_id", "role",
+    "session_id",
+    "evidence_sha256",
+    "record_id",
+    "time",
+    "channel",
+    "event_id",
+    "role",
 )
 
 
@@ -64,20 +95,51 @@ SOURCE_COLUMNS: tuple[str, ...] = (
 class Rules:
     """Tunables of the correlation (seconds)."""
 
-    window: float = 5.0          # max gap between consecutive steps of one logon attempt
-    privileges_window: float = 2.0   # 4672 to its 4624
-    auth_window: float = 1.0     # 4648 before its 4624
+    window: float = 5.0  # max gap between consecutive steps of one logon attempt
+    privileges_window: float = 2.0  # 4672 to its 4624
+    auth_window: float = 1.0  # 4648 before its 4624
     connect_window: float = 10.0  # RdpCoreTS 131 before a failed NLA 4625
-    end_group: float = 2.0       # end events this close to the first one are the same end
-    boot_gap_minutes: int = 10   # boot markers further apart than this are separate boots
+    end_group: float = 2.0  # end events this close to the first one are the same end
+    boot_gap_minutes: int = 10  # boot markers further apart than this are separate boots
 
     def us(self, seconds: float) -> int:
         return round(float(seconds) * 1_000_000)
 
 
-_RELEVANT_IDS = (4624, 4625, 4634, 4647, 4648, 4672, 4778, 4779, 4800, 4801, 4608, 4609, 1100,
-                 21, 22, 23,
-                 24, 25, 40, 41, 42, 261, 1149, 131, 6005, 6006, 6008, 1074, 7001, 7002, 12, 13)
+_RELEVANT_IDS = (
+    4624,
+    4625,
+    4634,
+    4647,
+    4648,
+    4672,
+    4778,
+    4779,
+    4800,
+    4801,
+    4608,
+    4609,
+    1100,
+    21,
+    22,
+    23,
+    24,
+    25,
+    40,
+    41,
+    42,
+    261,
+    1149,
+    131,
+    6005,
+    6006,
+    6008,
+    1074,
+    7001,
+    7002,
+    12,
+    13,
+)
 
 
 def _relevant_filter() -> str:
@@ -615,8 +677,12 @@ def build_sessions(
                    e.is_local, e.lsid, e.workstation
             FROM _ls_all s JOIN _ls_e e USING (eid)""")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_s AS {_sessions_sql()}")
-        ips = [row[0] for row in con.execute(
-            "SELECT DISTINCT src_ip FROM _ls_s WHERE src_ip IS NOT NULL").fetchall()]
+        ips = [
+            row[0]
+            for row in con.execute(
+                "SELECT DISTINCT src_ip FROM _ls_s WHERE src_ip IS NOT NULL"
+            ).fetchall()
+        ]
         con.register("_ls_ipclass", identity.ip_class_table(ips))
         con.register("_ls_fail", identity.failure_table())
         sessions = con.sql(
@@ -663,22 +729,49 @@ def build_sessions(
 
 
 _TS = pa.timestamp("us", tz="UTC")
-SESSIONS_SCHEMA = pa.schema([
-    ("session_id", pa.string()), ("host", pa.string()), ("host_key", pa.string()),
-    ("user", pa.string()), ("domain", pa.string()), ("user_key", pa.string()),
-    ("sid", pa.string()), ("logon_type", pa.int16()), ("logon_kind", pa.string()),
-    ("src_ip", pa.string()), ("src_ip_source", pa.string()), ("src_ip_class", pa.string()),
-    ("src_ip_zone", pa.string()), ("src_host", pa.string()), ("tunnelled", pa.bool_()),
-    ("start", _TS), ("end", _TS), ("end_reason", pa.string()), ("outcome", pa.string()),
-    ("failure_reason", pa.string()), ("logon_ids", pa.list_(pa.int64())),
-    ("lsm_session_id", pa.int64()), ("is_reconnect", pa.bool_()), ("elevated", pa.bool_()),
-    ("admin", pa.bool_()), ("system", pa.bool_()), ("n_sources", pa.int64()),
-    ("n_activity", pa.int64()),
-])
-SOURCES_SCHEMA = pa.schema([
-    ("session_id", pa.string()), ("evidence_sha256", pa.string()), ("record_id", pa.int64()),
-    ("time", _TS), ("channel", pa.string()), ("event_id", pa.int32()), ("role", pa.string()),
-])
+SESSIONS_SCHEMA = pa.schema(
+    [
+        ("session_id", pa.string()),
+        ("host", pa.string()),
+        ("host_key", pa.string()),
+        ("user", pa.string()),
+        ("domain", pa.string()),
+        ("user_key", pa.string()),
+        ("sid", pa.string()),
+        ("logon_type", pa.int16()),
+        ("logon_kind", pa.string()),
+        ("src_ip", pa.string()),
+        ("src_ip_source", pa.string()),
+        ("src_ip_class", pa.string()),
+        ("src_ip_zone", pa.string()),
+        ("src_host", pa.string()),
+        ("tunnelled", pa.bool_()),
+        ("start", _TS),
+        ("end", _TS),
+        ("end_reason", pa.string()),
+        ("outcome", pa.string()),
+        ("failure_reason", pa.string()),
+        ("logon_ids", pa.list_(pa.int64())),
+        ("lsm_session_id", pa.int64()),
+        ("is_reconnect", pa.bool_()),
+        ("elevated", pa.bool_()),
+        ("admin", pa.bool_()),
+        ("system", pa.bool_()),
+        ("n_sources", pa.int64()),
+        ("n_activity", pa.int64()),
+    ]
+)
+SOURCES_SCHEMA = pa.schema(
+    [
+        ("session_id", pa.string()),
+        ("evidence_sha256", pa.string()),
+        ("record_id", pa.int64()),
+        ("time", _TS),
+        ("channel", pa.string()),
+        ("event_id", pa.int32()),
+        ("role", pa.string()),
+    ]
+)
 
 
 def _typed(table: pa.Table, schema: pa.Schema) -> pa.Table:

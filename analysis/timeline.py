@@ -3,6 +3,7 @@
 Pure Arrow compute over a sessions table already filtered by the caller (so the strip always
 shows the current selection); no SQL, no files, never imports the UI.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,7 +42,8 @@ def histogram(sessions: pa.Table, buckets: int = 120) -> Histogram:
     low, high = pc.min(micros).as_py(), pc.max(micros).as_py()
     span = max(high - low, 1)
     index = pc.min_element_wise(
-        pc.divide(pc.multiply(pc.subtract(micros, low), buckets), span), buckets - 1)
+        pc.divide(pc.multiply(pc.subtract(micros, low), buckets), span), buckets - 1
+    )
     if "outcome" in sessions.column_names:
         failed = pc.fill_null(pc.equal(sessions.column("outcome"), "failure"), False)
     else:

@@ -8,6 +8,7 @@ from it; `case_share`: its share of all sessions that have an address).
 
 This module must not read files or import the UI; callers pass the relation to read.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,15 +22,45 @@ from logonscope.analysis import identity
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 USERS_COLUMNS = (
-    "user_key", "user", "domains", "sessions", "successes", "failures", "unknown",
-    "reconnects", "admin_sessions", "hosts", "n_hosts", "logon_kinds", "n_src_ips",
-    "first_seen", "last_seen", "last_failure", "system",
+    "user_key",
+    "user",
+    "domains",
+    "sessions",
+    "successes",
+    "failures",
+    "unknown",
+    "reconnects",
+    "admin_sessions",
+    "hosts",
+    "n_hosts",
+    "logon_kinds",
+    "n_src_ips",
+    "first_seen",
+    "last_seen",
+    "last_failure",
+    "system",
 )
 USER_IPS_COLUMNS = (
-    "user_key", "user", "src_ip", "src_ip_class", "src_network", "sessions", "successes",
-    "failures", "hosts", "logon_kinds", "src_hosts", "first_seen", "last_seen",
-    "user_sessions", "user_share", "rare_for_user", "case_users", "case_sessions",
-    "case_share", "system",
+    "user_key",
+    "user",
+    "src_ip",
+    "src_ip_class",
+    "src_network",
+    "sessions",
+    "successes",
+    "failures",
+    "hosts",
+    "logon_kinds",
+    "src_hosts",
+    "first_seen",
+    "last_seen",
+    "user_sessions",
+    "user_share",
+    "rare_for_user",
+    "case_users",
+    "case_sessions",
+    "case_share",
+    "system",
 )
 # An IP is rare for a user when it carries at most this share of the user's sessions and the
 # user has enough history for a share to mean something.
@@ -118,8 +149,12 @@ def user_ips_sql(relation: str = "sessions") -> str:
 def register_ip_networks(con: duckdb.DuckDBPyConnection, relation: str = "sessions") -> None:
     """Register `_ls_ipnet` (ip -> /24 or /64) for the addresses in `relation`."""
     r = _check(relation)
-    ips = [row[0] for row in con.execute(
-        f"SELECT DISTINCT src_ip FROM {r} WHERE src_ip IS NOT NULL").fetchall()]
+    ips = [
+        row[0]
+        for row in con.execute(
+            f"SELECT DISTINCT src_ip FROM {r} WHERE src_ip IS NOT NULL"
+        ).fetchall()
+    ]
     con.register("_ls_ipnet", identity.ip_class_table(ips))
 
 

@@ -9,6 +9,7 @@ RSS of any one process, and case bytes / EVTX bytes. Each figure comes from a fr
 Default input: ../shared/evidence, or a generated set with --generate N (needs the writer).
 Not a test: it prints figures, it does not assert them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def _evtx_files(paths: list[Path]) -> list[Path]:
@@ -83,9 +83,20 @@ def measure_ingest(files: list[str], jobs: int, keep: str | None = None) -> dict
 def _in_fresh_process(kind: str, files: list[str], jobs: int, keep: str | None = None) -> dict:
     """Run one measurement in a new interpreter; add the peak RSS of it and its workers."""
     out = subprocess.run(
-        [sys.executable, __file__, "--_measure", kind, "--jobs", str(jobs), "--_files", json.dumps(files),
-         *(["--_keep", keep] if keep else [])],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            __file__,
+            "--_measure",
+            kind,
+            "--jobs",
+            str(jobs),
+            "--_files",
+            json.dumps(files),
+            *(["--_keep", keep] if keep else []),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -99,11 +110,18 @@ def _measure_here(kind: str, files: list[str], jobs: int, keep: str | None) -> N
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--generate", type=int, default=0, metavar="N",
-                        help="benchmark on a generated bulk set of about N events instead")
+    parser.add_argument(
+        "--generate",
+        type=int,
+        default=0,
+        metavar="N",
+        help="benchmark on a generated bulk set of about N events instead",
+    )
     parser.add_argument("--_measure", help=argparse.SUPPRESS)
     parser.add_argument("--_files", help=argparse.SUPPRESS)
     parser.add_argument("--_keep", help=argparse.SUPPRESS)
@@ -115,28 +133,50 @@ def main() -> None:
     workdir = None
     if args.generate:
         workdir = Path(tempfile.mkdtemp(prefix="bench-evtx-"))
-        subprocess.run([sys.executable, "-m", "logonscope.tui.cli", "generate", "--out", str(workdir),
-                        "--scenario", "bulk", "--events", str(args.generate)], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "logonscope.tui.cli",
+                "generate",
+                "--out",
+                str(workdir),
+                "--scenario",
+                "bulk",
+                "--events",
+                str(args.generate),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
         paths = [workdir]
     else:
         paths = args.paths or [ROOT.parent / "shared" / "evidence"]
     files = [str(f) for f in _evtx_files(paths)]
     evtx_bytes = sum(os.path.getsize(f) for f in files)
     print(f"input: {len(files)} EVTX files, {evtx_bytes / 1e6:.1f} MB; cores: {os.cpu_count()}")
-    print(f"{'measure':<22}{'jobs':>5}{'records':>12}{'seconds':>9}{'records/s':>12}{'vs bare':>9}{'peak MB':>9}")
+    print(
+        f"{'measure':<22}{'jobs':>5}{'records':>12}{'seconds':>9}{'records/s':>12}{'vs bare':>9}{'peak MB':>9}"
+    )
     bare_rate: dict[int, float] = {}
     ingest_rate: dict[int, float] = {}
     for jobs in args.jobs:
         bare = _in_fresh_process("bare", files, jobs)
         bare_rate[jobs] = bare["records"] / bare["seconds"]
-        print(f"{'bare evtx loop':<22}{jobs:>5}{bare['records']:>12,}{bare['seconds']:>9.2f}"
-              f"{bare_rate[jobs]:>12,.0f}{'':>9}{bare['peak_rss_mb']:>9.0f}")
+        print(
+            f"{'bare evtx loop':<22}{jobs:>5}{bare['records']:>12,}{bare['seconds']:>9.2f}"
+            f"{bare_rate[jobs]:>12,.0f}{'':>9}{bare['peak_rss_mb']:>9.0f}"
+        )
         run = _in_fresh_process("ingest", files, jobs)
         ingest_rate[jobs] = run["records"] / run["seconds"]
-        print(f"{'logonscope ingest':<22}{jobs:>5}{run['records']:>12,}{run['seconds']:>9.2f}"
-              f"{ingest_rate[jobs]:>12,.0f}{ingest_rate[jobs] / bare_rate[jobs]:>9.2f}"
-              f"{run['peak_rss_mb']:>9.0f}")
-        print(f"{'case bytes / EVTX':<22}{jobs:>5}{'':>12}{'':>9}{run['case_bytes'] / evtx_bytes:>12.1%}")
+        print(
+            f"{'logonscope ingest':<22}{jobs:>5}{run['records']:>12,}{run['seconds']:>9.2f}"
+            f"{ingest_rate[jobs]:>12,.0f}{ingest_rate[jobs] / bare_rate[jobs]:>9.2f}"
+            f"{run['peak_rss_mb']:>9.0f}"
+        )
+        print(
+            f"{'case bytes / EVTX':<22}{jobs:>5}{'':>12}{'':>9}{run['case_bytes'] / evtx_bytes:>12.1%}"
+        )
     if 1 in ingest_rate and 2 in ingest_rate:
         print(f"ingest scaling, 2 jobs / 1 job: {ingest_rate[2] / ingest_rate[1]:.2f}x")
     if workdir:

@@ -19,6 +19,7 @@ Measured on a 2-vCPU VM, --threads 2 (CPU seconds count both threads):
 Cost follows logon-related events and sessions, not total events: a case as logon-dense as
 the generator's bulk scenario at 10 M events (~2.4 M sessions) would take about 3x longer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import duckdb
 
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis import views
 from logonscope.storage.schema import EVENTS_SCHEMA
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LSM = sessions_mod.LSM
 RCM = sessions_mod.RCM
@@ -48,22 +48,34 @@ STEPS = [
     *[(p, 0, 0.0, "Security", 4624, 3) for p in range(4)],
     *[(p, 1, 2.0, "Security", 4634, 3) for p in range(4)],
     # 4: service logon (system) + 4672
-    (4, 0, 0.0, "Security", 4624, 5), (4, 1, 0.0001, "Security", 4672, None),
+    (4, 0, 0.0, "Security", 4624, 5),
+    (4, 1, 0.0001, "Security", 4672, None),
     # 5: failed network logon
     (5, 0, 0.0, "Security", 4625, 3),
     # 6: RDP chain
-    (6, 0, 0.0, RCM, 261, None), (6, 1, 0.05, RDP, 131, None),
-    (6, 2, 1.0, "Security", 4624, 3), (6, 3, 1.04, RCM, 1149, None),
-    (6, 4, 2.0, "Security", 4648, None), (6, 5, 2.0001, "Security", 4624, 10),
-    (6, 6, 2.0002, "Security", 4624, 10), (6, 7, 2.0003, "Security", 4672, None),
-    (6, 8, 2.1, LSM, 41, None), (6, 9, 2.5, LSM, 21, None), (6, 10, 2.7, LSM, 22, None),
-    (6, 11, 600.0, "Security", 4647, None), (6, 12, 600.02, LSM, 23, None),
-    (6, 13, 600.1, "Security", 4634, 10), (6, 14, 600.1, "Security", 4634, 10),
+    (6, 0, 0.0, RCM, 261, None),
+    (6, 1, 0.05, RDP, 131, None),
+    (6, 2, 1.0, "Security", 4624, 3),
+    (6, 3, 1.04, RCM, 1149, None),
+    (6, 4, 2.0, "Security", 4648, None),
+    (6, 5, 2.0001, "Security", 4624, 10),
+    (6, 6, 2.0002, "Security", 4624, 10),
+    (6, 7, 2.0003, "Security", 4672, None),
+    (6, 8, 2.1, LSM, 41, None),
+    (6, 9, 2.5, LSM, 21, None),
+    (6, 10, 2.7, LSM, 22, None),
+    (6, 11, 600.0, "Security", 4647, None),
+    (6, 12, 600.02, LSM, 23, None),
+    (6, 13, 600.1, "Security", 4634, 10),
+    (6, 14, 600.1, "Security", 4634, 10),
     (6, 15, 601.0, "Security", 4634, 3),
     # 7: console logon
-    (7, 0, 0.0, "Security", 4624, 2), (7, 1, 0.0001, "Security", 4624, 2),
-    (7, 2, 0.0002, "Security", 4672, None), (7, 3, 1.0, LSM, 21, None),
-    (7, 4, 1.2, LSM, 22, None), (7, 5, 1800.0, "Security", 4647, None),
+    (7, 0, 0.0, "Security", 4624, 2),
+    (7, 1, 0.0001, "Security", 4624, 2),
+    (7, 2, 0.0002, "Security", 4672, None),
+    (7, 3, 1.0, LSM, 21, None),
+    (7, 4, 1.2, LSM, 22, None),
+    (7, 5, 1800.0, "Security", 4647, None),
     (7, 6, 1800.02, LSM, 23, None),
 ]
 PATTERNS = 8
@@ -77,9 +89,12 @@ def make_events(path: Path, n_events: int, hosts: int, users: int) -> int:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     steps = ",".join(
-        f"({p},{s},{d},'{c}',{e},{'NULL' if t is None else t})" for p, s, d, c, e, t in STEPS)
-    con.execute(f"CREATE TABLE steps(p INT, s INT, d DOUBLE, channel VARCHAR, event_id INT,"
-                f" lt SMALLINT); INSERT INTO steps VALUES {steps}")
+        f"({p},{s},{d},'{c}',{e},{'NULL' if t is None else t})" for p, s, d, c, e, t in STEPS
+    )
+    con.execute(
+        f"CREATE TABLE steps(p INT, s INT, d DOUBLE, channel VARCHAR, event_id INT,"
+        f" lt SMALLINT); INSERT INTO steps VALUES {steps}"
+    )
     computed = {
         "evidence_sha256": "'sha' || (h % 4)",
         "record_id": "i * 64 + s",
@@ -92,17 +107,17 @@ def make_events(path: Path, n_events: int, hosts: int, users: int) -> int:
         "event_id": "event_id",
         "logon_type": "lt",
         "subject_user": "CASE WHEN p = 4 THEN 'SYSTEM' WHEN event_id IN (4688, 4648) THEN 'svc'"
-                        " ELSE 'user' || usr END",
+        " ELSE 'user' || usr END",
         "target_user": f"CASE WHEN p = 4 THEN 'SYSTEM' WHEN channel = '{LSM}' THEN "
-                       "'CORP\\user' || usr WHEN event_id NOT IN (4672, 261, 131, 4688)"
-                       " THEN 'user' || usr END",
+        "'CORP\\user' || usr WHEN event_id NOT IN (4672, 261, 131, 4688)"
+        " THEN 'user' || usr END",
         "target_domain": "'CORP'",
         "target_logon_id": """CASE WHEN event_id IN (4624, 4634, 4647) THEN i * 16 + CASE
                   WHEN p = 6 AND s IN (2, 15) THEN 1 WHEN p = 6 AND s IN (5, 11, 13) THEN 2
                   WHEN p = 6 THEN 3 WHEN p = 7 AND s IN (0, 5) THEN 2 WHEN p = 7 THEN 3
                   ELSE 0 END END""",
         "subject_logon_id": "CASE WHEN event_id = 4672 THEN i * 16 + 2"
-                            " WHEN event_id = 4688 THEN i * 16 END",
+        " WHEN event_id = 4688 THEN i * 16 END",
         "linked_logon_id": """CASE WHEN event_id = 4624 AND p = 6 AND s = 5 THEN i * 16 + 3
              WHEN event_id = 4624 AND p = 6 AND s = 6 THEN i * 16 + 2
              WHEN event_id = 4624 AND p = 7 AND s = 0 THEN i * 16 + 3
@@ -111,15 +126,16 @@ def make_events(path: Path, n_events: int, hosts: int, users: int) -> int:
         "ip": """CASE WHEN p IN (0, 1, 2, 3, 5) OR (p = 6 AND event_id IN (4624, 1149, 131, 4648))
              THEN '10.' || (usr % 200) || '.' || (h % 250) || '.' || (1 + (i // 7) % 250)
              WHEN p = 7 AND event_id = 4624 THEN '127.0.0.1' END""",
-        "lsm_session_id": f"CASE WHEN channel = '{LSM}' THEN CASE WHEN p = 6 THEN 2 ELSE 1 END"
-                          " END",
+        "lsm_session_id": f"CASE WHEN channel = '{LSM}' THEN CASE WHEN p = 6 THEN 2 ELSE 1 END END",
         "activity_id": f"CASE WHEN channel IN ('{LSM}', '{RCM}', '{RDP}') AND p = 6"
-                       " THEN 'ACT-' || i END",
+        " THEN 'ACT-' || i END",
         "status": "CASE WHEN event_id = 4625 THEN '0xC000006D' END",
         "sub_status": "CASE WHEN event_id = 4625 THEN '0xC000006A' END",
     }
-    select = ", ".join(f"CAST({computed.get(f.name, 'NULL')} AS {_duck(f.type)}) AS {f.name}"
-                       for f in EVENTS_SCHEMA)
+    select = ", ".join(
+        f"CAST({computed.get(f.name, 'NULL')} AS {_duck(f.type)}) AS {f.name}"
+        for f in EVENTS_SCHEMA
+    )
     # one unit every ~2 s per host over the whole span, users spread across hosts
     con.execute(f"""
     CREATE TABLE ev AS
@@ -145,8 +161,13 @@ def _duck(arrow_type) -> str:
 
     if pa.types.is_timestamp(arrow_type):
         return "TIMESTAMPTZ"
-    return {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.int32(): "INTEGER",
-            pa.int16(): "SMALLINT", pa.bool_(): "BOOLEAN"}[arrow_type]
+    return {
+        pa.string(): "VARCHAR",
+        pa.int64(): "BIGINT",
+        pa.int32(): "INTEGER",
+        pa.int16(): "SMALLINT",
+        pa.bool_(): "BOOLEAN",
+    }[arrow_type]
 
 
 def timed_build(con: duckdb.DuckDBPyConnection) -> dict[str, float | int]:
@@ -157,9 +178,16 @@ def timed_build(con: duckdb.DuckDBPyConnection) -> dict[str, float | int]:
     tables = views.build_views(con, "_bench_sessions")
     t2, c2 = time.perf_counter(), time.process_time()
     # CPU seconds (all threads) say what the work costs when the machine is shared
-    return {"sessions_s": t1 - t0, "views_s": t2 - t1, "total_s": t2 - t0, "cpu_s": c2 - c0,
-            "sessions": sess.num_rows, "sources": src.num_rows,
-            "users": tables["users"].num_rows, "user_ips": tables["user_ips"].num_rows}
+    return {
+        "sessions_s": t1 - t0,
+        "views_s": t2 - t1,
+        "total_s": t2 - t0,
+        "cpu_s": c2 - c0,
+        "sessions": sess.num_rows,
+        "sources": src.num_rows,
+        "users": tables["users"].num_rows,
+        "user_ips": tables["user_ips"].num_rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--case", help="benchmark an ingested case instead of synthetic events")
     ap.add_argument("--keep", help="write the synthetic Parquet here (kept)")
-    ap.add_argument("--reuse", action="store_true",
-                    help="with --keep: reuse the Parquet already there")
+    ap.add_argument(
+        "--reuse", action="store_true", help="with --keep: reuse the Parquet already there"
+    )
     args = ap.parse_args(argv)
 
     con = duckdb.connect(config={"threads": args.threads})
@@ -192,16 +221,23 @@ def main(argv: list[str] | None = None) -> int:
             n = int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0])
         else:
             n = make_events(path, args.events, args.hosts, args.users)
-        print(f"synthetic events: {n:,} rows -> {path} ({os.path.getsize(path) / 1e6:.0f} MB, "
-              f"{time.perf_counter() - t:.1f} s, not timed)", file=sys.stderr)
+        print(
+            f"synthetic events: {n:,} rows -> {path} ({os.path.getsize(path) / 1e6:.0f} MB, "
+            f"{time.perf_counter() - t:.1f} s, not timed)",
+            file=sys.stderr,
+        )
         con.read_parquet(str(path)).create_view("events")
     result = timed_build(con)
-    print(f"events {n:,}  threads {args.threads}  sessions {result['sessions']:,}  "
-          f"sources {result['sources']:,}  users {result['users']:,}  "
-          f"user_ips {result['user_ips']:,}")
-    print(f"sessions {result['sessions_s']:.2f} s + views {result['views_s']:.2f} s = "
-          f"{result['total_s']:.2f} s wall, {result['cpu_s']:.1f} CPU s  "
-          f"({n / result['total_s'] / 1e6:.2f} M events/s; load avg {os.getloadavg()[0]:.1f})")
+    print(
+        f"events {n:,}  threads {args.threads}  sessions {result['sessions']:,}  "
+        f"sources {result['sources']:,}  users {result['users']:,}  "
+        f"user_ips {result['user_ips']:,}"
+    )
+    print(
+        f"sessions {result['sessions_s']:.2f} s + views {result['views_s']:.2f} s = "
+        f"{result['total_s']:.2f} s wall, {result['cpu_s']:.1f} CPU s  "
+        f"({n / result['total_s'] / 1e6:.2f} M events/s; load avg {os.getloadavg()[0]:.1f})"
+    )
     if tmp is not None:
         tmp.cleanup()
     return 0

@@ -11,6 +11,7 @@ Measures (DESIGN 4 targets: first paint ≤ 1 s, p95 ≤ 100 ms):
 The case (N events over 8 hosts, seed 1) is generated with `storage.scenarios`, ingested and
 built once, then reused (`--case`). Prints one table; `--json` writes the figures too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,13 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from textual.pilot import Pilot
+
 from logonscope.tui.pilot import settle
 
-
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def prepare(case: Path, evidence: Path, events: int) -> dict[str, float]:
@@ -100,16 +99,19 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
         main = app.screen
         users = main.pane("users")
         n_users = users.shaped.rows.num_rows if users.shaped else 0
-        for i in range(runs):          # drill: next user (User+IP, Sessions, detail reload)
-            await timed("drill: next user → IPs+sessions+detail", pilot,
-                        "down" if (i // max(n_users - 1, 1)) % 2 == 0 else "up")
-        await pilot.press("enter", "enter")   # → User+IP → Sessions (of that IP)
+        for i in range(runs):  # drill: next user (User+IP, Sessions, detail reload)
+            await timed(
+                "drill: next user → IPs+sessions+detail",
+                pilot,
+                "down" if (i // max(n_users - 1, 1)) % 2 == 0 else "up",
+            )
+        await pilot.press("enter", "enter")  # → User+IP → Sessions (of that IP)
         await settle(pilot, 2)
-        await pilot.press("escape")           # back to User+IP, sessions of the user
+        await pilot.press("escape")  # back to User+IP, sessions of the user
         await settle(pilot, 2)
-        await pilot.press("tab")              # → Sessions
+        await pilot.press("tab")  # → Sessions
         await settle(pilot, 2)
-        for i in range(runs):          # drill: next session (detail)
+        for _ in range(runs):  # drill: next session (detail)
             await timed("drill: next session → detail", pilot, "down")
         await timed("drill: Enter session → detail", pilot, "enter")
         await pilot.press("shift+tab")
@@ -119,13 +121,13 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
 
         main.pane("sessions").set_order(Sort("start", False))
         await settle(pilot, 2)
-        for _ in range(runs):          # sort: reverse the Sessions order
+        for _ in range(runs):  # sort: reverse the Sessions order
             await timed("sort: O (reverse Sessions)", pilot, "O")
-        for _ in range(runs):          # filter: failures only on/off (every pane reloads)
+        for _ in range(runs):  # filter: failures only on/off (every pane reloads)
             await timed("filter: x (failures only on/off)", pilot, "x")
-        for _ in range(runs):          # pane switch
+        for _ in range(runs):  # pane switch
             await timed("pane switch: Tab", pilot, "tab")
-        for _ in range(max(runs // 5, 3)):   # case-wide list, then back to the user
+        for _ in range(max(runs // 5, 3)):  # case-wide list, then back to the user
             await timed("case-wide sessions: s", pilot, "s")
             await pilot.press("escape")
             await settle(pilot, 2)
@@ -155,17 +157,25 @@ def main(argv: list[str] | None = None) -> int:
     size = case_size(case)
     samples = asyncio.run(measure(case, args.runs, (width, height)))
 
-    print(f"case {case}: {size['events']:,} events, {size['sessions']:,} sessions, "
-          f"{size['users']:,} users, {size['user_ips']:,} user+IP rows; terminal {args.size}")
+    print(
+        f"case {case}: {size['events']:,} events, {size['sessions']:,} sessions, "
+        f"{size['users']:,} users, {size['user_ips']:,} user+IP rows; terminal {args.size}"
+    )
     for key, value in setup.items():
         print(f"  setup {key}: {value:.1f}")
     print(f"{'action':44} {'n':>3} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
     report = {"case": str(case), "size": size, "setup": setup, "actions": {}}
     for name, values in samples.items():
         med, high, top = statistics.median(values), p95(values), max(values)
-        report["actions"][name] = {"n": len(values), "median_ms": med * 1000,
-                                   "p95_ms": high * 1000, "max_ms": top * 1000}
-        print(f"{name:44} {len(values):>3} {med * 1000:>10.1f} {high * 1000:>8.1f} {top * 1000:>8.1f}")
+        report["actions"][name] = {
+            "n": len(values),
+            "median_ms": med * 1000,
+            "p95_ms": high * 1000,
+            "max_ms": top * 1000,
+        }
+        print(
+            f"{name:44} {len(values):>3} {med * 1000:>10.1f} {high * 1000:>8.1f} {top * 1000:>8.1f}"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
     return 0

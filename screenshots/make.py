@@ -8,6 +8,7 @@ saves each screen as SVG with `App.save_screenshot`, then converts it to PNG wit
 SVGs are still written and the script says clearly that the PNGs were not.
 Generated, never edited by hand.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,15 +20,13 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from textual.pilot import Pilot
+
 from logonscope.tui.pilot import settle
 
+ROOT = Path(__file__).resolve().parent.parent
+
 Steps = Callable[[Pilot], Awaitable[None]]
-
-
 
 
 def press(*keys: str) -> Steps:
@@ -59,20 +58,39 @@ SHOTS: list[tuple[str, tuple[int, int], Steps, str]] = [
     ("users", (120, 36), press(), "Users (system accounts hidden), timeline strip, status line"),
     ("user-ips", (120, 36), _dave_home_ip, "User + source IP: dave's rare public address"),
     ("sessions", (120, 36), then(_dave_home_ip, press("enter")), "Sessions from that address"),
-    ("detail-summary", (120, 36), then(_dave_home_ip, press("enter", "enter")),
-     "Session detail, Summary tab"),
-    ("detail-sources", (120, 36), then(_dave_home_ip, press("enter", "enter", "t")),
-     "Session detail, Sources tab: every event that defined the session"),
-    ("detail-activity", (120, 36), then(_dave_home_ip, press("enter", "enter", "t", "t")),
-     "Session detail, Activity tab: events attributed to the session"),
-    ("event", (120, 36), then(_dave_home_ip, press("enter", "enter", "t", "enter")),
-     "Enter on a source: the whole stored event as JSON"),
-    ("all-sessions-failures", (120, 36), press("s", "x"),
-     "Case-wide sessions, failures only (x)"),
+    (
+        "detail-summary",
+        (120, 36),
+        then(_dave_home_ip, press("enter", "enter")),
+        "Session detail, Summary tab",
+    ),
+    (
+        "detail-sources",
+        (120, 36),
+        then(_dave_home_ip, press("enter", "enter", "t")),
+        "Session detail, Sources tab: every event that defined the session",
+    ),
+    (
+        "detail-activity",
+        (120, 36),
+        then(_dave_home_ip, press("enter", "enter", "t", "t")),
+        "Session detail, Activity tab: events attributed to the session",
+    ),
+    (
+        "event",
+        (120, 36),
+        then(_dave_home_ip, press("enter", "enter", "t", "enter")),
+        "Enter on a source: the whole stored event as JSON",
+    ),
+    ("all-sessions-failures", (120, 36), press("s", "x"), "Case-wide sessions, failures only (x)"),
     ("filters", (120, 36), press("f"), "Filter dialog (f)"),
     ("help", (120, 36), press("question_mark"), "Help: every key (?)"),
-    ("narrow-80x24", (80, 24), press("enter", "enter", "enter"),
-     "80×24: one pane at a time, Tab moves on"),
+    (
+        "narrow-80x24",
+        (80, 24),
+        press("enter", "enter", "enter"),
+        "80×24: one pane at a time, Tab moves on",
+    ),
 ]
 
 
@@ -97,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     rsvg = shutil.which("rsvg-convert")
     if rsvg is None:
-        print("screenshots: rsvg-convert is MISSING: writing SVG only, no PNG. Install it with "
-              "`apt install librsvg2-bin fonts-firacode` and run again.", file=sys.stderr)
+        print(
+            "screenshots: rsvg-convert is MISSING: writing SVG only, no PNG. Install it with "
+            "`apt install librsvg2-bin fonts-firacode` and run again.",
+            file=sys.stderr,
+        )
 
     from logonscope.tui.commands.demo import prepare
 

@@ -13,6 +13,7 @@ the `events` view reads only the files `evidence.parquet` lists, so a crash at a
 leaves the previous case intact; orphans are swept by the next ingest. This module does
 not parse evidence or decide what a session is.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -130,7 +131,9 @@ def sweep(root: Path) -> None:
     """Remove what an interrupted ingest left: staging files and unreferenced event files."""
     root = Path(root)
     shutil.rmtree(staging_dir(root), ignore_errors=True)
-    referenced = {f for files in read_evidence(root).column("event_files").to_pylist() for f in files or ()}
+    referenced = {
+        f for files in read_evidence(root).column("event_files").to_pylist() for f in files or ()
+    }
     for path in (root / EVENTS).glob("*/*.parquet"):
         if path.relative_to(root).as_posix() not in referenced:
             path.unlink()

@@ -5,6 +5,7 @@ cannot be used are returned as rejections with a one-line reason, never raised, 
 path does not stop the others. Zip members are extracted (read-only source) into the case's
 staging folder because the parser needs a real file. Nothing here parses records.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,9 @@ class Rejection:
     reason: str
 
 
-def discover(inputs: Iterable[str | Path], extract_to: Path) -> tuple[list[Candidate], list[Rejection]]:
+def discover(
+    inputs: Iterable[str | Path], extract_to: Path
+) -> tuple[list[Candidate], list[Rejection]]:
     """Every EVTX under `inputs` (deduplicated by real path), and what was rejected and why."""
     found: list[Candidate] = []
     rejected: list[Rejection] = []

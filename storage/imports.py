@@ -6,6 +6,7 @@ imported is skipped. A malformed row is reported with its line number and the re
 imported. Times with an offset or `Z` are converted to UTC; times without one are taken as
 UTC (say so to the user). Nothing here decides which session a row belongs to.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,15 +21,17 @@ import pyarrow as pa
 from logonscope.storage import case as case_folder
 from logonscope.storage.ingest import sha256_of
 
-SCHEMA = pa.schema([
-    ("sha256", pa.string()),
-    ("source", pa.string()),
-    ("line", pa.int64()),
-    ("time", pa.timestamp("us", tz="UTC")),
-    ("host", pa.string()),
-    ("user", pa.string()),
-    ("description", pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        ("sha256", pa.string()),
+        ("source", pa.string()),
+        ("line", pa.int64()),
+        ("time", pa.timestamp("us", tz="UTC")),
+        ("host", pa.string()),
+        ("user", pa.string()),
+        ("description", pa.string()),
+    ]
+)
 
 # Accepted column names (lower-case) for each field, as other tools write them.
 ALIASES = {
@@ -60,7 +63,8 @@ def import_timeline(path: Path, case_dir: Path) -> ImportReport:
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     rows = _jsonl(text, report) if _looks_like_jsonl(text) else _csv(text, report)
     table = pa.Table.from_pylist(
-        [{"sha256": report.sha256, "source": path.name, **row} for row in rows], schema=SCHEMA)
+        [{"sha256": report.sha256, "source": path.name, **row} for row in rows], schema=SCHEMA
+    )
     report.rows = table.num_rows
     if report.rows:
         target.parent.mkdir(exist_ok=True)
@@ -117,8 +121,15 @@ def _row(record: dict, number: int, rows: list[dict], report: ImportReport) -> N
     if time is None:
         report.bad.append((number, f"unreadable time {values['time']!r}"))
         return
-    rows.append({"line": number, "time": time, "host": values["host"], "user": values["user"],
-                 "description": values["description"]})
+    rows.append(
+        {
+            "line": number,
+            "time": time,
+            "host": values["host"],
+            "user": values["user"],
+            "description": values["description"],
+        }
+    )
 
 
 def parse_time(text: str) -> dt.datetime | None:

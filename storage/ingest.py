@@ -7,6 +7,7 @@ TimeCreated and EventID), atomic (see storage.case) and accountable: every file 
 stored, known or rejected with a reason, and every record as stored, duplicate or skipped.
 Evidence is only ever opened for reading. Progress goes to a callback; no printing here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -105,7 +106,13 @@ def ingest(
         staging.mkdir()
         candidates, rejections = discover(inputs, staging)
         evidence = case_folder.read_evidence(root)
-        known = dict(zip(evidence.column("sha256").to_pylist(), evidence.column("path").to_pylist()))
+        known = dict(
+            zip(
+                evidence.column("sha256").to_pylist(),
+                evidence.column("path").to_pylist(),
+                strict=True,
+            )
+        )
         results, staged = _convert_all(candidates, known, staging, parser, jobs, progress, started)
         results = _drop_repeats(results)
         new = [r for r in results if r.status == "stored"]
@@ -159,7 +166,11 @@ class _Stager:
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, EVENTS_SCHEMA, compression="lz4")
         self._writer.write_table(table)
-        pairs = table.select(["evidence_sha256", "host"]).group_by(["evidence_sha256", "host"]).aggregate([])
+        pairs = (
+            table.select(["evidence_sha256", "host"])
+            .group_by(["evidence_sha256", "host"])
+            .aggregate([])
+        )
         for row in pairs.to_pylist():
             if row["host"]:
                 self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
@@ -184,12 +195,15 @@ def convert_files(
     results = [_convert_one(c, known, parser, threads, stager) for c in candidates]
     path = stager.close()
     for result in results:
-        result.hosts = sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
+        result.hosts = (
+            sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
+        )
     return results, path
 
 
-def _convert_one(candidate: Candidate, known: dict[str, str], parser: str, threads: int,
-                 stager: _Stager) -> FileResult:
+def _convert_one(
+    candidate: Candidate, known: dict[str, str], parser: str, threads: int, stager: _Stager
+) -> FileResult:
     result = FileResult(candidate.source, "stored", size=candidate.size, mtime=candidate.mtime)
     try:
         result.sha256 = sha256_of(candidate.path)
@@ -206,9 +220,16 @@ def _convert_one(candidate: Candidate, known: dict[str, str], parser: str, threa
                     result.records += 1
             except OSError as exc:
                 report.errors.append(f"read error after {result.records} records ({exc})")
-            result.parser, result.skipped, result.errors = report.parser, report.skipped, report.errors
+            result.parser, result.skipped, result.errors = (
+                report.parser,
+                report.skipped,
+                report.errors,
+            )
             if result.records == 0 and result.errors:
-                result.status, result.reason = "rejected", "no readable records: " + result.errors[0]
+                result.status, result.reason = (
+                    "rejected",
+                    "no readable records: " + result.errors[0],
+                )
     _add(1, 1)
     return result
 
@@ -263,11 +284,19 @@ def _convert_all(
     def report() -> None:
         if progress is not None:
             done = sum(candidates[i].size for i in results)
-            progress(Progress(counters[1].value, len(candidates), counters[0].value, done,
-                              total_bytes, time.monotonic() - started))
+            progress(
+                Progress(
+                    counters[1].value,
+                    len(candidates),
+                    counters[0].value,
+                    done,
+                    total_bytes,
+                    time.monotonic() - started,
+                )
+            )
 
     def collect(indexes: list[int], outcome: tuple[list[FileResult], str | None]) -> None:
-        for index, result in zip(indexes, outcome[0]):
+        for index, result in zip(indexes, outcome[0], strict=True):
             results[index] = result
         if outcome[1]:
             staged.append(outcome[1])
@@ -278,17 +307,32 @@ def _convert_all(
         _init_worker(counters)
         try:
             for number, group in enumerate(groups):
-                collect(group, convert_files([candidates[i] for i in group], known,
-                                             staging / f"part-{number}.parquet", parser, threads))
+                collect(
+                    group,
+                    convert_files(
+                        [candidates[i] for i in group],
+                        known,
+                        staging / f"part-{number}.parquet",
+                        parser,
+                        threads,
+                    ),
+                )
         finally:
             _init_worker(None)
         report()
     else:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(counters,)) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(counters,)
+        ) as pool:
             pending: dict[Future, list[int]] = {
-                pool.submit(convert_files, [candidates[i] for i in group], known,
-                            staging / f"part-{number}.parquet", parser, threads): group
+                pool.submit(
+                    convert_files,
+                    [candidates[i] for i in group],
+                    known,
+                    staging / f"part-{number}.parquet",
+                    parser,
+                    threads,
+                ): group
                 for number, group in enumerate(groups)
             }
             while pending:
@@ -315,6 +359,7 @@ def _drop_repeats(results: Iterable[FileResult]) -> list[FileResult]:
 
 # --- commit (main process) -----------------------------------------------------------------
 
+
 def _commit(root: Path, evidence: pa.Table, new: list[FileResult], staged: list[str]) -> None:
     """Deduplicate the staged rows (within this run and against the case), write one
     time-sorted file per host for this run, then evidence.parquet (the commit point)."""
@@ -327,11 +372,16 @@ def _write_events(root: Path, evidence: pa.Table, new: list[FileResult], staged:
     if not staged:  # only empty logs: nothing to store, but they are evidence all the same
         return
     # Bounded memory whatever the input: DuckDB spills the sort to the staging folder.
-    con = duckdb.connect(config={"memory_limit": "512MB",
-                                 "temp_directory": str(case_folder.staging_dir(root) / "spill")})
+    con = duckdb.connect(
+        config={
+            "memory_limit": "512MB",
+            "temp_directory": str(case_folder.staging_dir(root) / "spill"),
+        }
+    )
     con.execute("SET TimeZone = 'UTC'")
-    order = pa.table({"evidence_sha256": [r.sha256 for r in new],
-                      "file_order": list(range(len(new)))})
+    order = pa.table(
+        {"evidence_sha256": [r.sha256 for r in new], "file_order": list(range(len(new)))}
+    )
     con.register("_order", order)
     con.read_parquet(staged).create_view("_staged")
     existing = case_folder.event_files(root)
@@ -358,8 +408,10 @@ def _write_events(root: Path, evidence: pa.Table, new: list[FileResult], staged:
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         rows = con.table("_new").filter(
-            duckdb.ColumnExpression("host_key").isnull() if hk is None
-            else duckdb.ColumnExpression("host_key") == duckdb.ConstantExpression(hk))
+            duckdb.ColumnExpression("host_key").isnull()
+            if hk is None
+            else duckdb.ColumnExpression("host_key") == duckdb.ConstantExpression(hk)
+        )
         # _new is stored in (host_key, time) order and scans keep insertion order
         rows.write_parquet(str(target), compression="zstd", row_group_size=100_000)
         for sha, count in rows.aggregate("evidence_sha256, count(*)").fetchall():
@@ -377,15 +429,22 @@ def _write_evidence(root: Path, evidence: pa.Table, new: list[FileResult]) -> No
     rows = pa.Table.from_pylist(
         [
             {
-                "path": r.source, "sha256": r.sha256, "size": r.size,
-                "mtime": datetime.fromtimestamp(r.mtime, timezone.utc), "parser": r.parser,
-                "records": r.records, "stored": r.stored, "duplicates": r.duplicates,
-                "skipped": r.skipped, "errors": r.errors, "hosts": r.hosts,
-                "event_files": r.event_files, "ingested_at": now,
+                "path": r.source,
+                "sha256": r.sha256,
+                "size": r.size,
+                "mtime": datetime.fromtimestamp(r.mtime, timezone.utc),
+                "parser": r.parser,
+                "records": r.records,
+                "stored": r.stored,
+                "duplicates": r.duplicates,
+                "skipped": r.skipped,
+                "errors": r.errors,
+                "hosts": r.hosts,
+                "event_files": r.event_files,
+                "ingested_at": now,
             }
             for r in new
         ],
         schema=case_folder.EVIDENCE_SCHEMA,
     )
     case_folder.write_evidence(root, pa.concat_tables([evidence, rows]))
-

@@ -9,6 +9,7 @@ type conversion (hex logon ids to integers, `ip:port` split); meaning (`-` means
 and address normalisation) belongs to `analysis.identity`, which also gives `host_key`. A field that does not convert becomes null; a record is never dropped and its
 whole EventData/UserData stays in `data`.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,14 +50,51 @@ _SYSTEM = {
 
 # EventData / UserData fields read by name.
 _FIELDS = (
-    "SubjectUserName", "SubjectDomainName", "SubjectUserSid", "SubjectLogonId",
-    "TargetUserName", "TargetDomainName", "TargetUserSid", "TargetSid", "TargetLogonId",
-    "TargetLinkedLogonId", "LogonType", "ElevatedToken", "IpAddress", "IpPort",
-    "WorkstationName", "LogonProcessName", "AuthenticationPackageName", "Status", "SubStatus",
-    "FailureReason", "ProcessName", "NewProcessName", "AccountName", "AccountDomain", "LogonID",
-    "ClientName", "ClientAddress", "SessionId", "User", "SessionID", "TargetSession", "Session",
-    "Address", "Param1", "Param2", "Param3", "ClientIP", "TSId", "UserSid", "Username",
-    "param1", "param7", "LogonId", "Image", "TerminalSessionId",
+    "SubjectUserName",
+    "SubjectDomainName",
+    "SubjectUserSid",
+    "SubjectLogonId",
+    "TargetUserName",
+    "TargetDomainName",
+    "TargetUserSid",
+    "TargetSid",
+    "TargetLogonId",
+    "TargetLinkedLogonId",
+    "LogonType",
+    "ElevatedToken",
+    "IpAddress",
+    "IpPort",
+    "WorkstationName",
+    "LogonProcessName",
+    "AuthenticationPackageName",
+    "Status",
+    "SubStatus",
+    "FailureReason",
+    "ProcessName",
+    "NewProcessName",
+    "AccountName",
+    "AccountDomain",
+    "LogonID",
+    "ClientName",
+    "ClientAddress",
+    "SessionId",
+    "User",
+    "SessionID",
+    "TargetSession",
+    "Session",
+    "Address",
+    "Param1",
+    "Param2",
+    "Param3",
+    "ClientIP",
+    "TSId",
+    "UserSid",
+    "Username",
+    "param1",
+    "param7",
+    "LogonId",
+    "Image",
+    "TerminalSessionId",
 )
 
 _MACROS = (
@@ -74,9 +112,11 @@ _MACROS = (
 
 def _luid(column: str) -> str:
     """A UBIGINT logon id as BIGINT: 64-bit LUIDs wrap to signed so every one fits."""
-    return (f"CASE WHEN {column} >= 9223372036854775808 "
-            f"THEN CAST(CAST({column} AS HUGEINT) - 18446744073709551616 AS BIGINT) "
-            f"ELSE CAST({column} AS BIGINT) END")
+    return (
+        f"CASE WHEN {column} >= 9223372036854775808 "
+        f"THEN CAST(CAST({column} AS HUGEINT) - 18446744073709551616 AS BIGINT) "
+        f"ELSE CAST({column} AS BIGINT) END"
+    )
 
 
 def _sql() -> str:
@@ -91,13 +131,21 @@ def _sql() -> str:
     )
 
     def on(channel: str, *ids: int) -> str:
-        return f"(channel = '{channel}'" + (f" AND eid_i IN ({', '.join(map(str, ids))})" if ids else "") + ")"
+        return (
+            f"(channel = '{channel}'"
+            + (f" AND eid_i IN ({', '.join(map(str, ids))})" if ids else "")
+            + ")"
+        )
 
     # (channel, event id) rules, computed once per row as flags.
     flags = {
-        "is_lsm": on(LSM), "is_rcm1149": on(RCM, 1149), "is_1074": on("System", 1074),
-        "is_winlogon": on("System", 7001, 7002), "is_gateway": on(GATEWAY, 302, 303),
-        "is_131": on(RDPCORE, 131), "is_sysmon": on(SYSMON, 1, 3, 11),
+        "is_lsm": on(LSM),
+        "is_rcm1149": on(RCM, 1149),
+        "is_1074": on("System", 1074),
+        "is_winlogon": on("System", 7001, 7002),
+        "is_gateway": on(GATEWAY, 302, 303),
+        "is_131": on(RDPCORE, 131),
+        "is_sysmon": on(SYSMON, 1, 3, 11),
         "is_lock": on("Security", 4800, 4801),
     }
     flag_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in flags.items())
@@ -221,19 +269,24 @@ class Normaliser:
         for macro in _MACROS:
             self._con.execute(macro)
 
-    def batch(self, records: list[str], header_times: list[str | None], sha256s: list[str]) -> pa.Table:
+    def batch(
+        self, records: list[str], header_times: list[str | None], sha256s: list[str]
+    ) -> pa.Table:
         """Rows in EVENTS_SCHEMA for `records` (each the JSON of one `{"Event": ...}`), each
         from the evidence file whose SHA-256 is at the same position in `sha256s`."""
-        batch = pa.table({"j": pa.array(records, pa.string()),
-                          "header_time": pa.array(header_times, pa.string()),
-                          "sha": pa.array(sha256s, pa.string()).dictionary_encode()})
+        batch = pa.table(
+            {
+                "j": pa.array(records, pa.string()),
+                "header_time": pa.array(header_times, pa.string()),
+                "sha": pa.array(sha256s, pa.string()).dictionary_encode(),
+            }
+        )
         self._con.register("batch", batch)
         try:
             table = self._con.sql(_SQL).to_arrow_table()
         finally:
             self._con.unregister("batch")
         return _with_host_keys(table).cast(EVENTS_SCHEMA)
-
 
 
 def _with_host_keys(table: pa.Table) -> pa.Table:

@@ -6,6 +6,7 @@ count, which is stale in dirty logs; DESIGN 1b). Both yield the same shape, so o
 serves both. Every problem is counted and described, never raised: a bad chunk must not cost
 the readable ones. This module does not normalise fields or write anything.
 """
+
 from __future__ import annotations
 
 import mmap
@@ -118,7 +119,9 @@ def _read_fast(
         yield RawRecord(rec["data"], rec.get("timestamp"))
 
 
-def _read_python_evtx(path: Path, report: ReadReport, chunks: list[int] | None) -> Iterator[RawRecord]:
+def _read_python_evtx(
+    path: Path, report: ReadReport, chunks: list[int] | None
+) -> Iterator[RawRecord]:
     """python-evtx over every chunk present (or only `chunks`), skipping bad ones, counted."""
     from Evtx.Evtx import ChunkHeader  # slow import, only when the fallback is needed
 
@@ -153,7 +156,9 @@ def _read_python_evtx(path: Path, report: ReadReport, chunks: list[int] | None) 
                 except Exception as exc:
                     lost = max(declared - read, 0)
                     report.skipped += lost
-                    report.errors.append(f"chunk {number}: stopped after {read} records ({exc})"[:200])
+                    report.errors.append(
+                        f"chunk {number}: stopped after {read} records ({exc})"[:200]
+                    )
         finally:
             del buf  # release before the file closes
 

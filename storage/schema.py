@@ -3,6 +3,7 @@
 This is the contract between `storage` (which writes it) and `analysis` (which reads it).
 Change a column here and both sides follow; never drop a record because a field is odd.
 """
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -12,11 +13,11 @@ _TS = pa.timestamp("us", tz="UTC")
 EVENTS_SCHEMA = pa.schema(
     [
         ("evidence_sha256", pa.string()),
-        ("record_id", pa.int64()),            # System/EventRecordID (header number is renumbered)
-        ("time", _TS),                        # System/TimeCreated/@SystemTime, UTC
-        ("time_from_header", pa.bool_()),     # TimeCreated missing: the record header's time
-        ("host", pa.string()),                # Computer as written
-        ("host_key", pa.string()),            # lower-case short name
+        ("record_id", pa.int64()),  # System/EventRecordID (header number is renumbered)
+        ("time", _TS),  # System/TimeCreated/@SystemTime, UTC
+        ("time_from_header", pa.bool_()),  # TimeCreated missing: the record header's time
+        ("host", pa.string()),  # Computer as written
+        ("host_key", pa.string()),  # lower-case short name
         ("channel", pa.string()),
         ("provider", pa.string()),
         ("event_id", pa.int32()),
@@ -28,7 +29,7 @@ EVENTS_SCHEMA = pa.schema(
         ("process_id", pa.int64()),
         ("thread_id", pa.int64()),
         ("activity_id", pa.string()),
-        ("user_sid", pa.string()),            # System/Security/@UserID
+        ("user_sid", pa.string()),  # System/Security/@UserID
         ("subject_user", pa.string()),
         ("subject_domain", pa.string()),
         ("subject_sid", pa.string()),
@@ -50,7 +51,7 @@ EVENTS_SCHEMA = pa.schema(
         ("failure_reason", pa.string()),
         ("lsm_session_id", pa.int64()),
         ("process_name", pa.string()),
-        ("data", pa.string()),                # the whole EventData/UserData as JSON text
+        ("data", pa.string()),  # the whole EventData/UserData as JSON text
     ]
 )
 
@@ -58,15 +59,15 @@ EVENT_COLUMNS: tuple[str, ...] = tuple(EVENTS_SCHEMA.names)
 
 EVIDENCE_SCHEMA = pa.schema(
     [
-        ("path", pa.string()),                # as given by the user (zip members: zip!member)
+        ("path", pa.string()),  # as given by the user (zip members: zip!member)
         ("sha256", pa.string()),
         ("size", pa.int64()),
         ("mtime", _TS),
-        ("parser", pa.string()),              # evtx | python-evtx | evtx+python-evtx
-        ("records", pa.int64()),              # records read from this file
-        ("stored", pa.int64()),               # records stored (records minus duplicates)
-        ("duplicates", pa.int64()),           # already in the case from another copy of the log
-        ("skipped", pa.int64()),              # records known to exist but unreadable
+        ("parser", pa.string()),  # evtx | python-evtx | evtx+python-evtx
+        ("records", pa.int64()),  # records read from this file
+        ("stored", pa.int64()),  # records stored (records minus duplicates)
+        ("duplicates", pa.int64()),  # already in the case from another copy of the log
+        ("skipped", pa.int64()),  # records known to exist but unreadable
         ("errors", pa.list_(pa.string())),
         ("hosts", pa.list_(pa.string())),
         ("event_files", pa.list_(pa.string())),  # Parquet files under events/, relative to the case

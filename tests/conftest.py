@@ -3,6 +3,7 @@
 Determinism: UTC everywhere, an isolated HOME. Tests that read ../shared/evidence skip with a
 reason when it is absent (it is never copied into the project).
 """
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,9 @@ RDPAUTH = "Velocidex__velociraptor/artifacts/testdata/files"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("TZ", "UTC")
 
@@ -40,5 +43,8 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     """Run `logonscope ARGS` as a user would, in a fresh process."""
     return subprocess.run(
         [sys.executable, "-m", "logonscope.tui.cli", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=600,
     )

@@ -8,6 +8,7 @@ python-evtx's `Record.xml()` re-walks the template for every record (~100 record
 the same XML with its nodes but walk each template once per chunk (`test_python_evtx_rendering_
 is_the_same_as_record_xml` holds the two equal).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,7 @@ def parse_time(text: str) -> datetime:
     if "." in text:  # fromisoformat (3.10) wants exactly 3 or 6 fractional digits
         head, _, frac = text.partition(".")
         digits = "".join(ch for ch in frac if ch.isdigit())
-        rest = frac[len(digits):]
+        rest = frac[len(digits) :]
         text = f"{head}.{(digits + '000000')[:6]}{rest}"
     got = datetime.fromisoformat(text)
     return got if got.tzinfo else got.replace(tzinfo=timezone.utc)
@@ -58,17 +59,19 @@ def read_rust(path: str | Path) -> list[dict[str, Any]]:
         elif "UserData" in ev:
             (inner,) = ev["UserData"].values()
             fields = {k: v for k, v in (inner or {}).items() if k != "#attributes"}
-        out.append({
-            "record_id": int(s["EventRecordID"]),
-            "event_id": int(eid),
-            "time": parse_time(s["TimeCreated"]["#attributes"]["SystemTime"]),
-            "channel": s["Channel"],
-            "provider": s["Provider"]["#attributes"]["Name"],
-            "computer": s["Computer"],
-            "activity_id": corr.get("#attributes", {}).get("ActivityID"),
-            "user_sid": sec.get("#attributes", {}).get("UserID"),
-            "fields": fields,
-        })
+        out.append(
+            {
+                "record_id": int(s["EventRecordID"]),
+                "event_id": int(eid),
+                "time": parse_time(s["TimeCreated"]["#attributes"]["SystemTime"]),
+                "channel": s["Channel"],
+                "provider": s["Provider"]["#attributes"]["Name"],
+                "computer": s["Computer"],
+                "activity_id": corr.get("#attributes", {}).get("ActivityID"),
+                "user_sid": sec.get("#attributes", {}).get("UserID"),
+                "fields": fields,
+            }
+        )
     return out
 
 
@@ -112,8 +115,11 @@ def _render(root: Any, cache: dict[int, list[Any]]) -> str:
     for seg in segments:
         if isinstance(seg, int):
             sub = subs[seg]
-            parts.append(_render(sub.root(), cache) if isinstance(sub, N.BXmlTypeNode)
-                         else V.escape_value(sub.string()))
+            parts.append(
+                _render(sub.root(), cache)
+                if isinstance(sub, N.BXmlTypeNode)
+                else V.escape_value(sub.string())
+            )
         else:
             parts.append(seg)
     return "".join(parts)
@@ -145,17 +151,20 @@ def read_python(path: str | Path, only_chunk: int | None = None) -> list[dict[st
                 for inner in part:
                     for d in inner:
                         fields[_strip_ns(d.tag)] = d.text or ""
-        out.append({
-            "record_id": int(s["EventRecordID"].text),
-            "event_id": int(s["EventID"].text),
-            "time": parse_time(s["TimeCreated"].get("SystemTime")),
-            "channel": s["Channel"].text,
-            "provider": s["Provider"].get("Name"),
-            "computer": s["Computer"].text,
-            "activity_id": (s["Correlation"].get("ActivityID") or "").strip("{}").upper() or None,
-            "user_sid": s["Security"].get("UserID") or None,
-            "fields": fields,
-        })
+        out.append(
+            {
+                "record_id": int(s["EventRecordID"].text),
+                "event_id": int(s["EventID"].text),
+                "time": parse_time(s["TimeCreated"].get("SystemTime")),
+                "channel": s["Channel"].text,
+                "provider": s["Provider"].get("Name"),
+                "computer": s["Computer"].text,
+                "activity_id": (s["Correlation"].get("ActivityID") or "").strip("{}").upper()
+                or None,
+                "user_sid": s["Security"].get("UserID") or None,
+                "fields": fields,
+            }
+        )
     return out
 
 
@@ -168,12 +177,14 @@ def check_crcs(path: str | Path) -> int:
     (n_chunks,) = struct.unpack_from("<H", data, 42)
     assert len(data) == 4096 + n_chunks * 0x10000
     for i in range(n_chunks):
-        chunk = data[4096 + i * 0x10000: 4096 + (i + 1) * 0x10000]
+        chunk = data[4096 + i * 0x10000 : 4096 + (i + 1) * 0x10000]
         assert chunk[:8] == b"ElfChnk\x00"
         free, data_crc = struct.unpack_from("<II", chunk, 48)
         (head_crc,) = struct.unpack_from("<I", chunk, 124)
         assert zlib.crc32(chunk[512:free]) == data_crc, f"chunk {i} records CRC32"
-        assert zlib.crc32(chunk[128:512], zlib.crc32(chunk[:120])) == head_crc, f"chunk {i} header CRC32"
+        assert zlib.crc32(chunk[128:512], zlib.crc32(chunk[:120])) == head_crc, (
+            f"chunk {i} header CRC32"
+        )
     with PyEvtx.Evtx(str(path)) as fh:  # and python-evtx's own checks agree
         header = fh.get_file_header()
         assert header.verify()

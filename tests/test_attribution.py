@@ -11,6 +11,7 @@ the same 0x513DA, so the one logon id is split by time between two sessions.
 | 506545 | 12:34:32 | 4688 bginfo.exe | 0x513DA | reconnect 12:34:25 |
 | 506556, 506557 | 12:34:40 | 4688 ShellExperienceHost.exe | 0x513DA | reconnect 12:34:25 |
 """
+
 from __future__ import annotations
 
 import json
@@ -39,19 +40,27 @@ def test_process_creations_land_in_the_session_owning_their_logon_id(rdp_case: P
                   list_contains(s.logon_ids, e.subject_logon_id)
            FROM activity a JOIN events e USING (evidence_sha256, record_id)
            JOIN sessions s USING (session_id)
-           WHERE a.event_id = 4688 AND s.user_key = 'vagrant'""").fetchall()
+           WHERE a.event_id = 4688 AND s.user_key = 'vagrant'"""
+    ).fetchall()
     assert rows, "vagrant's processes are attributed"
     for summary, confidence, _user, start, end, time, owns in rows:
         assert confidence == "logon_id" and owns, summary
         assert start.timestamp() - 2 <= time.timestamp() and (end is None or time <= end)
-    by_record = dict(con.execute(
-        """SELECT a.record_id, strftime(s.start, '%H:%M:%S') || CASE WHEN s.is_reconnect
+    by_record = dict(
+        con.execute(
+            """SELECT a.record_id, strftime(s.start, '%H:%M:%S') || CASE WHEN s.is_reconnect
                   THEN ' reconnect' ELSE ' console' END
            FROM activity a JOIN sessions s USING (session_id)
-           WHERE a.event_id = 4688 AND s.user_key = 'vagrant'""").fetchall())
+           WHERE a.event_id = 4688 AND s.user_key = 'vagrant'"""
+        ).fetchall()
+    )
     assert by_record == {
-        506405: "12:33:51 console", 506476: "12:33:51 console", 506477: "12:33:51 console",
-        506478: "12:33:51 console", 506545: "12:34:25 reconnect", 506556: "12:34:25 reconnect",
+        506405: "12:33:51 console",
+        506476: "12:33:51 console",
+        506477: "12:33:51 console",
+        506478: "12:33:51 console",
+        506545: "12:34:25 reconnect",
+        506556: "12:34:25 reconnect",
         506557: "12:34:25 reconnect",
     }
 
@@ -60,7 +69,8 @@ def test_system_processes_stay_unattributed_but_listed(rdp_case: Path) -> None:
     con = connect(rdp_case)
     unattributed = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE match_note IS NULL) FROM activity "
-        "WHERE session_id IS NULL").fetchall()[0]
+        "WHERE session_id IS NULL"
+    ).fetchall()[0]
     assert unattributed[0] > 0 and unattributed[1] == 0
     n = con.execute("SELECT sum(n_activity) FROM sessions").fetchall()[0][0]
     assert n == con.execute("SELECT count(session_id) FROM activity").fetchall()[0][0]
@@ -68,8 +78,9 @@ def test_system_processes_stay_unattributed_but_listed(rdp_case: Path) -> None:
 
 def test_session_detail_lists_its_activity(rdp_case: Path) -> None:
     con = connect(rdp_case)
-    sid = con.execute("SELECT session_id FROM activity WHERE event_id = 4688 AND session_id "
-                      "IS NOT NULL LIMIT 1").fetchall()[0][0]
+    sid = con.execute(
+        "SELECT session_id FROM activity WHERE event_id = 4688 AND session_id IS NOT NULL LIMIT 1"
+    ).fetchall()[0][0]
     detail = json.loads(run_cli("session", "--case", rdp_case, sid, "--format", "json").stdout)
     assert detail["n_activity"] == len(detail["activity"]) > 0
     assert {"summary", "confidence", "time", "record_id"} <= set(detail["activity"][0])
@@ -85,12 +96,14 @@ def test_import_attributes_good_rows_and_reports_bad_lines(tmp_path: Path) -> No
         "2021-02-12T12:34:35Z,dc.windomain.local,WINDOMAIN\\vagrant,file opened: C:\\secret.docx\n"
         "yesterday,dc,vagrant,bad time\n"
         "2021-02-12T12:33:55Z,DC,vagrant,prefetch: CMD.EXE\n"
-        ",dc,vagrant,no time\n")
+        ",dc,vagrant,no time\n"
+    )
     jsonl_file = tmp_path / "browser.jsonl"
     jsonl_file.write_text(
         '{"timestamp": "2021-02-12T12:34:36+00:00", "computer": "dc", "username": "vagrant", "message": "visited http://x"}\n'
         "{not json\n"
-        '{"timestamp": "2021-02-12T12:34:37Z", "computer": "dc", "username": "vagrant"}\n')
+        '{"timestamp": "2021-02-12T12:34:37Z", "computer": "dc", "username": "vagrant"}\n'
+    )
     first = run_cli("import-activity", csv_file, "--case", case)
     assert first.returncode == 0, first.stderr
     assert f"{csv_file}:3: skipped: unreadable time 'yesterday'" in first.stderr
@@ -102,7 +115,8 @@ def test_import_attributes_good_rows_and_reports_bad_lines(tmp_path: Path) -> No
     rows = con.execute(
         """SELECT a.summary, a.confidence, s.is_reconnect, strftime(s.start, '%H:%M:%S')
            FROM activity a JOIN sessions s USING (session_id)
-           WHERE a.channel IN ('mft.csv', 'browser.jsonl') ORDER BY a.time""").fetchall()
+           WHERE a.channel IN ('mft.csv', 'browser.jsonl') ORDER BY a.time"""
+    ).fetchall()
     assert rows == [
         ("prefetch: CMD.EXE", "user+time", False, "12:33:51"),
         ("file opened: C:\\secret.docx", "user+time", True, "12:34:25"),
@@ -111,7 +125,9 @@ def test_import_attributes_good_rows_and_reports_bad_lines(tmp_path: Path) -> No
     assert "already imported" in run_cli("import-activity", csv_file, "--case", case).stderr
 
 
-def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(tmp_path: Path) -> None:
+def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(
+    tmp_path: Path,
+) -> None:
     """Belkasoft DESKTOP-23PS6ES, 2020-08-01: `User` reconnects over RDP at 21:17:25 (LSM 25) to a
     desktop whose logon (0x1E4ED) predates the log, and types domain credentials (anit.ghosh,
     administrator) for
@@ -119,17 +135,37 @@ def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(tmp
     4778 names 0x1E4ED, so no session owns that id: they land by user+time in the reconnect."""
     from tests.conftest import BELKASOFT
 
-    ingest([evidence(f"{BELKASOFT}/Security.evtx"),
-            evidence(f"{BELKASOFT}/Microsoft-Windows-TerminalServices-LocalSessionManager_4Operational.evtx")],
-           tmp_path / "c", jobs=1)
+    ingest(
+        [
+            evidence(f"{BELKASOFT}/Security.evtx"),
+            evidence(
+                f"{BELKASOFT}/Microsoft-Windows-TerminalServices-LocalSessionManager_4Operational.evtx"
+            ),
+        ],
+        tmp_path / "c",
+        jobs=1,
+    )
     build(tmp_path / "c")
-    rows = connect(tmp_path / "c").execute(
-        """SELECT a.record_id, a.confidence, s.user, s.logon_type, s.is_reconnect,
+    rows = (
+        connect(tmp_path / "c")
+        .execute(
+            """SELECT a.record_id, a.confidence, s.user, s.logon_type, s.is_reconnect,
                   strftime(s.start, '%H:%M:%S'), a.summary
            FROM activity a JOIN events e USING (evidence_sha256, record_id)
            LEFT JOIN sessions s USING (session_id)
-           WHERE a.event_id = 4648 AND e.subject_logon_id = 124141 ORDER BY a.record_id""").fetchall()
+           WHERE a.event_id = 4648 AND e.subject_logon_id = 124141 ORDER BY a.record_id"""
+        )
+        .fetchall()
+    )
     assert [r[0] for r in rows] == [*range(901, 910), *range(915, 927)]
     for _record, confidence, user, logon_type, reconnect, start, summary in rows:
-        assert (confidence, user, logon_type, reconnect, start) == ("user+time", "User", 10, True, "21:17:25")
-        assert summary.startswith("explicit credentials for ") and summary.endswith(" on PM.praivacymatrix.com")
+        assert (confidence, user, logon_type, reconnect, start) == (
+            "user+time",
+            "User",
+            10,
+            True,
+            "21:17:25",
+        )
+        assert summary.startswith("explicit credentials for ") and summary.endswith(
+            " on PM.praivacymatrix.com"
+        )

@@ -1,5 +1,6 @@
 """Issue 5, must-show 1: every activity event of every generated scenario lands in the session
 truth.json names, with the confidence it names (generate -> ingest -> build -> compare)."""
+
 from __future__ import annotations
 
 import json
@@ -19,19 +20,34 @@ def attribution_problems(gen: Path, case: Path) -> list[Any]:
     truth = json.loads((gen / "truth.json").read_text())
     build(case, force=True)
     con = connect(case)
-    sha_of = {Path(p).resolve(): sha for p, sha in con.execute("SELECT path, sha256 FROM evidence").fetchall()}
+    sha_of = {
+        Path(p).resolve(): sha
+        for p, sha in con.execute("SELECT path, sha256 FROM evidence").fetchall()
+    }
 
     def key(item: dict) -> tuple[str, int, str]:
         return sha_of[(gen / item["file"]).resolve()], item["record_id"], item["channel"]
 
-    owner = {(sha, rec, ch): sid for sid, sha, rec, ch in con.execute(
-        "SELECT session_id, evidence_sha256, record_id, channel FROM session_sources").fetchall()}
+    owner = {
+        (sha, rec, ch): sid
+        for sid, sha, rec, ch in con.execute(
+            "SELECT session_id, evidence_sha256, record_id, channel FROM session_sources"
+        ).fetchall()
+    }
     ours_of_truth = {}
     for ts in truth["sessions"]:
-        found = {owner.get(key(s)) for s in ts["sources"] if (s["channel"], s["event_id"]) not in SHUTDOWN}
+        found = {
+            owner.get(key(s))
+            for s in ts["sources"]
+            if (s["channel"], s["event_id"]) not in SHUTDOWN
+        }
         ours_of_truth[ts["key"]] = found.pop() if len(found) == 1 else None
-    ours = {(sha, rec, ch): (sid, conf, summary) for sha, rec, ch, sid, conf, summary in con.execute(
-        "SELECT evidence_sha256, record_id, channel, session_id, confidence, summary FROM activity").fetchall()}
+    ours = {
+        (sha, rec, ch): (sid, conf, summary)
+        for sha, rec, ch, sid, conf, summary in con.execute(
+            "SELECT evidence_sha256, record_id, channel, session_id, confidence, summary FROM activity"
+        ).fetchall()
+    }
     problems = []
     for item in truth["activity"]:
         got = ours.get(key(item))

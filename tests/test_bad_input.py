@@ -1,5 +1,6 @@
 """Bad input (issue 2): each gives one clear line naming the file and the reason, exit code 2
 when nothing usable remains, and every readable record of the other files is still stored."""
+
 from __future__ import annotations
 
 import os
@@ -72,7 +73,9 @@ def test_unreadable_path(tmp_path: Path, good: Path, monkeypatch: pytest.MonkeyP
         locked.chmod(0)
     report = ingest([locked, good], tmp_path / "c", jobs=1)
     rejected = report.of("rejected")
-    assert [(r.source, r.reason) for r in rejected] == [(str(locked), "unreadable (Permission denied)")]
+    assert [(r.source, r.reason) for r in rejected] == [
+        (str(locked), "unreadable (Permission denied)")
+    ]
     assert report.stored == 17
 
 
@@ -82,7 +85,9 @@ def test_a_folder_that_is_not_a_case(tmp_path: Path, good: Path) -> None:
     (folder / "notes.txt").write_text("mine")
     result = run_cli("ingest", good, "--case", folder, "--quiet")
     assert result.returncode == 2
-    assert f"logonscope: {folder}: not a logonscope case (no case.json) and not empty" in result.stderr
+    assert (
+        f"logonscope: {folder}: not a logonscope case (no case.json) and not empty" in result.stderr
+    )
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
     query = run_cli("query", "--case", folder, "select 1")
     assert query.returncode == 2 and "not a logonscope case" in query.stderr
@@ -112,7 +117,9 @@ def test_query_formats(tmp_path: Path, good: Path) -> None:
 
 def test_query_output_shows_evidence_strings_as_text(tmp_path: Path, good: Path) -> None:
     ingest([good], tmp_path / "c", jobs=1)
-    out = run_cli("query", "--case", tmp_path / "c", "select '[red]x[/red]' || chr(27) || '[2J' as s").stdout
+    out = run_cli(
+        "query", "--case", tmp_path / "c", "select '[red]x[/red]' || chr(27) || '[2J' as s"
+    ).stdout
     assert "[red]x[/red]\\x1b[2J" in out and "\x1b" not in out
 
 
@@ -121,8 +128,21 @@ def test_kill_9_during_ingest_leaves_the_previous_case_intact(tmp_path: Path) ->
     case = tmp_path / "c"
     ingest([evidence(f"{RDPAUTH}/RDPAuth_LocalSessionManager.evtx")], case, jobs=1)
     for delay in (0.3, 0.8, 1.5):
-        proc = subprocess.Popen([sys.executable, "-m", "logonscope.tui.cli", "ingest", str(EVIDENCE), "--case",
-                                 str(case), "--quiet", "--jobs", "2"], cwd=ROOT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "logonscope.tui.cli",
+                "ingest",
+                str(EVIDENCE),
+                "--case",
+                str(case),
+                "--quiet",
+                "--jobs",
+                "2",
+            ],
+            cwd=ROOT,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -1,4 +1,5 @@
 """Identity rules: the Python functions and their DuckDB macro twins agree on real-world oddities."""
+
 from __future__ import annotations
 
 import duckdb
@@ -6,13 +7,49 @@ import pytest
 
 from logonscope.analysis import identity as idn
 
-USERS = ["Administrator", "administrator", "CORP\\Alice", "alice@corp.local", "-", "", None,
-         "  Bob ", "DESKTOP-1$", "NT AUTHORITY\\SYSTEM", "DWM-1", "a\\b\\c"]
-HOSTS = ["DESKTOP-23PS6ES.praivacymatrix.com", "DESKTOP-23PS6ES", "WIN-AN5B2T7E4GI", "-", "",
-         None, "dc.windomain.local.", "10.0.0.5", "fe80::1"]
-ADDRS = ["192.168.38.1", "-", "", None, "0.0.0.0", "::", "LOCAL", "::ffff:10.1.2.3",
-         "10.0.2.17:56873", "[10.0.2.17]:56873", "[fe80::1%10]:3389", "fe80::2c4:aa%10",
-         "::1", "127.0.0.1", "2001:DB8::1", "[2001:db8::5]"]
+USERS = [
+    "Administrator",
+    "administrator",
+    "CORP\\Alice",
+    "alice@corp.local",
+    "-",
+    "",
+    None,
+    "  Bob ",
+    "DESKTOP-1$",
+    "NT AUTHORITY\\SYSTEM",
+    "DWM-1",
+    "a\\b\\c",
+]
+HOSTS = [
+    "DESKTOP-23PS6ES.praivacymatrix.com",
+    "DESKTOP-23PS6ES",
+    "WIN-AN5B2T7E4GI",
+    "-",
+    "",
+    None,
+    "dc.windomain.local.",
+    "10.0.0.5",
+    "fe80::1",
+]
+ADDRS = [
+    "192.168.38.1",
+    "-",
+    "",
+    None,
+    "0.0.0.0",
+    "::",
+    "LOCAL",
+    "::ffff:10.1.2.3",
+    "10.0.2.17:56873",
+    "[10.0.2.17]:56873",
+    "[fe80::1%10]:3389",
+    "fe80::2c4:aa%10",
+    "::1",
+    "127.0.0.1",
+    "2001:DB8::1",
+    "[2001:db8::5]",
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +92,18 @@ def test_addresses_are_split_and_mapped():
 
 @pytest.mark.parametrize(
     "ip,cls",
-    [("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.1.1.1", "private"),
-     ("192.168.38.1", "private"), ("fe80::1", "link-local"), ("169.254.3.3", "link-local"),
-     ("100.64.1.1", "CGNAT"), ("8.8.8.8", "public"), ("2606:4700::1", "public"), (None, None)],
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.1.1", "private"),
+        ("192.168.38.1", "private"),
+        ("fe80::1", "link-local"),
+        ("169.254.3.3", "link-local"),
+        ("100.64.1.1", "CGNAT"),
+        ("8.8.8.8", "public"),
+        ("2606:4700::1", "public"),
+        (None, None),
+    ],
 )
 def test_ip_class(ip, cls):
     assert idn.ip_class(ip) == cls
@@ -65,9 +111,17 @@ def test_ip_class(ip, cls):
 
 @pytest.mark.parametrize(
     "user,lt,sid,expected",
-    [("DESKTOP-1$", 3, None, True), ("SYSTEM", 2, None, True), ("DWM-2", 2, None, True),
-     ("UMFD-0", 2, None, True), ("alice", 5, None, True), ("alice", 0, None, True),
-     ("ANONYMOUS LOGON", 3, None, True), ("x", 2, "S-1-5-18", True), ("alice", 10, None, False)],
+    [
+        ("DESKTOP-1$", 3, None, True),
+        ("SYSTEM", 2, None, True),
+        ("DWM-2", 2, None, True),
+        ("UMFD-0", 2, None, True),
+        ("alice", 5, None, True),
+        ("alice", 0, None, True),
+        ("ANONYMOUS LOGON", 3, None, True),
+        ("x", 2, "S-1-5-18", True),
+        ("alice", 10, None, False),
+    ],
 )
 def test_system_accounts(con, user, lt, sid, expected):
     assert idn.is_system_account(user, lt, sid) is expected
@@ -89,14 +143,25 @@ def _events(rows):
     import pyarrow as pa
 
     c = duckdb.connect()
-    c.register("events", pa.Table.from_pylist(
-        [{"evidence_sha256": s, "record_id": r, "host_key": h} for s, r, h in rows]))
+    c.register(
+        "events",
+        pa.Table.from_pylist(
+            [{"evidence_sha256": s, "record_id": r, "host_key": h} for s, r, h in rows]
+        ),
+    )
     return c
 
 
 def test_a_rename_inside_one_log_is_an_alias():
-    c = _events([("f1", 1, "win-old"), ("f1", 2, "win-old"), ("f1", 3, "desk"),
-                 ("f1", 9, "desk"), ("f2", 5, "desk")])
+    c = _events(
+        [
+            ("f1", 1, "win-old"),
+            ("f1", 2, "win-old"),
+            ("f1", 3, "desk"),
+            ("f1", 9, "desk"),
+            ("f2", 5, "desk"),
+        ]
+    )
     assert c.sql(idn.host_aliases_sql()).fetchall() == [("desk", "win-old", 1, 9, 1)]
 
 

@@ -1,5 +1,6 @@
 """The headless core never loads the UI: analysis/ and storage/ import without textual or rich
 (checked in a fresh interpreter, so nothing imported by other tests can hide a leak)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -22,7 +23,9 @@ for package in ('logonscope.storage', 'logonscope.analysis'):
 
 
 def test_storage_and_analysis_never_load_textual_rich_or_tui() -> None:
-    result = subprocess.run([sys.executable, "-c", _CHECK], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", _CHECK], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     checked = result.stdout.split()
     assert "logonscope.storage.ingest" in checked and "logonscope.analysis.sessions" in checked

@@ -3,6 +3,7 @@
 Counts are checked against an independent read with the bare `evtx` parser, not against the
 code under test; logon columns against values read by eye from the events themselves.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,8 +65,15 @@ def test_two_copies_of_one_log_are_stored_once(full_case: Path) -> None:
         for event in _bare_records(path):
             system = event["System"]
             created = (system.get("TimeCreated") or {}).get("#attributes", {}).get("SystemTime", "")
-            keys.add((system.get("Computer"), system.get("Channel"), system.get("EventRecordID"),
-                      created[:26], _event_id(system)))
+            keys.add(
+                (
+                    system.get("Computer"),
+                    system.get("Channel"),
+                    system.get("EventRecordID"),
+                    created[:26],
+                    _event_id(system),
+                )
+            )
     con = connect(full_case)
     assert con.execute("select count(*) from events").fetchone()[0] == len(keys)
     copies = con.execute(
@@ -100,20 +108,36 @@ def test_adding_one_more_file_adds_only_it(tmp_path: Path) -> None:
 
 def test_evidence_is_never_written(tmp_path: Path) -> None:
     folder = evidence(RDPAUTH)
-    before = {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    before = {
+        p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in folder.iterdir()
+    }
     ingest([folder], tmp_path / "c", jobs=2)
-    after = {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in folder.iterdir()}
+    after = {
+        p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in folder.iterdir()
+    }
     assert after == before
 
 
 def test_evidence_table_records_sha256_and_parser(tmp_path: Path) -> None:
     path = evidence(f"{RDPAUTH}/RDPAuth_Security.evtx")
     ingest([path], tmp_path / "c", jobs=1)
-    row = connect(tmp_path / "c").execute(
-        "select path, sha256, size, records, skipped, errors, parser, hosts from evidence"
-    ).fetchone()
-    assert row == (str(path), hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_size,
-                   789, 0, [], "evtx", ["dc.windomain.local"])
+    row = (
+        connect(tmp_path / "c")
+        .execute("select path, sha256, size, records, skipped, errors, parser, hosts from evidence")
+        .fetchone()
+    )
+    assert row == (
+        str(path),
+        hashlib.sha256(path.read_bytes()).hexdigest(),
+        path.stat().st_size,
+        789,
+        0,
+        [],
+        "evtx",
+        ["dc.windomain.local"],
+    )
 
 
 def test_forced_python_evtx_reads_the_same_records_as_evtx(tmp_path: Path) -> None:
@@ -121,10 +145,15 @@ def test_forced_python_evtx_reads_the_same_records_as_evtx(tmp_path: Path) -> No
     ingest([folder], tmp_path / "fast", jobs=1, parser="evtx")
     ingest([folder], tmp_path / "slow", jobs=1, parser="python-evtx")
     # python-evtx truncates FILETIME to the microsecond where evtx rounds: compare to the ms.
-    columns = ("record_id, date_trunc('millisecond', time), host, channel, event_id, target_user, target_logon_id, "
-               "linked_logon_id, logon_type, ip, lsm_session_id, activity_id")
+    columns = (
+        "record_id, date_trunc('millisecond', time), host, channel, event_id, target_user, target_logon_id, "
+        "linked_logon_id, logon_type, ip, lsm_session_id, activity_id"
+    )
     query = f"select {columns} from events order by channel, record_id"
-    fast, slow = connect(tmp_path / "fast").execute(query).fetchall(), connect(tmp_path / "slow").execute(query).fetchall()
+    fast, slow = (
+        connect(tmp_path / "fast").execute(query).fetchall(),
+        connect(tmp_path / "slow").execute(query).fetchall(),
+    )
     assert len(fast) == 789 + 186 + 17 + 4
     assert slow == fast
     parsers = connect(tmp_path / "slow").execute("select distinct parser from evidence").fetchall()
@@ -168,22 +197,38 @@ def test_files_are_recognised_by_signature_and_found_in_zips(tmp_path: Path) -> 
     renamed.write_bytes(lsm.read_bytes())
     archive = tmp_path / "in" / "triage.zip"
     with zipfile.ZipFile(archive, "w") as z:
-        z.write(evidence(f"{RDPAUTH}/RDPAuth_RemoteConnectionManager.evtx"), "C/Windows/Logs/rcm.evtx")
+        z.write(
+            evidence(f"{RDPAUTH}/RDPAuth_RemoteConnectionManager.evtx"), "C/Windows/Logs/rcm.evtx"
+        )
     report = ingest([tmp_path / "in"], tmp_path / "c", jobs=1)
-    assert sorted(f.source for f in report.of("stored")) == [str(renamed), f"{archive}!C/Windows/Logs/rcm.evtx"]
+    assert sorted(f.source for f in report.of("stored")) == [
+        str(renamed),
+        f"{archive}!C/Windows/Logs/rcm.evtx",
+    ]
     assert connect(tmp_path / "c").execute("select count(*) from events").fetchone()[0] == 21
 
 
 # --- extracted logon columns on real events (values read from the events themselves) -----
 
+
 @pytest.fixture(scope="module")
 def rdp_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     case = tmp_path_factory.mktemp("rdp") / "c"
-    ingest([evidence(RDPAUTH), evidence(f"{BELKASOFT}/Security.evtx"),
-            evidence("omerbenamram__evtx/samples/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS_4Operational.evtx"),
-            evidence("mdecrevoisier__EVTX-to-MITRE-Attack/TA0001-Initial_access/T1078-Valid_accounts/ID1149-RDP_success_logins_to_multiple_hosts.evtx"),
-            evidence("sans-blue-team__DeepBlueCLI/evtx/smb-password-guessing-security.evtx")],
-           case, jobs=2)
+    ingest(
+        [
+            evidence(RDPAUTH),
+            evidence(f"{BELKASOFT}/Security.evtx"),
+            evidence(
+                "omerbenamram__evtx/samples/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS_4Operational.evtx"
+            ),
+            evidence(
+                "mdecrevoisier__EVTX-to-MITRE-Attack/TA0001-Initial_access/T1078-Valid_accounts/ID1149-RDP_success_logins_to_multiple_hosts.evtx"
+            ),
+            evidence("sans-blue-team__DeepBlueCLI/evtx/smb-password-guessing-security.evtx"),
+        ],
+        case,
+        jobs=2,
+    )
     return case
 
 
@@ -194,37 +239,63 @@ def _one(case: Path, where: str, columns: str) -> tuple:
 
 
 def test_4624_rdp_logon_columns(rdp_case: Path) -> None:
-    row = _one(rdp_case, "event_id = 4624 and record_id = 893 and host = 'DESKTOP-23PS6ES'",
-               "time, target_user, target_domain, target_sid, target_logon_id, linked_logon_id, logon_type, "
-               "elevated, ip, port, workstation, logon_process, auth_package, subject_logon_id, process_name")
+    row = _one(
+        rdp_case,
+        "event_id = 4624 and record_id = 893 and host = 'DESKTOP-23PS6ES'",
+        "time, target_user, target_domain, target_sid, target_logon_id, linked_logon_id, logon_type, "
+        "elevated, ip, port, workstation, logon_process, auth_package, subject_logon_id, process_name",
+    )
     assert row == (
-        dt.datetime(2020, 8, 1, 21, 17, 25, 722949, tzinfo=dt.timezone.utc), "User", "DESKTOP-23PS6ES",
-        "S-1-5-21-672274782-2342008316-3472871522-1001", 0x36685C, 0x36687C, 10, True, "0.0.0.0", 0,
-        "DESKTOP-23PS6ES", "User32 ", "Negotiate", 0x3E7, r"C:\Windows\System32\svchost.exe",
+        dt.datetime(2020, 8, 1, 21, 17, 25, 722949, tzinfo=dt.timezone.utc),
+        "User",
+        "DESKTOP-23PS6ES",
+        "S-1-5-21-672274782-2342008316-3472871522-1001",
+        0x36685C,
+        0x36687C,
+        10,
+        True,
+        "0.0.0.0",
+        0,
+        "DESKTOP-23PS6ES",
+        "User32 ",
+        "Negotiate",
+        0x3E7,
+        r"C:\Windows\System32\svchost.exe",
     )
 
 
 def test_4625_failure_columns(rdp_case: Path) -> None:
-    row = _one(rdp_case, "event_id = 4625 and host = 'DESKTOP-M5SN04R' and record_id = "
-               "(select min(record_id) from events where event_id = 4625 and host = 'DESKTOP-M5SN04R')",
-               "logon_type, status, sub_status, failure_reason, ip, target_user")
+    row = _one(
+        rdp_case,
+        "event_id = 4625 and host = 'DESKTOP-M5SN04R' and record_id = "
+        "(select min(record_id) from events where event_id = 4625 and host = 'DESKTOP-M5SN04R')",
+        "logon_type, status, sub_status, failure_reason, ip, target_user",
+    )
     assert row[0] == 3
     assert row[1] == "0xC000006D" and row[2] in {"0xC000006A", "0xC0000064"}
     assert row[3] == "%%2313" and row[4] == "192.168.198.149"
 
 
 def test_lsm_columns_and_activity_id(rdp_case: Path) -> None:
-    rows = connect(rdp_case).execute(
-        "select event_id, target_user, target_domain, lsm_session_id, ip, activity_id from events "
-        "where channel like '%LocalSessionManager%' and event_id in (21, 25) order by time").fetchall()
+    rows = (
+        connect(rdp_case)
+        .execute(
+            "select event_id, target_user, target_domain, lsm_session_id, ip, activity_id from events "
+            "where channel like '%LocalSessionManager%' and event_id in (21, 25) order by time"
+        )
+        .fetchall()
+    )
     assert rows[0][:5] == (21, "vagrant", "WINDOMAIN", 1, "LOCAL")
     assert rows[0][5] == "61A55000-55E5-1017-0000-000000000000"  # the constant console id
     assert rows[1][:5] == (25, "vagrant", "WINDOMAIN", 1, "192.168.38.1")
 
 
 def test_security_4778_4779_columns(rdp_case: Path) -> None:
-    row = _one(rdp_case, "event_id = 4778 and host = 'dc.windomain.local'",
-               "target_user, target_domain, target_logon_id, workstation, ip")
+    row = _one(
+        rdp_case,
+        "event_id = 4778 and host = 'dc.windomain.local'",
+        "target_user, target_domain, target_logon_id, workstation, ip",
+    )
     assert row[0] == "vagrant" and row[2] is not None
     assert row[3] == "silversurfer" and row[4] == "192.168.38.1"
 
@@ -232,31 +303,49 @@ def test_security_4778_4779_columns(rdp_case: Path) -> None:
 def test_rcm_1149_and_rdpcorets_131_columns(rdp_case: Path) -> None:
     row = _one(rdp_case, "event_id = 1149 and host = 'dc.windomain.local'", "target_user, ip")
     assert row == ("vagrant", "192.168.38.1")
-    wef = connect(rdp_case).execute(
-        "select distinct target_user, ip from events where event_id = 1149 and host <> 'dc.windomain.local'"
-    ).fetchall()
+    wef = (
+        connect(rdp_case)
+        .execute(
+            "select distinct target_user, ip from events where event_id = 1149 and host <> 'dc.windomain.local'"
+        )
+        .fetchall()
+    )
     assert wef == [("admmig", "10.23.123.11")]  # EventID written as a string in WEF files
-    ports = connect(rdp_case).execute(
-        "select count(*), count(port), min(ip) from events where event_id = 131 "
-        "and channel like '%RdpCoreTS%'").fetchone()
+    ports = (
+        connect(rdp_case)
+        .execute(
+            "select count(*), count(port), min(ip) from events where event_id = 131 "
+            "and channel like '%RdpCoreTS%'"
+        )
+        .fetchone()
+    )
     assert ports[0] == ports[1] == 126 and ":" not in ports[2]
 
 
 def test_winlogon_and_shutdown_columns(rdp_case: Path) -> None:
-    tsids = connect(rdp_case).execute(
-        "select lsm_session_id, target_sid from events where channel = 'System' and event_id in (7001, 7002) "
-        "and provider like '%Winlogon%' order by time").fetchall()
+    tsids = (
+        connect(rdp_case)
+        .execute(
+            "select lsm_session_id, target_sid from events where channel = 'System' and event_id in (7001, 7002) "
+            "and provider like '%Winlogon%' order by time"
+        )
+        .fetchall()
+    )
     assert tsids and all(t[0] is not None and t[1].startswith("S-1-5-21") for t in tsids)
     row = _one(rdp_case, "channel = 'System' and event_id = 1074", "target_user, process_name")
     assert row[0] == "vagrant" and row[1]
 
 
 def test_records_without_a_time_are_kept_and_flagged(rdp_case: Path) -> None:
-    nulls = connect(rdp_case).execute("select count(*) from events where time is null").fetchone()[0]
+    nulls = (
+        connect(rdp_case).execute("select count(*) from events where time is null").fetchone()[0]
+    )
     assert nulls == 0
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file; see test_bad_input for the root case")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root reads any file; see test_bad_input for the root case"
+)
 def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "locked.evtx"
     path.write_bytes(evidence(f"{RDPAUTH}/RDPAuth_LocalSessionManager.evtx").read_bytes())
@@ -268,19 +357,29 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
 def test_data_holds_the_whole_payload_of_every_record(tmp_path: Path) -> None:
     """`data` is EventData (or UserData) exactly as the parser gave it, for every record,
     including forwarded events that carry RenderingInfo after their EventData."""
-    files = [evidence(RDPAUTH),
-             evidence("mdecrevoisier__EVTX-to-MITRE-Attack/TA0001-Initial_access/T1078-Valid_accounts/ID1149-RDP_success_logins_to_multiple_hosts.evtx"),
-             evidence("williballenthin__python-evtx/tests/data/system.evtx")]
+    files = [
+        evidence(RDPAUTH),
+        evidence(
+            "mdecrevoisier__EVTX-to-MITRE-Attack/TA0001-Initial_access/T1078-Valid_accounts/ID1149-RDP_success_logins_to_multiple_hosts.evtx"
+        ),
+        evidence("williballenthin__python-evtx/tests/data/system.evtx"),
+    ]
     ingest(files, tmp_path / "c", jobs=1)
-    stored = {(host, channel, rid): data for host, channel, rid, data in connect(tmp_path / "c").execute(
-        "select host, channel, record_id, data from events").fetchall()}
+    stored = {
+        (host, channel, rid): data
+        for host, channel, rid, data in connect(tmp_path / "c")
+        .execute("select host, channel, record_id, data from events")
+        .fetchall()
+    }
     paths = [p for f in files for p in (sorted(f.rglob("*.evtx")) if f.is_dir() else [f])]
     seen = 0
     for path in paths:
         for event in _bare_records(path):
             system = event["System"]
             payload = event.get("EventData", event.get("UserData"))
-            data = stored[(system.get("Computer"), system.get("Channel"), int(system["EventRecordID"]))]
+            data = stored[
+                (system.get("Computer"), system.get("Channel"), int(system["EventRecordID"]))
+            ]
             assert (json.loads(data) if data is not None else None) == payload, path
             seen += 1
     assert seen == len(stored) == 789 + 186 + 17 + 4 + 11 + 1601

@@ -5,6 +5,7 @@ Real evidence from ../shared/evidence (skipped when absent): the Belkasoft works
 system sessions with source addresses and accounts seen both as system and not, the cases
 where a summary over every session would differ from one over the non-system sessions.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,10 @@ def _built(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str) ->
 def con(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     from logonscope.storage.case import connect
 
-    folder = {"belkasoft": evidence(f"{BELKASOFT}/Security.evtx").parent,
-              "velociraptor": evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent}[request.param]
+    folder = {
+        "belkasoft": evidence(f"{BELKASOFT}/Security.evtx").parent,
+        "velociraptor": evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent,
+    }[request.param]
     c = connect(_built(tmp_path_factory, folder, request.param))
     yield c
     c.close()
@@ -66,11 +69,15 @@ def test_user_ips_from_derived_tables_equal_the_fresh_aggregate(con, monkeypatch
     _slow(monkeypatch)
     assert fast_all.schema == queries.user_ips(con, filters).schema
     assert fast_all.to_pylist() == queries.user_ips(con, filters).to_pylist()
-    for key, fast in zip(keys, fast_one):
-        assert fast.to_pylist() == queries.user_ips(
-            con, Filters(user=key, show_system=show_system)).to_pylist()
-    assert fast_no_ip.to_pylist() == queries.user_ips(
-        con, Filters(ip=queries.NO_IP, show_system=show_system)).to_pylist()
+    for key, fast in zip(keys, fast_one, strict=True):
+        assert (
+            fast.to_pylist()
+            == queries.user_ips(con, Filters(user=key, show_system=show_system)).to_pylist()
+        )
+    assert (
+        fast_no_ip.to_pylist()
+        == queries.user_ips(con, Filters(ip=queries.NO_IP, show_system=show_system)).to_pylist()
+    )
 
 
 def test_the_case_has_what_makes_the_two_populations_differ(con):
@@ -80,7 +87,12 @@ def test_the_case_has_what_makes_the_two_populations_differ(con):
 
 
 def test_other_filters_aggregate_afresh(con):
-    for filters in (Filters(failed=True), Filters(host="nowhere"), Filters(kinds=("Network",)),
-                    Filters(outcomes=("failure",)), Filters(search="x")):
+    for filters in (
+        Filters(failed=True),
+        Filters(host="nowhere"),
+        Filters(kinds=("Network",)),
+        Filters(outcomes=("failure",)),
+        Filters(search="x"),
+    ):
         assert queries.summary_table(con, filters, "users") is None
         assert queries.summary_table(con, filters, "user_ips") is None

@@ -1,4 +1,5 @@
 """The scenario generator writes realistic, deterministic evidence and a consistent truth.json."""
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.evtx_readback import check_crcs, parse_time, read_python, read_rust
 
 from logonscope.storage.scenarios import SCENARIOS, generate
+from tests.evtx_readback import check_crcs, parse_time, read_python, read_rust
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH_KEYS = ["seed", "scenarios", "files", "sessions", "activity"]
-SESSION_KEYS = ["key", "host", "user", "domain", "logon_type", "src_ip", "start", "end",
-                "end_reason", "outcome", "is_reconnect", "system", "admin", "elevated", "sources"]
+SESSION_KEYS = [
+    "key",
+    "host",
+    "user",
+    "domain",
+    "logon_type",
+    "src_ip",
+    "start",
+    "end",
+    "end_reason",
+    "outcome",
+    "is_reconnect",
+    "system",
+    "admin",
+    "elevated",
+    "sources",
+]
 ACTIVITY_KEYS = ["file", "host", "channel", "event_id", "record_id", "session", "confidence"]
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -61,18 +77,28 @@ def assert_truth_consistent(out: Path) -> dict[str, Any]:
         assert (s["end"] is None) == (s["end_reason"] == "none seen" and s["outcome"] != "failure")
         for src in s["sources"]:
             rec = records[(src["file"], src["record_id"])]  # every source exists ...
-            assert (rec["channel"], rec["event_id"]) == (src["channel"], src["event_id"])  # ... as said
+            assert (rec["channel"], rec["event_id"]) == (
+                src["channel"],
+                src["event_id"],
+            )  # ... as said
             assert rec["computer"] == s["host"]
         start = parse_time(s["start"])
-        first_logon = [records[(x["file"], x["record_id"])] for x in s["sources"]
-                       if x["event_id"] in (4624, 4625)]
+        first_logon = [
+            records[(x["file"], x["record_id"])]
+            for x in s["sources"]
+            if x["event_id"] in (4624, 4625)
+        ]
         if first_logon:  # start = the first logon (or failure) event of the attempt
             assert min(r["time"] for r in first_logon) == start
     sessions = {s["key"]: s for s in truth["sessions"]}
     for a in truth["activity"]:
         assert list(a) == ACTIVITY_KEYS
         rec = records[(a["file"], a["record_id"])]
-        assert (rec["channel"], rec["event_id"], rec["computer"]) == (a["channel"], a["event_id"], a["host"])
+        assert (rec["channel"], rec["event_id"], rec["computer"]) == (
+            a["channel"],
+            a["event_id"],
+            a["host"],
+        )
         if a["session"] is not None:
             s = sessions[a["session"]]
             assert a["confidence"] in ("logon_id", "user+time") and s["host"] == a["host"]
@@ -82,7 +108,9 @@ def assert_truth_consistent(out: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_each_scenario_writes_a_truth_whose_records_all_exist(scenario: str, tmp_path: Path) -> None:
+def test_each_scenario_writes_a_truth_whose_records_all_exist(
+    scenario: str, tmp_path: Path
+) -> None:
     result = generate(tmp_path, [scenario], events=3000 if scenario == "bulk" else None, seed=7)
     truth = assert_truth_consistent(tmp_path)
     assert truth["seed"] == 7 and truth["scenarios"] == [scenario]
@@ -98,7 +126,9 @@ def _events(s: dict[str, Any]) -> list[int]:
     return [x["event_id"] for x in s["sources"]]
 
 
-def test_rdp_bruteforce_is_nla_failures_then_a_full_rdp_logon_from_the_same_public_ip(tmp_path: Path) -> None:
+def test_rdp_bruteforce_is_nla_failures_then_a_full_rdp_logon_from_the_same_public_ip(
+    tmp_path: Path,
+) -> None:
     generate(tmp_path, ["rdp-bruteforce"])
     truth, records = load_set(tmp_path)
     fails = _sessions(truth, outcome="failure")
@@ -107,7 +137,9 @@ def test_rdp_bruteforce_is_nla_failures_then_a_full_rdp_logon_from_the_same_publ
     assert all(f["src_ip"] == ip and f["logon_type"] == 3 for f in fails)
     for f in fails:
         assert sorted(_events(f)) == [131, 261, 4625]
-        fail = next(records[(x["file"], x["record_id"])] for x in f["sources"] if x["event_id"] == 4625)
+        fail = next(
+            records[(x["file"], x["record_id"])] for x in f["sources"] if x["event_id"] == 4625
+        )
         assert fail["fields"]["IpAddress"] == "-" and fail["fields"]["LogonType"] == 3
     (win,) = _sessions(truth, outcome="success", logon_type=10)
     assert win["src_ip"] == ip and win["admin"] and win["elevated"] and not win["system"]
@@ -119,7 +151,9 @@ def test_rdp_bruteforce_is_nla_failures_then_a_full_rdp_logon_from_the_same_publ
     assert steps[5]["fields"]["TargetLinkedLogonId"] == steps[6]["fields"]["TargetLogonId"]
     assert steps[5]["fields"]["LogonProcessName"] == "User32 "
     assert steps[3]["fields"]["ClientIP"].startswith(ip + ":")
-    rdp_acts = {r["activity_id"] for r in steps if r["channel"] != "Security" and r["event_id"] != 7001}
+    rdp_acts = {
+        r["activity_id"] for r in steps if r["channel"] != "Security" and r["event_id"] != 7001
+    }
     assert len(rdp_acts) == 1 and rdp_acts != {None}  # one ActivityID per RDP connection
     assert win["end_reason"] == "disconnect" and _events(win)[-4:] == [40, 4779, 24, 4634]
 
@@ -134,14 +168,19 @@ def test_a_reconnect_is_a_new_session_ended_on_the_original_logon_id(tmp_path: P
     recs = [records[(x["file"], x["record_id"])] for x in again["sources"]]
     by_id = Counter(r["event_id"] for r in recs)
     assert by_id[4778] == by_id[25] == 1
-    temporary = [r["fields"]["TargetLogonId"] for r in recs
-                 if r["event_id"] == 4624 and r["fields"]["LogonType"] == 10]
+    temporary = [
+        r["fields"]["TargetLogonId"]
+        for r in recs
+        if r["event_id"] == 4624 and r["fields"]["LogonType"] == 10
+    ]
     original_limited = next(r["fields"]["LogonID"] for r in recs if r["event_id"] == 4778)
     assert original_limited not in temporary
     logoff = next(r for r in recs if r["event_id"] == 4647)
     assert logoff["fields"]["TargetLogonId"] == original_limited
     assert again["end_reason"] == "logoff" and parse_time(again["end"]) == logoff["time"]
-    temp_offs = [r for r in recs if r["event_id"] == 4634 and r["fields"]["TargetLogonId"] in temporary]
+    temp_offs = [
+        r for r in recs if r["event_id"] == 4634 and r["fields"]["TargetLogonId"] in temporary
+    ]
     assert len(temp_offs) == 2 and all(r["time"] < logoff["time"] for r in temp_offs)
     assert max(r["time"] for r in temp_offs) - min(r["time"] for r in recs) < timedelta(seconds=10)
 
@@ -152,7 +191,10 @@ def test_console_has_a_uac_pair_lock_unlock_and_a_failed_unlock(tmp_path: Path) 
     (s,) = _sessions(truth, user="alice", logon_type=2)
     recs = [records[(x["file"], x["record_id"])] for x in s["sources"]]
     pair = [r for r in recs if r["event_id"] == 4624 and r["fields"]["LogonType"] == 2]
-    assert len(pair) == 2 and pair[0]["fields"]["TargetLinkedLogonId"] == pair[1]["fields"]["TargetLogonId"]
+    assert (
+        len(pair) == 2
+        and pair[0]["fields"]["TargetLinkedLogonId"] == pair[1]["fields"]["TargetLogonId"]
+    )
     assert {r["event_id"] for r in recs} >= {4800, 4801, 4647, 21, 22, 23, 7001, 7002}
     assert [r["fields"]["LogonType"] for r in recs if r["event_id"] == 4624][2:] == [7, 7]
     lsm = [r for r in recs if r["channel"].endswith("LocalSessionManager/Operational")]
@@ -169,11 +211,14 @@ def test_lateral_movement_activity_is_attributed_by_logon_id(tmp_path: Path) -> 
     (net,) = _sessions(truth, user="alice", logon_type=3)
     assert net["src_ip"] == "10.20.0.12" and net["end_reason"] == "logoff"
     acts = [a for a in truth["activity"] if a["session"] == net["key"]]
-    assert Counter(a["event_id"] for a in acts) == Counter({5140: 2, 5145: 1, 4697: 1, 4688: 3,
-                                                            7045: 1})
+    assert Counter(a["event_id"] for a in acts) == Counter(
+        {5140: 2, 5145: 1, 4697: 1, 4688: 3, 7045: 1}
+    )
     assert {a["confidence"] for a in acts if a["event_id"] == 7045} == {"user+time"}
-    assert any(a["event_id"] == 4648 and a["host"] != net["host"] and a["session"]
-               for a in truth["activity"])
+    assert any(
+        a["event_id"] == 4648 and a["host"] != net["host"] and a["session"]
+        for a in truth["activity"]
+    )
     assert any(f["channel"] == "System" and f["host"] == net["host"] for f in truth["files"])
 
 
@@ -182,8 +227,10 @@ def test_reboot_closes_open_sessions_and_logon_ids_repeat_after_boot(tmp_path: P
     truth, records = load_set(tmp_path)
     carol = _sessions(truth, user="carol")
     assert len(carol) == 2 and all(s["end_reason"] == "shutdown" for s in carol)
-    ends = [next(records[(x["file"], x["record_id"])] for x in s["sources"] if x["event_id"] == 4624)
-            for s in carol]
+    ends = [
+        next(records[(x["file"], x["record_id"])] for x in s["sources"] if x["event_id"] == 4624)
+        for s in carol
+    ]
     assert ends[0]["fields"]["TargetLogonId"] == ends[1]["fields"]["TargetLogonId"]
     assert 1074 in _events(carol[0])  # a clean restart: ended at its first shutdown marker
     system_ids = Counter(r["event_id"] for (f, _), r in records.items() if r["channel"] == "System")
@@ -227,6 +274,7 @@ def test_bulk_streams_into_rolled_over_files(tmp_path: Path) -> None:
 
 # --- both parsers agree on a 30,000-record set written by the command line ------------------
 
+
 def _norm(value: Any) -> Any:
     if value is None:
         return ""
@@ -239,7 +287,9 @@ def _norm(value: Any) -> Any:
     text = str(value).replace("\r\n", "\n")
     if re.fullmatch(r"0x[0-9a-fA-F]+", text):
         return str(int(text, 16))
-    if re.fullmatch(r"\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?", text):
+    if re.fullmatch(
+        r"\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?", text
+    ):
         return text.strip("{}").upper()
     if re.fullmatch(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)?", text):
         return parse_time(text)
@@ -258,10 +308,25 @@ def _read_python_chunk(job: tuple[str, int]) -> list:
 
 def test_generate_30000_records_that_both_parsers_read_in_full_and_agree_on(tmp_path: Path) -> None:
     out = tmp_path / "set"
-    proc = subprocess.run([sys.executable, "-m", "logonscope.tui.cli", "generate", "--out", str(out),
-                           "--hosts", "3", "--events", "30000"],
-                          check=False, cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "logonscope.tui.cli",
+            "generate",
+            "--out",
+            str(out),
+            "--hosts",
+            "3",
+            "--events",
+            "30000",
+        ],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "records" in proc.stdout and "truth.json" in proc.stdout
     truth = json.loads((out / "truth.json").read_text())
@@ -269,16 +334,20 @@ def test_generate_30000_records_that_both_parsers_read_in_full_and_agree_on(tmp_
     chunks = {f["file"]: check_crcs(out / f["file"]) for f in truth["files"]}
     jobs = [(str(out / name), i) for name, n in chunks.items() for i in range(n)]
     with ProcessPoolExecutor(max_workers=2) as pool:  # python-evtx is slow: share the chunks
-        parts = dict(zip(jobs, pool.map(_read_python_chunk, jobs, chunksize=4)))
+        parts = dict(zip(jobs, pool.map(_read_python_chunk, jobs, chunksize=4), strict=True))
     total = 0
     for f in truth["files"]:
         rust = read_rust(out / f["file"])
         python = [r for i in range(chunks[f["file"]]) for r in parts[(str(out / f["file"]), i)]]
         assert len(rust) == len(python) == f["records"]
         total += len(rust)
-        for r, p in zip(rust, python):
-            assert (r["record_id"], r["event_id"], r["channel"], r["computer"]) == \
-                   (p["record_id"], p["event_id"], p["channel"], p["computer"])
+        for r, p in zip(rust, python, strict=True):
+            assert (r["record_id"], r["event_id"], r["channel"], r["computer"]) == (
+                p["record_id"],
+                p["event_id"],
+                p["channel"],
+                p["computer"],
+            )
             assert abs(r["time"] - p["time"]) < timedelta(milliseconds=1)
             assert list(r["fields"]) == list(p["fields"]), (f["file"], r["record_id"])
             for k in r["fields"]:
@@ -290,19 +359,53 @@ def test_generate_30000_records_that_both_parsers_read_in_full_and_agree_on(tmp_
 # --- the catalog's layouts are the real ones ---------------------------------------------------
 
 REAL = {
-    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_Security.evtx":
-        [4624, 4634, 4647, 4648, 4672, 4688, 4778, 4779, 5140, 4608, 1100],
-    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_LocalSessionManager.evtx":
-        [21, 22, 23, 24, 25, 40, 41, 42],
-    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_RemoteConnectionManager.evtx": [261, 1149],
-    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_System.evtx": [1074, 7001, 7002, 12, 13],
+    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_Security.evtx": [
+        4624,
+        4634,
+        4647,
+        4648,
+        4672,
+        4688,
+        4778,
+        4779,
+        5140,
+        4608,
+        1100,
+    ],
+    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_LocalSessionManager.evtx": [
+        21,
+        22,
+        23,
+        24,
+        25,
+        40,
+        41,
+        42,
+    ],
+    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_RemoteConnectionManager.evtx": [
+        261,
+        1149,
+    ],
+    "Velocidex__velociraptor/artifacts/testdata/files/RDPAuth_System.evtx": [
+        1074,
+        7001,
+        7002,
+        12,
+        13,
+    ],
     "sans-blue-team__DeepBlueCLI/evtx/smb-password-guessing-security.evtx": [4625],
-    "omerbenamram__evtx/samples/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS_4Operational.evtx": [131],
-    "AndrewRathbun__DFIRArtifactMuseum/Windows/EventLogs/Win10/BelkasoftCTF_InsiderThreat/System.evtx": [7045],
+    "omerbenamram__evtx/samples/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS_4Operational.evtx": [
+        131
+    ],
+    "AndrewRathbun__DFIRArtifactMuseum/Windows/EventLogs/Win10/BelkasoftCTF_InsiderThreat/System.evtx": [
+        7045
+    ],
 }
 
 
-def _real_layouts(path: Path, wanted: list[int]) -> dict[tuple[str, int], tuple[str, int | None, list[str]]]:
+def _real_layouts(
+    path: Path, wanted: list[int]
+) -> dict[tuple[str, int], tuple[str, int | None, list[str]]]:
     import evtx as rust
 
     out = {}
@@ -329,9 +432,8 @@ def _real_layouts(path: Path, wanted: list[int]) -> dict[tuple[str, int], tuple[
 
 
 def test_the_catalog_uses_the_providers_versions_and_field_names_of_real_events() -> None:
-    from tests.conftest import evidence
-
     from logonscope.storage.scenarios import catalog as c
+    from tests.conftest import evidence
 
     ours = {(v.channel, v.event_id): v for v in vars(c).values() if isinstance(v, c.EventType)}
     checked = 0
@@ -360,8 +462,11 @@ def test_generate_refuses_a_folder_that_already_holds_a_set_and_bad_counts(tmp_p
 
 
 def test_storage_never_imports_the_ui() -> None:
-    code = ("import sys, logonscope.storage.scenarios, logonscope.storage.evtx_writer; "
-            "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') or m.startswith('logonscope.tui')])")
-    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         check=True)
+    code = (
+        "import sys, logonscope.storage.scenarios, logonscope.storage.evtx_writer; "
+        "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') or m.startswith('logonscope.tui')])"
+    )
+    got = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert got.stdout.strip() == "[]"

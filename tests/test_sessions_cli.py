@@ -2,6 +2,7 @@
 
 Uses the Velociraptor RDPAuth and Belkasoft samples from ../shared/evidence (skipped when absent).
 """
+
 from __future__ import annotations
 
 import csv
@@ -50,17 +51,37 @@ def test_all_includes_system_sessions(case):
 
 
 def test_filters_user_any_form_ip_time_and_failed(case):
-    rows = _json("sessions", "--case", case, "--format", "json",
-                 "--user", "WINDOMAIN\\Vagrant", "--ip", "::ffff:192.168.38.1")
+    rows = _json(
+        "sessions",
+        "--case",
+        case,
+        "--format",
+        "json",
+        "--user",
+        "WINDOMAIN\\Vagrant",
+        "--ip",
+        "::ffff:192.168.38.1",
+    )
     assert len(rows) == 1 and rows[0]["is_reconnect"] and rows[0]["src_host"] == "silversurfer"
     assert _json("sessions", "--case", case, "--format", "json", "--failed") == []
-    late = _json("sessions", "--case", case, "--format", "json",
-                 "--since", "2021-02-12T12:34:29Z")
+    late = _json("sessions", "--case", case, "--format", "json", "--since", "2021-02-12T12:34:29Z")
     assert [r["logon_kind"] for r in late] == ["RemoteInteractive"]
     early = _json("sessions", "--case", case, "--format", "json", "--until", "2021-02-12T12:34:00")
     assert [r["logon_kind"] for r in early] == ["Interactive"]
-    assert _json("sessions", "--case", case, "--format", "json", "--host", "DC.windomain.local",
-                 "--kind", "RemoteInteractive")[0]["host_key"] == "dc"
+    assert (
+        _json(
+            "sessions",
+            "--case",
+            case,
+            "--format",
+            "json",
+            "--host",
+            "DC.windomain.local",
+            "--kind",
+            "RemoteInteractive",
+        )[0]["host_key"]
+        == "dc"
+    )
 
 
 def test_csv_and_jsonl_formats(case):
@@ -88,15 +109,15 @@ def test_users_and_user_ips(case):
 
 
 def test_session_detail_json_has_sources_with_evidence_paths(case):
-    rc = next(r for r in _json("sessions", "--case", case, "--format", "json")
-              if r["is_reconnect"])
+    rc = next(r for r in _json("sessions", "--case", case, "--format", "json") if r["is_reconnect"])
     detail = _json("session", "--case", case, rc["session_id"], "--format", "json")
     assert detail["session_id"] == rc["session_id"]
     assert all(a["session_id"] == rc["session_id"] for a in detail["activity"])
     roles = {(s["event_id"], s["role"]) for s in detail["sources"]}
     assert {(4778, "reconnect"), (25, "reconnect"), (1149, "auth"), (4647, "logoff")} <= roles
-    assert all(s["evidence_path"].endswith(".evtx") and s["time"].endswith("Z")
-               for s in detail["sources"])
+    assert all(
+        s["evidence_path"].endswith(".evtx") and s["time"].endswith("Z") for s in detail["sources"]
+    )
     table = run_cli("session", "--case", case, rc["session_id"])
     assert table.returncode == 0 and "silversurfer" in table.stdout
 
@@ -112,15 +133,20 @@ def test_bad_usage_exits_2(case, tmp_path):
 
 def test_query_sees_the_derived_views(case):
     _json("sessions", "--case", case, "--format", "json")  # builds if needed
-    rows = _json("query", "--case", case, "--format", "json",
-                 "SELECT count(*) AS n FROM session_sources JOIN sessions USING (session_id)"
-                 " JOIN users USING (user_key) JOIN user_ips USING (user_key, src_ip)"
-                 " WHERE (SELECT count(*) FROM host_aliases) = 0")
+    rows = _json(
+        "query",
+        "--case",
+        case,
+        "--format",
+        "json",
+        "SELECT count(*) AS n FROM session_sources JOIN sessions USING (session_id)"
+        " JOIN users USING (user_key) JOIN user_ips USING (user_key, src_ip)"
+        " WHERE (SELECT count(*) FROM host_aliases) = 0",
+    )
     assert rows[0]["n"] > 0
 
 
-def test_build_is_skipped_when_evidence_is_unchanged_and_per_host_when_it_changes(
-        tmp_path: Path):
+def test_build_is_skipped_when_evidence_is_unchanged_and_per_host_when_it_changes(tmp_path: Path):
     from logonscope.analysis.build import build, ensure_built, is_stale
     from logonscope.storage.case import connect
     from logonscope.storage.ingest import ingest
@@ -130,8 +156,11 @@ def test_build_is_skipped_when_evidence_is_unchanged_and_per_host_when_it_change
     first = build(root)
     assert first.rebuilt and first.hosts_rebuilt == ["dc"]
     assert not is_stale(root) and not ensure_built(root).rebuilt
-    before = connect(root).sql("SELECT session_id FROM sessions WHERE host_key = 'dc' "
-                               "ORDER BY 1").fetchall()
+    before = (
+        connect(root)
+        .sql("SELECT session_id FROM sessions WHERE host_key = 'dc' ORDER BY 1")
+        .fetchall()
+    )
 
     ingest([evidence(f"{BELKASOFT}/Security.evtx").parent], root, jobs=1)
     assert is_stale(root)

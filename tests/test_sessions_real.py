@@ -38,6 +38,7 @@ Quirk seen: records 3-290 of these logs (first boot, WIN-AN5B2T7E4GI) carry a cl
 the records after them, so their boots interleave in time with the 2020-08-01 RDP session; ending
 it by its RDP ActivityID (a GUID, unique across boots) is what keeps it from a false "shutdown".
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -85,19 +86,24 @@ def _at(h: int, m: int, s: int) -> dt.datetime:
     return dt.datetime(2021, 2, 12, h, m, s, tzinfo=UTC)
 
 
-
 def _short(channel: str) -> str:
     """`Microsoft-Windows-TerminalServices-LocalSessionManager/Operational` -> `LSM`, ..."""
-    for part, name in (("LocalSessionManager", "LSM"), ("RemoteConnectionManager", "RCM"),
-                       ("RdpCoreTS", "RdpCoreTS")):
+    for part, name in (
+        ("LocalSessionManager", "LSM"),
+        ("RemoteConnectionManager", "RCM"),
+        ("RdpCoreTS", "RdpCoreTS"),
+    ):
         if part in channel:
             return name
     return channel
 
 
 def _src(sources, session_id):
-    return [(_short(r["channel"]), r["event_id"], r["record_id"], r["role"])
-            for r in sources if r["session_id"] == session_id]
+    return [
+        (_short(r["channel"]), r["event_id"], r["record_id"], r["role"])
+        for r in sources
+        if r["session_id"] == session_id
+    ]
 
 
 def test_vagrant_after_reboot_is_exactly_two_sessions(velociraptor):
@@ -116,8 +122,7 @@ def test_vagrant_console_session_is_one_uac_pair_ended_by_disconnect(velocirapto
     assert console["elevated"] and console["admin"] and not console["is_reconnect"]
     assert console["lsm_session_id"] == 1 and console["outcome"] == "success"
     ids = {(ch, eid) for ch, eid, _, _ in _src(sources, console["session_id"])}
-    assert {("Security", 4624), ("Security", 4672), ("LSM", 21),
-            ("Security", 4779)} <= ids
+    assert {("Security", 4624), ("Security", 4672), ("LSM", 21), ("Security", 4779)} <= ids
 
 
 def test_vagrant_reconnect_is_one_session_with_every_step_as_source(velociraptor):
@@ -154,15 +159,18 @@ def test_no_event_is_a_source_of_two_sessions_but_a_shutdown(velociraptor, belka
 
 
 def _users(sessions, **where):
-    return [s for s in sessions if not s["system"]
-            and all(s[k] == v for k, v in where.items())]
+    return [s for s in sessions if not s["system"] and all(s[k] == v for k, v in where.items())]
 
 
 def test_belkasoft_rdp_sessions_are_the_three_user_reconnects_and_one_administrator(belkasoft):
     sessions, _ = belkasoft
     rdp = _users(sessions, logon_type=10, outcome="success")
     assert sorted((s["user_key"], s["is_reconnect"]) for s in rdp) == [
-        ("administrator", False), ("user", True), ("user", True), ("user", True)]
+        ("administrator", False),
+        ("user", True),
+        ("user", True),
+        ("user", True),
+    ]
     admin = next(s for s in rdp if s["user_key"] == "administrator")
     assert admin["start"].isoformat().startswith("2020-08-01T22:56:06")
     assert admin["end"].isoformat().startswith("2020-08-01T22:56:33")
@@ -180,8 +188,7 @@ def test_belkasoft_failures_are_counted_and_translated(belkasoft):
     reasons = {}
     for s in anit_rdp:
         reasons[s["failure_reason"]] = reasons.get(s["failure_reason"], 0) + 1
-    assert reasons == {"logon type not granted": 16, "wrong password": 2,
-                       "password expired": 1}
+    assert reasons == {"logon type not granted": 16, "wrong password": 2, "password expired": 1}
     admin_net = _users(sessions, user_key="administrator", logon_type=3, outcome="failure")
     assert len(admin_net) == 4
     assert {s["src_ip"] for s in admin_net} == {"fe80::1941:f3d6:f94d:95bb"}
@@ -203,17 +210,35 @@ def test_belkasoft_users_and_kinds(belkasoft):
         ("anit.ghosh", "CachedInteractive", "success"),
         ("anit.ghosh", "RemoteInteractive", "failure"),
     } <= seen
-    assert len(_users(sessions, user_key="anit.ghosh", logon_kind="CachedInteractive",
-                      outcome="success")) == 15
-    assert len(_users(sessions, user_key="administrator", logon_kind="CachedInteractive",
-                      outcome="success")) == 16
+    assert (
+        len(
+            _users(
+                sessions, user_key="anit.ghosh", logon_kind="CachedInteractive", outcome="success"
+            )
+        )
+        == 15
+    )
+    assert (
+        len(
+            _users(
+                sessions,
+                user_key="administrator",
+                logon_kind="CachedInteractive",
+                outcome="success",
+            )
+        )
+        == 16
+    )
 
 
 def test_belkasoft_unlocks_fold_into_the_console_session(belkasoft):
     sessions, _sources = belkasoft
     assert not _users(sessions, logon_type=7)
-    s = next(s for s in _users(sessions, user_key="anit.ghosh")
-             if s["start"].isoformat().startswith("2020-08-01T22:57:10"))
+    s = next(
+        s
+        for s in _users(sessions, user_key="anit.ghosh")
+        if s["start"].isoformat().startswith("2020-08-01T22:57:10")
+    )
     assert s["end_reason"] == "logoff" and s["lsm_session_id"] == 1
     assert len(s["logon_ids"]) == 2  # the type-11 logon and the type-7 unlock
 
@@ -222,10 +247,12 @@ def test_system_sessions_are_marked(belkasoft):
     sessions, _ = belkasoft
     system = [s for s in sessions if s["system"]]
     assert system and all(
-        s["logon_type"] in (0, 5) or (s["user_key"] or "").endswith("$")
+        s["logon_type"] in (0, 5)
+        or (s["user_key"] or "").endswith("$")
         or s["user_key"] in ("system", "local service", "network service", "anonymous logon")
         or (s["user_key"] or "").startswith(("dwm-", "umfd-"))
-        for s in system)
+        for s in system
+    )
 
 
 def test_belkasoft_rename_is_kept_as_an_alias(tmp_path_factory: pytest.TempPathFactory):

@@ -1,4 +1,5 @@
 """One focused test per correlation rule of DESIGN 2, on small events tables built in DuckDB."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,17 +28,34 @@ class Log:
     def add(self, sec: float, channel: str, event_id: int, **cols: Any) -> int:
         rid = len(self.rows) + 1
         row = {name: None for name in EVENTS_SCHEMA.names}
-        row.update(evidence_sha256=SHA, record_id=rid, time=T0 + dt.timedelta(seconds=sec),
-                   time_from_header=False, host=HOST, host_key="ws01", channel=channel,
-                   event_id=event_id, provider={"System": "EventLog"}.get(channel, "p"))
+        row.update(
+            evidence_sha256=SHA,
+            record_id=rid,
+            time=T0 + dt.timedelta(seconds=sec),
+            time_from_header=False,
+            host=HOST,
+            host_key="ws01",
+            channel=channel,
+            event_id=event_id,
+            provider={"System": "EventLog"}.get(channel, "p"),
+        )
         row.update(cols)
         self.rows.append(row)
         return rid
 
     # Security helpers -------------------------------------------------------------------
     def logon(self, sec: float, user: str, lid: int, lt: int, ip: str = "-", **kw: Any) -> int:
-        return self.add(sec, "Security", 4624, target_user=user, target_domain="CORP",
-                        target_logon_id=lid, logon_type=lt, ip=ip, **kw)
+        return self.add(
+            sec,
+            "Security",
+            4624,
+            target_user=user,
+            target_domain="CORP",
+            target_logon_id=lid,
+            logon_type=lt,
+            ip=ip,
+            **kw,
+        )
 
     def uac_pair(self, sec: float, user: str, a: int, b: int, lt: int, ip: str = "-") -> None:
         self.logon(sec, user, a, lt, ip, linked_logon_id=b, elevated=True)
@@ -49,10 +67,25 @@ class Log:
     def logoff(self, sec: float, user: str, lid: int, event_id: int = 4634) -> int:
         return self.add(sec, "Security", event_id, target_user=user, target_logon_id=lid)
 
-    def lsm(self, sec: float, event_id: int, user: str | None, sid: int,
-            address: str | None = None, act: str = CONSOLE) -> int:
-        return self.add(sec, LSM, event_id, target_user=user, target_domain="CORP",
-                        lsm_session_id=sid, ip=address, activity_id=act)
+    def lsm(
+        self,
+        sec: float,
+        event_id: int,
+        user: str | None,
+        sid: int,
+        address: str | None = None,
+        act: str = CONSOLE,
+    ) -> int:
+        return self.add(
+            sec,
+            LSM,
+            event_id,
+            target_user=user,
+            target_domain="CORP",
+            lsm_session_id=sid,
+            ip=address,
+            activity_id=act,
+        )
 
     def build(self, rules: Rules | None = None) -> tuple[list[dict], list[dict]]:
         con = duckdb.connect()
@@ -70,17 +103,31 @@ def human(sessions: list[dict]) -> list[dict]:
     return [s for s in sessions if not s["system"]]
 
 
-def rdp_new_logon(log: Log, at: float, user: str = "alice", ip: str = "203.0.113.7",
-                  ids: tuple[int, int] = (0x5001, 0x5002), sid: int = 2,
-                  act: str = RDP_ACT, gap: float = 0.0) -> dict[str, int]:
+def rdp_new_logon(
+    log: Log,
+    at: float,
+    user: str = "alice",
+    ip: str = "203.0.113.7",
+    ids: tuple[int, int] = (0x5001, 0x5002),
+    sid: int = 2,
+    act: str = RDP_ACT,
+    gap: float = 0.0,
+) -> dict[str, int]:
     """The steps Windows writes for one new RDP logon (DESIGN 2)."""
     r = {}
     r["261"] = log.add(at, RCM, 261, activity_id=act)
     r["131"] = log.add(at + 0.1, RDPCORE, 131, ip=ip, port=50123, activity_id=act)
     r["nla"] = log.logon(at + 1.0, user, 0x4001, 3, ip)
     r["1149"] = log.add(at + 1.04, RCM, 1149, target_user=user, ip=ip, activity_id=act)
-    r["4648"] = log.add(at + 2.0 + gap, "Security", 4648, target_user=user, ip=ip,
-                        subject_user="WS01$", subject_logon_id=999)
+    r["4648"] = log.add(
+        at + 2.0 + gap,
+        "Security",
+        4648,
+        target_user=user,
+        ip=ip,
+        subject_user="WS01$",
+        subject_logon_id=999,
+    )
     log.uac_pair(at + 2.0001 + gap, user, ids[0], ids[1], 10, ip)
     r["4672"] = log.priv(at + 2.0003 + gap, user, ids[0])
     r["41"] = log.lsm(at + 2.1 + gap, 41, f"CORP\\{user}", sid, act=act)
@@ -90,6 +137,7 @@ def rdp_new_logon(log: Log, at: float, user: str = "alice", ip: str = "203.0.113
 
 
 # --- merging -------------------------------------------------------------------------------
+
 
 def test_rdp_logon_steps_merge_into_one_session_with_all_sources():
     log = Log()
@@ -147,6 +195,7 @@ def test_activity_id_links_rcm_and_lsm_but_console_activity_links_nothing():
 
 # --- ends ----------------------------------------------------------------------------------
 
+
 def test_end_by_4647_on_the_logon_id():
     log = Log()
     log.uac_pair(5, "carol", 0x100, 0x101, 2, "127.0.0.1")
@@ -161,9 +210,9 @@ def test_end_by_lsm_session_id_within_one_boot_only():
     log = Log()
     log.logon(5, "carol", 0x100, 2, "127.0.0.1")
     log.lsm(6, 21, "CORP\\carol", 1, "LOCAL")
-    log.add(100, "System", 6006)          # shutdown
-    log.add(200, "System", 6005)          # boot
-    log.lsm(300, 23, "CORP\\carol", 1)    # same LSM id, next boot: not this session
+    log.add(100, "System", 6006)  # shutdown
+    log.add(200, "System", 6005)  # boot
+    log.lsm(300, 23, "CORP\\carol", 1)  # same LSM id, next boot: not this session
     (s,) = human(log.build()[0])
     assert s["end_reason"] == "shutdown"
     assert s["end"] == T0 + dt.timedelta(seconds=100)
@@ -172,8 +221,8 @@ def test_end_by_lsm_session_id_within_one_boot_only():
 def test_logon_ids_are_matched_within_one_boot():
     log = Log()
     log.logon(5, "dave", 0x3E7E, 3, "10.0.0.5")
-    log.add(50, "Security", 4608)         # boot (no shutdown seen: a crash)
-    log.logoff(60, "dave", 0x3E7E)        # same id, new boot: someone else's logoff
+    log.add(50, "Security", 4608)  # boot (no shutdown seen: a crash)
+    log.logoff(60, "dave", 0x3E7E)  # same id, new boot: someone else's logoff
     (s,) = human(log.build()[0])
     assert s["end_reason"] == "shutdown" and s["end"] == T0 + dt.timedelta(seconds=50)
 
@@ -204,14 +253,19 @@ def test_reconnect_is_a_new_session_ended_on_the_original_id_not_the_temporary_o
     # 4778 + LSM 25 on the ORIGINAL id / LSM session
     log.add(59, RCM, 261, activity_id=RDP_ACT)
     nla = log.logon(60, "vagrant", 0xB1, 3, "192.168.38.1")
-    r1149 = log.add(60.04, RCM, 1149, target_user="vagrant", ip="192.168.38.1",
-                    activity_id=RDP_ACT)
+    r1149 = log.add(60.04, RCM, 1149, target_user="vagrant", ip="192.168.38.1", activity_id=RDP_ACT)
     log.uac_pair(62, "vagrant", 0xC1, 0xC2, 10, "192.168.38.1")
-    disc = log.add(62.3, "Security", 4779, target_user="vagrant", target_logon_id=0xA2,
-                   ip="LOCAL")
+    disc = log.add(62.3, "Security", 4779, target_user="vagrant", target_logon_id=0xA2, ip="LOCAL")
     log.lsm(62.8, 24, "CORP\\vagrant", 1, "LOCAL")
-    r4778 = log.add(64, "Security", 4778, target_user="vagrant", target_logon_id=0xA2,
-                    ip="192.168.38.1", workstation="silversurfer")
+    r4778 = log.add(
+        64,
+        "Security",
+        4778,
+        target_user="vagrant",
+        target_logon_id=0xA2,
+        ip="192.168.38.1",
+        workstation="silversurfer",
+    )
     r25 = log.lsm(65, 25, "CORP\\vagrant", 1, "192.168.38.1", act=RDP_ACT)
     temp = [log.logoff(65.2, "vagrant", 0xC2), log.logoff(65.3, "vagrant", 0xC1)]
     off = log.logoff(75, "vagrant", 0xA2, 4647)
@@ -242,6 +296,7 @@ def test_unaudited_disconnect_is_capped_by_the_reconnect():
 
 # --- flags and fields ----------------------------------------------------------------------
 
+
 def test_uac_split_token_is_one_elevated_session_with_both_ids():
     log = Log()
     log.uac_pair(5, "hank", 0x10, 0x11, 2)
@@ -257,9 +312,18 @@ def test_4672_marks_admin():
     assert s["admin"]
 
 
-@pytest.mark.parametrize("user,lt", [("WS01$", 3), ("SYSTEM", 5), ("DWM-1", 2), ("UMFD-0", 2),
-                                     ("ANONYMOUS LOGON", 3), ("svc_backup", 5),
-                                     ("LOCAL SERVICE", 5)])
+@pytest.mark.parametrize(
+    "user,lt",
+    [
+        ("WS01$", 3),
+        ("SYSTEM", 5),
+        ("DWM-1", 2),
+        ("UMFD-0", 2),
+        ("ANONYMOUS LOGON", 3),
+        ("svc_backup", 5),
+        ("LOCAL SERVICE", 5),
+    ],
+)
 def test_system_accounts_are_kept_but_marked(user, lt):
     log = Log()
     log.logon(5, user, 0x10, lt)
@@ -267,27 +331,47 @@ def test_system_accounts_are_kept_but_marked(user, lt):
     assert len(sessions) == 1 and sessions[0]["system"]
 
 
-@pytest.mark.parametrize("lt,kind", [(2, "Interactive"), (3, "Network"), (4, "Batch"),
-                                     (5, "Service"), (8, "NetworkCleartext"),
-                                     (9, "NewCredentials"), (10, "RemoteInteractive"),
-                                     (11, "CachedInteractive")])
+@pytest.mark.parametrize(
+    "lt,kind",
+    [
+        (2, "Interactive"),
+        (3, "Network"),
+        (4, "Batch"),
+        (5, "Service"),
+        (8, "NetworkCleartext"),
+        (9, "NewCredentials"),
+        (10, "RemoteInteractive"),
+        (11, "CachedInteractive"),
+    ],
+)
 def test_logon_kind_names(lt, kind):
     log = Log()
     log.logon(5, "judy", 0x10, lt)
     assert log.build()[0][0]["logon_kind"] == kind
 
 
-@pytest.mark.parametrize("status,sub,reason", [
-    ("0xC000006D", "0xC000006A", "wrong password"),
-    ("0xC000006D", "0xC0000064", "no such user"),
-    ("0xC0000234", "0x0", "account locked out"),
-    ("0xC000006E", "0xC0000072", "account disabled"),
-    ("0xC000015B", "0x00000000", "logon type not granted"),
-])
+@pytest.mark.parametrize(
+    "status,sub,reason",
+    [
+        ("0xC000006D", "0xC000006A", "wrong password"),
+        ("0xC000006D", "0xC0000064", "no such user"),
+        ("0xC0000234", "0x0", "account locked out"),
+        ("0xC000006E", "0xC0000072", "account disabled"),
+        ("0xC000015B", "0x00000000", "logon type not granted"),
+    ],
+)
 def test_failure_status_is_translated(status, sub, reason):
     log = Log()
-    log.add(5, "Security", 4625, target_user="kim", logon_type=3, ip="10.0.0.3",
-            status=status, sub_status=sub)
+    log.add(
+        5,
+        "Security",
+        4625,
+        target_user="kim",
+        logon_type=3,
+        ip="10.0.0.3",
+        status=status,
+        sub_status=sub,
+    )
     (s,) = log.build()[0]
     assert s["outcome"] == "failure" and s["failure_reason"] == reason
     assert s["start"] == s["end"]
@@ -296,16 +380,32 @@ def test_failure_status_is_translated(status, sub, reason):
 def test_each_failed_attempt_is_its_own_session():
     log = Log()
     for i in range(5):
-        log.add(5 + i * 0.01, "Security", 4625, target_user="admin", logon_type=3,
-                ip="198.51.100.4", status="0xC000006D", sub_status="0xC000006A")
+        log.add(
+            5 + i * 0.01,
+            "Security",
+            4625,
+            target_user="admin",
+            logon_type=3,
+            ip="198.51.100.4",
+            status="0xC000006D",
+            sub_status="0xC000006A",
+        )
     assert len(log.build()[0]) == 5
 
 
 def test_failed_nla_logon_without_address_takes_the_131_client_address():
     log = Log()
     c = log.add(5, RDPCORE, 131, ip="[2001:db8::7]", port=50001)
-    log.add(5.4, "Security", 4625, target_user="root", logon_type=3, ip="-",
-            status="0xC000006D", sub_status="0xC0000064")
+    log.add(
+        5.4,
+        "Security",
+        4625,
+        target_user="root",
+        logon_type=3,
+        ip="-",
+        status="0xC000006D",
+        sub_status="0xC0000064",
+    )
     sessions, sources = log.build()
     (s,) = sessions
     assert s["src_ip"] == "2001:db8::7" and s["src_ip_source"] == "131"
@@ -346,7 +446,7 @@ def test_unlock_is_a_source_of_the_session_it_unlocks():
     log = Log()
     log.logon(5, "nina", 0x10, 2)
     unlock = log.logon(500, "nina", 0x20, 7)
-    log.logoff(500.1, "nina", 0x20)   # the unlock's own logon id ends at once
+    log.logoff(500.1, "nina", 0x20)  # the unlock's own logon id ends at once
     sessions, sources = log.build()
     (s,) = human(sessions)
     assert unlock in records(sources, s)
@@ -379,10 +479,10 @@ def test_empty_events_give_empty_tables():
 def test_lock_does_not_end_a_session_and_lock_unlock_are_its_sources():
     log = Log()
     log.logon(5, "pia", 0x10, 2)
-    lock = log.add(100, "Security", 4800, target_user="pia", target_logon_id=0x10,
-                   lsm_session_id=1)
-    unlock = log.add(200, "Security", 4801, target_user="pia", target_logon_id=0x10,
-                     lsm_session_id=1)
+    lock = log.add(100, "Security", 4800, target_user="pia", target_logon_id=0x10, lsm_session_id=1)
+    unlock = log.add(
+        200, "Security", 4801, target_user="pia", target_logon_id=0x10, lsm_session_id=1
+    )
     sessions, sources = log.build()
     (s,) = human(sessions)
     assert s["end"] is None
@@ -394,8 +494,16 @@ def test_failed_nla_logon_lists_the_connection_261_and_131():
     log = Log()
     r261 = log.add(4.9, RCM, 261, activity_id=RDP_ACT)
     c = log.add(5, RDPCORE, 131, ip="45.146.164.110:50001", activity_id=RDP_ACT)
-    log.add(5.4, "Security", 4625, target_user="backup", logon_type=3, ip="-",
-            status="0xC000006D", sub_status="0xC0000064")
+    log.add(
+        5.4,
+        "Security",
+        4625,
+        target_user="backup",
+        logon_type=3,
+        ip="-",
+        status="0xC000006D",
+        sub_status="0xC0000064",
+    )
     sessions, sources = log.build()
     (s,) = sessions
     assert {r261, c} <= records(sources, s) and s["src_ip"] == "45.146.164.110"

@@ -7,6 +7,7 @@ session of ours left over (no duplicates), no source shared by two sessions. The
 that closes a session is compared too, but not used to pair sessions (one marker closes many).
 Flags compared as well: is_reconnect, admin, system, elevated.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,14 @@ import pytest
 
 from logonscope.storage.scenarios import SCENARIOS
 
-SHUTDOWN = {("System", 1074), ("System", 6006), ("System", 13), ("Security", 1100),
-            ("Security", 4609), ("System", 6008)}
+SHUTDOWN = {
+    ("System", 1074),
+    ("System", 6006),
+    ("System", 13),
+    ("Security", 1100),
+    ("Security", 4609),
+    ("System", 6008),
+}
 
 
 def _time(text: str | None) -> dt.datetime | None:
@@ -34,19 +41,22 @@ def compare(gen: Path, case: Path) -> list[Any]:
     truth = json.loads((gen / "truth.json").read_text())
     build(case, force=True)
     con = connect(case)
-    sha_of = {Path(p).resolve(): sha
-              for p, sha in con.execute("SELECT path, sha256 FROM evidence").fetchall()}
+    sha_of = {
+        Path(p).resolve(): sha
+        for p, sha in con.execute("SELECT path, sha256 FROM evidence").fetchall()
+    }
 
     def key(src: dict) -> tuple[str, int]:
         return sha_of[(gen / src["file"]).resolve()], src["record_id"]
 
-    ours = {r["session_id"]: r for r in con.sql("SELECT * FROM sessions").to_arrow_table()
-            .to_pylist()}
+    ours = {
+        r["session_id"]: r for r in con.sql("SELECT * FROM sessions").to_arrow_table().to_pylist()
+    }
     our_src: dict[str, set] = {}
     shutdown_src: dict[str, set] = {}
     owner: dict[tuple, set] = {}
     for sid, sha, rec, role in con.execute(
-            "SELECT session_id, evidence_sha256, record_id, role FROM session_sources"
+        "SELECT session_id, evidence_sha256, record_id, role FROM session_sources"
     ).fetchall():
         if role == "shutdown":
             shutdown_src.setdefault(sid, set()).add((sha, rec))
@@ -69,8 +79,16 @@ def compare(gen: Path, case: Path) -> list[Any]:
         matched.add(sid)
         o = ours[sid]
         diffs = {}
-        for field in ("host", "logon_type", "src_ip", "end_reason", "outcome", "is_reconnect",
-                      "admin", "system"):
+        for field in (
+            "host",
+            "logon_type",
+            "src_ip",
+            "end_reason",
+            "outcome",
+            "is_reconnect",
+            "admin",
+            "system",
+        ):
             if ts[field] != o[field]:
                 diffs[field] = (ts[field], o[field])
         if (ts["user"] or "").lower() != (o["user"] or "").lower():
@@ -80,7 +98,8 @@ def compare(gen: Path, case: Path) -> list[Any]:
         for field in ("start", "end"):
             want, got = _time(ts[field]), o[field]
             if (want is None) != (got is None) or (
-                    want is not None and abs((want - got).total_seconds()) > 1):
+                want is not None and abs((want - got).total_seconds()) > 1
+            ):
                 diffs[field] = (ts[field], got)
         if main != our_src.get(sid, set()):
             diffs["sources"] = (sorted(main - our_src[sid]), sorted(our_src[sid] - main))
@@ -94,8 +113,9 @@ def compare(gen: Path, case: Path) -> list[Any]:
     return problems
 
 
-def _generate_and_ingest(tmp: Path, scenarios: list[str] | None, seed: int,
-                         events: int | None = None) -> tuple[Path, Path]:
+def _generate_and_ingest(
+    tmp: Path, scenarios: list[str] | None, seed: int, events: int | None = None
+) -> tuple[Path, Path]:
     from logonscope.storage.ingest import ingest
     from logonscope.storage.scenarios import generate
 

@@ -1,4 +1,5 @@
 """`users` and `user_ips` views and the read API filters, on a small sessions table."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,15 +14,40 @@ from logonscope.analysis.sessions import SESSIONS_SCHEMA
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
 
 
-def _session(i: int, user: str, ip: str | None, *, outcome: str = "success", kind: str = "Network",
-             host: str = "ws01", system: bool = False) -> dict:
+def _session(
+    i: int,
+    user: str,
+    ip: str | None,
+    *,
+    outcome: str = "success",
+    kind: str = "Network",
+    host: str = "ws01",
+    system: bool = False,
+) -> dict:
     row = {name: None for name in SESSIONS_SCHEMA.names}
-    row.update(session_id=f"s{i:03d}", host=host.upper(), host_key=host, user=user,
-               user_key=user.lower(), logon_type=3, logon_kind=kind, src_ip=ip,
-               src_ip_class=None if ip is None else "private", start=T0 + dt.timedelta(hours=i),
-               end=T0 + dt.timedelta(hours=i, minutes=5), outcome=outcome, logon_ids=[],
-               is_reconnect=False, elevated=False, admin=False, system=system, tunnelled=False,
-               n_sources=1, n_activity=0, end_reason="logoff")
+    row.update(
+        session_id=f"s{i:03d}",
+        host=host.upper(),
+        host_key=host,
+        user=user,
+        user_key=user.lower(),
+        logon_type=3,
+        logon_kind=kind,
+        src_ip=ip,
+        src_ip_class=None if ip is None else "private",
+        start=T0 + dt.timedelta(hours=i),
+        end=T0 + dt.timedelta(hours=i, minutes=5),
+        outcome=outcome,
+        logon_ids=[],
+        is_reconnect=False,
+        elevated=False,
+        admin=False,
+        system=system,
+        tunnelled=False,
+        n_sources=1,
+        n_activity=0,
+        end_reason="logoff",
+    )
     return row
 
 
@@ -43,8 +69,9 @@ def test_users_summarise_sessions_failures_hosts_and_ips(con):
     assert set(users) == {"alice", "bob", "carol"}  # system accounts hidden by default
     assert users["alice"]["sessions"] == 20 and users["alice"]["n_src_ips"] == 2
     assert users["bob"]["failures"] == 3 and users["carol"]["hosts"] == ["srv01"]
-    assert "ws01$" in {u["user_key"] for u in queries.users(con, queries.Filters(
-        show_system=True)).to_pylist()}
+    assert "ws01$" in {
+        u["user_key"] for u in queries.users(con, queries.Filters(show_system=True)).to_pylist()
+    }
 
 
 def test_user_ips_rarity_per_user_and_per_case(con):

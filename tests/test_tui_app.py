@@ -3,6 +3,7 @@
 Each test presses keys as a responder would and asserts on widget state: what a pane shows,
 where the focus is, what a file holds. Cases are built once per session (tests/tui_support).
 """
+
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui_support import EVIL_USER, async_test, belkasoft_case, evil_case, settle
 from logonscope.tui.app import make_app
 from logonscope.tui.backend import FilterState
 from logonscope.tui.screens.event import EventScreen
@@ -20,6 +20,7 @@ from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.help import HelpScreen
 from logonscope.tui.screens.main import MainScreen
 from logonscope.tui.screens.pick import PickScreen
+from tests.tui_support import EVIL_USER, async_test, belkasoft_case, evil_case, settle
 
 WIDE = (120, 36)
 NARROW = (80, 24)
@@ -57,37 +58,46 @@ async def test_it_shows_users_with_system_accounts_hidden_then_shown_with_S(belk
 
 
 @async_test
-async def test_it_drills_from_a_user_to_a_session_and_shows_its_fields_and_sources(belka: Path) -> None:
+async def test_it_drills_from_a_user_to_a_session_and_shows_its_fields_and_sources(
+    belka: Path,
+) -> None:
     app = make_app(belka, label="belka")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
         assert main.pane("users").current()["user_key"] == "anit.ghosh"
-        await pilot.press("enter")          # user → their source IPs
+        await pilot.press("enter")  # user → their source IPs
         await settle(pilot)
         assert main.focused_pane() == "ips"
         ips = main.pane("ips")
         assert "127.0.0.1" in column(ips, "src_ip")
         assert ips.current()["src_ip"] == "127.0.0.1"
-        await pilot.press("enter")          # source IP → sessions from it
+        await pilot.press("enter")  # source IP → sessions from it
         await settle(pilot)
         assert main.focused_pane() == "sessions"
         sessions = main.pane("sessions")
         assert set(column(sessions, "src_ip")) == {"127.0.0.1"}
         assert set(column(sessions, "user_key")) == {"anit.ghosh"}
         chosen = sessions.current()
-        await pilot.press("enter")          # session → detail
+        await pilot.press("enter")  # session → detail
         await settle(pilot)
         assert main.focused_pane() == "detail"
         detail = main.pane("detail")
         assert detail.session_id == chosen["session_id"]
-        summary = dict(zip(*(detail.query_one("#summary-table").shaped.rows.column(c).to_pylist()
-                             for c in ("field", "value"))))
+        summary = dict(
+            zip(
+                *(
+                    detail.query_one("#summary-table").shaped.rows.column(c).to_pylist()
+                    for c in ("field", "value")
+                ),
+                strict=True,
+            )
+        )
         assert summary["user"] == "anit.ghosh"
         assert summary["session_id"] == chosen["session_id"]
         assert summary["outcome"] == chosen["outcome"]
         assert summary["src_ip"] == "127.0.0.1"
-        await pilot.press("t")              # Sources tab
+        await pilot.press("t")  # Sources tab
         await settle(pilot)
         sources = detail.query_one("#sources-table")
         assert detail.tabs.active == "sources"
@@ -95,7 +105,7 @@ async def test_it_drills_from_a_user_to_a_session_and_shows_its_fields_and_sourc
         assert len(rows) == chosen["n_sources"]
         assert any(r["channel"] == "Security" and r["event_id"] in (4624, 4625) for r in rows)
         assert all(r["record_id"] is not None and r["role"] for r in rows)
-        await pilot.press("enter")          # the full event behind the first source
+        await pilot.press("enter")  # the full event behind the first source
         await settle(pilot)
         assert isinstance(app.screen, EventScreen)
         event = json.loads(app.screen.query_one("#event-json").text)
@@ -131,7 +141,7 @@ async def test_back_and_forward_walk_the_drill_down_history(belka: Path) -> None
         await pilot.press("escape", "escape")
         await settle(pilot)
         assert main.focused_pane() == "users"
-        await pilot.press("escape")         # nothing further back: stays, says how to quit
+        await pilot.press("escape")  # nothing further back: stays, says how to quit
         await settle(pilot)
         assert main.focused_pane() == "users"
         assert "q quits" in main.query_one("#status").note
@@ -151,7 +161,9 @@ async def test_tab_moves_between_panes_and_narrow_terminals_show_one_pane(belka:
         await pilot.press("tab", "tab")
         await settle(pilot)
         assert main.focused_pane() == "detail"
-        assert [n for n in ("users", "ips", "sessions", "detail") if main.pane(n).display] == ["detail"]
+        assert [n for n in ("users", "ips", "sessions", "detail") if main.pane(n).display] == [
+            "detail"
+        ]
         await pilot.press("shift+tab")
         assert main.focused_pane() == "sessions"
 
@@ -162,7 +174,7 @@ async def test_slash_searches_the_current_table_and_escape_clears_it(belka: Path
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
-        await pilot.press("tab", "tab")     # Sessions (of anit.ghosh)
+        await pilot.press("tab", "tab")  # Sessions (of anit.ghosh)
         sessions = main.pane("sessions")
         total = sessions.shaped.total
         await pilot.press("slash", *"password", "enter")
@@ -188,7 +200,9 @@ async def test_o_sorts_by_a_chosen_column_and_O_reverses(belka: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, PickScreen)
         picker = app.screen
-        picker.query_one("#pick-list").highlighted = [v for v, _ in picker.options].index("sessions")
+        picker.query_one("#pick-list").highlighted = [v for v, _ in picker.options].index(
+            "sessions"
+        )
         await pilot.press("enter")
         await settle(pilot)
         counts = column(users, "sessions")
@@ -206,7 +220,7 @@ async def test_x_shows_failures_only_and_the_status_line_says_so(belka: Path) ->
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
-        await pilot.press("s")              # the case-wide sessions list
+        await pilot.press("s")  # the case-wide sessions list
         await settle(pilot)
         assert main.nav.user is None and main.focused_pane() == "sessions"
         everyone = set(column(main.pane("sessions"), "user_key"))
@@ -265,13 +279,15 @@ async def test_a_bad_time_in_the_filter_dialog_is_refused_with_a_reason(belka: P
 
 @pytest.mark.parametrize("suffix", ["csv", "json"])
 @async_test
-async def test_e_exports_the_current_view_to_the_path_asked(belka: Path, tmp_path: Path, suffix: str) -> None:
+async def test_e_exports_the_current_view_to_the_path_asked(
+    belka: Path, tmp_path: Path, suffix: str
+) -> None:
     app = make_app(belka, label="belka")
     target = tmp_path / f"sessions.{suffix}"
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
-        await pilot.press("tab", "tab")     # Sessions of anit.ghosh
+        await pilot.press("tab", "tab")  # Sessions of anit.ghosh
         await pilot.press("slash", *"failure", "enter")
         await settle(pilot)
         expected = main.pane("sessions").shaped.view
@@ -291,7 +307,7 @@ async def test_e_exports_the_current_view_to_the_path_asked(belka: Path, tmp_pat
         assert rows[0]["start"].endswith("Z")
     assert len(rows) == expected.num_rows > 0
     assert {r["session_id"] for r in rows} == set(expected.column("session_id").to_pylist())
-    assert not list(tmp_path.glob(".*.tmp"))     # nothing half-written left behind
+    assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
 
 
 @async_test
@@ -325,7 +341,10 @@ async def test_question_mark_lists_every_key_including_quit(belka: Path) -> None
         for binding in MainScreen.BINDINGS:
             assert binding.description and any(does == binding.description for _, does in listed)
         assert ("q", "quit") in listed and ("?", "help (this list)") in listed
-        assert ("/", "search this table") in listed and ("Esc, Backspace", "back (history)") in listed
+        assert ("/", "search this table") in listed and (
+            "Esc, Backspace",
+            "back (history)",
+        ) in listed
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 
@@ -342,7 +361,8 @@ async def test_q_quits_from_the_main_screen_with_status_0(belka: Path) -> None:
 
 @async_test
 async def test_evidence_strings_are_shown_as_text_never_as_markup_or_escapes(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     case = evil_case(tmp_path_factory)
     app = make_app(case, label="evil")
     async with app.run_test(size=WIDE) as pilot:
@@ -379,7 +399,8 @@ async def test_no_color_is_honoured(belka: Path, monkeypatch: pytest.MonkeyPatch
 
 @async_test
 async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     from tests.conftest import BELKASOFT, evidence
 
     source = evidence(BELKASOFT)
@@ -388,7 +409,7 @@ async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
     async with app.run_test(size=WIDE) as pilot:
         import time
 
-        deadline = time.monotonic() + 180   # ingest spawns processes: slow on a busy machine
+        deadline = time.monotonic() + 180  # ingest spawns processes: slow on a busy machine
         while time.monotonic() < deadline:
             await settle(pilot)
             if isinstance(app.screen, MainScreen):
@@ -402,7 +423,8 @@ async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
 
 @async_test
 async def test_escape_on_the_prepare_screen_cancels_the_ingest_and_leaves_no_case(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     import time
 
     from tests.conftest import BELKASOFT, evidence
@@ -442,7 +464,9 @@ def test_demo_no_tui_builds_the_demo_case_and_prints_its_path(tmp_path: Path) ->
 
 
 @async_test
-async def test_choosing_the_no_ip_row_shows_only_sessions_without_a_source_address(belka: Path) -> None:
+async def test_choosing_the_no_ip_row_shows_only_sessions_without_a_source_address(
+    belka: Path,
+) -> None:
     app = make_app(belka, label="belka")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
@@ -483,7 +507,9 @@ def test_backend_no_ip_selection_is_sessions_without_an_address(belka: Path) -> 
         backend.close()
 
 
-def test_backend_user_ips_picked_from_one_summary_per_filter_state_equal_the_query(belka: Path) -> None:
+def test_backend_user_ips_picked_from_one_summary_per_filter_state_equal_the_query(
+    belka: Path,
+) -> None:
     from logonscope.analysis import queries
     from logonscope.storage.case import connect
     from logonscope.tui.backend import Backend
@@ -491,8 +517,11 @@ def test_backend_user_ips_picked_from_one_summary_per_filter_state_equal_the_que
     backend = Backend(belka)
     con = connect(belka)
     try:
-        for state in (FilterState(), FilterState(outcomes=("failure",)),
-                      FilterState(show_system=True, kinds=("Network",))):
+        for state in (
+            FilterState(),
+            FilterState(outcomes=("failure",)),
+            FilterState(show_system=True, kinds=("Network",)),
+        ):
             users = backend.users(state).column("user_key").to_pylist()
             assert users
             for user in users:

@@ -1,5 +1,6 @@
 """Pilot tests over the generated demo case (`logonscope demo`): the outlier-IP story and
 activity attributed to a session, driven with keys."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui_support import async_test, demo_case, settle
 from logonscope.tui.app import make_app
 from logonscope.tui.screens.event import EventScreen
 from logonscope.tui.screens.main import MainScreen
+from tests.tui_support import async_test, demo_case, settle
 
 
 @pytest.fixture
@@ -20,7 +21,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @async_test
 async def test_it_drills_from_dave_to_his_rare_home_ip_and_the_activity_of_that_session(
-        demo: Path) -> None:
+    demo: Path,
+) -> None:
     app = make_app(demo, label="demo")
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
@@ -79,4 +81,6 @@ async def test_H_lists_the_sessions_of_one_host(demo: Path) -> None:
         rows = main.pane("sessions").shaped.rows.to_pylist()
         assert rows and {r["host_key"] for r in rows} == {"srv01"}
         assert len({r["user_key"] for r in rows}) > 1
-        assert [n for n in ("users", "ips", "sessions", "detail") if main.pane(n).display] == ["sessions"]
+        assert [n for n in ("users", "ips", "sessions", "detail") if main.pane(n).display] == [
+            "sessions"
+        ]

@@ -4,6 +4,7 @@ Deterministic by construction: fixed cases (the Belkasoft logs, the seed-0 demo)
 case label, UTC times from the evidence, no blinking cursor on screen, and every worker
 settled before the picture. Update after an intended change with `--snapshot-update`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,8 +12,8 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui_support import belkasoft_case, demo_case, evil_case, settle
 from logonscope.tui.app import make_app
+from tests.tui_support import belkasoft_case, demo_case, evil_case, settle
 
 
 def keys(*presses: str) -> Callable[[Pilot], object]:
@@ -35,19 +36,22 @@ def test_help_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("question_mark"))
 
 
-def test_demo_session_detail_at_120x36(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_demo_session_detail_at_120x36(
+    snap_compare, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     app = make_app(demo_case(tmp_path_factory), label="demo")
-    assert snap_compare(app, terminal_size=(120, 36),
-                        run_before=keys("enter", "enter", "enter"))
+    assert snap_compare(app, terminal_size=(120, 36), run_before=keys("enter", "enter", "enter"))
 
 
 def test_demo_sources_tab_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
     app = make_app(demo_case(tmp_path_factory), label="demo")
-    assert snap_compare(app, terminal_size=(80, 24),
-                        run_before=keys("enter", "enter", "enter", "t"))
+    assert snap_compare(
+        app, terminal_size=(80, 24), run_before=keys("enter", "enter", "enter", "t")
+    )
 
 
 def test_evidence_markup_and_escapes_shown_as_text_at_120x36(
-        snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
+    snap_compare, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     app = make_app(evil_case(tmp_path_factory), label="evil")
     assert snap_compare(app, terminal_size=(120, 36), run_before=keys())

@@ -4,6 +4,7 @@ Cases are built once per test session (cached by name under pytest's session tem
 whichever TUI test module asks first. `settle` waits until every worker has finished and
 the messages they posted are handled, so assertions see a quiet app.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from logonscope.tui.pilot import settle  # re-exported for the TUI tests  # noqa: F401
 
+from logonscope.tui.pilot import settle  # re-exported for the TUI tests  # noqa: F401
 from tests.conftest import BELKASOFT, EVIDENCE
 
 _BUILT: dict[str, Path] = {}
@@ -36,8 +37,6 @@ def async_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
         asyncio.run(test(*args, **kwargs))
 
     return run
-
-
 
 
 def _base(factory: pytest.TempPathFactory) -> Path:

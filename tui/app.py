@@ -5,6 +5,7 @@ The app opens a case (optionally ingesting new evidence and rebuilding the analy
 on the prepare screen) and shows the main screen. It holds no data itself and never parses
 EVTX or builds SQL: `tui.backend` reads the case through `analysis`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,14 @@ class LogonscopeApp(App[int]):
     ]
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, case_dir: Path, paths: list[str] | None = None, build: bool | None = None,
-                 queries: ModuleType | None = None, label: str | None = None) -> None:
+    def __init__(
+        self,
+        case_dir: Path,
+        paths: list[str] | None = None,
+        build: bool | None = None,
+        queries: ModuleType | None = None,
+        label: str | None = None,
+    ) -> None:
         super().__init__()
         self.case_dir = Path(case_dir)
         self.paths = list(paths or [])
@@ -45,7 +52,7 @@ class LogonscopeApp(App[int]):
 
             resource_tracker.ensure_running()
         self.label = label or self.case_dir.name
-        self.message = ""   # printed by the CLI after exit (why it stopped)
+        self.message = ""  # printed by the CLI after exit (why it stopped)
         if not (self.paths or self.build):
             # the first query overlaps with Textual starting up: first paint comes sooner
             self.backend.prefetch_users(FilterState())
@@ -90,15 +97,20 @@ class LogonscopeApp(App[int]):
                 ("r", "reload", "Reload every pane"),
                 ("?", "help", "Help: every key"),
             ):
-                yield SystemCommand(f"{text}  [{key}]", text,
-                                    lambda a=action: screen.run_action(a))
+                yield SystemCommand(f"{text}  [{key}]", text, lambda a=action: screen.run_action(a))
 
     def on_unmount(self) -> None:
         self.backend.close()
 
 
-def make_app(case_dir: str | Path, *, paths: list[str] | None = None, build: bool | None = None,
-             queries: ModuleType | None = None, label: str | None = None) -> LogonscopeApp:
+def make_app(
+    case_dir: str | Path,
+    *,
+    paths: list[str] | None = None,
+    build: bool | None = None,
+    queries: ModuleType | None = None,
+    label: str | None = None,
+) -> LogonscopeApp:
     """The app over `case_dir`; `paths` are ingested first; `build` forces (or skips) the
     analysis rebuild (default: when the derived tables are missing or stale)."""
     return LogonscopeApp(Path(case_dir), paths=paths, build=build, queries=queries, label=label)

@@ -5,6 +5,7 @@ Every call is made from a thread worker. DuckDB connections are not shared betwe
 guarded by a lock: a stale query of one pane never blocks another pane. This module renders
 nothing and never builds SQL from user input; filters travel as `analysis.queries.Filters`.
 """
+
 from __future__ import annotations
 
 import threading
@@ -35,7 +36,8 @@ class FilterState:
 
         parts = [
             f"host: {self.host or 'all'}",
-            "time: all" if self.since is None and self.until is None
+            "time: all"
+            if self.since is None and self.until is None
             else f"time: {when(self.since)} → {when(self.until)}",
             f"kind: {', '.join(self.kinds) or 'all'}",
             f"outcome: {', '.join(self.outcomes) or 'all'}",
@@ -94,8 +96,9 @@ class Backend:
 
     def prefetch_users(self, state: FilterState) -> None:
         """Start the first Users query now, in parallel with the app starting up."""
-        threading.Thread(target=self._prefetch, args=(state,), daemon=True,
-                         name="logonscope-prefetch").start()
+        threading.Thread(
+            target=self._prefetch, args=(state,), daemon=True, name="logonscope-prefetch"
+        ).start()
 
     def _prefetch(self, state: FilterState) -> None:
         try:
@@ -132,9 +135,13 @@ class Backend:
         Filters = self.queries.Filters
         names = {f.name for f in fields(Filters)}
         values: dict[str, Any] = {
-            "host": state.host, "since": state.since, "until": state.until,
-            "kinds": tuple(state.kinds) or None, "outcomes": tuple(state.outcomes) or None,
-            "show_system": state.show_system, **selection,
+            "host": state.host,
+            "since": state.since,
+            "until": state.until,
+            "kinds": tuple(state.kinds) or None,
+            "outcomes": tuple(state.outcomes) or None,
+            "show_system": state.show_system,
+            **selection,
         }
         base = Filters()
         known = {k: v for k, v in values.items() if k in names}
@@ -147,29 +154,41 @@ class Backend:
     # --- the reads, each called from a worker of the named group ------------------------
 
     def users(self, state: FilterState) -> pa.Table:
-        return self.cached("users", state, lambda: self.run(
-            "users", self.queries.users, self.filters(state)))
+        return self.cached(
+            "users", state, lambda: self.run("users", self.queries.users, self.filters(state))
+        )
 
     def user_ips(self, state: FilterState, user: str | None) -> pa.Table:
         """One user's rows of the filter state's User+IP summary: the summary is computed
         once per state (rarity is case-wide anyway), each user is then a filter of it."""
+
         def of_user() -> pa.Table:
-            everyone = self.cached("ips_all", state, lambda: self.run(
-                "ips", self.queries.user_ips, self.filters(state)))
+            everyone = self.cached(
+                "ips_all",
+                state,
+                lambda: self.run("ips", self.queries.user_ips, self.filters(state)),
+            )
             return self.queries.of_user(everyone, user)
 
         if not hasattr(self.queries, "of_user"):  # a swapped-in queries module without it
-            return self.cached("ips", (state, user), lambda: self.run(
-                "ips", self.queries.user_ips, self.filters(state, user=user)))
+            return self.cached(
+                "ips",
+                (state, user),
+                lambda: self.run("ips", self.queries.user_ips, self.filters(state, user=user)),
+            )
         return self.cached("ips", (state, user), of_user)
 
-    def sessions(self, state: FilterState, user: str | None, ip: Any = None,
-                 ip_set: bool = False) -> pa.Table:
+    def sessions(
+        self, state: FilterState, user: str | None, ip: Any = None, ip_set: bool = False
+    ) -> pa.Table:
         selection: dict[str, Any] = {"user": user}
         if ip_set:
             selection["ip"] = ip if ip is not None else getattr(self.queries, "NO_IP", "-")
-        return self.cached("sessions", (state, user, ip, ip_set), lambda: self.run(
-            "sessions", self.queries.sessions, self.filters(state, **selection)))
+        return self.cached(
+            "sessions",
+            (state, user, ip, ip_set),
+            lambda: self.run("sessions", self.queries.sessions, self.filters(state, **selection)),
+        )
 
     def session_detail(self, session_id: str) -> dict[str, Any] | None:
         from logonscope.analysis import lookup
@@ -214,11 +233,13 @@ class _Finishing:
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._con, name)
         if callable(attr) and name not in ("complete", "abort", "interrupt"):
+
             def call(*args: Any, **kwargs: Any) -> Any:
                 complete = getattr(self._con, "complete", None)
                 if complete is not None:
                     complete()
                 return attr(*args, **kwargs)
+
             return call
         return attr
 

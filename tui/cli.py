@@ -5,6 +5,7 @@ Each subcommand lives in its own module under `tui/commands/` and exposes
 pyarrow) happen inside the commands so `logonscope --help` stays instant.
 Exit codes (DESIGN 3): 0 success, 2 bad usage or input, 1 failure.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """Errors the command line turns into one line on stderr and exit code 2."""
+
 from __future__ import annotations
 
 

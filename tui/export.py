@@ -4,6 +4,7 @@ The file appears whole or not at all: written to a temporary file beside the tar
 flushed and fsynced, then renamed over it. Uses `tui.output.write` so exports match the
 command line's machine-readable formats. No Textual here; the app calls it from a worker.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ JSON uses the column names as they are, times as ISO 8601 UTC with `Z`. Table ou
 through Rich with markup off, so evidence strings are printed as text (escape sequences
 included are made visible, never executed).
 """
+
 from __future__ import annotations
 
 import csv
@@ -55,8 +56,12 @@ def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
         writer = csv.writer(out)
         writer.writerow(table.column_names)
         for row in rows(table):
-            writer.writerow(["" if v is None else json.dumps(v) if isinstance(v, list) else v
-                             for v in row.values()])
+            writer.writerow(
+                [
+                    "" if v is None else json.dumps(v) if isinstance(v, list) else v
+                    for v in row.values()
+                ]
+            )
     elif fmt == "table":
         _write_table(table, out)
     else:
@@ -81,8 +86,10 @@ def _write_json(table: pa.Table, array: bool, out: IO[str]) -> None:
         select = ", ".join(column(f) for f in table.schema) or "*"
         with tempfile.TemporaryDirectory(prefix="logonscope-") as tmp:
             path = Path(tmp) / "out.json"
-            con.execute(f"COPY (SELECT {select} FROM _out) TO '{path}' "
-                        f"(FORMAT JSON, ARRAY {'true' if array else 'false'})")
+            con.execute(
+                f"COPY (SELECT {select} FROM _out) TO '{path}' "
+                f"(FORMAT JSON, ARRAY {'true' if array else 'false'})"
+            )
             with open(path, encoding="utf-8") as handle:
                 shutil.copyfileobj(handle, out, 1 << 20)
     finally:
@@ -98,7 +105,8 @@ def _write_table(table: pa.Table, out: IO[str]) -> None:
         grid.add_column(name, overflow="fold")
     for row in rows(table):
         grid.add_row(*["" if v is None else visible(str(v)) for v in row.values()])
-    console = Console(file=out, markup=False, emoji=False, highlight=False,
-                      width=None if out.isatty() else 200)
+    console = Console(
+        file=out, markup=False, emoji=False, highlight=False, width=None if out.isatty() else 200
+    )
     console.print(grid)
     console.print(f"({table.num_rows} rows)", style="dim")

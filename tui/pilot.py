@@ -1,4 +1,5 @@
 """Driving the app headless (tests, screenshots, benchmarks): wait until it is quiet."""
+
 from __future__ import annotations
 
 from textual.pilot import Pilot

@@ -1,4 +1,5 @@
 """A progress bar on stderr for long storage work (files, records, records/s)."""
+
 from __future__ import annotations
 
 from types import TracebackType
@@ -31,8 +32,9 @@ class IngestProgress:
             self._task = self._bar.add_task("ingest", total=None, files="0/0", records=0, rate=0.0)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._enabled:
             self._bar.stop()
 

@@ -5,6 +5,7 @@ module never imports Textual and never queries the case. Evidence strings are ma
 here: control characters (ESC, CR, BEL, ...) become `\\xNN` text before a value reaches a
 widget, and the tables render with markup off, so `[red]x[/red]` is shown as typed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -75,15 +76,24 @@ def sort(table: pa.Table, order: Sort | None) -> pa.Table:
 
 
 def sortable(table: pa.Table) -> list[str]:
-    return [f.name for f in table.schema
-            if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
-                    or pa.types.is_struct(f.type))]
+    return [
+        f.name
+        for f in table.schema
+        if not (
+            pa.types.is_list(f.type) or pa.types.is_large_list(f.type) or pa.types.is_struct(f.type)
+        )
+    ]
 
 
-def shape(table: pa.Table, text: str = "", order: Sort | None = None,
-          cap: int = ROW_CAP, hidden: tuple[str, ...] = (),
-          preferred: tuple[str, ...] = (),
-          abbreviate: tuple[tuple[str, str, str], ...] = ()) -> Shaped:
+def shape(
+    table: pa.Table,
+    text: str = "",
+    order: Sort | None = None,
+    cap: int = ROW_CAP,
+    hidden: tuple[str, ...] = (),
+    preferred: tuple[str, ...] = (),
+    abbreviate: tuple[tuple[str, str, str], ...] = (),
+) -> Shaped:
     """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
     `preferred` columns come first, in that order."""
     matched = sort(search(table, text), order)
@@ -95,7 +105,9 @@ def shape(table: pa.Table, text: str = "", order: Sort | None = None,
     for name, old, new in abbreviate:  # display only: rows, view and export keep the original
         if name in shown.column_names and pa.types.is_string(shown.schema.field(name).type):
             index = shown.column_names.index(name)
-            shown = shown.set_column(index, name, pc.replace_substring(shown.column(name), old, new))
+            shown = shown.set_column(
+                index, name, pc.replace_substring(shown.column(name), old, new)
+            )
     return Shaped(inert(shown), rows, matched.num_rows, table.num_rows, matched)
 
 

@@ -4,6 +4,7 @@ BinXML template instances with typed substitutions, CRC32s; read back by `evtx` 
 Used by tests, the demo and benchmarks (via `storage.scenarios`). Pure standard library;
 never imports the UI. See writer.py for files, chunk.py for records, binxml.py for templates.
 """
+
 from __future__ import annotations
 
 from .chunk import CHUNK_SIZE, RecordTooLarge

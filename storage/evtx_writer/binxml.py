@@ -5,6 +5,7 @@ known chunk offset because element and attribute names are chunk-relative refere
 first use of a name in a chunk writes it inline (and links it into the chunk's string table),
 later uses point back to it. This module must not decide where records go (that is chunk.py).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ A record is encoded against the chunk's current state (names and template defini
 written inline on first use, referenced afterwards); if it does not fit, every table change
 it made is rolled back and the caller starts a new chunk. Must not touch files.
 """
+
 from __future__ import annotations
 
 import struct
@@ -102,19 +103,34 @@ class _SystemLayout:
 
     __slots__ = ("desc", "head", "tail")
 
-    def __init__(self, c: _SystemConstants, computer: str, has_activity: bool,
-                 user_sid: str | None, related: str | None) -> None:
+    def __init__(
+        self,
+        c: _SystemConstants,
+        computer: str,
+        has_activity: bool,
+        user_sid: str | None,
+        related: str | None,
+    ) -> None:
         enc = ENCODERS
         act = b"\0" * 16 if has_activity else None
         vals = (
-            (c.level, VT.UINT8), (c.opcode, VT.UINT8), (c.task, VT.UINT16),
-            (c.event_id, VT.UINT16), (c.qualifiers, VT.UINT16), (c.keywords, VT.HEX64),
-            (b"\0" * 8, VT.FILETIME), (act, VT.GUID),
-            (b"\0" * 4, VT.UINT32), (b"\0" * 4, VT.UINT32), (b"\0" * 8, VT.UINT64),
+            (c.level, VT.UINT8),
+            (c.opcode, VT.UINT8),
+            (c.task, VT.UINT16),
+            (c.event_id, VT.UINT16),
+            (c.qualifiers, VT.UINT16),
+            (c.keywords, VT.HEX64),
+            (b"\0" * 8, VT.FILETIME),
+            (act, VT.GUID),
+            (b"\0" * 4, VT.UINT32),
+            (b"\0" * 4, VT.UINT32),
+            (b"\0" * 8, VT.UINT64),
             (c.version, VT.UINT8),
             (None if user_sid is None else enc[VT.SID](user_sid), VT.SID),
             (None if related is None else enc[VT.GUID](related), VT.GUID),
-            (c.provider, VT.STRING), (c.provider_guid, VT.GUID), (c.channel, VT.STRING),
+            (c.provider, VT.STRING),
+            (c.provider_guid, VT.GUID),
+            (c.channel, VT.STRING),
             (enc[VT.STRING](computer), VT.STRING),
         )
         desc: list[int] = []
@@ -128,8 +144,13 @@ class _SystemLayout:
 _LAYOUTS: dict[tuple, _SystemLayout] = {}
 
 
-def _system_layout(c: _SystemConstants, computer: str, has_activity: bool,
-                   user_sid: str | None, related: str | None) -> _SystemLayout:
+def _system_layout(
+    c: _SystemConstants,
+    computer: str,
+    has_activity: bool,
+    user_sid: str | None,
+    related: str | None,
+) -> _SystemLayout:
     key = (id(c), computer, has_activity, user_sid, related)
     got = _LAYOUTS.get(key)
     if got is None:
@@ -195,10 +216,19 @@ class Chunk:
             self.template_heads[bucket] = head
 
     # -- records ---------------------------------------------------------------------------
-    def add(self, et: EventType, time: Any, record_id: int, computer: str,
-            values: Sequence[Any], pid: int = 0, tid: int = 0,
-            activity_id: str | None = None, user_sid: str | None = None,
-            related_activity_id: str | None = None) -> bool:
+    def add(
+        self,
+        et: EventType,
+        time: Any,
+        record_id: int,
+        computer: str,
+        values: Sequence[Any],
+        pid: int = 0,
+        tid: int = 0,
+        activity_id: str | None = None,
+        user_sid: str | None = None,
+        related_activity_id: str | None = None,
+    ) -> bool:
         """Encode and append one record; False (and no change) if it does not fit."""
         c = _constants(et)
         ticks = time if type(time) is int else to_filetime(time)
@@ -212,11 +242,15 @@ class Chunk:
         out = bytearray(FRAGMENT_HEADER)
         self._instance(c.outer, start + 24 + len(out), out)
         desc = list(sysk.desc)
-        parts = [sysk.head, _VARIABLE.pack(ticks),
-                 b"" if activity_id is None else _GUID(activity_id), _EXEC.pack(pid, tid, record_id),
-                 sysk.tail]
+        parts = [
+            sysk.head,
+            _VARIABLE.pack(ticks),
+            b"" if activity_id is None else _GUID(activity_id),
+            _EXEC.pack(pid, tid, record_id),
+            sysk.tail,
+        ]
         if c.inner is None:
-            for v, t, e in zip(values, c.data_types, c.data_encoders):
+            for v, t, e in zip(values, c.data_types, c.data_encoders, strict=True):
                 if v is None:
                     desc += (0, 0)
                 else:
@@ -248,7 +282,7 @@ class Chunk:
         buf = self.buf
         RECORD_HEADER.pack_into(buf, start, b"**\x00\x00", size, record_id, ticks)
         end = start + 24 + len(out)
-        buf[start + 24:end] = out
+        buf[start + 24 : end] = out
         _U32.pack_into(buf, start + size - 4, size)  # padding bytes are already zero
         self.pos = start + size
         if self.count == 0:
@@ -264,7 +298,7 @@ class Chunk:
         self._instance(c.inner, at, out)
         desc: list[int] = []
         parts: list[bytes] = []
-        for v, t, e in zip(values, c.data_types, c.data_encoders):
+        for v, t, e in zip(values, c.data_types, c.data_encoders, strict=True):
             if v is None:
                 desc += (0, 0)
             else:
@@ -282,11 +316,21 @@ class Chunk:
         """Write header, string and template tables and both CRC32s; return the 64 KiB."""
         buf = self.buf
         last_number = self.first_number + self.count - 1
-        struct.pack_into("<8sQQQQIII", buf, 0, b"ElfChnk\x00", self.first_number,
-                         last_number, self.first_id, self.last_id, 128, self.last_offset,
-                         self.pos)
+        struct.pack_into(
+            "<8sQQQQIII",
+            buf,
+            0,
+            b"ElfChnk\x00",
+            self.first_number,
+            last_number,
+            self.first_id,
+            self.last_id,
+            128,
+            self.last_offset,
+            self.pos,
+        )
         struct.pack_into("<64I", buf, 128, *self.names.heads)
         struct.pack_into("<32I", buf, 384, *self.template_heads)
-        _U32.pack_into(buf, 52, zlib.crc32(buf[CHUNK_HEADER_SIZE:self.pos]))
+        _U32.pack_into(buf, 52, zlib.crc32(buf[CHUNK_HEADER_SIZE : self.pos]))
         _U32.pack_into(buf, 124, zlib.crc32(buf[128:512], zlib.crc32(buf[0:120])))
         return bytes(buf)

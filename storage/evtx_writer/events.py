@@ -5,6 +5,7 @@ BinXML templates the way Windows does: one template for the whole `<Event>` (Sys
 EventData), or, for `UserData` events (LSM, RCM, Eventlog), an outer template whose UserData is
 one BinXML substitution holding a nested template instance. Knows nothing of chunks or files.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,25 +60,40 @@ def user_data(root: str, xmlns: str | None, *fields: tuple[str, int] | str) -> L
 
 def _system() -> Elem:
     s = Sub
-    return Elem("System", children=(
-        Elem("Provider", attrs=(("Name", s(14, VT.STRING, True)), ("Guid", s(15, VT.GUID, True)))),
-        Elem("EventID", attrs=(("Qualifiers", s(4, VT.UINT16, True)),),
-             children=(s(3, VT.UINT16, True),)),
-        Elem("Version", children=(s(11, VT.UINT8, True),)),
-        Elem("Level", children=(s(0, VT.UINT8, True),)),
-        Elem("Task", children=(s(2, VT.UINT16, True),)),
-        Elem("Opcode", children=(s(1, VT.UINT8, True),)),
-        Elem("Keywords", children=(s(5, VT.HEX64, True),)),
-        Elem("TimeCreated", attrs=(("SystemTime", s(6, VT.FILETIME, True)),)),
-        Elem("EventRecordID", children=(s(10, VT.UINT64, True),)),
-        Elem("Correlation", attrs=(("ActivityID", s(7, VT.GUID, True)),
-                                   ("RelatedActivityID", s(13, VT.GUID, True)))),
-        Elem("Execution", attrs=(("ProcessID", s(8, VT.UINT32, True)),
-                                 ("ThreadID", s(9, VT.UINT32, True)))),
-        Elem("Channel", children=(s(16, VT.STRING, True),)),
-        Elem("Computer", children=(s(17, VT.STRING, True),)),
-        Elem("Security", attrs=(("UserID", s(12, VT.SID, True)),)),
-    ))
+    return Elem(
+        "System",
+        children=(
+            Elem(
+                "Provider", attrs=(("Name", s(14, VT.STRING, True)), ("Guid", s(15, VT.GUID, True)))
+            ),
+            Elem(
+                "EventID",
+                attrs=(("Qualifiers", s(4, VT.UINT16, True)),),
+                children=(s(3, VT.UINT16, True),),
+            ),
+            Elem("Version", children=(s(11, VT.UINT8, True),)),
+            Elem("Level", children=(s(0, VT.UINT8, True),)),
+            Elem("Task", children=(s(2, VT.UINT16, True),)),
+            Elem("Opcode", children=(s(1, VT.UINT8, True),)),
+            Elem("Keywords", children=(s(5, VT.HEX64, True),)),
+            Elem("TimeCreated", attrs=(("SystemTime", s(6, VT.FILETIME, True)),)),
+            Elem("EventRecordID", children=(s(10, VT.UINT64, True),)),
+            Elem(
+                "Correlation",
+                attrs=(
+                    ("ActivityID", s(7, VT.GUID, True)),
+                    ("RelatedActivityID", s(13, VT.GUID, True)),
+                ),
+            ),
+            Elem(
+                "Execution",
+                attrs=(("ProcessID", s(8, VT.UINT32, True)), ("ThreadID", s(9, VT.UINT32, True))),
+            ),
+            Elem("Channel", children=(s(16, VT.STRING, True),)),
+            Elem("Computer", children=(s(17, VT.STRING, True),)),
+            Elem("Security", attrs=(("UserID", s(12, VT.SID, True)),)),
+        ),
+    )
 
 
 _SYSTEM = _system()
@@ -91,8 +107,11 @@ def templates_for(layout: Layout) -> tuple[Template, Template | None]:
         return got
     if layout.kind == "EventData":
         children = tuple(
-            Elem(f.tag, attrs=(("Name", f.name),) if f.name is not None else (),
-                 children=(Sub(N_SYSTEM + i, f.vtype),))
+            Elem(
+                f.tag,
+                attrs=(("Name", f.name),) if f.name is not None else (),
+                children=(Sub(N_SYSTEM + i, f.vtype),),
+            )
             for i, f in enumerate(layout.fields)
         )
         body = Elem("EventData", children=children)
@@ -102,9 +121,11 @@ def templates_for(layout: Layout) -> tuple[Template, Template | None]:
         body = Elem("UserData", children=(Sub(N_SYSTEM, VT.BINXML),))
         outer = Template.build(Elem("Event", (("xmlns", EVENT_NS),), (_SYSTEM, body)))
         attrs = (("xmlns", layout.xmlns),) if layout.xmlns else ()
-        inner_root = Elem(layout.root, attrs, tuple(
-            Elem(f.tag, children=(Sub(i, f.vtype),)) for i, f in enumerate(layout.fields)
-        ))
+        inner_root = Elem(
+            layout.root,
+            attrs,
+            tuple(Elem(f.tag, children=(Sub(i, f.vtype),)) for i, f in enumerate(layout.fields)),
+        )
         got = (outer, Template.build(inner_root))
     else:
         raise ValueError(f"layout kind must be EventData or UserData, not {layout.kind!r}")

@@ -4,6 +4,7 @@ Turns Python values (str, int, bool, datetime, "S-1-5-18", GUID text) into the b
 template instance carries. It must not know about chunks, templates or files.
 Codes and layouts follow the public "Windows XML Event Log (EVTX) format" description.
 """
+
 from __future__ import annotations
 
 import struct
@@ -85,8 +86,15 @@ def encode_systemtime(value: datetime) -> bytes:
         value = value.astimezone(timezone.utc)
     weekday = (value.weekday() + 1) % 7  # SYSTEMTIME counts from Sunday = 0
     return struct.pack(
-        "<8H", value.year, value.month, weekday, value.day,
-        value.hour, value.minute, value.second, value.microsecond // 1000,
+        "<8H",
+        value.year,
+        value.month,
+        weekday,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond // 1000,
     )
 
 

@@ -5,6 +5,7 @@ file reaches `max_bytes` closes it (final header with CRC32) and continues in th
 with EventRecordIDs running on as Windows does when it archives a log. Must not decide what
 events say (that is the scenario generator's job).
 """
+
 from __future__ import annotations
 
 import struct
@@ -38,10 +39,21 @@ def rollover_name(base: Path, index: int) -> Path:
     return base.with_name(f"{base.stem}-{index:03d}{base.suffix}")
 
 
-def file_header(first_chunk: int, last_chunk: int, next_record_id: int, chunks: int,
-                flags: int = 0) -> bytes:
-    head = struct.pack("<8sQQQIHHHH", b"ElfFile\x00", first_chunk, last_chunk, next_record_id,
-                       128, 1, 3, FILE_HEADER_SIZE, chunks)
+def file_header(
+    first_chunk: int, last_chunk: int, next_record_id: int, chunks: int, flags: int = 0
+) -> bytes:
+    head = struct.pack(
+        "<8sQQQIHHHH",
+        b"ElfFile\x00",
+        first_chunk,
+        last_chunk,
+        next_record_id,
+        128,
+        1,
+        3,
+        FILE_HEADER_SIZE,
+        chunks,
+    )
     head = head + bytes(120 - len(head)) + struct.pack("<I", flags)
     head += struct.pack("<I", zlib.crc32(head[:120]))
     return head + bytes(FILE_HEADER_SIZE - len(head))
@@ -50,11 +62,17 @@ def file_header(first_chunk: int, last_chunk: int, next_record_id: int, chunks: 
 class EvtxWriter:
     """Write records to `path` (and its rollovers). Use as a context manager or call close()."""
 
-    def __init__(self, path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES,
-                 first_record_id: int = 1,
-                 name_for: Callable[[Path, int], Path] = rollover_name) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        first_record_id: int = 1,
+        name_for: Callable[[Path, int], Path] = rollover_name,
+    ) -> None:
         if max_bytes < FILE_HEADER_SIZE + CHUNK_SIZE:
-            raise ValueError(f"max_bytes must hold at least one chunk ({FILE_HEADER_SIZE + CHUNK_SIZE})")
+            raise ValueError(
+                f"max_bytes must hold at least one chunk ({FILE_HEADER_SIZE + CHUNK_SIZE})"
+            )
         self.base = Path(path)
         self.max_chunks = min((max_bytes - FILE_HEADER_SIZE) // CHUNK_SIZE, 0xFFFF)
         self.name_for = name_for
@@ -77,9 +95,19 @@ class EvtxWriter:
             self._path, self._path_for = self.name_for(self.base, n), n
         return self._path
 
-    def write(self, et: EventType, time: Any, values: Sequence[Any], *, computer: str,
-              pid: int = 0, tid: int = 0, activity_id: str | None = None,
-              user_sid: str | None = None, record_id: int | None = None) -> tuple[Path, int]:
+    def write(
+        self,
+        et: EventType,
+        time: Any,
+        values: Sequence[Any],
+        *,
+        computer: str,
+        pid: int = 0,
+        tid: int = 0,
+        activity_id: str | None = None,
+        user_sid: str | None = None,
+        record_id: int | None = None,
+    ) -> tuple[Path, int]:
         """Append one record; returns (file it landed in, its EventRecordID)."""
         rid = self.next_record_id if record_id is None else record_id
         if self._fh is None:
@@ -128,8 +156,15 @@ class EvtxWriter:
         fh.write(file_header(0, max(n - 1, 0), self.next_record_id, n))
         fh.close()
         self._fh = None
-        self.files.append(WrittenFile(self.current_path, self._records_in_file, n,
-                                      self._file_first_id, self.next_record_id - 1))
+        self.files.append(
+            WrittenFile(
+                self.current_path,
+                self._records_in_file,
+                n,
+                self._file_first_id,
+                self.next_record_id - 1,
+            )
+        )
 
     def close(self) -> list[WrittenFile]:
         """Flush the last chunk and header; returns every file written."""

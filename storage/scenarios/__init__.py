@@ -18,6 +18,7 @@ every activity event:
 Files are relative to OUT; times UTC with 6 fractional digits; a failure has start = end and
 end_reason "none seen"; `start` is the attempt's first 4624/4625. Never imports the UI.
 """
+
 from __future__ import annotations
 
 from .generate import DEFAULT_SET, SCENARIOS, Result, generate

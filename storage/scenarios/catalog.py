@@ -4,6 +4,7 @@ Field names, order, versions and value types are copied from real records (the V
 RDPAuth fixture, Belkasoft, DeepBlueCLI and evtx samples in ../shared/evidence), so that the
 generated logs parse exactly like Windows' own. Declarations only: no state, no I/O.
 """
+
 from __future__ import annotations
 
 from logonscope.storage.evtx_writer import VT, EventType, event_data, user_data
@@ -19,89 +20,253 @@ FILE_NAMES = {ch: ch.replace("/", "%4") + ".evtx" for ch in CHANNELS}
 
 _AUDIT = ("Microsoft-Windows-Security-Auditing", "54849625-5478-4994-A5BA-3E3B0328C30D", SECURITY)
 _OK, _FAIL = 0x8020000000000000, 0x8010000000000000
-_SUBJECT = (("SubjectUserSid", VT.SID), "SubjectUserName", "SubjectDomainName",
-            ("SubjectLogonId", VT.HEX64))
-_TARGET4 = (("TargetUserSid", VT.SID), "TargetUserName", "TargetDomainName",
-            ("TargetLogonId", VT.HEX64))
+_SUBJECT = (
+    ("SubjectUserSid", VT.SID),
+    "SubjectUserName",
+    "SubjectDomainName",
+    ("SubjectLogonId", VT.HEX64),
+)
+_TARGET4 = (
+    ("TargetUserSid", VT.SID),
+    "TargetUserName",
+    "TargetDomainName",
+    ("TargetLogonId", VT.HEX64),
+)
 
 
-def _sec(eid: int, task: int, *fields: tuple[str, int] | str, version: int = 0,
-         keywords: int = _OK) -> EventType:
-    return EventType(*_AUDIT, eid, event_data(*fields), version=version, level=0, task=task,
-                     keywords=keywords)
+def _sec(
+    eid: int, task: int, *fields: tuple[str, int] | str, version: int = 0, keywords: int = _OK
+) -> EventType:
+    return EventType(
+        *_AUDIT, eid, event_data(*fields), version=version, level=0, task=task, keywords=keywords
+    )
 
 
-S4624 = _sec(4624, 12544, *_SUBJECT, *_TARGET4, ("LogonType", VT.UINT32), "LogonProcessName",
-             "AuthenticationPackageName", "WorkstationName", ("LogonGuid", VT.GUID),
-             "TransmittedServices", "LmPackageName", ("KeyLength", VT.UINT32),
-             ("ProcessId", VT.HEX64), "ProcessName", "IpAddress", "IpPort", "ImpersonationLevel",
-             "RestrictedAdminMode", "TargetOutboundUserName", "TargetOutboundDomainName",
-             "VirtualAccount", ("TargetLinkedLogonId", VT.HEX64), "ElevatedToken", version=2)
-S4625 = _sec(4625, 12544, *_SUBJECT, ("TargetUserSid", VT.SID), "TargetUserName",
-             "TargetDomainName", ("Status", VT.HEX32), "FailureReason", ("SubStatus", VT.HEX32),
-             ("LogonType", VT.UINT32), "LogonProcessName", "AuthenticationPackageName",
-             "WorkstationName", "TransmittedServices", "LmPackageName", ("KeyLength", VT.UINT32),
-             ("ProcessId", VT.HEX64), "ProcessName", "IpAddress", "IpPort", keywords=_FAIL)
+S4624 = _sec(
+    4624,
+    12544,
+    *_SUBJECT,
+    *_TARGET4,
+    ("LogonType", VT.UINT32),
+    "LogonProcessName",
+    "AuthenticationPackageName",
+    "WorkstationName",
+    ("LogonGuid", VT.GUID),
+    "TransmittedServices",
+    "LmPackageName",
+    ("KeyLength", VT.UINT32),
+    ("ProcessId", VT.HEX64),
+    "ProcessName",
+    "IpAddress",
+    "IpPort",
+    "ImpersonationLevel",
+    "RestrictedAdminMode",
+    "TargetOutboundUserName",
+    "TargetOutboundDomainName",
+    "VirtualAccount",
+    ("TargetLinkedLogonId", VT.HEX64),
+    "ElevatedToken",
+    version=2,
+)
+S4625 = _sec(
+    4625,
+    12544,
+    *_SUBJECT,
+    ("TargetUserSid", VT.SID),
+    "TargetUserName",
+    "TargetDomainName",
+    ("Status", VT.HEX32),
+    "FailureReason",
+    ("SubStatus", VT.HEX32),
+    ("LogonType", VT.UINT32),
+    "LogonProcessName",
+    "AuthenticationPackageName",
+    "WorkstationName",
+    "TransmittedServices",
+    "LmPackageName",
+    ("KeyLength", VT.UINT32),
+    ("ProcessId", VT.HEX64),
+    "ProcessName",
+    "IpAddress",
+    "IpPort",
+    keywords=_FAIL,
+)
 S4634 = _sec(4634, 12545, *_TARGET4, ("LogonType", VT.UINT32))
 S4647 = _sec(4647, 12545, *_TARGET4)
-S4648 = _sec(4648, 12544, *_SUBJECT, ("LogonGuid", VT.GUID), "TargetUserName", "TargetDomainName",
-             ("TargetLogonGuid", VT.GUID), "TargetServerName", "TargetInfo",
-             ("ProcessId", VT.HEX64), "ProcessName", "IpAddress", "IpPort")
+S4648 = _sec(
+    4648,
+    12544,
+    *_SUBJECT,
+    ("LogonGuid", VT.GUID),
+    "TargetUserName",
+    "TargetDomainName",
+    ("TargetLogonGuid", VT.GUID),
+    "TargetServerName",
+    "TargetInfo",
+    ("ProcessId", VT.HEX64),
+    "ProcessName",
+    "IpAddress",
+    "IpPort",
+)
 S4672 = _sec(4672, 12548, *_SUBJECT, "PrivilegeList")
-S4688 = _sec(4688, 13312, *_SUBJECT, ("NewProcessId", VT.HEX64), "NewProcessName",
-             "TokenElevationType", ("ProcessId", VT.HEX64), "CommandLine", ("TargetUserSid", VT.SID),
-             "TargetUserName", "TargetDomainName", ("TargetLogonId", VT.HEX64), "ParentProcessName",
-             ("MandatoryLabel", VT.SID), version=2)
-S4697 = _sec(4697, 12289, *_SUBJECT, "ServiceName", "ServiceFileName", ("ServiceType", VT.HEX32),
-             ("ServiceStartType", VT.UINT32), "ServiceAccount")
-_SESSION_RECONNECT = ("AccountName", "AccountDomain", ("LogonID", VT.HEX64), "SessionName",
-                      "ClientName", "ClientAddress")
+S4688 = _sec(
+    4688,
+    13312,
+    *_SUBJECT,
+    ("NewProcessId", VT.HEX64),
+    "NewProcessName",
+    "TokenElevationType",
+    ("ProcessId", VT.HEX64),
+    "CommandLine",
+    ("TargetUserSid", VT.SID),
+    "TargetUserName",
+    "TargetDomainName",
+    ("TargetLogonId", VT.HEX64),
+    "ParentProcessName",
+    ("MandatoryLabel", VT.SID),
+    version=2,
+)
+S4697 = _sec(
+    4697,
+    12289,
+    *_SUBJECT,
+    "ServiceName",
+    "ServiceFileName",
+    ("ServiceType", VT.HEX32),
+    ("ServiceStartType", VT.UINT32),
+    "ServiceAccount",
+)
+_SESSION_RECONNECT = (
+    "AccountName",
+    "AccountDomain",
+    ("LogonID", VT.HEX64),
+    "SessionName",
+    "ClientName",
+    "ClientAddress",
+)
 S4778 = _sec(4778, 12551, *_SESSION_RECONNECT)
 S4779 = _sec(4779, 12551, *_SESSION_RECONNECT)
 S4800 = _sec(4800, 12551, *_TARGET4, ("SessionId", VT.UINT32))
 S4801 = _sec(4801, 12551, *_TARGET4, ("SessionId", VT.UINT32))
-S5140 = _sec(5140, 12808, *_SUBJECT, "ObjectType", "IpAddress", "IpPort", "ShareName",
-             "ShareLocalPath", ("AccessMask", VT.HEX32), "AccessList", version=1)
-S5145 = _sec(5145, 12811, *_SUBJECT, "ObjectType", "IpAddress", "IpPort", "ShareName",
-             "ShareLocalPath", "RelativeTargetName", ("AccessMask", VT.HEX32), "AccessList",
-             "AccessReason")
+S5140 = _sec(
+    5140,
+    12808,
+    *_SUBJECT,
+    "ObjectType",
+    "IpAddress",
+    "IpPort",
+    "ShareName",
+    "ShareLocalPath",
+    ("AccessMask", VT.HEX32),
+    "AccessList",
+    version=1,
+)
+S5145 = _sec(
+    5145,
+    12811,
+    *_SUBJECT,
+    "ObjectType",
+    "IpAddress",
+    "IpPort",
+    "ShareName",
+    "ShareLocalPath",
+    "RelativeTargetName",
+    ("AccessMask", VT.HEX32),
+    "AccessList",
+    "AccessReason",
+)
 S4608 = _sec(4608, 12288)
-S1100 = EventType("Microsoft-Windows-Eventlog", "FC65DDD8-D6EF-4962-83D5-6E5CFE9CE148", SECURITY,
-                  1100, user_data("ServiceShutdown",
-                                  "http://manifests.microsoft.com/win/2004/08/windows/eventlog"),
-                  level=4, task=103, keywords=0x4020000000000000)
+S1100 = EventType(
+    "Microsoft-Windows-Eventlog",
+    "FC65DDD8-D6EF-4962-83D5-6E5CFE9CE148",
+    SECURITY,
+    1100,
+    user_data("ServiceShutdown", "http://manifests.microsoft.com/win/2004/08/windows/eventlog"),
+    level=4,
+    task=103,
+    keywords=0x4020000000000000,
+)
 
 # --- System ----------------------------------------------------------------------------------
 _CLASSIC = {"version": None, "opcode": None, "task": 0, "keywords": 0x80000000000000}
 Y6005 = EventType("EventLog", None, SYSTEM, 6005, event_data(), qualifiers=32768, **_CLASSIC)
 Y6006 = EventType("EventLog", None, SYSTEM, 6006, event_data(), qualifiers=32768, **_CLASSIC)
-Y6008 = EventType("EventLog", None, SYSTEM, 6008,
-                  event_data("param1", "param2", "param3", "param4", "param5"),
-                  qualifiers=32768, level=2, **_CLASSIC)
-Y1074 = EventType("User32", None, SYSTEM, 1074,
-                  event_data("param1", "param2", "param3", "param4", "param5", "param6", "param7"),
-                  qualifiers=32768, keywords=0x8080000000000000)
+Y6008 = EventType(
+    "EventLog",
+    None,
+    SYSTEM,
+    6008,
+    event_data("param1", "param2", "param3", "param4", "param5"),
+    qualifiers=32768,
+    level=2,
+    **_CLASSIC,
+)
+Y1074 = EventType(
+    "User32",
+    None,
+    SYSTEM,
+    1074,
+    event_data("param1", "param2", "param3", "param4", "param5", "param6", "param7"),
+    qualifiers=32768,
+    keywords=0x8080000000000000,
+)
 _KG = ("Microsoft-Windows-Kernel-General", "A68CA8B7-004F-D7B6-A698-07E2DE0F1F5D", SYSTEM)
-Y12 = EventType(*_KG, 12, event_data(*[(n, VT.UINT32) for n in (
-    "MajorVersion", "MinorVersion", "BuildVersion", "QfeVersion", "ServiceVersion", "BootMode")],
-    ("StartTime", VT.FILETIME)), task=1, keywords=0x8000000000000080)
-Y13 = EventType(*_KG, 13, event_data(("StopTime", VT.FILETIME)), task=2,
-                keywords=0x8000000000000080)
+Y12 = EventType(
+    *_KG,
+    12,
+    event_data(
+        *[
+            (n, VT.UINT32)
+            for n in (
+                "MajorVersion",
+                "MinorVersion",
+                "BuildVersion",
+                "QfeVersion",
+                "ServiceVersion",
+                "BootMode",
+            )
+        ],
+        ("StartTime", VT.FILETIME),
+    ),
+    task=1,
+    keywords=0x8000000000000080,
+)
+Y13 = EventType(
+    *_KG, 13, event_data(("StopTime", VT.FILETIME)), task=2, keywords=0x8000000000000080
+)
 _WINLOGON = ("Microsoft-Windows-Winlogon", "DBE9B383-7CF3-4331-91CC-A3CB16A3B538", SYSTEM)
-Y7001 = EventType(*_WINLOGON, 7001, event_data(("TSId", VT.UINT32), ("UserSid", VT.SID)),
-                  task=1101, keywords=0x2000200000000000)
-Y7002 = EventType(*_WINLOGON, 7002, event_data(("TSId", VT.UINT32), ("UserSid", VT.SID)),
-                  task=1102, keywords=0x2000200000000000)
+Y7001 = EventType(
+    *_WINLOGON,
+    7001,
+    event_data(("TSId", VT.UINT32), ("UserSid", VT.SID)),
+    task=1101,
+    keywords=0x2000200000000000,
+)
+Y7002 = EventType(
+    *_WINLOGON,
+    7002,
+    event_data(("TSId", VT.UINT32), ("UserSid", VT.SID)),
+    task=1102,
+    keywords=0x2000200000000000,
+)
 _SCM = ("Service Control Manager", "555908D1-A6D7-4695-8E1E-26931D2012F4", SYSTEM)
-Y7045 = EventType(*_SCM, 7045, event_data("ServiceName", "ImagePath", "ServiceType", "StartType",
-                                          "AccountName"),
-                  qualifiers=16384, keywords=0x8080000000000000)
-Y7036 = EventType(*_SCM, 7036, event_data("param1", "param2"), qualifiers=16384,
-                  keywords=0x8080000000000000)
+Y7045 = EventType(
+    *_SCM,
+    7045,
+    event_data("ServiceName", "ImagePath", "ServiceType", "StartType", "AccountName"),
+    qualifiers=16384,
+    keywords=0x8080000000000000,
+)
+Y7036 = EventType(
+    *_SCM, 7036, event_data("param1", "param2"), qualifiers=16384, keywords=0x8080000000000000
+)
 
 # --- Terminal Services -----------------------------------------------------------------------
-_LSM = ("Microsoft-Windows-TerminalServices-LocalSessionManager",
-        "5D896912-022D-40AA-A3A8-4FA5515C76D7", LSM)
+_LSM = (
+    "Microsoft-Windows-TerminalServices-LocalSessionManager",
+    "5D896912-022D-40AA-A3A8-4FA5515C76D7",
+    LSM,
+)
 _TS_KW = 0x1000000000000000
 
 
@@ -119,19 +284,35 @@ L39 = _lsm(39, ("TargetSession", VT.UINT32), ("Source", VT.UINT32))
 L40 = _lsm(40, ("Session", VT.UINT32), ("Reason", VT.UINT32))
 L41 = _lsm(41, *_USER_SESSION)
 L42 = _lsm(42, *_USER_SESSION)
-_RCM = ("Microsoft-Windows-TerminalServices-RemoteConnectionManager",
-        "C76BAA63-AE81-421C-B425-340B4B24157F", RCM)
+_RCM = (
+    "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+    "C76BAA63-AE81-421C-B425-340B4B24157F",
+    RCM,
+)
 R261 = EventType(*_RCM, 261, user_data("EventXML", "Event_NS", "listenerName"), keywords=_TS_KW)
-R1149 = EventType(*_RCM, 1149, user_data("EventXML", "Event_NS", "Param1", "Param2", "Param3"),
-                  keywords=_TS_KW)
-C131 = EventType("Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
-                 "1139C61B-B549-4251-8ED3-27250A1EDEC8", RDPCORE, 131,
-                 event_data("ConnType", "ClientIP"), task=4, opcode=15,
-                 keywords=0x4000000000000000)
-C103 = EventType("Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
-                 "1139C61B-B549-4251-8ED3-27250A1EDEC8", RDPCORE, 103,
-                 event_data(("ReasonCode", VT.UINT32)), task=4, opcode=17,
-                 keywords=0x4000000000000000)
+R1149 = EventType(
+    *_RCM, 1149, user_data("EventXML", "Event_NS", "Param1", "Param2", "Param3"), keywords=_TS_KW
+)
+C131 = EventType(
+    "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
+    "1139C61B-B549-4251-8ED3-27250A1EDEC8",
+    RDPCORE,
+    131,
+    event_data("ConnType", "ClientIP"),
+    task=4,
+    opcode=15,
+    keywords=0x4000000000000000,
+)
+C103 = EventType(
+    "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS",
+    "1139C61B-B549-4251-8ED3-27250A1EDEC8",
+    RDPCORE,
+    103,
+    event_data(("ReasonCode", VT.UINT32)),
+    task=4,
+    opcode=17,
+    keywords=0x4000000000000000,
+)
 
 
 def _privileges(*names: str) -> str:
@@ -141,15 +322,27 @@ def _privileges(*names: str) -> str:
 
 # Privileges Windows lists in 4672 for an administrator (as in the Velociraptor fixture).
 ADMIN_PRIVILEGES = _privileges(
-    "SeSecurityPrivilege", "SeTakeOwnershipPrivilege", "SeLoadDriverPrivilege",
-    "SeBackupPrivilege", "SeRestorePrivilege", "SeDebugPrivilege",
-    "SeSystemEnvironmentPrivilege", "SeImpersonatePrivilege",
+    "SeSecurityPrivilege",
+    "SeTakeOwnershipPrivilege",
+    "SeLoadDriverPrivilege",
+    "SeBackupPrivilege",
+    "SeRestorePrivilege",
+    "SeDebugPrivilege",
+    "SeSystemEnvironmentPrivilege",
+    "SeImpersonatePrivilege",
     "SeDelegateSessionUserImpersonatePrivilege",
 )
 SYSTEM_PRIVILEGES = _privileges(
-    "SeAssignPrimaryTokenPrivilege", "SeTcbPrivilege", "SeSecurityPrivilege",
-    "SeTakeOwnershipPrivilege", "SeLoadDriverPrivilege", "SeBackupPrivilege",
-    "SeRestorePrivilege", "SeDebugPrivilege", "SeAuditPrivilege",
-    "SeSystemEnvironmentPrivilege", "SeImpersonatePrivilege",
+    "SeAssignPrimaryTokenPrivilege",
+    "SeTcbPrivilege",
+    "SeSecurityPrivilege",
+    "SeTakeOwnershipPrivilege",
+    "SeLoadDriverPrivilege",
+    "SeBackupPrivilege",
+    "SeRestorePrivilege",
+    "SeDebugPrivilege",
+    "SeAuditPrivilege",
+    "SeSystemEnvironmentPrivilege",
+    "SeImpersonatePrivilege",
     "SeDelegateSessionUserImpersonatePrivilege",
 )

@@ -6,6 +6,7 @@ so memory stays flat however many events `bulk` asks for. Output layout:
 `OUT/<HOST>/<Channel>.evtx` (rolled over as `<Channel>-002.evtx`, ... past `max_bytes`) and
 `OUT/truth.json`. Must not import the UI; must not write outside `out`.
 """
+
 from __future__ import annotations
 
 import random
@@ -50,7 +51,9 @@ class Result:
 class _Run:
     """Shared state of one generation: hosts, users, the clock."""
 
-    def __init__(self, out: Path, seed: int, names: list[str], n_hosts: int, max_bytes: int) -> None:
+    def __init__(
+        self, out: Path, seed: int, names: list[str], n_hosts: int, max_bytes: int
+    ) -> None:
         self.rng = random.Random(seed)
         self.truth = Truth(out, seed, names)
         self.hosts = []
@@ -64,7 +67,11 @@ class _Run:
             return User(name, DOMAIN, f"{DOMAIN_SID}-{rid}", admin)
 
         self.alice, self.bob, self.carol = u("alice", 1104, True), u("bob", 1105), u("carol", 1106)
-        self.dave, self.erin, self.svc = u("dave", 1107, True), u("erin", 1108), u("svc_backup", 1110, True)
+        self.dave, self.erin, self.svc = (
+            u("dave", 1107, True),
+            u("erin", 1108),
+            u("svc_backup", 1110, True),
+        )
         self.users = [self.alice, self.bob, self.carol, self.dave, self.erin]
         self.clock = to_filetime(START)
         for i, h in enumerate(self.hosts):  # every log starts at a boot
@@ -89,12 +96,20 @@ class _Run:
 
 # --- scenarios ---------------------------------------------------------------------------------
 
+
 def sc_noise(r: _Run, h: Host, n: int = 25) -> int:
     return st.service_noise(h, r.clock, DC_IP, DC, n)
 
 
-def sc_console(r: _Run, h: Host, user: User | None = None, *, logoff: bool = True,
-               lock: bool = True, n_work: int = 4) -> tuple[st.Logon, int]:
+def sc_console(
+    r: _Run,
+    h: Host,
+    user: User | None = None,
+    *,
+    logoff: bool = True,
+    lock: bool = True,
+    n_work: int = 4,
+) -> tuple[st.Logon, int]:
     u = user or r.alice
     lg, t = st.console_logon(h, r.clock, u)
     st.window_manager_logons(h, t, lg.lsm_id)
@@ -120,7 +135,16 @@ def sc_lateral(r: _Run, src: Host, dst: Host, user: User | None = None) -> int:
 
 def sc_bruteforce(r: _Run, h: Host, n_fail: int = 40, ip: str | None = None) -> int:
     ip = ip or r.rng.choice(ATTACKER_IPS)
-    names = ["administrator", "Administrator", "admin", "user", "test", "backup", "svc_backup", "scanner"]
+    names = [
+        "administrator",
+        "Administrator",
+        "admin",
+        "user",
+        "test",
+        "backup",
+        "svc_backup",
+        "scanner",
+    ]
     t = st.nla_bruteforce(h, r.clock, ip, names, n_fail)
     lg, t = st.rdp_logon(h, t + 3 * S, r.svc, ip)
     st.window_manager_logons(h, t, lg.lsm_id)
@@ -128,8 +152,13 @@ def sc_bruteforce(r: _Run, h: Host, n_fail: int = 40, ip: str | None = None) -> 
     return st.rdp_disconnect(h, t + 40 * S, lg)
 
 
-def sc_reconnect(r: _Run, h: Host, user: User | None = None, first_ip: str | None = None,
-                 second_ip: str = HOME_IP) -> int:
+def sc_reconnect(
+    r: _Run,
+    h: Host,
+    user: User | None = None,
+    first_ip: str | None = None,
+    second_ip: str = HOME_IP,
+) -> int:
     u = user or r.dave
     ip1 = first_ip or (r.ips[r.host(1).short] if len(r.hosts) > 1 else "10.20.0.99")
     lg, t = st.rdp_logon(h, r.clock, u, ip1)
@@ -173,8 +202,13 @@ def sc_bulk(r: _Run, target: int) -> None:
         elif kind == "reconnect":
             t = sc_reconnect(r, h, user, second_ip=r.ips[rng.choice(r.hosts).short])
         elif kind == "bruteforce":
-            t = st.nla_bruteforce(h, r.clock, rng.choice(ATTACKER_IPS),
-                                  ["administrator", "admin", "user", "test"], rng.randrange(5, 30))
+            t = st.nla_bruteforce(
+                h,
+                r.clock,
+                rng.choice(ATTACKER_IPS),
+                ["administrator", "admin", "user", "test"],
+                rng.randrange(5, 30),
+            )
         elif kind == "lateral" and len(r.hosts) > 1:
             dst = rng.choice([x for x in r.hosts if x is not h])
             t = sc_lateral(r, h, dst, rng.choice([r.alice, r.dave]))
@@ -187,15 +221,24 @@ def sc_bulk(r: _Run, target: int) -> None:
 
 # --- entry point -------------------------------------------------------------------------------
 
-def generate(out: str | Path, scenarios: Iterable[str] | None = None, hosts: int | None = None,
-             events: int | None = None, seed: int = 0, max_bytes: int = DEFAULT_MAX_BYTES,
-             progress: Callable[[int], None] | None = None) -> Result:
+
+def generate(
+    out: str | Path,
+    scenarios: Iterable[str] | None = None,
+    hosts: int | None = None,
+    events: int | None = None,
+    seed: int = 0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[int], None] | None = None,
+) -> Result:
     """Write the scenario set into `out` (created; must not hold an earlier truth.json)."""
     started = time.perf_counter()
     names = list(scenarios or ())
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
-        raise ValueError(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+        raise ValueError(
+            f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}"
+        )
     if not names:  # the demo set: every story once, then a realistic mix up to a few thousand
         names = [*DEFAULT_SET, "bulk"]
         events = events or DEFAULT_EVENTS
@@ -204,7 +247,9 @@ def generate(out: str | Path, scenarios: Iterable[str] | None = None, hosts: int
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if (out / "truth.json").exists():
-        raise FileExistsError(f"{out} already holds a generated set (truth.json); pick an empty folder")
+        raise FileExistsError(
+            f"{out} already holds a generated set (truth.json); pick an empty folder"
+        )
     n_hosts = hosts or (3 if len(names) > 1 or "bulk" in names else 2 if "lateral" in names else 1)
     if n_hosts < 1:
         raise ValueError("--hosts must be at least 1")
@@ -234,5 +279,12 @@ def generate(out: str | Path, scenarios: Iterable[str] | None = None, hosts: int
     for h in r.hosts:
         files += h.finish()
     truth = r.truth.finish(files)
-    return Result(out, truth, files, sum(f["records"] for f in files), r.truth.n_sessions,
-                  r.truth.n_activity, time.perf_counter() - started)
+    return Result(
+        out,
+        truth,
+        files,
+        sum(f["records"] for f in files),
+        r.truth.n_sessions,
+        r.truth.n_activity,
+        time.perf_counter() - started,
+    )

@@ -6,6 +6,7 @@ everything older than t, so memory holds only what is still pending, however lon
 Truth streams to part files and is assembled into truth.json by `Truth.finish`. Must not decide
 what happens on a host (stories.py does) nor touch anything outside the output folder.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -16,7 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, EventType, EvtxWriter, filetime_to_datetime
+from logonscope.storage.evtx_writer import (
+    DEFAULT_MAX_BYTES,
+    EventType,
+    EvtxWriter,
+    filetime_to_datetime,
+)
 
 from .catalog import CHANNELS, FILE_NAMES
 
@@ -74,10 +80,15 @@ class Truth:
         with open(path, "w", encoding="utf-8") as fh:
             head = {"seed": self.seed, "scenarios": self.scenarios, "files": files}
             fh.write(json.dumps(head, ensure_ascii=False)[:-1])
-            for name, part in (("sessions", self._sessions_path), ("activity", self._activity_path)):
+            for name, part in (
+                ("sessions", self._sessions_path),
+                ("activity", self._activity_path),
+            ):
                 fh.write(f', "{name}": [')
                 with open(part, encoding="utf-8") as src:
-                    fh.writelines(("" if i == 0 else ",\n") + line.rstrip("\n") for i, line in enumerate(src))
+                    fh.writelines(
+                        ("" if i == 0 else ",\n") + line.rstrip("\n") for i, line in enumerate(src)
+                    )
                 fh.write("]")
             fh.write("}\n")
         os.unlink(self._sessions_path)
@@ -100,8 +111,16 @@ class User:
 class Host:
     """A host's writers, counters (logon ids, LSM sessions, boots) and pending events."""
 
-    def __init__(self, out: Path, truth: Truth, short: str, domain: str, fqdn_suffix: str,
-                 rng: random.Random, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        out: Path,
+        truth: Truth,
+        short: str,
+        domain: str,
+        fqdn_suffix: str,
+        rng: random.Random,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.short = short
         self.domain = domain
         self.computer = f"{short}.{fqdn_suffix}" if fqdn_suffix else short
@@ -113,7 +132,9 @@ class Host:
         self.writers: dict[str, EvtxWriter] = {}
         self._rel: dict[Path, str] = {}
         self.machine = User(f"{short}$", domain, "S-1-5-18")
-        self.sid_prefix = "S-1-5-21-{}-{}-{}".format(*(rng.randrange(10**9, 4 * 10**9) for _ in range(3)))
+        self.sid_prefix = "S-1-5-21-{}-{}-{}".format(
+            *(rng.randrange(10**9, 4 * 10**9) for _ in range(3))
+        )
         self._heap: list[tuple[int, int, str, EventType, tuple, dict, tuple, Any]] = []
         self._seq = 0
         self.open_sessions: list[Session] = []
@@ -157,15 +178,25 @@ class Host:
         return User(name, domain or self.domain, f"{self.sid_prefix}-{rid}", admin)
 
     # -- events ----------------------------------------------------------------------------
-    def emit(self, t: int, et: EventType, values: tuple, *, sessions: tuple[Session, ...] = (),
-             activity: tuple[Session | None, str | None] | None = None, **system: Any) -> None:
+    def emit(
+        self,
+        t: int,
+        et: EventType,
+        values: tuple,
+        *,
+        sessions: tuple[Session, ...] = (),
+        activity: tuple[Session | None, str | None] | None = None,
+        **system: Any,
+    ) -> None:
         """Queue one event at FILETIME t, credited to `sessions` and/or as `activity`."""
         for s in sessions:
             s.pending += 1
         self._seq += 1
         self.emitted += 1
         self.horizon = max(self.horizon, t)
-        heapq.heappush(self._heap, (t, self._seq, et.channel, et, values, system, sessions, activity))
+        heapq.heappush(
+            self._heap, (t, self._seq, et.channel, et, values, system, sessions, activity)
+        )
 
     def advance(self, until: int | None = None) -> None:
         """Write every queued event older than `until` (all of them when None)."""
@@ -174,33 +205,63 @@ class Host:
             t, _, channel, et, values, system, sessions, activity = heapq.heappop(heap)
             w = self.writers.get(channel)
             if w is None:
-                w = self.writers[channel] = EvtxWriter(self.folder / FILE_NAMES[channel],
-                                                       max_bytes=self.max_bytes)
+                w = self.writers[channel] = EvtxWriter(
+                    self.folder / FILE_NAMES[channel], max_bytes=self.max_bytes
+                )
             path, rid = w.write(et, t, values, computer=self.computer, **system)
             self.records += 1
             rel = self._rel.get(path)
             if rel is None:
                 rel = self._rel[path] = path.relative_to(self.out).as_posix()
             for s in sessions:
-                s.sources.append({"file": rel, "channel": channel, "event_id": et.event_id,
-                                  "record_id": rid})
+                s.sources.append(
+                    {"file": rel, "channel": channel, "event_id": et.event_id, "record_id": rid}
+                )
                 s.pending -= 1
                 self.truth.maybe_flush(s)
             if activity is not None:
                 owner, confidence = activity
-                self.truth.activity({"file": rel, "host": self.computer, "channel": channel,
-                                     "event_id": et.event_id, "record_id": rid,
-                                     "session": owner.key if owner else None,
-                                     "confidence": confidence})
+                self.truth.activity(
+                    {
+                        "file": rel,
+                        "host": self.computer,
+                        "channel": channel,
+                        "event_id": et.event_id,
+                        "record_id": rid,
+                        "session": owner.key if owner else None,
+                        "confidence": confidence,
+                    }
+                )
 
     # -- sessions --------------------------------------------------------------------------
-    def session(self, user: User, logon_type: int, start: int, *, src_ip: str | None,
-                outcome: str = "success", is_reconnect: bool = False, system: bool = False,
-                admin: bool = False, elevated: bool = False) -> Session:
+    def session(
+        self,
+        user: User,
+        logon_type: int,
+        start: int,
+        *,
+        src_ip: str | None,
+        outcome: str = "success",
+        is_reconnect: bool = False,
+        system: bool = False,
+        admin: bool = False,
+        elevated: bool = False,
+    ) -> Session:
         return self.truth.new_session(
-            host=self.computer, user=user.name, domain=user.domain, logon_type=logon_type,
-            src_ip=src_ip, start=iso(start), end=None, end_reason="none seen", outcome=outcome,
-            is_reconnect=is_reconnect, system=system, admin=admin, elevated=elevated)
+            host=self.computer,
+            user=user.name,
+            domain=user.domain,
+            logon_type=logon_type,
+            src_ip=src_ip,
+            start=iso(start),
+            end=None,
+            end_reason="none seen",
+            outcome=outcome,
+            is_reconnect=is_reconnect,
+            system=system,
+            admin=admin,
+            elevated=elevated,
+        )
 
     def close(self, s: Session, end: int | None, reason: str) -> None:
         s.fields["end"] = iso(end)
@@ -224,6 +285,12 @@ class Host:
             if w is None:
                 continue
             for f in w.close():
-                files.append({"file": f.path.relative_to(self.out).as_posix(),
-                              "host": self.computer, "channel": channel, "records": f.records})
+                files.append(
+                    {
+                        "file": f.path.relative_to(self.out).as_posix(),
+                        "host": self.computer,
+                        "channel": channel,
+                        "records": f.records,
+                    }
+                )
         return files

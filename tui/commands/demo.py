@@ -5,6 +5,7 @@ folder beside the case (`<case>-evidence/`), ingests it, builds the analysis and
 app. The default case lives in the user cache (`$XDG_CACHE_HOME/logonscope/demo-case`, else
 `~/.cache/...`) and is reused on the next run unless `--fresh`. No EVTX parsing or SQL here.
 """
+
 from __future__ import annotations
 
 import argparse

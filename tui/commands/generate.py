@@ -3,6 +3,7 @@
 A thin front end over `storage.scenarios.generate`; prints what it wrote. Must not build
 events itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "them. Without --scenario: a mixed set of every scenario but bulk (what the demo uses). "
         "Files roll over at --max-mb (default 20, Windows' default Security log size).",
     )
-    parser.add_argument("--out", required=True, help="output folder (created; must be new or empty)")
-    parser.add_argument("--scenario", action="append", choices=SCENARIOS, metavar="NAME",
-                        help=f"repeatable; one of: {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--out", required=True, help="output folder (created; must be new or empty)"
+    )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=SCENARIOS,
+        metavar="NAME",
+        help=f"repeatable; one of: {', '.join(SCENARIOS)}",
+    )
     parser.add_argument("--hosts", type=int, default=None, help="number of hosts")
-    parser.add_argument("--events", type=int, default=None,
-                        help="records to write (adds bulk when no --scenario names it)")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=None,
+        help="records to write (adds bulk when no --scenario names it)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--max-mb", type=float, default=20.0, help="maximum size of one EVTX file")
     parser.set_defaults(func=run)
@@ -42,15 +54,23 @@ def run(args: argparse.Namespace) -> int:
     if args.max_mb * 1024 * 1024 < 4096 + 65536:
         raise UsageError("--max-mb must hold at least one 64 KiB chunk")
     try:
-        result = generate(args.out, args.scenario, hosts=args.hosts, events=args.events,
-                          seed=args.seed, max_bytes=int(args.max_mb * 1024 * 1024))
+        result = generate(
+            args.out,
+            args.scenario,
+            hosts=args.hosts,
+            events=args.events,
+            seed=args.seed,
+            max_bytes=int(args.max_mb * 1024 * 1024),
+        )
     except (ValueError, FileExistsError) as exc:
         raise UsageError(str(exc)) from None
     for f in result.files:
         print(f"{f['records']:>10,}  {f['file']}")
     rate = result.records / result.seconds if result.seconds else 0.0
-    print(f"{result.records:,} records in {len(result.files)} files, {result.sessions:,} sessions, "
-          f"{result.activity:,} activity events -> {result.truth} "
-          f"({result.seconds:.1f} s, {rate:,.0f} records/s)")
+    print(
+        f"{result.records:,} records in {len(result.files)} files, {result.sessions:,} sessions, "
+        f"{result.activity:,} activity events -> {result.truth} "
+        f"({result.seconds:.1f} s, {rate:,.0f} records/s)"
+    )
     sys.stdout.flush()
     return 0

@@ -1,4 +1,5 @@
 """`logonscope import-activity FILE --case DIR`: attribute another tool's timeline rows."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """`logonscope ingest PATH... --case DIR`: build or update a case, progress on stderr."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,12 +15,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="EVTX files, folders or zips")
     parser.add_argument("--case", required=True, help="case folder (created if new)")
-    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    parser.add_argument("--parser", choices=("auto", "evtx", "python-evtx"), default="auto",
-                        help="auto: evtx, python-evtx for what it rejects (default)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: all cores)"
+    )
+    parser.add_argument(
+        "--parser",
+        choices=("auto", "evtx", "python-evtx"),
+        default="auto",
+        help="auto: evtx, python-evtx for what it rejects (default)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--no-build", action="store_true",
-                        help="only store the events; build sessions later (on open or query)")
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="only store the events; build sessions later (on open or query)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -33,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be at least 1")
     try:
         with IngestProgress(enabled=not args.quiet) as bar:
-            report = ingest(args.paths, args.case, jobs=args.jobs, parser=args.parser,
-                            progress=bar.update)
+            report = ingest(
+                args.paths, args.case, jobs=args.jobs, parser=args.parser, progress=bar.update
+            )
     except CaseError as exc:
         raise UsageError(str(exc)) from None
     print_report(report)
@@ -59,8 +70,11 @@ def print_report(report) -> None:
         if result.status == "rejected":
             print(f"skipped {visible(result.source)}: {visible(result.reason)}", file=err)
         elif result.status == "stored" and (result.skipped or result.errors):
-            print(f"warning {visible(result.source)}: {result.skipped} records skipped; "
-                  f"{visible('; '.join(result.errors[:3]))}", file=err)
+            print(
+                f"warning {visible(result.source)}: {result.skipped} records skipped; "
+                f"{visible('; '.join(result.errors[:3]))}",
+                file=err,
+            )
     stored, known = report.of("stored"), report.of("known")
     records = report.records
     rate = records / report.seconds if report.seconds > 0 else 0

@@ -7,6 +7,7 @@
 
 This module only wires arguments to `tui.app.make_app`; it does not parse EVTX or query.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     return launch(case, paths=args.paths, build=True if args.rebuild else None)
 
 
-def launch(case: Path, paths: list[str] | None = None, build: bool | None = None,
-           label: str | None = None) -> int:
+def launch(
+    case: Path, paths: list[str] | None = None, build: bool | None = None, label: str | None = None
+) -> int:
     """Run the app over `case` in this terminal; its exit status becomes ours."""
     from logonscope.tui.app import make_app
 

@@ -1,4 +1,5 @@
 """`logonscope query --case DIR "SQL"`: DuckDB SQL over the case's views."""
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ A thin front end over `analysis.queries`: parses options into a `Filters`, makes
 derived tables are built (`analysis.build.ensure_built`), and prints Arrow tables with the
 shared formatter (`tui.output`). JSON uses the DESIGN column names, times ISO 8601 UTC `Z`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,17 +17,56 @@ from logonscope.tui.output import FORMATS
 
 # What `--format table` shows of a session (every column goes to csv/json/jsonl).
 TABLE_COLUMNS = (
-    "session_id", "start", "end", "end_reason", "host_key", "user", "logon_kind", "outcome",
-    "failure_reason", "src_ip", "src_host", "flags", "n_sources",
+    "session_id",
+    "start",
+    "end",
+    "end_reason",
+    "host_key",
+    "user",
+    "logon_kind",
+    "outcome",
+    "failure_reason",
+    "src_ip",
+    "src_host",
+    "flags",
+    "n_sources",
 )
 # `flags` in table output: one letter per set flag
-FLAGS = (("is_reconnect", "R"), ("admin", "A"), ("elevated", "E"), ("tunnelled", "T"),
-         ("system", "S"))
-USERS_TABLE = ("user", "sessions", "successes", "failures", "reconnects", "admin_sessions",
-               "n_hosts", "logon_kinds", "n_src_ips", "first_seen", "last_seen")
-USER_IPS_TABLE = ("user", "src_ip", "src_ip_class", "src_network", "sessions", "failures",
-                  "hosts", "first_seen", "last_seen", "user_share", "rare_for_user",
-                  "case_users", "case_share")
+FLAGS = (
+    ("is_reconnect", "R"),
+    ("admin", "A"),
+    ("elevated", "E"),
+    ("tunnelled", "T"),
+    ("system", "S"),
+)
+USERS_TABLE = (
+    "user",
+    "sessions",
+    "successes",
+    "failures",
+    "reconnects",
+    "admin_sessions",
+    "n_hosts",
+    "logon_kinds",
+    "n_src_ips",
+    "first_seen",
+    "last_seen",
+)
+USER_IPS_TABLE = (
+    "user",
+    "src_ip",
+    "src_ip_class",
+    "src_network",
+    "sessions",
+    "failures",
+    "hosts",
+    "first_seen",
+    "last_seen",
+    "user_share",
+    "rare_for_user",
+    "case_users",
+    "case_share",
+)
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -57,41 +97,61 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--failed", action="store_true", help="failed attempts only")
     parser.add_argument("--since", type=parse_time, help="from this time (UTC unless zoned)")
     parser.add_argument("--until", type=parse_time, help="until this time (UTC unless zoned)")
-    parser.add_argument("--kind", action="append", default=[], dest="kinds",
-                        help="logon kind (Interactive, Network, RemoteInteractive, ...); repeat")
+    parser.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        dest="kinds",
+        help="logon kind (Interactive, Network, RemoteInteractive, ...); repeat",
+    )
     parser.add_argument("--search", help="case-insensitive text in user/host/ip/...")
-    parser.add_argument("--all", action="store_true",
-                        help="include system sessions (machine accounts, services, DWM/UMFD)")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="include system sessions (machine accounts, services, DWM/UMFD)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sessions", help="list logon sessions (one per attempt)",
-                       description="List logon sessions: every attempt to gain access, "
-                       "failed ones and reconnects included. System sessions are hidden "
-                       "unless --all.")
+    p = sub.add_parser(
+        "sessions",
+        help="list logon sessions (one per attempt)",
+        description="List logon sessions: every attempt to gain access, "
+        "failed ones and reconnects included. System sessions are hidden "
+        "unless --all.",
+    )
     _common(p)
     _filters(p)
     p.set_defaults(func=run_sessions)
 
-    p = sub.add_parser("users", help="per-user summary of sessions",
-                       description="One row per user: sessions, failures, hosts, logon kinds, "
-                       "source addresses, first and last seen.")
+    p = sub.add_parser(
+        "users",
+        help="per-user summary of sessions",
+        description="One row per user: sessions, failures, hosts, logon kinds, "
+        "source addresses, first and last seen.",
+    )
     _common(p)
     _filters(p)
     p.set_defaults(func=run_users)
 
-    p = sub.add_parser("user-ips", help="per user + source IP, with rarity (outlier IPs)",
-                       description="One row per user and source address: counts, first/last "
-                       "seen, IP class and network, how rare the IP is for the user "
-                       "(user_share, rare_for_user) and across the case (case_users, "
-                       "case_share). Rarest first.")
+    p = sub.add_parser(
+        "user-ips",
+        help="per user + source IP, with rarity (outlier IPs)",
+        description="One row per user and source address: counts, first/last "
+        "seen, IP class and network, how rare the IP is for the user "
+        "(user_share, rare_for_user) and across the case (case_users, "
+        "case_share). Rarest first.",
+    )
     _common(p)
     _filters(p)
     p.set_defaults(func=run_user_ips)
 
-    p = sub.add_parser("session", help="one session with its source events",
-                       description="One session: its columns, its source events (role, "
-                       "channel, event id, record id, time, evidence path) and activity.")
+    p = sub.add_parser(
+        "session",
+        help="one session with its source events",
+        description="One session: its columns, its source events (role, "
+        "channel, event id, record id, time, evidence path) and activity.",
+    )
     p.add_argument("session_id", metavar="ID", help="session_id from `logonscope sessions`")
     _common(p, ("json", "table"))
     p.set_defaults(func=run_session)
@@ -113,9 +173,17 @@ def _make_filters(args: argparse.Namespace) -> Any:
 
     if args.since and args.until and args.since > args.until:
         raise UsageError("--since is after --until")
-    return Filters(user=args.user, ip=args.ip, host=args.host, failed=args.failed,
-                   since=args.since, until=args.until, kinds=tuple(args.kinds),
-                   show_system=args.all, search=args.search)
+    return Filters(
+        user=args.user,
+        ip=args.ip,
+        host=args.host,
+        failed=args.failed,
+        since=args.since,
+        until=args.until,
+        kinds=tuple(args.kinds),
+        show_system=args.all,
+        search=args.search,
+    )
 
 
 def _for_humans(table: Any, columns: tuple[str, ...]) -> Any:
@@ -124,14 +192,17 @@ def _for_humans(table: Any, columns: tuple[str, ...]) -> Any:
     import pyarrow.compute as pc
 
     if "flags" in columns and all(name in table.column_names for name, _ in FLAGS):
-        letters = [[letter if table[name][i].as_py() else "" for name, letter in FLAGS]
-                   for i in range(table.num_rows)]
-        table = table.append_column("flags", pa.array(["".join(x) for x in letters],
-                                                      pa.string()))
+        letters = [
+            [letter if table[name][i].as_py() else "" for name, letter in FLAGS]
+            for i in range(table.num_rows)
+        ]
+        table = table.append_column("flags", pa.array(["".join(x) for x in letters], pa.string()))
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
-            text = pc.strftime(table.column(i).cast(pa.timestamp("s", tz="UTC"), safe=False),
-                               format="%Y-%m-%d %H:%M:%S")
+            text = pc.strftime(
+                table.column(i).cast(pa.timestamp("s", tz="UTC"), safe=False),
+                format="%Y-%m-%d %H:%M:%S",
+            )
             table = table.set_column(i, field.name, text)
     return table.select([c for c in columns if c in table.column_names])
 
@@ -186,17 +257,30 @@ def run_session(args: argparse.Namespace) -> int:
     src_rows = rows(pa.Table.from_pylist(sources)) if sources else []
     act_rows = rows(pa.Table.from_pylist(activity)) if activity else []
     if args.format == "json":
-        json.dump({**head, "sources": src_rows, "activity": act_rows}, sys.stdout,
-                  ensure_ascii=False, indent=1)
+        json.dump(
+            {**head, "sources": src_rows, "activity": act_rows},
+            sys.stdout,
+            ensure_ascii=False,
+            indent=1,
+        )
         sys.stdout.write("\n")
         return 0
-    pairs = pa.table({"field": list(head), "value": [
-        "" if v is None else json.dumps(v) if isinstance(v, list) else str(v)
-        for v in head.values()]})
+    pairs = pa.table(
+        {
+            "field": list(head),
+            "value": [
+                "" if v is None else json.dumps(v) if isinstance(v, list) else str(v)
+                for v in head.values()
+            ],
+        }
+    )
     write(pairs, "table")
     print("\nsources:")
-    src_table = (pa.Table.from_pylist(sources).drop_columns(["evidence_sha256"]) if sources
-                 else pa.table({"role": pa.array([], pa.string())}))
+    src_table = (
+        pa.Table.from_pylist(sources).drop_columns(["evidence_sha256"])
+        if sources
+        else pa.table({"role": pa.array([], pa.string())})
+    )
     write(src_table, "table")
     print(f"\nactivity: {len(act_rows)} event(s)")
     if activity:

@@ -3,6 +3,7 @@
 Opened with Enter on a source or activity row. The text is shown literally (no markup,
 control characters escaped by the JSON encoder); `c` is not needed: the text is selectable.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,9 @@ class EventScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text + "  (Esc closes)", markup=False)
-            yield TextArea(event_json(self.event), read_only=True, show_line_numbers=False,
-                           id="event-json")
+            yield TextArea(
+                event_json(self.event), read_only=True, show_line_numbers=False, id="event-json"
+            )
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()

@@ -3,6 +3,7 @@
 Returns the chosen path (or None) to the screen, which writes it in a worker. An existing
 file is only replaced after a second Enter. Writes nothing itself.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,12 @@ class ExportScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static(f"Export {self.what}", markup=False)
             yield Input(self.default, id="export-path", select_on_focus=False)
-            yield Static(".csv, .json or .jsonl · Enter writes · Esc cancels", classes="note",
-                         id="export-note", markup=False)
+            yield Static(
+                ".csv, .json or .jsonl · Enter writes · Esc cancels",
+                classes="note",
+                id="export-note",
+                markup=False,
+            )
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -3,6 +3,7 @@
 Returns a new `FilterState` (or None when cancelled); the screen reloads every pane with it.
 Values come from the case's facets; typed times are parsed here, never sent as SQL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,14 +65,20 @@ class FiltersScreen(ModalScreen[FilterState | None]):
         kinds = list(getattr(facets, "kinds", ()) or ())
         outcomes = list(getattr(facets, "outcomes", ()) or ("success", "failure", "unknown"))
         with Vertical():
-            yield Static("Filters  (Tab moves, Space toggles, Ctrl+S or Enter applies, Esc cancels)",
-                         markup=False)
+            yield Static(
+                "Filters  (Tab moves, Space toggles, Ctrl+S or Enter applies, Esc cancels)",
+                markup=False,
+            )
             with VerticalScroll():
                 with Horizontal():
                     yield Static("host", classes="label")
-                    yield Select([(visible(h), h) for h in hosts], prompt="all hosts",
-                                 value=state.host if state.host in hosts else Select.NULL,
-                                 allow_blank=True, id="filter-host")
+                    yield Select(
+                        [(visible(h), h) for h in hosts],
+                        prompt="all hosts",
+                        value=state.host if state.host in hosts else Select.NULL,
+                        allow_blank=True,
+                        id="filter-host",
+                    )
                 with Horizontal():
                     yield Static("since", classes="label")
                     yield Input(_show_time(state.since), placeholder=TIME_HINT, id="filter-since")
@@ -80,14 +87,19 @@ class FiltersScreen(ModalScreen[FilterState | None]):
                     yield Input(_show_time(state.until), placeholder=TIME_HINT, id="filter-until")
                 with Horizontal():
                     yield Static("kinds", classes="label")
-                    yield SelectionList[str](*[(visible(k), k, k in state.kinds) for k in kinds],
-                                             id="filter-kinds")
+                    yield SelectionList[str](
+                        *[(visible(k), k, k in state.kinds) for k in kinds], id="filter-kinds"
+                    )
                 with Horizontal():
                     yield Static("outcome", classes="label")
-                    yield SelectionList[str](*[(o, o, o in state.outcomes) for o in outcomes],
-                                             id="filter-outcomes")
-                yield Checkbox("show system accounts (machine$, SYSTEM, DWM-*, …)",
-                               value=state.show_system, id="filter-system")
+                    yield SelectionList[str](
+                        *[(o, o, o in state.outcomes) for o in outcomes], id="filter-outcomes"
+                    )
+                yield Checkbox(
+                    "show system accounts (machine$, SYSTEM, DWM-*, …)",
+                    value=state.show_system,
+                    id="filter-system",
+                )
                 yield Static("", id="filter-error", markup=False)
             with Horizontal(id="filter-buttons"):
                 yield Button("Apply", id="filter-apply", variant="primary")
@@ -119,13 +131,16 @@ class FiltersScreen(ModalScreen[FilterState | None]):
             self.query_one("#filter-error", Static).update("since is after until")
             return
         host = self.query_one("#filter-host", Select).value
-        self.dismiss(FilterState(
-            host=None if host is Select.NULL or host is None else str(host),
-            since=since, until=until,
-            kinds=tuple(self.query_one("#filter-kinds", SelectionList).selected),
-            outcomes=tuple(self.query_one("#filter-outcomes", SelectionList).selected),
-            show_system=self.query_one("#filter-system", Checkbox).value,
-        ))
+        self.dismiss(
+            FilterState(
+                host=None if host is Select.NULL or host is None else str(host),
+                since=since,
+                until=until,
+                kinds=tuple(self.query_one("#filter-kinds", SelectionList).selected),
+                outcomes=tuple(self.query_one("#filter-outcomes", SelectionList).selected),
+                show_system=self.query_one("#filter-system", Checkbox).value,
+            )
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -2,6 +2,7 @@
 
 Shown by `?`; closed by Esc, `?` or `q`. Lists keys only; performs no action of its own.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -36,9 +37,18 @@ def key_rows(groups: list[tuple[str, list]]) -> list[tuple[str, str, str]]:
 
 
 def _pretty(key: str) -> str:
-    names = {"question_mark": "?", "slash": "/", "escape": "Esc", "backspace": "Backspace",
-             "tab": "Tab", "shift+tab": "Shift+Tab", "enter": "Enter",
-             "right_square_bracket": "]", "left_square_bracket": "[", "ctrl+p": "Ctrl+P"}
+    names = {
+        "question_mark": "?",
+        "slash": "/",
+        "escape": "Esc",
+        "backspace": "Backspace",
+        "tab": "Tab",
+        "shift+tab": "Shift+Tab",
+        "enter": "Enter",
+        "right_square_bracket": "]",
+        "left_square_bracket": "[",
+        "ctrl+p": "Ctrl+P",
+    }
     return names.get(key.strip(), key.strip())
 
 

@@ -6,6 +6,7 @@ runs every query in a thread worker (`exclusive` per pane, so a fast cursor canc
 queries). Workers post results back as messages and never touch widgets. Wide terminals show
 all four panes; at 80×24 only the active pane is shown (Tab moves on).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,13 @@ from logonscope.tui.screens.event import EventScreen
 from logonscope.tui.screens.export import ExportScreen
 from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.help import HelpScreen
-from logonscope.tui.screens.messages import DetailLoaded, EventLoaded, Exported, FacetsLoaded, Loaded
+from logonscope.tui.screens.messages import (
+    DetailLoaded,
+    EventLoaded,
+    Exported,
+    FacetsLoaded,
+    Loaded,
+)
 from logonscope.tui.screens.pick import PickScreen
 from logonscope.tui.tables import Sort, shape, sortable, visible
 from logonscope.tui.widgets.detail import ActivityTable, DetailPane, SourcesTable, summary_table
@@ -49,10 +56,10 @@ class Nav:
     """One place in the drill-down: what is selected and which pane has the focus."""
 
     pane: str = "users"
-    user: str | None = None        # user_key; None = every user (case-wide sessions)
+    user: str | None = None  # user_key; None = every user (case-wide sessions)
     user_label: str | None = None
     ip: Any = None
-    ip_set: bool = False           # sessions narrowed to one source IP (which may be null)
+    ip_set: bool = False  # sessions narrowed to one source IP (which may be null)
     session_id: str | None = None
 
 
@@ -99,7 +106,7 @@ class MainScreen(Screen[None]):
         self.forward_stack: list[Nav] = []
         self.facets: Any = None
         self.tokens: dict[str, int] = {}
-        self.timings: dict[str, float] = {}   # last query+shape seconds per pane (bench)
+        self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
         self._wide = True
 
     # --- layout ---------------------------------------------------------------------
@@ -174,7 +181,9 @@ class MainScreen(Screen[None]):
         if nav.user is not None:
             crumbs.append(f"user {visible(nav.user_label or nav.user)}")
         elif nav.pane in ("sessions", "detail"):
-            crumbs.append(f"all sessions{' of ' + visible(self.filters.host) if self.filters.host else ''}")
+            crumbs.append(
+                f"all sessions{' of ' + visible(self.filters.host) if self.filters.host else ''}"
+            )
         if nav.ip_set:
             crumbs.append(f"from {visible(nav.ip) if nav.ip is not None else '(no IP)'}")
         if nav.session_id and nav.pane == "detail":
@@ -197,8 +206,16 @@ class MainScreen(Screen[None]):
         self.load_sessions(select=self.nav.session_id)
 
     def _shape_for(self, pane: TablePane, table: pa.Table) -> Any:
-        return prepare(shape(table, pane.search_text, pane.order, hidden=pane.hidden_columns,
-                             preferred=pane.preferred, abbreviate=pane.abbreviate))
+        return prepare(
+            shape(
+                table,
+                pane.search_text,
+                pane.order,
+                hidden=pane.hidden_columns,
+                preferred=pane.preferred,
+                abbreviate=pane.abbreviate,
+            )
+        )
 
     def load_users(self, select: Any = None) -> None:
         pane = self.pane("users")
@@ -212,8 +229,9 @@ class MainScreen(Screen[None]):
         if get_current_worker().is_cancelled:
             return
         shaped = self._shape_for(self.pane("users"), table)
-        self.post_message(Loaded("users", token, table, shaped, "", select,
-                                 seconds=time.perf_counter() - started))
+        self.post_message(
+            Loaded("users", token, table, shaped, "", select, seconds=time.perf_counter() - started)
+        )
 
     def load_ips(self, select: Any = None) -> None:
         nav = self.nav
@@ -228,14 +246,19 @@ class MainScreen(Screen[None]):
         self._ips_worker(self._token("ips"), self.filters, nav.user, context, select)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="ips")
-    def _ips_worker(self, token: int, filters: FilterState, user: str, context: str, select: Any) -> None:
+    def _ips_worker(
+        self, token: int, filters: FilterState, user: str, context: str, select: Any
+    ) -> None:
         started = time.perf_counter()
         table = self.backend.user_ips(filters, user)
         if get_current_worker().is_cancelled:
             return
         shaped = self._shape_for(self.pane("ips"), table)
-        self.post_message(Loaded("ips", token, table, shaped, context, select,
-                                 seconds=time.perf_counter() - started))
+        self.post_message(
+            Loaded(
+                "ips", token, table, shaped, context, select, seconds=time.perf_counter() - started
+            )
+        )
 
     def _sessions_context(self) -> str:
         nav = self.nav
@@ -250,20 +273,39 @@ class MainScreen(Screen[None]):
         nav = self.nav
         context = self._sessions_context()
         self.pane("sessions").loading_for(context)
-        self._sessions_worker(self._token("sessions"), self.filters, nav.user, nav.ip, nav.ip_set,
-                              context, select)
+        self._sessions_worker(
+            self._token("sessions"), self.filters, nav.user, nav.ip, nav.ip_set, context, select
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sessions")
-    def _sessions_worker(self, token: int, filters: FilterState, user: str | None, ip: Any,
-                         ip_set: bool, context: str, select: Any) -> None:
+    def _sessions_worker(
+        self,
+        token: int,
+        filters: FilterState,
+        user: str | None,
+        ip: Any,
+        ip_set: bool,
+        context: str,
+        select: Any,
+    ) -> None:
         started = time.perf_counter()
         table = self.backend.sessions(filters, user, ip, ip_set)
         if get_current_worker().is_cancelled:
             return
         shaped = self._shape_for(self.pane("sessions"), table)
         hist = histogram(table)
-        self.post_message(Loaded("sessions", token, table, shaped, context, select, hist,
-                                 seconds=time.perf_counter() - started))
+        self.post_message(
+            Loaded(
+                "sessions",
+                token,
+                table,
+                shaped,
+                context,
+                select,
+                hist,
+                seconds=time.perf_counter() - started,
+            )
+        )
 
     def load_detail(self, session_id: str | None) -> None:
         detail = self.pane("detail")
@@ -284,8 +326,11 @@ class MainScreen(Screen[None]):
             return
         shaped: dict[str, tuple[pa.Table, Any]] = {}
         if detail is not None:
-            sources = {"summary": summary_table(detail), "sources": detail["sources"],
-                       "activity": detail["activity"]}
+            sources = {
+                "summary": summary_table(detail),
+                "sources": detail["sources"],
+                "activity": detail["activity"],
+            }
             for name, table in sources.items():
                 shaped[name] = (table, self._shape_for(views[name], table))
         self.post_message(DetailLoaded(token, detail, shaped, time.perf_counter() - started))
@@ -302,8 +347,17 @@ class MainScreen(Screen[None]):
     def _shape_worker(self, key: str, token: int, pane: TablePane, source: pa.Table) -> None:
         started = time.perf_counter()
         shaped = self._shape_for(pane, source)
-        self.post_message(Loaded(key, token, source, shaped, pane.context, None,
-                                 seconds=time.perf_counter() - started))
+        self.post_message(
+            Loaded(
+                key,
+                token,
+                source,
+                shaped,
+                pane.context,
+                None,
+                seconds=time.perf_counter() - started,
+            )
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="facets")
     def load_facets(self) -> None:
@@ -326,19 +380,30 @@ class MainScreen(Screen[None]):
         if self.tokens.get(message.pane) != message.token:
             return  # superseded by a newer request
         if message.pane.startswith("shape-"):
-            name = message.pane[len("shape-"):]
+            name = message.pane[len("shape-") :]
             pane = self.query_one(f"#{name}", TablePane)
             current = pane.current()
             key = current.get(pane.key_column) if current and pane.key_column else None
-            pane.show(message.source, message.shaped, select=key,
-                      focus=self._may_focus() and pane is self.active_table())
+            pane.show(
+                message.source,
+                message.shaped,
+                select=key,
+                focus=self._may_focus() and pane is self.active_table(),
+            )
         else:
-            self.pane(message.pane).show(message.source, message.shaped, message.context,
-                                         select=message.select,
-                                         focus=self._may_focus() and message.pane == self.nav.pane)
-            if message.pane == "users" and "sessions" not in self.tokens and (
-                    message.shaped.rows.num_rows == 0 or not self.pane("users").has_focus_within):
-                self.load_ips()       # no highlight will come to load them
+            self.pane(message.pane).show(
+                message.source,
+                message.shaped,
+                message.context,
+                select=message.select,
+                focus=self._may_focus() and message.pane == self.nav.pane,
+            )
+            if (
+                message.pane == "users"
+                and "sessions" not in self.tokens
+                and (message.shaped.rows.num_rows == 0 or not self.pane("users").has_focus_within)
+            ):
+                self.load_ips()  # no highlight will come to load them
                 self.load_sessions()
         self.timings[message.pane] = message.seconds
         if message.histogram is not None:
@@ -353,8 +418,9 @@ class MainScreen(Screen[None]):
     def on_detail_loaded(self, message: DetailLoaded) -> None:
         if self.tokens.get("detail") != message.token:
             return
-        self.pane("detail").show_detail(message.detail, message.shaped,
-                                        focus=self._may_focus() and self.nav.pane == "detail")
+        self.pane("detail").show_detail(
+            message.detail, message.shaped, focus=self._may_focus() and self.nav.pane == "detail"
+        )
         self.timings["detail"] = message.seconds
 
     def on_facets_loaded(self, message: FacetsLoaded) -> None:
@@ -364,14 +430,20 @@ class MainScreen(Screen[None]):
         self.app.push_screen(EventScreen(message.title, message.event))
 
     def on_exported(self, message: Exported) -> None:
-        self.notify(f"wrote {message.rows:,} rows to {visible(message.path)}", title="export",
-                    markup=False)
+        self.notify(
+            f"wrote {message.rows:,} rows to {visible(message.path)}", title="export", markup=False
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.notify(visible(f"{type(error).__name__}: {error}"), title=f"{event.worker.group} failed",
-                        severity="error", timeout=10, markup=False)
+            self.notify(
+                visible(f"{type(error).__name__}: {error}"),
+                title=f"{event.worker.group} failed",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
 
     # --- pane messages → what loads next --------------------------------------------
 
@@ -383,8 +455,14 @@ class MainScreen(Screen[None]):
             return
         if not self.pane("users").has_focus_within:
             return  # a reload, not the responder browsing users: keep the selection
-        self.nav = replace(self.nav, user=key, user_label=(user or {}).get("user"),
-                           ip=None, ip_set=False, session_id=None)
+        self.nav = replace(
+            self.nav,
+            user=key,
+            user_label=(user or {}).get("user"),
+            ip=None,
+            ip_set=False,
+            session_id=None,
+        )
         self.load_ips()
         self.load_sessions()
         self._status()
@@ -395,8 +473,14 @@ class MainScreen(Screen[None]):
         user = message.user
         key = user.get("user_key")
         if key != self.nav.user or self.nav.ip_set:
-            self.nav = replace(self.nav, user=key, user_label=user.get("user"), ip=None,
-                               ip_set=False, session_id=None)
+            self.nav = replace(
+                self.nav,
+                user=key,
+                user_label=user.get("user"),
+                ip=None,
+                ip_set=False,
+                session_id=None,
+            )
             self.load_ips()
             self.load_sessions()
         self._focus("ips")
@@ -540,12 +624,20 @@ class MainScreen(Screen[None]):
         def picked(column: str | None) -> None:
             if column is None:
                 return
-            descending = not table.order.descending if table.order and table.order.column == column \
+            descending = (
+                not table.order.descending
+                if table.order and table.order.column == column
                 else False
+            )
             table.set_order(Sort(column, descending))
 
-        labels = [(c, f"{c}  {'(' + ('↓' if table.order.descending else '↑') + ')' if c == current and table.order else ''}")
-                  for c in columns]
+        labels = [
+            (
+                c,
+                f"{c}  {'(' + ('↓' if table.order.descending else '↑') + ')' if c == current and table.order else ''}",
+            )
+            for c in columns
+        ]
         self.app.push_screen(PickScreen(f"Sort {table.title} by", labels, current), picked)
 
     def action_reverse_sort(self) -> None:
@@ -579,8 +671,9 @@ class MainScreen(Screen[None]):
 
     def action_all_sessions(self) -> None:
         self._push()
-        self.nav = replace(self.nav, user=None, user_label=None, ip=None, ip_set=False,
-                           session_id=None)
+        self.nav = replace(
+            self.nav, user=None, user_label=None, ip=None, ip_set=False, session_id=None
+        )
         self.load_ips()
         self.load_sessions()
         self._focus("sessions")
@@ -596,7 +689,9 @@ class MainScreen(Screen[None]):
             self.load_users()
             self.action_all_sessions()
 
-        self.app.push_screen(PickScreen("Sessions of host", options, self.filters.host or ""), picked)
+        self.app.push_screen(
+            PickScreen("Sessions of host", options, self.filters.host or ""), picked
+        )
 
     def action_reload(self) -> None:
         self.reload_all()
@@ -610,7 +705,7 @@ class MainScreen(Screen[None]):
             return
         view = table.shaped.view
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        name = (table.title.lower().replace(" + ", "-").replace(" ", "-"))
+        name = table.title.lower().replace(" + ", "-").replace(" ", "-")
         what = f"{table.title} ({view.num_rows:,} rows, every column, search and sort applied)"
 
         def chosen(path: str | None) -> None:
@@ -622,10 +717,18 @@ class MainScreen(Screen[None]):
     def action_help(self) -> None:
         from logonscope.tui.widgets.table_pane import Grid
 
-        groups = [("main", self.BINDINGS), ("app", list(self.app.BINDINGS)),
-                  ("dialogs", [Binding("escape", "", "close a dialog / cancel"),
-                               Binding("ctrl+s", "", "apply filters (filter dialog)")]),
-                  ("tables", [b for b in Grid.BINDINGS if b.key in ("ctrl+c,super+c",)])]
+        groups = [
+            ("main", self.BINDINGS),
+            ("app", list(self.app.BINDINGS)),
+            (
+                "dialogs",
+                [
+                    Binding("escape", "", "close a dialog / cancel"),
+                    Binding("ctrl+s", "", "apply filters (filter dialog)"),
+                ],
+            ),
+            ("tables", [b for b in Grid.BINDINGS if b.key in ("ctrl+c,super+c",)]),
+        ]
         self.app.push_screen(HelpScreen(groups))
 
     def action_quit(self) -> None:

@@ -3,6 +3,7 @@
 Workers never touch widgets: they compute, then post one of these; the screen applies it on
 the UI thread. A `token` lets the screen drop a result that a newer request superseded.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,16 +18,35 @@ from logonscope.tui.tables import Shaped
 class Loaded(Message):
     """A pane's result, shaped (searched, sorted, capped, inert)."""
 
-    def __init__(self, pane: str, token: int, source: pa.Table, shaped: Shaped, context: str,
-                 select: Any = None, histogram: Histogram | None = None, seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        pane: str,
+        token: int,
+        source: pa.Table,
+        shaped: Shaped,
+        context: str,
+        select: Any = None,
+        histogram: Histogram | None = None,
+        seconds: float = 0.0,
+    ) -> None:
         super().__init__()
         self.pane, self.token, self.source, self.shaped = pane, token, source, shaped
-        self.context, self.select, self.histogram, self.seconds = context, select, histogram, seconds
+        self.context, self.select, self.histogram, self.seconds = (
+            context,
+            select,
+            histogram,
+            seconds,
+        )
 
 
 class DetailLoaded(Message):
-    def __init__(self, token: int, detail: dict[str, Any] | None,
-                 shaped: dict[str, tuple[pa.Table, Shaped]], seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        token: int,
+        detail: dict[str, Any] | None,
+        shaped: dict[str, tuple[pa.Table, Shaped]],
+        seconds: float = 0.0,
+    ) -> None:
         super().__init__()
         self.token, self.detail, self.shaped, self.seconds = token, detail, shaped, seconds
 

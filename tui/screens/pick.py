@@ -2,6 +2,7 @@
 
 Generic and inert: options are shown as text, never markup. It changes nothing itself.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -26,7 +27,9 @@ class PickScreen(ModalScreen[str | None]):
     """
     BINDINGS: ClassVar[list] = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, title: str, options: list[tuple[str, str]], current: str | None = None) -> None:
+    def __init__(
+        self, title: str, options: list[tuple[str, str]], current: str | None = None
+    ) -> None:
         """`options`: (value, label) pairs."""
         super().__init__()
         self.title_text, self.options, self.current = title, options, current
@@ -34,8 +37,13 @@ class PickScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text + "  (Enter picks, Esc cancels)", markup=False)
-            yield OptionList(*[Option(Text(visible(label)), id=f"o{i}")
-                               for i, (_, label) in enumerate(self.options)], id="pick-list")
+            yield OptionList(
+                *[
+                    Option(Text(visible(label)), id=f"o{i}")
+                    for i, (_, label) in enumerate(self.options)
+                ],
+                id="pick-list",
+            )
 
     def on_mount(self) -> None:
         listing = self.query_one(OptionList)

@@ -4,6 +4,7 @@ Runs in a thread worker; the bar shows files, records and speed. Esc cancels: th
 stops at its next progress report and the case stays as it was (storage commits atomically).
 Dismisses with True when the case is ready, False when cancelled or failed.
 """
+
 from __future__ import annotations
 
 import time
@@ -36,7 +37,9 @@ class PrepareScreen(Screen[bool]):
     BINDINGS: ClassVar[list] = [Binding("escape,q", "cancel", "cancel")]
 
     class Step(Message):
-        def __init__(self, text: str, done: float | None = None, total: float | None = None) -> None:
+        def __init__(
+            self, text: str, done: float | None = None, total: float | None = None
+        ) -> None:
             super().__init__()
             self.text, self.done, self.total = text, done, total
 
@@ -74,14 +77,22 @@ class PrepareScreen(Screen[bool]):
                 if self.cancelled:
                     raise Cancelled()
                 rate = p.records / p.seconds if p.seconds > 0 else 0
-                self.post_message(self.Step(
-                    f"ingest: {p.files_done}/{p.files_total} files · {p.records:,} records · "
-                    f"{rate:,.0f} records/s", p.bytes_done, p.bytes_total or None))
+                self.post_message(
+                    self.Step(
+                        f"ingest: {p.files_done}/{p.files_total} files · {p.records:,} records · "
+                        f"{rate:,.0f} records/s",
+                        p.bytes_done,
+                        p.bytes_total or None,
+                    )
+                )
 
             report = ingest(self.paths, self.case_dir, progress=progress)
             stored = report.of("stored")
-            summary.append(f"ingested {len(stored)} new file(s), {report.stored:,} records"
-                           if stored else "nothing new to ingest")
+            summary.append(
+                f"ingested {len(stored)} new file(s), {report.stored:,} records"
+                if stored
+                else "nothing new to ingest"
+            )
             if not report.usable:
                 raise ValueError("no usable evidence in " + ", ".join(self.paths))
             self.build = self.build or bool(stored) or needs_build(self.case_dir)
@@ -111,8 +122,11 @@ class PrepareScreen(Screen[bool]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.summary = "cancelled; the case is unchanged" if isinstance(error, Cancelled) \
+            self.summary = (
+                "cancelled; the case is unchanged"
+                if isinstance(error, Cancelled)
                 else f"{type(error).__name__}: {error}"
+            )
             self.dismiss(False)
 
     def action_cancel(self) -> None:

@@ -5,6 +5,7 @@ defined the session with its role and key fields (Enter posts `SourceChosen`, th
 shows the whole event); Activity lists the events attributed to it. It renders what the
 screen hands it and never queries the case.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,10 +22,33 @@ from logonscope.tui.tables import Shaped, shape, visible
 from logonscope.tui.widgets.table_pane import TablePane
 
 SUMMARY_FIELDS = (
-    "session_id", "host", "user", "domain", "sid", "logon_kind", "logon_type", "outcome",
-    "failure_reason", "start", "end", "duration", "end_reason", "src_ip", "src_ip_source",
-    "src_ip_class", "src_ip_zone", "src_host", "tunnelled", "logon_ids", "lsm_session_id",
-    "is_reconnect", "elevated", "admin", "system", "n_sources", "n_activity",
+    "session_id",
+    "host",
+    "user",
+    "domain",
+    "sid",
+    "logon_kind",
+    "logon_type",
+    "outcome",
+    "failure_reason",
+    "start",
+    "end",
+    "duration",
+    "end_reason",
+    "src_ip",
+    "src_ip_source",
+    "src_ip_class",
+    "src_ip_zone",
+    "src_host",
+    "tunnelled",
+    "logon_ids",
+    "lsm_session_id",
+    "is_reconnect",
+    "elevated",
+    "admin",
+    "system",
+    "n_sources",
+    "n_activity",
 )
 
 
@@ -37,8 +61,11 @@ def summary_table(detail: dict[str, Any]) -> pa.Table:
     elif start is not None and "end" in values:
         values["duration"] = "open (no end seen)"
     names = [f for f in SUMMARY_FIELDS if f in values]
-    names += [k for k in values if k not in names and k not in ("sources", "activity")
-              and not k.endswith("_key")]
+    names += [
+        k
+        for k in values
+        if k not in names and k not in ("sources", "activity") and not k.endswith("_key")
+    ]
     return pa.table({"field": names, "value": [visible(values[n]) for n in names]})
 
 
@@ -53,10 +80,24 @@ class SourcesTable(TablePane):
     key_column: ClassVar[str | None] = None
     hidden_columns: ClassVar[tuple[str, ...]] = ("evidence_sha256", "session_id")
     preferred: ClassVar[tuple[str, ...]] = (
-        "time", "event_id", "role", "channel", "target_user", "logon_type", "ip", "port",
-        "workstation", "target_logon_id", "lsm_session_id", "status", "sub_status")
+        "time",
+        "event_id",
+        "role",
+        "channel",
+        "target_user",
+        "logon_type",
+        "ip",
+        "port",
+        "workstation",
+        "target_logon_id",
+        "lsm_session_id",
+        "status",
+        "sub_status",
+    )
     abbreviate: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("channel", "Microsoft-Windows-", ""), ("channel", "TerminalServices-", "TS-"))
+        ("channel", "Microsoft-Windows-", ""),
+        ("channel", "TerminalServices-", "TS-"),
+    )
     empty_text: ClassVar[str] = "no source events"
 
     class SourceChosen(Message, bubble=True):
@@ -72,10 +113,19 @@ class ActivityTable(TablePane):
     title: ClassVar[str] = "Activity"
     key_column: ClassVar[str | None] = None
     hidden_columns: ClassVar[tuple[str, ...]] = ("session_id", "evidence_sha256", "host_key")
-    preferred: ClassVar[tuple[str, ...]] = ("time", "event_id", "summary", "user", "confidence",
-                                            "channel", "match_note")
+    preferred: ClassVar[tuple[str, ...]] = (
+        "time",
+        "event_id",
+        "summary",
+        "user",
+        "confidence",
+        "channel",
+        "match_note",
+    )
     abbreviate: ClassVar[tuple[tuple[str, str, str], ...]] = (
-        ("channel", "Microsoft-Windows-", ""), ("channel", "TerminalServices-", "TS-"))
+        ("channel", "Microsoft-Windows-", ""),
+        ("channel", "TerminalServices-", "TS-"),
+    )
     empty_text: ClassVar[str] = "no activity attributed to this session"
 
     class ActivityChosen(Message, bubble=True):
@@ -142,8 +192,12 @@ class DetailPane(Vertical):
     def loading_for(self, context: str) -> None:
         self.border_subtitle = "loading…"
 
-    def show_detail(self, detail: dict[str, Any] | None, shaped: dict[str, tuple[pa.Table, Shaped]],
-                    focus: bool | None = None) -> None:
+    def show_detail(
+        self,
+        detail: dict[str, Any] | None,
+        shaped: dict[str, tuple[pa.Table, Shaped]],
+        focus: bool | None = None,
+    ) -> None:
         """`shaped` maps tab name → (source table, shaped result), computed in a worker;
         `focus`: whether the active tab's table takes the focus (None: keep it if it had it)."""
         if focus is None:
@@ -152,17 +206,23 @@ class DetailPane(Vertical):
             self.session_id = None
             self.border_title = "Session detail"
             self.border_subtitle = "no session"
-            empty = pa.table({"field": pa.array([], pa.string()), "value": pa.array([], pa.string())})
+            empty = pa.table(
+                {"field": pa.array([], pa.string()), "value": pa.array([], pa.string())}
+            )
             for table in self.tables():
-                table.show(empty, shape(empty), context="", focus=focus and table is self.active_table())
+                table.show(
+                    empty, shape(empty), context="", focus=focus and table is self.active_table()
+                )
             return
         self.session_id = detail.get("session_id")
         who = visible(detail.get("user")) or "?"
         # Content, not str: a border title given as str is parsed as markup
         self.border_title = Content(
-            f"Session {visible(self.session_id)} · {who} @ {visible(detail.get('host'))}")
-        self.border_subtitle = Content(f"{visible(detail.get('outcome'))} · "
-                                       f"{visible(detail.get('logon_kind'))} · t next tab")
+            f"Session {visible(self.session_id)} · {who} @ {visible(detail.get('host'))}"
+        )
+        self.border_subtitle = Content(
+            f"{visible(detail.get('outcome'))} · {visible(detail.get('logon_kind'))} · t next tab"
+        )
         active = self.active_table()
         for name in self.TABS:
             source, result = shaped[name]

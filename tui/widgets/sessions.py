@@ -3,6 +3,7 @@
 Posts `SessionHighlighted` as the cursor moves (the screen previews the detail) and
 `SessionChosen` on Enter; never queries the case itself.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -17,10 +18,31 @@ class SessionsPane(TablePane):
     key_column: ClassVar[str | None] = "session_id"
     hidden_columns: ClassVar[tuple[str, ...]] = ("host_key", "user_key")
     preferred: ClassVar[tuple[str, ...]] = (
-        "start", "end", "host", "user", "logon_kind", "src_ip", "outcome", "failure_reason",
-        "end_reason", "src_ip_class", "src_host", "tunnelled", "elevated", "admin",
-        "is_reconnect", "n_sources", "n_activity", "logon_type", "domain", "src_ip_source",
-        "logon_ids", "lsm_session_id", "sid", "system", "session_id",
+        "start",
+        "end",
+        "host",
+        "user",
+        "logon_kind",
+        "src_ip",
+        "outcome",
+        "failure_reason",
+        "end_reason",
+        "src_ip_class",
+        "src_host",
+        "tunnelled",
+        "elevated",
+        "admin",
+        "is_reconnect",
+        "n_sources",
+        "n_activity",
+        "logon_type",
+        "domain",
+        "src_ip_source",
+        "logon_ids",
+        "lsm_session_id",
+        "sid",
+        "system",
+        "session_id",
     )
     empty_text: ClassVar[str] = "no sessions for this selection and these filters"
 

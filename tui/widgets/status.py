@@ -2,15 +2,28 @@
 
 Two lines of inert text, set by the screen; never queries, never parses markup.
 """
+
 from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-HINTS = (("Enter", "drill"), ("Esc", "back"), ("Tab", "pane"), ("/", "search"), ("f", "filter"),
-         ("x", "failures"), ("S", "system"), ("o", "sort"), ("s", "all sessions"),
-         ("e", "export"), ("?", "help"), ("^p", "commands"), ("q", "quit"))
+HINTS = (
+    ("Enter", "drill"),
+    ("Esc", "back"),
+    ("Tab", "pane"),
+    ("/", "search"),
+    ("f", "filter"),
+    ("x", "failures"),
+    ("S", "system"),
+    ("o", "sort"),
+    ("s", "all sessions"),
+    ("e", "export"),
+    ("?", "help"),
+    ("^p", "commands"),
+    ("q", "quit"),
+)
 
 
 class KeyHints(Widget):

@@ -6,6 +6,7 @@ says "N of M" when the row cap or a search hides rows. It keeps the search text 
 order of its table (the screen's workers apply them) and turns cursor moves into its
 subclass's messages. It never queries the case and never talks to another pane.
 """
+
 from __future__ import annotations
 
 import sys
@@ -55,8 +56,9 @@ def prepare(shaped: Shaped) -> Shaped:
 class Grid(DataTable):
     """The fast table without its own Tab bindings: Tab moves between panes."""
 
-    BINDINGS: ClassVar[list] = [b for b in DataTable.BINDINGS
-                                if getattr(b, "key", "") not in ("tab", "shift+tab")]
+    BINDINGS: ClassVar[list] = [
+        b for b in DataTable.BINDINGS if getattr(b, "key", "") not in ("tab", "shift+tab")
+    ]
 
 
 class TablePane(Vertical):
@@ -70,10 +72,10 @@ class TablePane(Vertical):
     """
 
     title: ClassVar[str] = "Rows"
-    key_column: ClassVar[str | None] = None   # what identifies a row (for cursor restore)
+    key_column: ClassVar[str | None] = None  # what identifies a row (for cursor restore)
     hidden_columns: ClassVar[tuple[str, ...]] = ()
     empty_text: ClassVar[str] = "nothing to show"
-    preferred: ClassVar[tuple[str, ...]] = ()   # columns shown first, in this order
+    preferred: ClassVar[tuple[str, ...]] = ()  # columns shown first, in this order
     # (column, text, shorter) replacements made on screen only
     abbreviate: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
@@ -86,11 +88,11 @@ class TablePane(Vertical):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.source: pa.Table | None = None     # the query result, before search and sort
+        self.source: pa.Table | None = None  # the query result, before search and sort
         self.shaped: Shaped | None = None
         self.search_text = ""
         self.order: Sort | None = None
-        self.context = ""                       # what the result is of ("alice @ 10.0.0.5")
+        self.context = ""  # what the result is of ("alice @ 10.0.0.5")
         self._generation = 0
         self._announced: Any = object()
         self._wants_focus = False
@@ -109,8 +111,14 @@ class TablePane(Vertical):
         self.context = context
         self._retitle(loading=True)
 
-    def show(self, source: pa.Table, shaped: Shaped, context: str | None = None,
-             select: Any = None, focus: bool | None = None) -> None:
+    def show(
+        self,
+        source: pa.Table,
+        shaped: Shaped,
+        context: str | None = None,
+        select: Any = None,
+        focus: bool | None = None,
+    ) -> None:
         """Replace the table with `shaped`; put the cursor on the row whose key is `select`.
 
         `focus`: whether the new table takes the focus (the screen knows which pane should
@@ -130,7 +138,9 @@ class TablePane(Vertical):
         self.can_focus = False
         self._grid = None
         if shaped.display.num_rows == 0:
-            note = self.empty_text if not self.search_text else f"no row matches /{self.search_text}"
+            note = (
+                self.empty_text if not self.search_text else f"no row matches /{self.search_text}"
+            )
             self.mount(Static(note, classes="placeholder", markup=False))
             if had_focus or focus_moves:  # held here until a table comes
                 self._wants_focus = self.can_focus = True
@@ -217,7 +227,11 @@ class TablePane(Vertical):
         if loading:
             bits.append("loading…")
         elif self.shaped is not None:
-            shown, matched, total = self.shaped.display.num_rows, self.shaped.matched, self.shaped.total
+            shown, matched, total = (
+                self.shaped.display.num_rows,
+                self.shaped.matched,
+                self.shaped.total,
+            )
             if self.search_text:
                 bits.append(f"/{self.search_text}: {matched:,} of {total:,}")
             else:

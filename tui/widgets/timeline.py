@@ -4,6 +4,7 @@ Two rows of eighth-blocks (logons, failures) and an axis with the first and last
 resampled to the strip's width. Renders a `analysis.timeline.Histogram` it is given; never
 queries. Uses Text objects (no markup) and reads with or without colour (NO_COLOR).
 """
+
 from __future__ import annotations
 
 from rich.text import Text

@@ -3,6 +3,7 @@
 Posts `UserHighlighted` when the cursor rests on a user and `UserChosen` on Enter; the screen
 decides what loads next. It never queries the case itself.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -17,9 +18,21 @@ class UsersPane(TablePane):
     key_column: ClassVar[str | None] = "user_key"
     hidden_columns: ClassVar[tuple[str, ...]] = ("user_key", "system")
     preferred: ClassVar[tuple[str, ...]] = (
-        "user", "sessions", "failures", "n_hosts", "n_src_ips", "logon_kinds", "first_seen",
-        "last_seen", "last_failure", "successes", "unknown", "reconnects", "admin_sessions",
-        "hosts", "domains",
+        "user",
+        "sessions",
+        "failures",
+        "n_hosts",
+        "n_src_ips",
+        "logon_kinds",
+        "first_seen",
+        "last_seen",
+        "last_failure",
+        "successes",
+        "unknown",
+        "reconnects",
+        "admin_sessions",
+        "hosts",
+        "domains",
     )
     empty_text: ClassVar[str] = "no users (system accounts are hidden: S shows them)"
 
