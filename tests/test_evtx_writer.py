@@ -124,7 +124,7 @@ def events(draw: st.DrawFn) -> tuple[EventType, dict[str, Any], tuple[Any, ...]]
             and v
             and len(v) > 40
             and any(
-                tx == VT.STRING and x and len(x) > 40 for tx, x in zip(types, values, strict=True)
+                tx == VT.STRING and x and len(x) > 40 for tx, x in zip(types, values, strict=False)
             )
         ):
             v = v[:40]
