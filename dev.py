@@ -2,10 +2,11 @@
 """Bootstrap and run logonscope with nothing but python3 (>= 3.10).
 
     python3 dev.py run [PATH...]   # the main job: open evidence (or the built-in demo) in the app
-    python3 dev.py test [ARGS...]  # the whole test suite
+    python3 dev.py test [ARGS...]  # lint, format, import layers, types, then the test suite
 
-Both create `.venv` and install the project with its dev extras the first time, and again
-whenever `pyproject.toml` changes. Standard library only: this runs before anything is installed.
+Both create `.venv` the first time; `run` installs what running needs, `test` adds the dev tools.
+Each installs again whenever `pyproject.toml` changes. Paths are read from the directory you run
+it in. Standard library only: this runs before anything is installed.
 """
 
 from __future__ import annotations
@@ -19,37 +20,55 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-STAMP = VENV / ".installed-from"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
+# The README's test command: every check CI runs, in order, the first failure stops it.
+CHECKS = [
+    ["ruff", "check", "."],
+    ["ruff", "format", "--check", "."],
+    ["lint-imports"],
+    ["mypy"],
+]
 
-def _ensure_venv() -> None:
-    """Create or refresh .venv when pyproject.toml changed since the last install."""
+
+def _ensure_venv(extra: str) -> None:
+    """Create .venv, or install into it again when pyproject.toml changed since the last install."""
     if sys.version_info < (3, 10):  # noqa: UP036  (dev.py runs before any check could)
         sys.exit(f"logonscope needs Python >= 3.10, this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+    stamps = {name: VENV / f".installed-{name}" for name in ("run", "dev")}
+    done = [n for n, p in stamps.items() if p.exists() and p.read_text().strip() == wanted]
+    if extra in done or (extra == "run" and "dev" in done):
         return
     if not (BIN / "python").exists():
         print("dev.py: creating .venv", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("dev.py: installing logonscope and its dev tools into .venv", file=sys.stderr)
+    target = f"{ROOT}[dev]" if extra == "dev" else str(ROOT)
+    what = "logonscope and its test tools" if extra == "dev" else "logonscope"
+    print(f"dev.py: installing {what} into .venv", file=sys.stderr)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
-    STAMP.write_text(wanted)
+    subprocess.run([*pip, "-e", target], check=True)
+    stamps[extra].write_text(wanted)
+
+
+def _test(args: list[str]) -> int:
+    for check in CHECKS:
+        print(f"dev.py: {' '.join(check)}", file=sys.stderr, flush=True)
+        code = subprocess.call([str(BIN / check[0]), *check[1:]], cwd=ROOT)
+        if code:
+            return code
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", *args], cwd=ROOT)
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"run", "test"}:
         print(__doc__, file=sys.stderr)
         return 2
-    _ensure_venv()
     command, rest = argv[0], argv[1:]
+    _ensure_venv("dev" if command == "test" else "run")
     if command == "test":
-        cmd = [str(BIN / "python"), "-m", "pytest", *rest]
-    else:
-        cmd = [str(BIN / "logonscope"), "open", *rest]
-    return subprocess.call(cmd, cwd=ROOT)
+        return _test(rest)
+    return subprocess.call([str(BIN / "logonscope"), "open", *rest])
 
 
 if __name__ == "__main__":
