@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,6 +21,7 @@ from logonscope.tui.output import write
 from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.main import MainScreen
 from logonscope.tui.tables import shape, visible_text
+from tests.evtx_cases import rdp_case
 from tests.tui_support import async_test, settle
 
 RED_HOST = "WS[red]H[/red]"
@@ -31,36 +31,11 @@ HOSTS = (RED_HOST, CLICK_HOST, BOLD_HOST)
 RTL_USER = "eve\u202egnp.exe"  # shows as "evexe.png" when the override is obeyed
 
 
-def _write_case(root: Path) -> Path:
-    """Security.evtx with one RDP logon per hostile host (and one by RTL_USER), ingested."""
-    from logonscope.analysis.build import build
-    from logonscope.storage.evtx_writer import EvtxWriter, to_filetime
-    from logonscope.storage.ingest import ingest
-    from logonscope.storage.scenarios import catalog as c
-
-    logs = root / "logs"
-    t0 = to_filetime(datetime(2025, 1, 1, 9, tzinfo=timezone.utc))
-    with EvtxWriter(logs / "Security.evtx") as sec:
-        for i, (host, user) in enumerate([(h, "alice") for h in HOSTS] + [(RED_HOST, RTL_USER)]):
-            lid = 0x20000 + i
-            values = (
-                *("S-1-5-18", "WS$", "CORP", 0x3E7),
-                *(f"S-1-5-21-1-2-3-{1100 + i}", user, "CORP", lid),
-                *(10, "User32 ", "Negotiate", "CLIENT", "0FE90B73-135D-9A16-CEA8-0AB509ECFF74"),
-                *("-", "-", 0, 0x3BC, "C:\\Windows\\System32\\svchost.exe"),
-                *(f"203.0.113.{10 + i}", "0", "%%1833", "%%1843", "-", "-", "%%1843"),
-                *(lid + 1, "%%1842"),
-            )
-            sec.write(c.S4624, t0 + i * 10**9, values, computer=host, pid=572, tid=600)
-    case = root / "case"
-    ingest([logs], case, jobs=1)
-    build(case)
-    return case
-
-
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _write_case(tmp_path_factory.mktemp("hostile"))
+    logons = [(h, "alice", f"203.0.113.{10 + i}") for i, h in enumerate(HOSTS)]
+    logons.append((RED_HOST, RTL_USER, "203.0.113.20"))
+    return rdp_case(tmp_path_factory.mktemp("hostile"), logons)
 
 
 def _plain(visual: object) -> str:
