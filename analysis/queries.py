@@ -134,9 +134,14 @@ def summary_table(con: duckdb.DuckDBPyConnection, filters: Filters, kind: str) -
 def users(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pa.Table:
     """One row per user over the sessions matching `filters`."""
     filters = filters or Filters()
-    derived = summary_table(con, filters, "users")
+    # A user's row is the same whoever else is counted, so the summary serves a user
+    # selection; an address selection changes every count and needs a fresh aggregate.
+    derived = summary_table(con, filters, "users") if filters.ip is None else None
     if derived is not None:
-        return con.sql(f"SELECT * FROM {derived} ORDER BY {_USERS_ORDER}").to_arrow_table()
+        cond, params = where(Filters(user=filters.user, show_system=True))
+        return con.sql(
+            f"SELECT * FROM {derived} WHERE {cond} ORDER BY {_USERS_ORDER}", params=params
+        ).to_arrow_table()
     _filtered(con, filters)
     return con.sql(views.users_sql("_ls_q")).to_arrow_table()
 

@@ -2,9 +2,11 @@
 a case, so its rows can be attributed to sessions by user and time.
 
 Each imported file becomes `imported/<sha256>.parquet` (written atomically); a file already
-imported is skipped. A malformed row is reported with its line number and the rest is still
-imported. Times with an offset or `Z` are converted to UTC; times without one are taken as
-UTC (say so to the user). Nothing here decides which session a row belongs to.
+imported is skipped. The file comes from evidence: whatever is wrong with a row (a broken
+quote, an oversized field or line, JSON nested too deep, a number too long to read, a time
+out of range) the row is reported with its line number and the rest is still imported.
+Times with an offset or `Z` are converted to UTC; times without one are taken as UTC (say so
+to the user). Nothing here decides which session a row belongs to.
 """
 
 from __future__ import annotations
@@ -42,6 +44,19 @@ ALIASES = {
 }
 
 
+# Caps on what one row may hold: past them the row is skipped, never the file.
+MAX_LINE = 1 << 20  # characters in one line (and in one CSV record, however many lines)
+MAX_FIELD = 1 << 16  # characters in one field of a row
+MAX_DEPTH = 32  # nesting of a JSON line
+# The range a time may take: FILETIME starts in 1601, and no later year than 9999 is written.
+EARLIEST = dt.datetime(1601, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
+
+
+class _RowTooLong(Exception):
+    pass
+
+
 @dataclass
 class ImportReport:
     source: str
@@ -77,14 +92,24 @@ def _looks_like_jsonl(text: str) -> bool:
 
 
 def _jsonl(text: str, report: ImportReport) -> list[dict]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
+    rows: list[dict] = []
+    # "\n" only: str.splitlines would also split inside strings (U+2028, \x85, ...)
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
+            continue
+        if len(line) > MAX_LINE:
+            report.bad.append((number, f"line longer than {MAX_LINE:,} characters"))
+            continue
+        if line.count("[") + line.count("{") > MAX_DEPTH and _depth(line) > MAX_DEPTH:
+            report.bad.append((number, f"JSON nested deeper than {MAX_DEPTH}"))
             continue
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             report.bad.append((number, f"not JSON ({exc.msg})"))
+            continue
+        except (ValueError, RecursionError) as exc:  # e.g. an integer of 5,000 digits
+            report.bad.append((number, f"not readable JSON ({_short(str(exc))})"))
             continue
         if not isinstance(value, dict):
             report.bad.append((number, "not a JSON object"))
@@ -93,33 +118,122 @@ def _jsonl(text: str, report: ImportReport) -> list[dict]:
     return rows
 
 
+def _depth(line: str) -> int:
+    """The deepest nesting of arrays/objects in a JSON line (brackets in strings ignored)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in line:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+class _Lines:
+    """The file's lines fed to `csv.reader` one at a time, from `pos`: tells where a record
+    starts and caps what one record may read, so a broken quote cannot swallow the file."""
+
+    def __init__(self, lines: list[str], pos: int) -> None:
+        self.lines, self.pos, self.taken = lines, pos, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        line = self.lines[self.pos]
+        self.pos += 1
+        self.taken += len(line)
+        if self.taken > MAX_LINE:
+            raise _RowTooLong(f"row longer than {MAX_LINE:,} characters (a quote never closed?)")
+        return line
+
+
 def _csv(text: str, report: ImportReport) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text))
+    """Rows of a CSV file with a header. Strict quoting: a quote left open is an error at the
+    end of the data (not a field that runs to the end of the file); the row it started on is
+    reported and reading resumes on the line after it."""
+    lines = io.StringIO(text, newline="").readlines()
     rows: list[dict] = []
-    if not reader.fieldnames:
-        report.bad.append((1, "no header row"))
-        return rows
-    for record in reader:
-        if None in record:  # more cells than header names
-            report.bad.append((reader.line_num, "more cells than the header has columns"))
+    header: list[str] | None = None
+    source = _Lines(lines, 0)
+    reader = csv.reader(source, strict=True)
+    while True:
+        start = source.pos
+        source.taken = 0
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except (csv.Error, _RowTooLong) as exc:
+            report.bad.append((start + 1, _csv_reason(exc)))
+            source = _Lines(lines, start + 1)
+            reader = csv.reader(source, strict=True)
             continue
-        _row(record, reader.line_num, rows, report)
+        if not cells:  # a blank line
+            continue
+        if header is None:
+            header = cells
+            continue
+        if len(cells) > len(header):
+            report.bad.append((start + 1, "more cells than the header has columns"))
+            continue
+        _row(dict(zip(header, cells, strict=False)), start + 1, rows, report)
+    if header is None:
+        report.bad.append((1, "no header row"))
     return rows
+
+
+def _csv_reason(exc: Exception) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return "a quote is never closed"
+    if "field larger than field limit" in text:
+        return f"field longer than {csv.field_size_limit():,} characters"
+    return f"not readable CSV ({_short(text)})"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _row(record: dict, number: int, rows: list[dict], report: ImportReport) -> None:
     lowered = {str(k).strip().lower(): v for k, v in record.items() if k is not None}
-    values = {}
+    values: dict[str, str | None] = {}
     for name, aliases in ALIASES.items():
         value = next((lowered[a] for a in aliases if lowered.get(a) not in (None, "")), None)
-        values[name] = None if value is None else str(value)
+        try:
+            text = None if value is None else str(value)
+        except ValueError:  # an integer too long to write out
+            report.bad.append((number, f"{name}: number too long"))
+            return
+        if text is not None and len(text) > MAX_FIELD:
+            report.bad.append((number, f"{name} longer than {MAX_FIELD:,} characters"))
+            return
+        if text is not None and not _encodable(text):
+            report.bad.append((number, f"{name}: not valid Unicode (a lone surrogate)"))
+            return
+        values[name] = text
     missing = [name for name in ("time", "host", "description") if values[name] is None]
     if missing:
         report.bad.append((number, f"missing {', '.join(missing)}"))
         return
-    time = parse_time(values["time"])
-    if time is None:
-        report.bad.append((number, f"unreadable time {values['time']!r}"))
+    try:
+        time = parse_time(values["time"] or "")
+    except ValueError as exc:
+        report.bad.append((number, str(exc)))
         return
     rows.append(
         {
@@ -132,15 +246,34 @@ def _row(record: dict, number: int, rows: list[dict], report: ImportReport) -> N
     )
 
 
-def parse_time(text: str) -> dt.datetime | None:
-    """ISO 8601 (with `Z`, an offset, or none = UTC) -> aware UTC datetime; else None."""
-    text = text.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
+def _encodable(text: str) -> bool:
     try:
-        value = dt.datetime.fromisoformat(text.replace(" UTC", "+00:00"))
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_time(text: str) -> dt.datetime:
+    """ISO 8601 (with `Z`, an offset, or none = UTC) -> aware UTC datetime between 1601 and
+    9999. ValueError says why not: unreadable, or out of range (as with `+14:00` on 0001-01-01,
+    which has no UTC time)."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace(" UTC", "+00:00"))
     except ValueError:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        raise ValueError(f"unreadable time {_short(text)!r}") from None
+    try:
+        utc = (
+            parsed.replace(tzinfo=dt.timezone.utc)
+            if parsed.tzinfo is None
+            else parsed.astimezone(dt.timezone.utc)
+        )
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        bounds = f"{EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC"
+        raise ValueError(f"time out of range {_short(text)!r} (from {bounds})")
+    return utc

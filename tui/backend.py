@@ -18,6 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from logonscope.tui.tables import visible
+
 
 @dataclass(frozen=True)
 class FilterState:
@@ -31,15 +33,17 @@ class FilterState:
     show_system: bool = False
 
     def describe(self) -> str:
+        """The status line's filter text: evidence values (host, kinds) made inert."""
+
         def when(value: Any) -> str:
             return value.strftime("%Y-%m-%d %H:%M") if value is not None else "…"
 
         parts = [
-            f"host: {self.host or 'all'}",
+            f"host: {visible(self.host) if self.host else 'all'}",
             "time: all"
             if self.since is None and self.until is None
             else f"time: {when(self.since)} → {when(self.until)}",
-            f"kind: {', '.join(self.kinds) or 'all'}",
+            f"kind: {visible(self.kinds) if self.kinds else 'all'}",
             f"outcome: {', '.join(self.outcomes) or 'all'}",
             "system: shown" if self.show_system else "system: hidden",
         ]

@@ -1,8 +1,10 @@
 """Print an Arrow table as table, csv, json or jsonl: the machine-readable contract.
 
-JSON uses the column names as they are, times as ISO 8601 UTC with `Z`. Table output goes
-through Rich with markup off, so evidence strings are printed as text (escape sequences
-included are made visible, never executed).
+JSON uses the column names as they are, times as ISO 8601 UTC with `Z`, and keeps every
+string exact (JSON escapes controls itself). Table output goes through Rich with markup off,
+so evidence strings are printed as text (escape sequences included are made visible, never
+executed). CSV is opened by spreadsheet tools: strings have controls and format characters
+made visible, and a cell that would start a formula gets a leading `'`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
+
+from logonscope.tui.tables import visible_text
 
 FORMATS = ("table", "csv", "json", "jsonl")
 
@@ -43,9 +47,28 @@ def rows(table: pa.Table) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in table.to_pylist()]
 
 
+# What makes a spreadsheet read a cell as a formula (or, for tab and CR, shift it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def visible(text: str) -> str:
-    """Control characters (ESC, CR, ...) shown as \\xNN so a terminal never acts on them."""
-    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in text)
+    """Controls (ESC, CR, ...) and format characters shown as escapes so a terminal never
+    acts on them (the rule of `tui.tables.visible_text`)."""
+    return visible_text(text)
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell a spreadsheet shows as text: a string is made visible and, when
+    it starts like a formula (`=`, `+`, `-`, `@`, tab, CR), prefixed with `'`."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return json.dumps(value)
+    if not isinstance(value, str):
+        return value
+    if value.startswith(FORMULA_START):
+        value = "'" + value
+    return visible_text(value)
 
 
 def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
@@ -54,14 +77,9 @@ def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
         _write_json(table, fmt == "json", out)
     elif fmt == "csv":
         writer = csv.writer(out)
-        writer.writerow(table.column_names)
+        writer.writerow([csv_cell(name) for name in table.column_names])
         for row in rows(table):
-            writer.writerow(
-                [
-                    "" if v is None else json.dumps(v) if isinstance(v, list) else v
-                    for v in row.values()
-                ]
-            )
+            writer.writerow([csv_cell(v) for v in row.values()])
     elif fmt == "table":
         _write_table(table, out)
     else:

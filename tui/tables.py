@@ -2,8 +2,11 @@
 
 Pure Arrow compute (vectorised, no per-row Python) so it runs in the thread workers; this
 module never imports Textual and never queries the case. Evidence strings are made *visible*
-here: control characters (ESC, CR, BEL, ...) become `\\xNN` text before a value reaches a
-widget, and the tables render with markup off, so `[red]x[/red]` is shown as typed.
+here, by one rule (`visible_text`) that every widget, dialog, notification and CSV export uses:
+control characters (ESC, CR, BEL, ...), format characters (bidi overrides such as U+202E,
+zero-width characters) and every other character Python does not call printable become
+`\\xNN` / `\\uNNNN` text before a value reaches a widget; widgets render with markup off, so
+`[red]x[/red]` is shown as typed.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import pyarrow.compute as pc
 # What one table shows at most; the status says "N of M" when a result is larger.
 ROW_CAP = 10_000
 
-# C0, DEL and C1 controls: what a terminal could act on.
-_CONTROL_CHARS = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]
-_CONTROL_RE = "[\\x00-\\x1f\\x7f-\\x9f]"
+# Finds the values `visible_text` would change (RE2 syntax): anything outside letters, marks,
+# numbers, punctuation, symbols and the plain space. A superset of its rule, never a subset.
+_HIDDEN_RE = r"[^\p{L}\p{M}\p{N}\p{P}\p{S} ]"
 
 
 @dataclass(frozen=True)
@@ -144,12 +147,32 @@ def _time_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def visible_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Control characters replaced by `\\xNN` text, only scanning columns that have any."""
-    if len(column) == 0 or not pc.any(pc.match_substring_regex(column, _CONTROL_RE)).as_py():
+    """`visible_text` over a string column: only the values that need it go through Python."""
+    if len(column) == 0:
         return column
-    for char in _CONTROL_CHARS:
-        column = pc.replace_substring(column, char, f"\\x{ord(char):02x}")
-    return column
+    hit = pc.fill_null(pc.match_substring_regex(column, _HIDDEN_RE), False)
+    if not pc.any(hit).as_py():
+        return column
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    mask = hit.combine_chunks() if isinstance(hit, pa.ChunkedArray) else hit
+    fixed = pa.array([visible_text(v) for v in pc.filter(array, mask).to_pylist()], array.type)
+    return pa.chunked_array([pc.replace_with_mask(array, mask, fixed)])
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def visible_text(text: str) -> str:
+    """The one rule for evidence text on screen and in CSV: a character that is not printable
+    (controls, bidi and other format characters, separators, unassigned, private use) is
+    shown as its escape (`\\x1b`, `\\u202e`); the plain space stays."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else _escape(ch) for ch in text)
 
 
 def visible(value: object) -> str:
@@ -164,5 +187,4 @@ def visible(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ", ".join(visible(v) for v in value)
-    text = str(value)
-    return "".join(ch if ch.isprintable() or ch == " " else f"\\x{ord(ch):02x}" for ch in text)
+    return visible_text(str(value))

@@ -69,20 +69,19 @@ USER_IPS_TABLE = (
 )
 
 
-def parse_time(text: str) -> dt.datetime:
-    """ISO 8601 date or date-time; no zone means UTC; `Z` accepted."""
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
+def parse_time(option: str, text: str | None) -> dt.datetime | None:
+    """ISO 8601 date or date-time; no zone means UTC; `Z` accepted. A time that is unreadable
+    or out of range is a usage error (one line, exit 2)."""
+    from logonscope.storage.imports import parse_time as parse_iso
+
+    if text is None:
+        return None
     try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not an ISO 8601 time: {text!r} (e.g. 2021-02-12 or 2021-02-12T12:34:25Z)"
+        return parse_iso(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"{option}: {exc} (ISO 8601, e.g. 2021-02-12 or 2021-02-12T12:34:25Z)"
         ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
 
 
 def _common(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
@@ -95,8 +94,8 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ip", help="source address (any form; '-' = sessions without one)")
     parser.add_argument("--host", help="host, FQDN or short name")
     parser.add_argument("--failed", action="store_true", help="failed attempts only")
-    parser.add_argument("--since", type=parse_time, help="from this time (UTC unless zoned)")
-    parser.add_argument("--until", type=parse_time, help="until this time (UTC unless zoned)")
+    parser.add_argument("--since", metavar="TIME", help="from this time (UTC unless zoned)")
+    parser.add_argument("--until", metavar="TIME", help="until this time (UTC unless zoned)")
     parser.add_argument(
         "--kind",
         action="append",
@@ -171,15 +170,16 @@ def _open(case: str) -> Any:
 def _make_filters(args: argparse.Namespace) -> Any:
     from logonscope.analysis.queries import Filters
 
-    if args.since and args.until and args.since > args.until:
+    since, until = parse_time("--since", args.since), parse_time("--until", args.until)
+    if since and until and since > until:
         raise UsageError("--since is after --until")
     return Filters(
         user=args.user,
         ip=args.ip,
         host=args.host,
         failed=args.failed,
-        since=args.since,
-        until=args.until,
+        since=since,
+        until=until,
         kinds=tuple(args.kinds),
         show_system=args.all,
         search=args.search,
@@ -218,24 +218,27 @@ def _print(table: Any, fmt: str, table_columns: tuple[str, ...]) -> None:
 def run_sessions(args: argparse.Namespace) -> int:
     from logonscope.analysis import queries
 
+    filters = _make_filters(args)  # bad input is refused before any build
     con = _open(args.case)
-    _print(queries.sessions(con, _make_filters(args)), args.format, TABLE_COLUMNS)
+    _print(queries.sessions(con, filters), args.format, TABLE_COLUMNS)
     return 0
 
 
 def run_users(args: argparse.Namespace) -> int:
     from logonscope.analysis import queries
 
+    filters = _make_filters(args)  # bad input is refused before any build
     con = _open(args.case)
-    _print(queries.users(con, _make_filters(args)), args.format, USERS_TABLE)
+    _print(queries.users(con, filters), args.format, USERS_TABLE)
     return 0
 
 
 def run_user_ips(args: argparse.Namespace) -> int:
     from logonscope.analysis import queries
 
+    filters = _make_filters(args)  # bad input is refused before any build
     con = _open(args.case)
-    _print(queries.user_ips(con, _make_filters(args)), args.format, USER_IPS_TABLE)
+    _print(queries.user_ips(con, filters), args.format, USER_IPS_TABLE)
     return 0
 
 

@@ -1,7 +1,9 @@
 """The filter dialog: host, time range (UTC), logon kinds, outcomes, system accounts.
 
 Returns a new `FilterState` (or None when cancelled); the screen reloads every pane with it.
-Values come from the case's facets; typed times are parsed here, never sent as SQL.
+Values come from the case's facets; typed times are parsed here, never sent as SQL. Facet
+values are evidence: every label is a `Content` of inert text (a plain `str` label would be
+parsed as markup by `Select` and `SelectionList`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, SelectionList, Static
 
@@ -32,6 +35,11 @@ def parse_time(text: str) -> dt.datetime | None:
         except ValueError:
             continue
     raise ValueError(f"not a time: {text!r} (use {TIME_HINT})")
+
+
+def label(value: Any) -> Content:
+    """A facet value as an option label: plain text, controls and format characters escaped."""
+    return Content(visible(value))
 
 
 def _show_time(value: Any) -> str:
@@ -73,7 +81,7 @@ class FiltersScreen(ModalScreen[FilterState | None]):
                 with Horizontal():
                     yield Static("host", classes="label")
                     yield Select(
-                        [(visible(h), h) for h in hosts],
+                        [(label(h), h) for h in hosts],
                         prompt="all hosts",
                         value=state.host if state.host in hosts else Select.NULL,
                         allow_blank=True,
@@ -88,12 +96,13 @@ class FiltersScreen(ModalScreen[FilterState | None]):
                 with Horizontal():
                     yield Static("kinds", classes="label")
                     yield SelectionList[str](
-                        *[(visible(k), k, k in state.kinds) for k in kinds], id="filter-kinds"
+                        *[(label(k), k, k in state.kinds) for k in kinds], id="filter-kinds"
                     )
                 with Horizontal():
                     yield Static("outcome", classes="label")
                     yield SelectionList[str](
-                        *[(o, o, o in state.outcomes) for o in outcomes], id="filter-outcomes"
+                        *[(label(o), o, o in state.outcomes) for o in outcomes],
+                        id="filter-outcomes",
                     )
                 yield Checkbox(
                     "show system accounts (machine$, SYSTEM, DWM-*, …)",

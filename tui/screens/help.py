@@ -73,10 +73,11 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("where", style="dim", no_wrap=True)
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("does")
+        # Text cells: a str cell is Rich markup, and key names include `[` and `]`
         for keys, does in TABLE_KEYS:
-            table.add_row("tables", keys, does)
+            table.add_row(Text("tables"), Text(keys), Text(does))
         for group, keys, does in key_rows(self.groups):
-            table.add_row(group, keys, does)
+            table.add_row(Text(group), Text(keys), Text(does))
         with VerticalScroll():
             yield Static(Text("logonscope keys  (Esc closes)", style="bold"))
             yield Static(table, id="help-keys")

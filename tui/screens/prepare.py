@@ -125,7 +125,7 @@ class PrepareScreen(Screen[bool]):
             self.summary = (
                 "cancelled; the case is unchanged"
                 if isinstance(error, Cancelled)
-                else f"{type(error).__name__}: {error}"
+                else visible(f"{type(error).__name__}: {error}")  # may quote evidence
             )
             self.dismiss(False)
 
