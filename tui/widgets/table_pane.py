@@ -21,7 +21,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from logonscope.tui.tables import Shaped, Sort
+from logonscope.tui.tables import Shaped, ShapeSpec, Sort
 
 
 def _import_table() -> tuple[Any, Any]:
@@ -125,7 +125,6 @@ class TablePane(Vertical):
         have it; None: keep it if this pane had it)."""
         had_focus = (self.has_focus_within or self._wants_focus) if focus is None else focus
         self._wants_focus = False
-        self._grid: Grid | None = None
         self.source, self.shaped = source, shaped
         if context is not None:
             self.context = context
@@ -243,6 +242,12 @@ class TablePane(Vertical):
         self.border_subtitle = Content(" · ".join(bits))
 
     # --- search and sort (applied by the screen's worker) ----------------------------
+
+    def shape_spec(self) -> ShapeSpec:
+        """This pane's search, sort and column choices, frozen for a worker to apply."""
+        return ShapeSpec(
+            self.search_text, self.order, self.hidden_columns, self.preferred, self.abbreviate
+        )
 
     def set_search(self, text: str) -> None:
         self.search_text = text
