@@ -9,7 +9,6 @@ subclass's messages. It never queries the case and never talks to another pane.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -20,25 +19,9 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
+from textual_fastdatatable import ArrowBackend, DataTable
 
 from logonscope.tui.tables import Shaped, ShapeSpec, Sort
-
-
-def _import_table() -> tuple[Any, Any]:
-    """textual_fastdatatable without its optional polars support: we only pass Arrow, and
-    importing polars would add ~120 ms to every start. polars stays importable afterwards."""
-    hidden = "polars" not in sys.modules
-    if hidden:
-        sys.modules["polars"] = None  # type: ignore[assignment]  # "not installed" for this import
-    try:
-        from textual_fastdatatable import ArrowBackend, DataTable
-    finally:
-        if hidden and sys.modules.get("polars", 0) is None:
-            del sys.modules["polars"]
-    return ArrowBackend, DataTable
-
-
-ArrowBackend, DataTable = _import_table()
 
 
 def prepare(shaped: Shaped) -> Shaped:
