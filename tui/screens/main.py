@@ -95,6 +95,7 @@ class MainScreen(DrillDownScreen):
         self.pane("users").focus_table()
 
     # --- actions --------------------------------------------------------------------
+
     def action_next_pane(self, step: int) -> None:
         if self.query_one("#search", Input).has_focus:
             self._close_search(clear=False)
