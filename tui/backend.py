@@ -74,20 +74,23 @@ class Backend:
         self._connections: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
-        self._cache: dict[str, OrderedDict[Any, Future]] = {k: OrderedDict() for k in CACHE_SIZES}
+        self._cache: dict[str, OrderedDict[Any, Future[Any]]] = {
+            k: OrderedDict() for k in CACHE_SIZES
+        }
 
     def cached(self, kind: str, key: Any, compute: Any) -> Any:
         """`compute()` once per (kind, key); concurrent askers wait for the first one."""
         entries = self._cache[kind]
         with self._guard:
-            future = entries.get(key)
-            owner = future is None
-            if owner:
-                future = Future()
+            existing = entries.get(key)
+            owner = existing is None
+            if existing is None:
+                future: Future[Any] = Future()
                 entries[key] = future
                 while len(entries) > CACHE_SIZES[kind]:
                     entries.popitem(last=False)
             else:
+                future = existing
                 entries.move_to_end(key)
         if owner:
             try:

@@ -114,6 +114,28 @@ def shape(
     return Shaped(inert(shown), rows, matched.num_rows, table.num_rows, matched)
 
 
+@dataclass(frozen=True)
+class ShapeSpec:
+    """How one pane shapes a result (its search, sort and column choices) as plain values:
+    captured on the UI thread, so a thread worker shapes a result without reading the pane."""
+
+    text: str = ""
+    order: Sort | None = None
+    hidden: tuple[str, ...] = ()
+    preferred: tuple[str, ...] = ()
+    abbreviate: tuple[tuple[str, str, str], ...] = ()
+
+    def apply(self, table: pa.Table) -> Shaped:
+        return shape(
+            table,
+            self.text,
+            self.order,
+            hidden=self.hidden,
+            preferred=self.preferred,
+            abbreviate=self.abbreviate,
+        )
+
+
 def inert(table: pa.Table) -> pa.Table:
     """Every column as display text: times in UTC without zone noise, lists joined, controls
     made visible. Never interpreted: the widget renders with markup off."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from pathlib import Path
 from typing import Any
 
 from logonscope.tui.errors import UsageError
@@ -162,7 +163,7 @@ def _open(case: str) -> Any:
 
     try:
         ensure_built(case, progress=lambda msg: print(msg, file=sys.stderr))
-        return connect(case)
+        return connect(Path(case))
     except CaseError as exc:
         raise UsageError(str(exc)) from None
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 from textual.message import Message
 
 from logonscope.analysis.timeline import Histogram
-from logonscope.tui.tables import Shaped
+from logonscope.tui.tables import Shaped, ShapeSpec
 
 
 class Loaded(Message):
@@ -28,6 +28,7 @@ class Loaded(Message):
         select: Any = None,
         histogram: Histogram | None = None,
         seconds: float = 0.0,
+        spec: ShapeSpec | None = None,
     ) -> None:
         super().__init__()
         self.pane, self.token, self.source, self.shaped = pane, token, source, shaped
@@ -37,6 +38,7 @@ class Loaded(Message):
             histogram,
             seconds,
         )
+        self.spec = spec  # how `shaped` was made: the pane may have changed it since
 
 
 class DetailLoaded(Message):
@@ -46,9 +48,11 @@ class DetailLoaded(Message):
         detail: dict[str, Any] | None,
         shaped: dict[str, tuple[pa.Table, Shaped]],
         seconds: float = 0.0,
+        specs: tuple[tuple[str, ShapeSpec], ...] = (),
     ) -> None:
         super().__init__()
         self.token, self.detail, self.shaped, self.seconds = token, detail, shaped, seconds
+        self.specs = specs  # (tab name, how its table was shaped)
 
 
 class EventLoaded(Message):

@@ -7,6 +7,7 @@ Dismisses with True when the case is ready, False when cancelled or failed.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,7 +55,7 @@ class PrepareScreen(Screen[bool]):
     def __init__(self, case_dir: Path, paths: list[str], build: bool) -> None:
         super().__init__()
         self.case_dir, self.paths, self.build = Path(case_dir), list(paths), build
-        self.cancelled = False
+        self._cancel = threading.Event()  # set on the UI thread, read by the worker
         self.summary = ""
 
     def compose(self) -> ComposeResult:
@@ -65,16 +66,19 @@ class PrepareScreen(Screen[bool]):
             yield Static("Esc cancels (the case is left as it was)", markup=False)
 
     def on_mount(self) -> None:
-        self.prepare()
+        self.prepare(self.case_dir, tuple(self.paths), self.build, self._cancel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
-    def prepare(self) -> None:
+    def prepare(
+        self, case_dir: Path, paths: tuple[str, ...], build: bool, cancel: threading.Event
+    ) -> None:
+        """Ingest `paths` into `case_dir`, then build if asked or if the ingest needs it."""
         summary = []
-        if self.paths:
+        if paths:
             from logonscope.storage.ingest import ingest
 
             def progress(p: Any) -> None:
-                if self.cancelled:
+                if cancel.is_set():
                     raise Cancelled()
                 rate = p.records / p.seconds if p.seconds > 0 else 0
                 self.post_message(
@@ -86,19 +90,19 @@ class PrepareScreen(Screen[bool]):
                     )
                 )
 
-            report = ingest(self.paths, self.case_dir, progress=progress)
-            stored = report.of("stored")
+            ingested = ingest(list(paths), case_dir, progress=progress)
+            stored = ingested.of("stored")
             summary.append(
-                f"ingested {len(stored)} new file(s), {report.stored:,} records"
+                f"ingested {len(stored)} new file(s), {ingested.stored:,} records"
                 if stored
                 else "nothing new to ingest"
             )
-            if not report.usable:
-                raise ValueError("no usable evidence in " + ", ".join(self.paths))
-            self.build = self.build or bool(stored) or needs_build(self.case_dir)
-        if self.cancelled:
+            if not ingested.usable:
+                raise ValueError("no usable evidence in " + ", ".join(paths))
+            build = build or bool(stored) or needs_build(case_dir)
+        if cancel.is_set():
             raise Cancelled()
-        if self.build:
+        if build:
             from logonscope.analysis.build import ensure_built
 
             started = time.monotonic()
@@ -107,8 +111,8 @@ class PrepareScreen(Screen[bool]):
             def said(text: str) -> None:
                 self.post_message(self.Step(f"analysis: {text}"))
 
-            report = ensure_built(self.case_dir, progress=said)
-            summary.append(f"{report.summary()} ({time.monotonic() - started:.1f} s)")
+            built = ensure_built(case_dir, progress=said)
+            summary.append(f"{built.summary()} ({time.monotonic() - started:.1f} s)")
         self.post_message(self.Finished("; ".join(summary)))
 
     def on_prepare_screen_step(self, message: Step) -> None:
@@ -130,7 +134,7 @@ class PrepareScreen(Screen[bool]):
             self.dismiss(False)
 
     def action_cancel(self) -> None:
-        self.cancelled = True
+        self._cancel.set()
         self.query_one("#prepare-step", Static).update("cancelling…")
 
 

@@ -9,7 +9,6 @@ subclass's messages. It never queries the case and never talks to another pane.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -20,25 +19,9 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
+from textual_fastdatatable import ArrowBackend, DataTable
 
-from logonscope.tui.tables import Shaped, Sort
-
-
-def _import_table() -> tuple[Any, Any]:
-    """textual_fastdatatable without its optional polars support: we only pass Arrow, and
-    importing polars would add ~120 ms to every start. polars stays importable afterwards."""
-    hidden = "polars" not in sys.modules
-    if hidden:
-        sys.modules["polars"] = None  # type: ignore[assignment]  # "not installed" for this import
-    try:
-        from textual_fastdatatable import ArrowBackend, DataTable
-    finally:
-        if hidden and sys.modules.get("polars", 0) is None:
-            del sys.modules["polars"]
-    return ArrowBackend, DataTable
-
-
-ArrowBackend, DataTable = _import_table()
+from logonscope.tui.tables import Shaped, ShapeSpec, Sort
 
 
 def prepare(shaped: Shaped) -> Shaped:
@@ -125,7 +108,6 @@ class TablePane(Vertical):
         have it; None: keep it if this pane had it)."""
         had_focus = (self.has_focus_within or self._wants_focus) if focus is None else focus
         self._wants_focus = False
-        self._grid: Grid | None = None
         self.source, self.shaped = source, shaped
         if context is not None:
             self.context = context
@@ -243,6 +225,12 @@ class TablePane(Vertical):
         self.border_subtitle = Content(" · ".join(bits))
 
     # --- search and sort (applied by the screen's worker) ----------------------------
+
+    def shape_spec(self) -> ShapeSpec:
+        """This pane's search, sort and column choices, frozen for a worker to apply."""
+        return ShapeSpec(
+            self.search_text, self.order, self.hidden_columns, self.preferred, self.abbreviate
+        )
 
     def set_search(self, text: str) -> None:
         self.search_text = text

@@ -1,0 +1,45 @@
+"""The text of the main screen's status line and pane titles: where the responder is.
+
+Pure functions of the selection and the filters; every evidence value goes through
+`visible`, so a user name or an IP read from evidence is shown as typed, never interpreted.
+"""
+
+from __future__ import annotations
+
+from logonscope.tui.backend import FilterState
+from logonscope.tui.screens.navigation import PANE_NAMES, Nav
+from logonscope.tui.tables import visible
+
+
+def crumbs(nav: Nav, filters: FilterState, case_label: str = "") -> str:
+    """`case › user alice › from 10.0.0.5 › [Sessions]`: the path to the focused pane."""
+    parts = [case_label or "case"]
+    if nav.user is not None:
+        parts.append(f"user {visible(nav.user_label or nav.user)}")
+    elif nav.pane in ("sessions", "detail"):
+        parts.append(f"all sessions{' of ' + visible(filters.host) if filters.host else ''}")
+    if nav.ip_set:
+        parts.append(f"from {_ip(nav)}")
+    if nav.session_id and nav.pane == "detail":
+        parts.append(f"session {visible(nav.session_id)}")
+    parts.append(f"[{PANE_NAMES[nav.pane]}]")
+    return " › ".join(parts)
+
+
+def sessions_context(nav: Nav, filters: FilterState) -> str:
+    """Whose sessions the Sessions pane lists (`alice from 10.0.0.5 on WS01`)."""
+    who = visible(nav.user_label or nav.user) if nav.user is not None else "all users"
+    if nav.ip_set:
+        who += f" from {_ip(nav)}"
+    if filters.host:
+        who += f" on {visible(filters.host)}"
+    return who
+
+
+def user_context(nav: Nav) -> str:
+    """Whose source IPs the User + IP pane lists ("" when no user is selected)."""
+    return visible(nav.user_label or nav.user) if nav.user is not None else ""
+
+
+def _ip(nav: Nav) -> str:
+    return visible(nav.ip) if nav.ip is not None else "(no IP)"

@@ -1,0 +1,73 @@
+"""What the main screen's thread workers are given and what they hand back.
+
+A worker gets a frozen job captured on the UI thread (the request's token, the filters, the
+ids it asks about and the pane's `ShapeSpec`) plus the `Backend`; it queries, shapes and
+returns the message the screen applies on the UI thread. No job holds a widget, so no
+worker can read one while the responder is changing it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from logonscope.analysis.timeline import histogram
+from logonscope.tui.backend import FilterState
+from logonscope.tui.screens.messages import DetailLoaded, Loaded
+from logonscope.tui.tables import Shaped, ShapeSpec
+from logonscope.tui.widgets.detail import summary_table
+from logonscope.tui.widgets.table_pane import prepare
+
+
+@dataclass(frozen=True)
+class PaneJob:
+    """One request for a pane: its result is shown only while `token` is the newest."""
+
+    pane: str  # the pane's id, or "shape-<id>" for a reshape of its current result
+    token: int
+    filters: FilterState
+    spec: ShapeSpec
+    context: str = ""  # what the result is of, for the pane's title
+    select: Any = None  # the key to put the cursor on
+
+    def loaded(self, table: pa.Table, started: float, timeline: bool = False) -> Loaded:
+        """`table` shaped for the pane (and its timeline histogram), as a message."""
+        shaped = prepare(self.spec.apply(table))
+        return Loaded(
+            self.pane,
+            self.token,
+            table,
+            shaped,
+            self.context,
+            self.select,
+            histogram(table) if timeline else None,
+            seconds=time.perf_counter() - started,
+            spec=self.spec,
+        )
+
+
+@dataclass(frozen=True)
+class DetailJob:
+    """One session's detail: each tab's table shaped with that tab's spec."""
+
+    token: int
+    session_id: str
+    specs: tuple[tuple[str, ShapeSpec], ...]  # (tab name, spec) for every tab
+
+    def loaded(self, detail: dict[str, Any] | None, started: float) -> DetailLoaded:
+        shaped: dict[str, tuple[pa.Table, Shaped]] = {}
+        if detail is not None:
+            sources = {
+                "summary": summary_table(detail),
+                "sources": detail["sources"],
+                "activity": detail["activity"],
+            }
+            specs = dict(self.specs)
+            for name, table in sources.items():
+                shaped[name] = (table, prepare(specs[name].apply(table)))
+        return DetailLoaded(
+            self.token, detail, shaped, time.perf_counter() - started, specs=self.specs
+        )

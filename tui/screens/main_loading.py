@@ -1,0 +1,241 @@
+"""The main screen's loading layer: every query runs in a thread worker, results come back.
+
+`load_*` runs on the UI thread: it marks the pane as loading, captures a frozen job (token,
+filters, ids, the pane's `ShapeSpec`) and starts a worker with it. The worker queries the
+`Backend`, shapes the result and posts a message; it never reads a widget. Workers are
+`exclusive` per pane, so a fast cursor cancels stale queries, and a `token` drops a result
+that a newer request superseded.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pyarrow as pa
+from textual import on, work
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from logonscope.tui.backend import Backend
+from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
+from logonscope.tui.screens.event import EventScreen
+from logonscope.tui.screens.jobs import DetailJob, PaneJob
+from logonscope.tui.screens.main_panes import PanesScreen
+from logonscope.tui.screens.messages import (
+    DetailLoaded,
+    EventLoaded,
+    Exported,
+    FacetsLoaded,
+    Loaded,
+)
+from logonscope.tui.tables import ShapeSpec, shape, visible
+from logonscope.tui.widgets.detail import DetailPane
+from logonscope.tui.widgets.table_pane import TablePane
+from logonscope.tui.widgets.timeline import TimelineStrip
+
+Who = tuple[str | None, object, bool]  # (user_key, source IP, whether the IP narrows)
+
+
+class LoadingScreen(PanesScreen):
+    """Starts the queries (UI thread), runs them (workers), shows the results (UI thread)."""
+
+    def __init__(self, backend: Backend, case_label: str = "") -> None:
+        super().__init__(backend, case_label)
+        self.tokens: dict[str, int] = {}
+        self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
+
+    def _token(self, pane: str) -> int:
+        self.tokens[pane] = self.tokens.get(pane, 0) + 1
+        return self.tokens[pane]
+
+    def _job(self, pane: str, context: str = "", select: object = None) -> PaneJob:
+        spec = self.query_one(f"#{pane}", TablePane).shape_spec()
+        return PaneJob(pane, self._token(pane), self.filters, spec, context, select)
+
+    # --- requests (UI thread) -------------------------------------------------------
+
+    def reload_all(self) -> None:
+        users = self.pane("users").current()
+        self.load_users(select=users.get("user_key") if users else None)
+        self.load_ips()
+        self.load_sessions(select=self.nav.session_id)
+
+    def load_users(self, select: object = None) -> None:
+        self.pane("users").loading_for("")
+        self._users_worker(self.backend, self._job("users", "", select))
+
+    def load_ips(self, select: object = None) -> None:
+        nav = self.nav
+        pane = self.pane("ips")
+        if nav.user is None:
+            pane.loading_for("")
+            empty = pa.table({"src_ip": pa.array([], pa.string())})
+            self.post_message(Loaded("ips", self._token("ips"), empty, shape(empty), ""))
+            return
+        context = user_context(nav)
+        pane.loading_for(context)
+        self._ips_worker(self.backend, self._job("ips", context, select), nav.user)
+
+    def load_sessions(self, select: object = None) -> None:
+        nav = self.nav
+        context = sessions_context(nav, self.filters)
+        self.pane("sessions").loading_for(context)
+        who: Who = (nav.user, nav.ip, nav.ip_set)
+        self._sessions_worker(self.backend, self._job("sessions", context, select), who)
+
+    def load_detail(self, session_id: str | None) -> None:
+        detail: DetailPane = self.pane("detail")
+        token = self._token("detail")
+        if session_id is None:
+            self.post_message(DetailLoaded(token, None, {}))
+            return
+        detail.loading_for(session_id)
+        tables = {t.id: t for t in detail.tables()}
+        specs = tuple((name, tables[f"{name}-table"].shape_spec()) for name in DetailPane.TABS)
+        self._detail_worker(self.backend, DetailJob(token, session_id, specs))
+
+    def reshape(self, pane: TablePane) -> None:
+        """Search or sort changed: reshape the pane's current result (no new query)."""
+        if pane.source is None:
+            return
+        key = f"shape-{pane.id or ''}"
+        job = PaneJob(key, self._token(key), self.filters, pane.shape_spec(), pane.context)
+        self._shape_worker(job, pane.source)
+
+    @on(TablePane.Searched)
+    def _searched(self, message: TablePane.Searched) -> None:
+        self.reshape(message.pane)
+
+    # --- workers (threads: they get plain values and post messages) ------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="users")
+    def _users_worker(self, backend: Backend, job: PaneJob) -> None:
+        started = time.perf_counter()
+        table = backend.users(job.filters)
+        if not get_current_worker().is_cancelled:
+            self.post_message(job.loaded(table, started))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ips")
+    def _ips_worker(self, backend: Backend, job: PaneJob, user: str) -> None:
+        started = time.perf_counter()
+        table = backend.user_ips(job.filters, user)
+        if not get_current_worker().is_cancelled:
+            self.post_message(job.loaded(table, started))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sessions")
+    def _sessions_worker(self, backend: Backend, job: PaneJob, who: Who) -> None:
+        started = time.perf_counter()
+        user, ip, ip_set = who
+        table = backend.sessions(job.filters, user, ip, ip_set)
+        if not get_current_worker().is_cancelled:
+            self.post_message(job.loaded(table, started, timeline=True))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    def _detail_worker(self, backend: Backend, job: DetailJob) -> None:
+        started = time.perf_counter()
+        detail = backend.session_detail(job.session_id)
+        if not get_current_worker().is_cancelled:
+            self.post_message(job.loaded(detail, started))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="shape")
+    def _shape_worker(self, job: PaneJob, source: pa.Table) -> None:
+        self.post_message(job.loaded(source, time.perf_counter()))
+
+    def load_facets(self) -> None:
+        self._facets_worker(self.backend)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="facets")
+    def _facets_worker(self, backend: Backend) -> None:
+        self.post_message(FacetsLoaded(backend.facets()))
+
+    def load_event(self, title: str, evidence_sha256: str, record_id: int) -> None:
+        self._event_worker(self.backend, title, evidence_sha256, record_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="event")
+    def _event_worker(
+        self, backend: Backend, title: str, evidence_sha256: str, record_id: int
+    ) -> None:
+        self.post_message(EventLoaded(title, backend.event(evidence_sha256, record_id)))
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="export")
+    def export_view(self, table: pa.Table, path: str) -> None:
+        from logonscope.tui.export import export_table
+
+        written = export_table(table, path)
+        self.post_message(Exported(str(written), table.num_rows))
+
+    # --- results arrive (UI thread) ---------------------------------------------------
+
+    def on_loaded(self, message: Loaded) -> None:
+        if self.tokens.get(message.pane) != message.token:
+            return  # superseded by a newer request
+        if message.pane.startswith("shape-"):
+            name = message.pane[len("shape-") :]
+            pane = self.query_one(f"#{name}", TablePane)
+            current = pane.current()
+            key = current.get(pane.key_column) if current and pane.key_column else None
+            pane.show(
+                message.source,
+                message.shaped,
+                select=key,
+                focus=self._may_focus() and pane is self.active_table(),
+            )
+        else:
+            pane = self.pane(message.pane)
+            pane.show(
+                message.source,
+                message.shaped,
+                message.context,
+                select=message.select,
+                focus=self._may_focus() and message.pane == self.nav.pane,
+            )
+            if (
+                message.pane == "users"
+                and "sessions" not in self.tokens
+                and (message.shaped.rows.num_rows == 0 or not self.pane("users").has_focus_within)
+            ):
+                self.load_ips()  # no highlight will come to load them
+                self.load_sessions()
+        self._reshape_if_changed(pane, message.spec)
+        self.timings[message.pane] = message.seconds
+        if message.histogram is not None:
+            strip = self.query_one(TimelineStrip)
+            strip.context = message.context
+            strip.histogram = message.histogram
+
+    def _reshape_if_changed(self, pane: TablePane, spec: ShapeSpec | None) -> None:
+        """The responder searched or sorted while the worker ran: apply what they see now."""
+        if spec is not None and spec != pane.shape_spec():
+            self.reshape(pane)
+
+    def on_detail_loaded(self, message: DetailLoaded) -> None:
+        if self.tokens.get("detail") != message.token:
+            return
+        detail: DetailPane = self.pane("detail")
+        detail.show_detail(
+            message.detail, message.shaped, focus=self._may_focus() and self.nav.pane == "detail"
+        )
+        for name, spec in message.specs:
+            self._reshape_if_changed(detail.query_one(f"#{name}-table", TablePane), spec)
+        self.timings["detail"] = message.seconds
+
+    def on_facets_loaded(self, message: FacetsLoaded) -> None:
+        self.facets = message.facets
+
+    def on_event_loaded(self, message: EventLoaded) -> None:
+        self.app.push_screen(EventScreen(message.title, message.event))
+
+    def on_exported(self, message: Exported) -> None:
+        self.notify(
+            f"wrote {message.rows:,} rows to {visible(message.path)}", title="export", markup=False
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(
+                visible(f"{type(error).__name__}: {error}"),
+                title=f"{event.worker.group} failed",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )

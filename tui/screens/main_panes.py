@@ -1,0 +1,136 @@
+"""The main screen's base layer: its state, the four panes' layout and focus, the search bar.
+
+`MainScreen` is built in layers, each a `Screen` subclass adding one concern:
+`PanesScreen` (this module: state, layout, focus, status line, search bar) →
+`LoadingScreen` (queries in thread workers, results shown) → `DrillDownScreen` (pane
+messages decide what loads next; back/forward history) → `MainScreen` (widgets, styles
+and key bindings). Each layer only calls the layers below it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from textual import on
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Input
+
+from logonscope.tui.backend import Backend, FilterState
+from logonscope.tui.screens.breadcrumbs import crumbs
+from logonscope.tui.screens.navigation import PANES, History, Nav
+from logonscope.tui.widgets.status import StatusLine
+from logonscope.tui.widgets.table_pane import TablePane
+
+WIDE = (100, 28)  # at least this many columns and rows show every pane at once
+
+
+class PanesScreen(Screen[None]):
+    """State and pane plumbing shared by every layer of the main screen."""
+
+    def __init__(self, backend: Backend, case_label: str = "") -> None:
+        super().__init__()
+        self.backend = backend
+        self.case_label = case_label
+        self.filters = FilterState()
+        self.nav = Nav()
+        self.history = History()
+        self.facets: Any = None
+        self._wide = True
+        self._search_target: TablePane | None = None
+
+    # --- layout ---------------------------------------------------------------------
+
+    def on_screen_resume(self) -> None:
+        # Back from a dialog: Textual refocuses what had the focus before it opened, but the
+        # dialog may have moved us on (a host picked → Sessions): the selection decides.
+        self.call_after_refresh(self._refocus)
+
+    def _refocus(self) -> None:
+        if self.is_current and not self.pane(self.nav.pane).has_focus_within:
+            self._focus(self.nav.pane)
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        """Wide terminals show all four panes; smaller ones only the active pane."""
+        self._wide = width >= WIDE[0] and height >= WIDE[1]
+        self.set_class(not self._wide, "narrow")
+        self.set_class(height < 20, "short")
+        active = self.nav.pane
+        shown = {name: self._wide or name == active for name in PANES}
+        shown["left"] = self._wide or active in ("users", "ips")
+        shown["right"] = self._wide or active in ("sessions", "detail")
+        for name, visible_now in shown.items():
+            widget = self.query_one(f"#{name}")
+            if widget.display != visible_now:  # a no-op assignment still costs a re-layout
+                widget.display = visible_now
+
+    # --- panes and focus ------------------------------------------------------------
+
+    def pane(self, name: str) -> Any:
+        """The pane called `name` (a `TablePane`, or the `DetailPane` for "detail")."""
+        return self.query_one(f"#{name}")
+
+    def focused_pane(self) -> str:
+        for name in PANES:
+            if self.pane(name).has_focus_within:
+                return name
+        return self.nav.pane
+
+    def active_table(self) -> TablePane:
+        """The table keys act on: the focused pane's, or the detail's visible tab."""
+        name = self.focused_pane()
+        if name == "detail":
+            table: TablePane = self.pane("detail").active_table()
+            return table
+        pane: TablePane = self.pane(name)
+        return pane
+
+    def _focus(self, name: str) -> None:
+        self.nav = replace(self.nav, pane=name)
+        self._layout(self.size.width, self.size.height)
+        self.pane(name).focus_table()
+        self._status()
+
+    def _may_focus(self) -> bool:
+        """A new table may take the focus: this screen is on top and nobody is typing."""
+        return self.is_current and not self.query_one("#search", Input).has_focus
+
+    def _status(self, note: str = "") -> None:
+        status = self.query_one(StatusLine)
+        status.crumbs = crumbs(self.nav, self.filters, self.case_label)
+        status.filters = self.filters.describe()
+        status.note = note
+
+    # --- the search bar -------------------------------------------------------------
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        table = self.active_table()
+        self._search_target = table
+        search.value = table.search_text
+        search.placeholder = f"search {table.title} (Enter keeps it, Esc clears)"
+        search.add_class("open")
+        search.focus()
+
+    def _close_search(self, clear: bool) -> None:
+        search = self.query_one("#search", Input)
+        target = self._search_target
+        search.remove_class("open")
+        if target is not None:
+            if clear and target.search_text:
+                target.set_search("")
+            target.focus_table()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        target = self._search_target
+        if target is not None and event.value != target.search_text:
+            target.set_search(event.value)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self._close_search(clear=False)
