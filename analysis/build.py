@@ -26,9 +26,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import attribution, identity, views
+from logonscope.analysis import attribution, views
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
+from logonscope.storage import identity
+from logonscope.storage.case import connect, write_derived
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
 RULES_VERSION = "sessions-2"
@@ -106,8 +108,6 @@ def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | No
 
 def is_stale(case_dir: Path | str) -> bool:
     """True when derived tables are missing or were built from another evidence set/rules."""
-    from logonscope.storage.case import connect
-
     con = connect(Path(case_dir))
     try:
         digest, _ = _previous(con)
@@ -130,8 +130,6 @@ def build(
     rules: sessions_mod.Rules | None = None,
 ) -> BuildReport:
     """(Re)build sessions, session_sources, users, user_ips under `case_dir/derived/`."""
-    from logonscope.storage.case import connect, write_derived
-
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = BuildReport(rebuilt=True)

@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import identity, views
+from logonscope.analysis import views
+from logonscope.storage import identity
 
 # `Filters(ip=NO_IP)` selects sessions without a source address (console logons, ...).
 NO_IP = "-"

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import identity
+from logonscope.storage import identity
 
 LSM = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
 RCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"

@@ -10,7 +10,6 @@ UTC (say so to the user). Nothing here decides which session a row belongs to.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pyarrow as pa
 
 from logonscope.storage import case as case_folder
 from logonscope.storage.ingest import sha256_of
+from logonscope.storage.times import parse_time
 
 SCHEMA = pa.schema(
     [
@@ -130,17 +130,3 @@ def _row(record: dict, number: int, rows: list[dict], report: ImportReport) -> N
             "description": values["description"],
         }
     )
-
-
-def parse_time(text: str) -> dt.datetime | None:
-    """ISO 8601 (with `Z`, an offset, or none = UTC) -> aware UTC datetime; else None."""
-    text = text.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        value = dt.datetime.fromisoformat(text.replace(" UTC", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)

@@ -12,6 +12,7 @@ import datetime as dt
 import sys
 from typing import Any
 
+from logonscope.storage import times as storage_times
 from logonscope.tui.errors import UsageError
 from logonscope.tui.output import FORMATS
 
@@ -71,18 +72,12 @@ USER_IPS_TABLE = (
 
 def parse_time(text: str) -> dt.datetime:
     """ISO 8601 date or date-time; no zone means UTC; `Z` accepted."""
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
+    parsed = storage_times.parse_time(text)
+    if parsed is None:
         raise argparse.ArgumentTypeError(
             f"not an ISO 8601 time: {text!r} (e.g. 2021-02-12 or 2021-02-12T12:34:25Z)"
-        ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        )
+    return parsed
 
 
 def _common(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:

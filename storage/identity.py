@@ -4,7 +4,7 @@ Every rule exists twice, side by side, and a test keeps the pair equal: a Python
 ingest, queries and tests) and a DuckDB macro (for vectorised SQL over events). Call
 `install_macros(con)` before using the `ls_*` macros in SQL.
 
-This module must not read files, import the UI, or know about sessions; it only answers
+This module must not read files, import analysis or the UI, or know about sessions; it only answers
 "which user / host / address is this?".
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+
+from logonscope.storage.vocabulary import require_identifier
 
 # Strings Windows writes for "nothing here".
 _NONE_STRINGS = frozenset({"", "-", "--", "null", "n/a"})
@@ -337,8 +339,7 @@ def host_aliases_sql(events: str = "events") -> str:
     are the same machine (`alias` is the earlier name); forwarded-event files interleave many
     hosts, their ranges overlap, and no alias is claimed.
     """
-    if not events.replace("_", "a").isalnum():
-        raise ValueError(f"not an identifier: {events!r}")
+    require_identifier(events)
     return f"""
     WITH r AS (
         SELECT evidence_sha256, host_key, min(record_id) AS lo, max(record_id) AS hi
