@@ -684,7 +684,6 @@ def build_sessions(
             ).fetchall()
         ]
         con.register("_ls_ipclass", identity.ip_class_table(ips))
-        con.register("_ls_fail", identity.failure_table())
         sessions = con.sql(
             """
             SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
@@ -693,20 +692,13 @@ def build_sessions(
                    s.src_host,
                    coalesce(s.logon_type = 10 AND c.ip_class = 'loopback', FALSE) AS tunnelled,
                    s.start, s."end", s.end_reason, s.outcome,
-                   CASE WHEN s.outcome = 'failure' THEN coalesce(
-                       CASE WHEN ls_clean(s.sub) IS NOT NULL
-                             AND lower(s.sub) NOT IN ('0x0', '0x00000000')
-                            THEN coalesce(fs.reason, lower(s.sub)) END,
-                       CASE WHEN ls_clean(s.status) IS NOT NULL
-                             AND lower(s.status) NOT IN ('0x0', '0x00000000')
-                            THEN coalesce(ft.reason, lower(s.status)) END) END AS failure_reason,
+                   CASE WHEN s.outcome = 'failure' THEN ls_failure_text(s.status, s.sub) END
+                       AS failure_reason,
                    s.logon_ids, s.lsm_session_id, s.is_reconnect, s.elevated, s.admin,
                    ls_is_system(s.user, s.logon_type, s.sid) AS system,
                    s.n_sources, CAST(0 AS BIGINT) AS n_activity
             FROM _ls_s s
             LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
-            LEFT JOIN _ls_fail fs ON fs.code = lower(s.sub)
-            LEFT JOIN _ls_fail ft ON ft.code = lower(s.status)
             ORDER BY s.start, s.host_key, s.session_id
             """
         ).to_arrow_table()
