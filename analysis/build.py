@@ -217,7 +217,8 @@ def build(
             },
             schema=BUILD_INFO_SCHEMA,
         )
-        report.events = int(con.execute("SELECT count(*) FROM events").fetchone()[0])
+        counted = con.execute("SELECT count(*) FROM events").fetchone()
+        report.events = int(counted[0]) if counted else 0
     finally:
         con.close()
     # build_info last: a crash before it leaves the case "stale", so the next read rebuilds.

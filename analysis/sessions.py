@@ -104,7 +104,7 @@ STEPS: tuple[str, ...] = (
 
 
 def _sql(name: str, params: dict[str, str]) -> str:
-    text = resources.files("logonscope.analysis").joinpath("sql", f"{name}.sql").read_text()
+    text = (resources.files("logonscope.analysis") / "sql" / f"{name}.sql").read_text()
     return Template(text).substitute(params)
 
 
