@@ -200,7 +200,7 @@ def build(
         )
         for name, table in views.build_views(con, "_ls_built_nonsystem").items():
             tables[f"{name}_nonsystem"] = table
-        # renamed hosts: one machine under several names (analysis.identity)
+        # renamed hosts: one machine under several names (storage.identity)
         tables["host_aliases"] = con.sql(identity.host_aliases_sql()).to_arrow_table()
         now = dt.datetime.now(dt.timezone.utc)
         if not digests:  # an empty case is built too: remember it

@@ -3,7 +3,7 @@
 Every function takes a DuckDB connection with the case views (`storage.case.connect`: sessions,
 session_sources, users, user_ips, evidence, events, and activity once attribution exists) and a
 frozen `Filters`; it returns Arrow tables or a plain dict. User input only ever travels as bound
-parameters (normalised through `analysis.identity` first), never as SQL text.
+parameters (normalised through `storage.identity` first), never as SQL text.
 
 This module must not write anything, read files directly, or import the UI.
 """
