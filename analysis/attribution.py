@@ -18,12 +18,18 @@ Set-based SQL only; no file I/O, no UI.
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import identity
+from logonscope.storage import identity
+from logonscope.storage.vocabulary import (
+    POWERSHELL,
+    SECURITY,
+    SYSMON,
+    SYSTEM,
+    TASKS,
+    require_identifier,
+)
 
 SCHEMA = pa.schema(
     [
@@ -42,11 +48,6 @@ SCHEMA = pa.schema(
     ]
 )
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-SECURITY, SYSTEM = "Security", "System"
-SYSMON = "Microsoft-Windows-Sysmon/Operational"
-POWERSHELL = "Microsoft-Windows-PowerShell/Operational"
-TASKS = "Microsoft-Windows-TaskScheduler/Operational"
 
 # Logon ids of SYSTEM, LOCAL/NETWORK SERVICE and "none": shared by everything, they link nothing.
 SHARED_LOGON_IDS = (0, 0x3E4, 0x3E5, 0x3E7)
@@ -249,8 +250,7 @@ def attribute(
     """The activity table from `events`, the sessions and their sources (relation names on
     `con`, default the case views) and, with `with_imported`, the `imported` timeline rows."""
     for name in (sessions, sources):
-        if not _IDENT.fullmatch(name):
-            raise ValueError(f"not an identifier: {name!r}")
+        require_identifier(name)
     identity.install_macros(con)
     con.execute(_catalogue_sql(sources))
     if with_imported:

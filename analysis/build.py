@@ -26,9 +26,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import attribution, identity, views
+from logonscope.analysis import attribution, views
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
+from logonscope.storage import identity
+from logonscope.storage.case import connect, write_derived
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
 RULES_VERSION = "sessions-2"
@@ -106,8 +108,6 @@ def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | No
 
 def is_stale(case_dir: Path | str) -> bool:
     """True when derived tables are missing or were built from another evidence set/rules."""
-    from logonscope.storage.case import connect
-
     con = connect(Path(case_dir))
     try:
         digest, _ = _previous(con)
@@ -130,8 +130,6 @@ def build(
     rules: sessions_mod.Rules | None = None,
 ) -> BuildReport:
     """(Re)build sessions, session_sources, users, user_ips under `case_dir/derived/`."""
-    from logonscope.storage.case import connect, write_derived
-
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = BuildReport(rebuilt=True)
@@ -202,7 +200,7 @@ def build(
         )
         for name, table in views.build_views(con, "_ls_built_nonsystem").items():
             tables[f"{name}_nonsystem"] = table
-        # renamed hosts: one machine under several names (analysis.identity)
+        # renamed hosts: one machine under several names (storage.identity)
         tables["host_aliases"] = con.sql(identity.host_aliases_sql()).to_arrow_table()
         now = dt.datetime.now(dt.timezone.utc)
         if not digests:  # an empty case is built too: remember it
@@ -219,7 +217,8 @@ def build(
             },
             schema=BUILD_INFO_SCHEMA,
         )
-        report.events = int(con.execute("SELECT count(*) FROM events").fetchone()[0])
+        counted = con.execute("SELECT count(*) FROM events").fetchone()
+        report.events = int(counted[0]) if counted else 0
     finally:
         con.close()
     # build_info last: a crash before it leaves the case "stale", so the next read rebuilds.

@@ -119,7 +119,7 @@ def event(
     ).to_arrow_table()
     if table.num_rows == 0:
         return None
-    row = table.to_pylist()[0]
+    row: dict[str, Any] = table.to_pylist()[0]
     if isinstance(row.get("data"), str):
         try:
             row["data"] = json.loads(row["data"])

@@ -3,7 +3,7 @@
 Every function takes a DuckDB connection with the case views (`storage.case.connect`: sessions,
 session_sources, users, user_ips, evidence, events, and activity once attribution exists) and a
 frozen `Filters`; it returns Arrow tables or a plain dict. User input only ever travels as bound
-parameters (normalised through `analysis.identity` first), never as SQL text.
+parameters (normalised through `storage.identity` first), never as SQL text.
 
 This module must not write anything, read files directly, or import the UI.
 """
@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import identity, views
+from logonscope.analysis import views
+from logonscope.storage import identity
 
 # `Filters(ip=NO_IP)` selects sessions without a source address (console logons, ...).
 NO_IP = "-"

@@ -11,15 +11,11 @@ This module must not read files or import the UI; callers pass the relation to r
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import identity
-
-# The relation is an identifier chosen by our code (a view or CTE name), never user input.
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+from logonscope.storage import identity
+from logonscope.storage.vocabulary import require_identifier
 
 USERS_COLUMNS = (
     "user_key",
@@ -69,9 +65,8 @@ RARE_MIN_SESSIONS = 5
 
 
 def _check(relation: str) -> str:
-    if not _IDENT.fullmatch(relation):
-        raise ValueError(f"not an identifier: {relation!r}")
-    return relation
+    # the relation is an identifier chosen by our code (a view or CTE name), never user input
+    return require_identifier(relation)
 
 
 def users_sql(relation: str = "sessions") -> str:

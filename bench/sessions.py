@@ -34,12 +34,11 @@ import duckdb
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis import views
 from logonscope.storage.schema import EVENTS_SCHEMA
+from logonscope.storage.vocabulary import LSM, RCM, RDPCORE
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LSM = sessions_mod.LSM
-RCM = sessions_mod.RCM
-RDP = sessions_mod.RDPCORE
+RDP = RDPCORE
 
 # (pattern, step, seconds after unit start, channel, event id, logon type, which user/ids)
 # "lid" k -> logon id unit*16 + k; "sid" -> LSM session id; "ip" -> the unit's address.

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from logonscope.storage.schema import EVENTS_SCHEMA, EVIDENCE_SCHEMA
+from logonscope.storage.vocabulary import is_identifier
 
 FORMAT_VERSION = 1
 MARKER = "case.json"
@@ -103,7 +104,8 @@ def write_derived(root: Path, tables: dict[str, pa.Table]) -> None:
     folder = Path(root) / DERIVED
     folder.mkdir(exist_ok=True)
     for name, table in tables.items():
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        # a file name and a view name: one case on every file system
+        if not is_identifier(name) or name != name.lower():
             raise ValueError(f"bad derived table name {name!r}")
         write_table_atomic(folder / f"{name}.parquet", table)
 

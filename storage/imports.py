@@ -12,7 +12,6 @@ to the user). Nothing here decides which session a row belongs to.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pyarrow as pa
 
 from logonscope.storage import case as case_folder
 from logonscope.storage.ingest import sha256_of
+from logonscope.storage.times import parse_time
 
 SCHEMA = pa.schema(
     [
@@ -48,9 +48,6 @@ ALIASES = {
 MAX_LINE = 1 << 20  # characters in one line (and in one CSV record, however many lines)
 MAX_FIELD = 1 << 16  # characters in one field of a row
 MAX_DEPTH = 32  # nesting of a JSON line
-# The range a time may take: FILETIME starts in 1601, and no later year than 9999 is written.
-EARLIEST = dt.datetime(1601, 1, 1, tzinfo=dt.timezone.utc)
-LATEST = dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
 
 
 class _RowTooLong(Exception):
@@ -252,28 +249,3 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def parse_time(text: str) -> dt.datetime:
-    """ISO 8601 (with `Z`, an offset, or none = UTC) -> aware UTC datetime between 1601 and
-    9999. ValueError says why not: unreadable, or out of range (as with `+14:00` on 0001-01-01,
-    which has no UTC time)."""
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace(" UTC", "+00:00"))
-    except ValueError:
-        raise ValueError(f"unreadable time {_short(text)!r}") from None
-    try:
-        utc = (
-            parsed.replace(tzinfo=dt.timezone.utc)
-            if parsed.tzinfo is None
-            else parsed.astimezone(dt.timezone.utc)
-        )
-    except OverflowError:
-        utc = None
-    if utc is None or not EARLIEST <= utc <= LATEST:
-        bounds = f"{EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC"
-        raise ValueError(f"time out of range {_short(text)!r} (from {bounds})")
-    return utc

@@ -6,7 +6,7 @@ Typed columns come from the fields Windows writes, keyed on field names that mea
 thing everywhere (Security's `TargetLogonId`, ...) and, for generic or positional names, on
 (channel, event id) -- ids repeat across providers. Values are kept as written apart from
 type conversion (hex logon ids to integers, `ip:port` split); meaning (`-` means none, user
-and address normalisation) belongs to `analysis.identity`, which also gives `host_key`. A field that does not convert becomes null; a record is never dropped and its
+and address normalisation) belongs to `storage.identity`, which also gives `host_key`. A field that does not convert becomes null; a record is never dropped and its
 whole EventData/UserData stays in `data`.
 """
 
@@ -18,15 +18,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logonscope.analysis.identity import host_key, install_macros
+from logonscope.storage.identity import host_key, install_macros
 from logonscope.storage.schema import EVENTS_SCHEMA
-
-LSM = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
-RCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"
-RDPCORE = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational"
-GATEWAY = "Microsoft-Windows-TerminalServices-Gateway/Operational"
-SYSMON = "Microsoft-Windows-Sysmon/Operational"
-
+from logonscope.storage.vocabulary import GATEWAY, LSM, RCM, RDPCORE, SECURITY, SYSMON, SYSTEM
 
 # System values, by JSON path under Event.System.
 _SYSTEM = {
@@ -141,12 +135,12 @@ def _sql() -> str:
     flags = {
         "is_lsm": on(LSM),
         "is_rcm1149": on(RCM, 1149),
-        "is_1074": on("System", 1074),
-        "is_winlogon": on("System", 7001, 7002),
+        "is_1074": on(SYSTEM, 1074),
+        "is_winlogon": on(SYSTEM, 7001, 7002),
         "is_gateway": on(GATEWAY, 302, 303),
         "is_131": on(RDPCORE, 131),
         "is_sysmon": on(SYSMON, 1, 3, 11),
-        "is_lock": on("Security", 4800, 4801),
+        "is_lock": on(SECURITY, 4800, 4801),
     }
     flag_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in flags.items())
     # One JSON parse per record gives System, the EventData fields, UserData (rare) and whether
@@ -290,7 +284,7 @@ class Normaliser:
 
 
 def _with_host_keys(table: pa.Table) -> pa.Table:
-    """host_key from analysis.identity, computed once per distinct Computer name."""
+    """host_key from storage.identity, computed once per distinct Computer name."""
     hosts = table.column("host")
     names = pc.unique(hosts)
     keys = pa.array([host_key(name) for name in names.to_pylist()], pa.string())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from logonscope.analysis import identity as idn
+from logonscope.storage import identity as idn
 
 USERS = [
     "Administrator",

@@ -256,8 +256,8 @@ def test_system_sessions_are_marked(belkasoft):
 
 
 def test_belkasoft_rename_is_kept_as_an_alias(tmp_path_factory: pytest.TempPathFactory):
-    from logonscope.analysis.identity import host_aliases_sql
     from logonscope.storage.case import connect
+    from logonscope.storage.identity import host_aliases_sql
     from logonscope.storage.ingest import ingest
 
     case = tmp_path_factory.mktemp("alias")

@@ -9,8 +9,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from logonscope.analysis.sessions import LSM, RCM, RDPCORE, Rules, build_sessions
+from logonscope.analysis.sessions import Rules, build_sessions
 from logonscope.storage.schema import EVENTS_SCHEMA
+from logonscope.storage.vocabulary import LSM, RCM, RDPCORE
 
 T0 = dt.datetime(2024, 3, 1, 9, 0, 0, tzinfo=dt.timezone.utc)
 SHA = "a" * 64

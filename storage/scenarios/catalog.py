@@ -8,12 +8,8 @@ generated logs parse exactly like Windows' own. Declarations only: no state, no 
 from __future__ import annotations
 
 from logonscope.storage.evtx_writer import VT, EventType, event_data, user_data
+from logonscope.storage.vocabulary import LSM, RCM, RDPCORE, SECURITY, SYSTEM
 
-SECURITY = "Security"
-SYSTEM = "System"
-LSM = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
-RCM = "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"
-RDPCORE = "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational"
 CHANNELS = (SECURITY, SYSTEM, LSM, RCM, RDPCORE)
 # Windows stores "/" in a channel's file name as "%4".
 FILE_NAMES = {ch: ch.replace("/", "%4") + ".evtx" for ch in CHANNELS}

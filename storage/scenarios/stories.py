@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from logonscope.storage.evtx_writer import filetime_to_datetime
+from logonscope.storage.vocabulary import CONSOLE_ACTIVITY
 
 from . import catalog as c
 from .host import TICKS_PER_SECOND, Host, Session, User
@@ -19,7 +20,6 @@ from .host import TICKS_PER_SECOND, Host, Session, User
 S = TICKS_PER_SECOND
 MS = S // 1000
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
-CONSOLE_ACTIVITY = "61A55000-55E5-1017-0000-000000000000"
 NULL_SID = "S-1-0-0"
 YES, NO = "%%1842", "%%1843"
 SVCHOST = "C:\\Windows\\System32\\svchost.exe"

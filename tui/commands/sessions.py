@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from logonscope.storage import times as storage_times
 from logonscope.tui.errors import UsageError
 from logonscope.tui.output import FORMATS
 
@@ -73,12 +74,10 @@ USER_IPS_TABLE = (
 def parse_time(option: str, text: str | None) -> dt.datetime | None:
     """ISO 8601 date or date-time; no zone means UTC; `Z` accepted. A time that is unreadable
     or out of range is a usage error (one line, exit 2)."""
-    from logonscope.storage.imports import parse_time as parse_iso
-
     if text is None:
         return None
     try:
-        return parse_iso(text)
+        return storage_times.parse_time(text)
     except ValueError as exc:
         raise UsageError(
             f"{option}: {exc} (ISO 8601, e.g. 2021-02-12 or 2021-02-12T12:34:25Z)"

@@ -4,14 +4,17 @@ Every rule exists twice, side by side, and a test keeps the pair equal: a Python
 ingest, queries and tests) and a DuckDB macro (for vectorised SQL over events). Call
 `install_macros(con)` before using the `ls_*` macros in SQL.
 
-This module must not read files, import the UI, or know about sessions; it only answers
+This module must not read files, import analysis or the UI, or know about sessions; it only answers
 "which user / host / address is this?".
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
+
+from logonscope.storage.vocabulary import require_identifier
 
 # Strings Windows writes for "nothing here".
 _NONE_STRINGS = frozenset({"", "-", "--", "null", "n/a"})
@@ -71,6 +74,8 @@ STATUS_REASONS: dict[str, str] = {
     "0xc000018c": "trust relationship failed",
     "0xc0000225": "not found",
 }
+# Status values that mean "no failure code here" (a SubStatus of 0 defers to the Status).
+NO_STATUS = ("0x0", "0x00000000")
 
 
 def _clean(value: Any) -> str | None:
@@ -105,18 +110,27 @@ def domain_key(domain: str | None) -> str | None:
 def host_key(computer: str | None) -> str | None:
     """Comparable host: lower-case short name (`DESKTOP-1.corp.local` -> `desktop-1`).
 
-    An address written as the computer name is kept whole (its dots are not a domain).
+    An address written as the computer name (four dotted numbers, or anything with a colon) is
+    kept whole, brackets trimmed: its dots are not a domain. The test is by shape, not validity,
+    so that the SQL twin can apply exactly the same rule.
     """
     text = _clean(computer)
     if text is None:
         return None
     text = text.lower().rstrip(".")
-    try:
-        ipaddress.ip_address(text.strip("[]"))
+    if ":" in text or _DOTTED_QUAD.fullmatch(text):
         return text.strip("[]")
-    except ValueError:
-        pass
     return text.split(".", 1)[0] or None
+
+
+_DOTTED_QUAD = re.compile(r"[0-9]+(?:\.[0-9]+){3}")
+
+
+def _port(text: str) -> int | None:
+    """A port is 1-5 ASCII digits up to 65535; anything else written after the colon is none."""
+    if text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535:
+        return int(text)
+    return None
 
 
 def split_address(value: str | None) -> tuple[str | None, int | None, str | None]:
@@ -132,13 +146,12 @@ def split_address(value: str | None) -> tuple[str | None, int | None, str | None
     port: int | None = None
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        if rest.startswith(":") and rest[1:].isdigit():
-            port = int(rest[1:])
+        if rest.startswith(":"):
+            port = _port(rest[1:])
         text = host
     elif text.count(":") == 1:
         host, _, p = text.partition(":")
-        if p.isdigit():
-            port = int(p)
+        port = _port(p)
         text = host
     zone: str | None = None
     if "%" in text:
@@ -229,7 +242,7 @@ def failure_text(status: str | None, sub_status: str | None = None) -> str | Non
         if text is None:
             continue
         text = text.lower()
-        if text in ("0x0", "0x00000000"):
+        if text in NO_STATUS:
             continue
         return STATUS_REASONS.get(text, text)
     return None
@@ -239,8 +252,17 @@ def failure_text(status: str | None, sub_status: str | None = None) -> str | Non
 # The same rules as DuckDB macros (ls_ prefix). Keep each next to its Python twin above;
 # tests/test_identity.py checks they agree on the awkward inputs seen in real evidence.
 
-_SQL_NONE = "('', '-', '--', 'null', 'n/a')"
-_SQL_NO_ADDRESS = "('', '-', '0.0.0.0', '::', 'local', 'unknown')"
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_set(values: frozenset[str] | tuple[str, ...]) -> str:
+    return "(" + ", ".join(_sql_text(v) for v in sorted(values)) + ")"
+
+
+_SQL_NONE = _sql_set(_NONE_STRINGS)
+_SQL_NO_ADDRESS = _sql_set(_NO_ADDRESS)
 
 MACROS: tuple[str, ...] = (
     f"""CREATE OR REPLACE MACRO ls_clean(s) AS
@@ -276,19 +298,31 @@ MACROS: tuple[str, ...] = (
     """CREATE OR REPLACE MACRO ls_ip_zone(s) AS
         CASE WHEN strpos(ls_ip_host(s), '%') > 0
              THEN nullif(split_part(ls_ip_host(s), '%', 2), '') ELSE NULL END""",
+    """CREATE OR REPLACE MACRO ls_port(p) AS
+        CASE WHEN regexp_full_match(p, '[0-9]{1,5}') AND TRY_CAST(p AS INTEGER) <= 65535
+             THEN TRY_CAST(p AS INTEGER) END""",
     """CREATE OR REPLACE MACRO ls_ip_port(s) AS
         CASE WHEN starts_with(lower(ls_clean(s)), '[')
-             THEN TRY_CAST(regexp_extract(ls_clean(s), '\\]:([0-9]+)$', 1) AS INTEGER)
+             THEN ls_port(regexp_extract(ls_clean(s), '^\\[[^\\]]*\\]:(.*)$', 1))
              WHEN length(ls_clean(s)) - length(replace(ls_clean(s), ':', '')) = 1
-             THEN TRY_CAST(split_part(ls_clean(s), ':', 2) AS INTEGER)
+             THEN ls_port(split_part(ls_clean(s), ':', 2))
              ELSE NULL END""",
     f"""CREATE OR REPLACE MACRO ls_is_system(u, lt, sid) AS
         coalesce(lt IN (0, 5), FALSE)
-        OR coalesce(upper(sid) IN {tuple(sorted(SYSTEM_SIDS))}, FALSE)
+        OR coalesce(upper(sid) IN {_sql_set(SYSTEM_SIDS)}, FALSE)
         OR coalesce(ends_with(ls_user_key(u), '$')
-                    OR ls_user_key(u) IN {tuple(sorted(SYSTEM_USERS))}
+                    OR ls_user_key(u) IN {_sql_set(SYSTEM_USERS)}
                     OR starts_with(ls_user_key(u), 'dwm-')
                     OR starts_with(ls_user_key(u), 'umfd-'), FALSE)""",
+    # failure_text: the code (SubStatus first, then Status) that says something, translated
+    f"""CREATE OR REPLACE MACRO ls_failure_code(c) AS
+        CASE WHEN lower(ls_clean(c)) IN {_sql_set(NO_STATUS)} THEN NULL
+             ELSE lower(ls_clean(c)) END""",
+    "CREATE OR REPLACE MACRO ls_failure_reason(c) AS CASE c "
+    + " ".join(f"WHEN {_sql_text(k)} THEN {_sql_text(v)}" for k, v in STATUS_REASONS.items())
+    + " ELSE c END",
+    """CREATE OR REPLACE MACRO ls_failure_text(status, sub) AS
+        ls_failure_reason(coalesce(ls_failure_code(sub), ls_failure_code(status)))""",
     "CREATE OR REPLACE MACRO ls_logon_kind(t) AS CASE "
     + " ".join(f"WHEN t = {k} THEN '{v}'" for k, v in LOGON_KINDS.items())
     + " WHEN t IS NULL THEN NULL ELSE 'Type' || CAST(t AS VARCHAR) END",
@@ -316,19 +350,6 @@ def ip_class_table(ips: list[str | None]) -> Any:
     )
 
 
-def failure_table() -> Any:
-    """Arrow table (code, reason) of the 4625 Status/SubStatus translations for SQL joins."""
-    import pyarrow as pa
-
-    codes = sorted(STATUS_REASONS)
-    return pa.table(
-        {
-            "code": pa.array(codes, pa.string()),
-            "reason": pa.array([STATUS_REASONS[c] for c in codes], pa.string()),
-        }
-    )
-
-
 def host_aliases_sql(events: str = "events") -> str:
     """SELECT of (host_key, alias, evidence_sha256, first_record, last_record): renames.
 
@@ -337,8 +358,7 @@ def host_aliases_sql(events: str = "events") -> str:
     are the same machine (`alias` is the earlier name); forwarded-event files interleave many
     hosts, their ranges overlap, and no alias is claimed.
     """
-    if not events.replace("_", "a").isalnum():
-        raise ValueError(f"not an identifier: {events!r}")
+    require_identifier(events)
     return f"""
     WITH r AS (
         SELECT evidence_sha256, host_key, min(record_id) AS lo, max(record_id) AS hi

@@ -1,0 +1,31 @@
+-- 1. The events that take part, each joined once to the rule table (_ls_kinds): from here on
+-- a row says what it is (src, kind, rnk, role) and no step compares channels or event ids.
+-- Rows stay narrow (an int per evidence file, no channel strings): copies are cheap.
+CREATE OR REPLACE TEMP TABLE _ls_sha AS
+SELECT hash(evidence_sha256) AS sha_h, evidence_sha256,
+       row_number() OVER (ORDER BY evidence_sha256) AS fid
+FROM (SELECT DISTINCT evidence_sha256 FROM $events);
+
+CREATE OR REPLACE TEMP TABLE _ls_ev AS
+SELECT eid, sha_h, record_id, t, host, host_key, event_id, src, kind, rnk, role,
+       CASE WHEN kind = 'privileges' THEN subject_user ELSE target_user END AS user_raw,
+       target_domain AS domain_raw, target_sid,
+       CASE WHEN kind = 'privileges' THEN subject_logon_id ELSE target_logon_id END AS lid,
+       linked_logon_id AS linked, logon_type, elevated, ip AS ip_raw,
+       workstation, lsm_session_id AS lsid, status, sub_status,
+       -- ActivityIDs link RDP events of one connection; the constant console one links nothing
+       CASE WHEN src IN ('lsm', 'rcm', 'rdp')
+             AND activity_id IS NOT NULL AND upper(activity_id) <> $console_activity
+            THEN upper(activity_id) END AS act,
+       CASE WHEN kind IN ('boot', 'shutdown') THEN kind END AS marker
+FROM (
+    SELECT e.* EXCLUDE (host_key),
+           (f.fid << 40) + (e.record_id & 1099511627775) AS eid, f.sha_h,
+           epoch_us(e.time) AS t,
+           coalesce(e.host_key, ls_host_key(e.host)) AS host_key,
+           k.src, k.kind, k.rnk, k.role
+    FROM $events e JOIN _ls_sha f ON f.sha_h = hash(e.evidence_sha256)
+    JOIN _ls_kinds k ON k.channel = e.channel AND k.event_id = e.event_id
+     AND (k.provider IS NULL OR k.provider = e.provider)
+    -- the integer test first: most rows of a case fail it without a string comparison
+    WHERE e.event_id IN $relevant_ids);

@@ -1,0 +1,37 @@
+-- 9. Every logoff/lock/unlock of any of a session's logon ids inside its span is a source
+-- too (the NLA id, the temporary reconnect ids, an unlock's id) -- without ending it: only
+-- the owning ids of step 7 end a session.
+CREATE OR REPLACE TEMP TABLE _ls_more AS
+WITH ids AS (
+    SELECT DISTINCT a.attempt, e.host_key, e.boot, e.lid
+    FROM _ls_all0 a JOIN _ls_e e USING (eid)
+    WHERE e.kind IN ('logon', 'reconnect') AND e.lid IS NOT NULL
+    UNION
+    -- a reconnect names the original limited id: its full (linked) twin goes too
+    SELECT a.attempt, u2.host_key, u2.boot, u2.lid
+    FROM _ls_all0 a JOIN _ls_e e USING (eid)
+    JOIN _ls_unit u1 ON u1.host_key = e.host_key AND u1.boot = e.boot AND u1.lid = e.lid
+    JOIN _ls_unit u2 ON u2.unit = u1.unit
+    WHERE e.kind = 'reconnect')
+SELECT i.attempt, x.eid, x.role, FALSE AS step
+FROM ids i JOIN _ls_e x
+  ON x.host_key = i.host_key AND x.boot = i.boot AND x.lid = i.lid
+JOIN _ls_att a ON a.attempt = i.attempt
+JOIN _ls_end en ON en.attempt = i.attempt
+LEFT JOIN _ls_cap c ON c.attempt = i.attempt
+WHERE x.src = 'sec' AND x.kind IN ('logoff', 'lock', 'unlock')
+  AND x.t >= a.start_t
+  AND (en.end_t IS NULL OR x.t <= en.end_t + $end_group_us)
+  AND (c.cap_t IS NULL OR x.t <= c.cap_t)
+  AND x.eid NOT IN (SELECT eid FROM _ls_all0)
+QUALIFY row_number() OVER (PARTITION BY x.eid ORDER BY a.start_t DESC, i.attempt) = 1;
+
+CREATE OR REPLACE TEMP TABLE _ls_all AS
+SELECT * FROM _ls_all0 UNION ALL SELECT * FROM _ls_more;
+
+-- each member and source with the event columns the session rows are made of
+CREATE OR REPLACE TEMP TABLE _ls_j AS
+SELECT s.attempt, s.role, s.step, e.eid, e.sha_h, e.record_id, e.t, e.host_key,
+       e.src, e.kind, e.event_id, e.uk, e.lid, e.logon_type, e.elevated, e.ipn, e.zone,
+       e.is_local, e.lsid, e.workstation
+FROM _ls_all s JOIN _ls_e e USING (eid);

@@ -1,0 +1,89 @@
+-- 10. One row per attempt: its representative event, address, outcome, ids and counts.
+CREATE OR REPLACE TEMP TABLE _ls_s AS
+WITH st AS (SELECT * FROM _ls_j WHERE step),
+ns AS (
+    -- what the attached (non-step) sources add: cheap aggregates only
+    SELECT attempt, bool_or(role = 'privileges') AS admin, count(*) AS n,
+           any_value(lsid) FILTER (WHERE kind = 'shell_start') AS lsid22
+    FROM _ls_j WHERE NOT step GROUP BY attempt),
+first_src AS (
+    SELECT f.attempt, h.evidence_sha256 AS sha, f.rec
+    FROM (SELECT attempt, arg_min(sha_h, (t, sha_h, record_id)) AS sha_h,
+                 arg_min(record_id, (t, sha_h, record_id)) AS rec
+          FROM st GROUP BY attempt) f
+    JOIN _ls_sha h USING (sha_h)),
+ip AS (
+    -- the address: RdpCoreTS 131 first, then RCM 1149, 4778, the 4624/4625, the rest
+    SELECT attempt,
+           arg_min(ipn, prio) AS src_ip, arg_min(tag, prio) AS src_ip_source,
+           arg_min(zone, prio) AS src_ip_zone
+    FROM (SELECT attempt, ipn, zone,
+                 CASE WHEN src = 'rdp' THEN 1 WHEN src = 'rcm' THEN 2
+                      WHEN kind = 'reconnect' THEN 3
+                      WHEN kind IN ('logon', 'failed_logon') THEN 4
+                      ELSE 5 END AS prio,
+                 CASE WHEN src = 'rdp' THEN '131' WHEN src = 'rcm' THEN '1149'
+                      WHEN src = 'lsm' THEN 'LSM' ELSE CAST(event_id AS VARCHAR) END AS tag
+          FROM _ls_j WHERE ipn IS NOT NULL
+            AND role NOT IN ('logoff', 'disconnect', 'shutdown'))
+    GROUP BY attempt),
+agg AS (
+    SELECT attempt,
+           any_value(host_key) AS host_key,
+           any_value(uk) AS user_key,
+           -- the representative event: the main 4624/4625 (not the NLA one, not an
+           -- unlock), else any 4624/4625, else the first step
+           arg_min(eid, (CASE WHEN kind IN ('logon', 'failed_logon')
+                                   AND role <> 'auth'
+                                   AND coalesce(logon_type, 0) <> $unlock_type
+                              THEN 0
+                              WHEN kind IN ('logon', 'failed_logon') THEN 1
+                              ELSE 2 END, t, eid)) AS rep,
+           bool_or(kind = 'session_logon' AND is_local) AS lsm_local,
+           bool_or(src IN ('lsm', 'rcm') OR kind = 'reconnect') AS rdpish,
+           arg_min(workstation, t) FILTER (WHERE kind = 'reconnect') AS client,
+           min(t) AS start_t,
+           bool_or(kind = 'failed_logon') AS failed,
+           bool_or(kind IN ('logon', 'reconnect', 'session_logon', 'session_reconnect'))
+               AS succeeded,
+           list_sort(list_distinct(list(lid) FILTER (WHERE kind IN ('logon', 'reconnect')
+                                                     AND lid IS NOT NULL))) AS logon_ids,
+           any_value(lsid) FILTER (WHERE kind IN ('session_logon', 'session_reconnect'))
+               AS lsid,
+           bool_or(kind IN ('reconnect', 'session_reconnect')) AS is_reconnect,
+           bool_or(coalesce(elevated, FALSE)) FILTER (WHERE kind = 'logon') AS elevated,
+           count(*) AS n_steps
+    FROM st GROUP BY attempt),
+a AS (
+    SELECT agg.*, r.host, r.user_raw AS user, r.domain_raw AS domain,
+           CASE WHEN r.target_sid NOT IN ('-', 'S-1-0-0') THEN r.target_sid END AS sid,
+           CASE WHEN r.src = 'sec' THEN r.logon_type END AS rep_type,
+           CASE WHEN r.src = 'sec' AND r.logon_type IN (3, 8)
+                 AND ls_host_key(r.workstation) IS DISTINCT FROM r.host_key
+                THEN r.workstation END AS ws,
+           CASE WHEN r.kind = 'failed_logon' THEN r.status END AS status,
+           CASE WHEN r.kind = 'failed_logon' THEN r.sub_status END AS sub
+    FROM agg JOIN _ls_e r ON r.eid = agg.rep)
+SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1, 16)
+           AS session_id,
+       a.host, a.host_key, a.user, a.domain, a.user_key, a.sid,
+       CAST(coalesce(a.rep_type,
+                     CASE WHEN a.lsm_local THEN 2 WHEN a.rdpish THEN 10 END) AS SMALLINT)
+           AS logon_type,
+       ip.src_ip, ip.src_ip_source, ip.src_ip_zone,
+       coalesce(a.client, a.ws) AS src_host,
+       make_timestamp(a.start_t) AS start,
+       make_timestamp(en.end_t) AS "end",
+       en.end_reason,
+       CASE WHEN a.failed THEN 'failure' WHEN a.succeeded THEN 'success' ELSE 'unknown' END
+           AS outcome,
+       a.status, a.sub,
+       coalesce(a.logon_ids, []) AS logon_ids,
+       coalesce(a.lsid, ns.lsid22) AS lsm_session_id,
+       coalesce(a.is_reconnect, FALSE) AS is_reconnect,
+       coalesce(a.elevated, FALSE) AS elevated, coalesce(ns.admin, FALSE) AS admin,
+       a.n_steps + coalesce(ns.n, 0) AS n_sources, a.attempt
+FROM a JOIN first_src f USING (attempt)
+LEFT JOIN ns USING (attempt)
+LEFT JOIN ip USING (attempt)
+LEFT JOIN _ls_end en USING (attempt);

@@ -1,0 +1,15 @@
+-- The sessions table (needs _ls_ipclass: address classes computed by storage.identity).
+SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
+       s.logon_type, ls_logon_kind(s.logon_type) AS logon_kind,
+       s.src_ip, s.src_ip_source, c.ip_class AS src_ip_class, s.src_ip_zone,
+       s.src_host,
+       coalesce(s.logon_type = 10 AND c.ip_class = 'loopback', FALSE) AS tunnelled,
+       s.start, s."end", s.end_reason, s.outcome,
+       CASE WHEN s.outcome = 'failure' THEN ls_failure_text(s.status, s.sub) END
+           AS failure_reason,
+       s.logon_ids, s.lsm_session_id, s.is_reconnect, s.elevated, s.admin,
+       ls_is_system(s.user, s.logon_type, s.sid) AS system,
+       s.n_sources, CAST(0 AS BIGINT) AS n_activity
+FROM _ls_s s
+LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
+ORDER BY s.start, s.host_key, s.session_id
