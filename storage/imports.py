@@ -16,6 +16,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -88,8 +89,8 @@ def _looks_like_jsonl(text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
-def _jsonl(text: str, report: ImportReport) -> list[dict]:
-    rows: list[dict] = []
+def _jsonl(text: str, report: ImportReport) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     # "\n" only: str.splitlines would also split inside strings (U+2028, \x85, ...)
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -158,12 +159,12 @@ class _Lines:
         return line
 
 
-def _csv(text: str, report: ImportReport) -> list[dict]:
+def _csv(text: str, report: ImportReport) -> list[dict[str, Any]]:
     """Rows of a CSV file with a header. Strict quoting: a quote left open is an error at the
     end of the data (not a field that runs to the end of the file); the row it started on is
     reported and reading resumes on the line after it."""
     lines = io.StringIO(text, newline="").readlines()
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     header: list[str] | None = None
     source = _Lines(lines, 0)
     reader = csv.reader(source, strict=True)
@@ -206,7 +207,9 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _row(record: dict, number: int, rows: list[dict], report: ImportReport) -> None:
+def _row(
+    record: dict[Any, Any], number: int, rows: list[dict[str, Any]], report: ImportReport
+) -> None:
     lowered = {str(k).strip().lower(): v for k, v in record.items() if k is not None}
     values: dict[str, str | None] = {}
     for name, aliases in ALIASES.items():

@@ -191,11 +191,11 @@ def _encode_elem(elem: Elem, out: bytearray, base: int, names: NameTable) -> Non
 def _encode_content(value: str | Sub, out: bytearray) -> None:
     got = _CONTENT.get(value)  # templates are re-encoded in every chunk: keep the fixed parts
     if got is None:
-        got = bytearray()
-        _encode_content_uncached(value, got)
+        fresh = bytearray()
+        _encode_content_uncached(value, fresh)
         if len(_CONTENT) > 10_000:
             _CONTENT.clear()
-        got = _CONTENT[value] = bytes(got)
+        got = _CONTENT[value] = bytes(fresh)
     out += got
 
 

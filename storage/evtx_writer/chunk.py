@@ -79,7 +79,7 @@ class _SystemConstants:
         self.channel = enc[VT.STRING](et.channel)
         self.outer, self.inner = templates_for(et.layout)
         self.data_types = tuple(f.vtype for f in et.layout.fields)
-        self.data_encoders = tuple(ENCODERS.get(t) for t in self.data_types)
+        self.data_encoders = tuple(ENCODERS[t] for t in self.data_types)
 
 
 _CONSTANTS: dict[int, tuple[EventType, _SystemConstants]] = {}
@@ -141,7 +141,7 @@ class _SystemLayout:
         self.tail = b"".join(b for b, _ in vals[11:] if b is not None)
 
 
-_LAYOUTS: dict[tuple, _SystemLayout] = {}
+_LAYOUTS: dict[tuple[Any, ...], _SystemLayout] = {}
 
 
 def _system_layout(
@@ -295,6 +295,7 @@ class Chunk:
     def _nested(self, c: _SystemConstants, values: Sequence[Any], at: int) -> bytes:
         """A UserData BinXML value: template instance + values + end of stream, at `at`."""
         out = bytearray()
+        assert c.inner is not None, "only UserData layouts nest a template"
         self._instance(c.inner, at, out)
         desc: list[int] = []
         parts: list[bytes] = []
