@@ -1,4 +1,4 @@
 """Pure analysis over a case: sessions, their sources, attribution and summary views.
 
-DuckDB SQL and Polars, vectorised. Never imports the UI (textual, rich, tui).
+DuckDB SQL over Arrow, vectorised. Never imports the UI (textual, rich, tui).
 """
