@@ -431,6 +431,7 @@ def _real_layouts(
     return out
 
 
+@pytest.mark.evidence
 def test_the_catalog_uses_the_providers_versions_and_field_names_of_real_events() -> None:
     from logonscope.storage.scenarios import catalog as c
     from tests.conftest import evidence
@@ -448,16 +449,18 @@ def test_the_catalog_uses_the_providers_versions_and_field_names_of_real_events(
 
 
 def test_generate_refuses_a_folder_that_already_holds_a_set_and_bad_counts(tmp_path: Path) -> None:
-    from tests.conftest import run_cli
+    from tests.conftest import run_cli_inline
 
-    first = run_cli("generate", "--out", tmp_path, "--scenario", "console")
+    first = run_cli_inline("generate", "--out", tmp_path, "--scenario", "console")
     assert first.returncode == 0, first.stderr
     assert "records" in first.stdout and "SRV01/Security.evtx" in first.stdout
-    again = run_cli("generate", "--out", tmp_path)
+    again = run_cli_inline("generate", "--out", tmp_path)
     assert again.returncode == 2 and "truth.json" in again.stderr
-    assert run_cli("generate", "--out", tmp_path / "x", "--hosts", "0").returncode == 2
-    assert run_cli("generate", "--out", tmp_path / "y", "--scenario", "nope").returncode == 2
-    lone = run_cli("generate", "--out", tmp_path / "z", "--scenario", "lateral", "--hosts", "1")
+    assert run_cli_inline("generate", "--out", tmp_path / "x", "--hosts", "0").returncode == 2
+    assert run_cli_inline("generate", "--out", tmp_path / "y", "--scenario", "nope").returncode == 2
+    lone = run_cli_inline(
+        "generate", "--out", tmp_path / "z", "--scenario", "lateral", "--hosts", "1"
+    )
     assert lone.returncode == 2 and "2 hosts" in lone.stderr
 
 
