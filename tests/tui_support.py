@@ -1,18 +1,21 @@
-"""Shared pieces of the TUI tests: generated cases built once per worker, their truth, `settle`.
+"""Shared pieces of the TUI tests: generated cases built once per run, their truth, `settle`.
 
 Every case here is written by the project's own scenario generator (genuine EVTX plus the
 truth.json that says what an investigator should find), then ingested and built, so the Pilot
-and snapshot tests run on a clean clone. Cases are built once per test process (cached by name
-under pytest's session temp folder) whichever TUI test module asks first. `settle` waits until
-every worker has finished and the messages they posted are handled, so assertions see a quiet app.
+and snapshot tests run on a clean clone. Each case is built once per run, by whichever test
+asks first, under the run's temp folder (shared by the xdist workers, built under a lock).
+`settle` waits until every worker has finished and the messages they posted are handled, so
+assertions see a quiet app.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
 import importlib
 import json
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -46,7 +49,11 @@ def async_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
 
 
 def _base(factory: pytest.TempPathFactory) -> Path:
-    return factory.getbasetemp() / "tui-cases"
+    """Where cases are built: the run's temp folder, shared by all xdist workers of one run."""
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # .../pytest-N/popen-gwK: share .../pytest-N
+        base = base.parent
+    return base / "tui-cases"
 
 
 def evidence_of(case: Path) -> Path:
@@ -67,11 +74,17 @@ def _build(factory: pytest.TempPathFactory, name: str, write: Callable[[Path], o
 
     case = _base(factory) / name
     evidence = evidence_of(case)
-    for folder in (case, evidence):
-        shutil.rmtree(folder, ignore_errors=True)
-    write(evidence)
-    ingest([evidence], case, jobs=1)
-    build(case)
+    case.parent.mkdir(parents=True, exist_ok=True)
+    done = case.parent / f"{name}.built"
+    with open(case.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait and reuse
+        if not done.exists():
+            for folder in (case, evidence):
+                shutil.rmtree(folder, ignore_errors=True)
+            write(evidence)
+            ingest([evidence], case, jobs=1)
+            build(case)
+            done.touch()
     _BUILT[name] = case
     return case
 
