@@ -15,7 +15,7 @@ import pytest
 from logonscope.storage import discover as discover_module
 from logonscope.storage.case import connect
 from logonscope.storage.ingest import ingest
-from tests.conftest import EVIDENCE, RDPAUTH, ROOT, evidence, run_cli_inline
+from tests.conftest import EVIDENCE, RDPAUTH, ROOT, evidence, run_cli, run_cli_inline
 
 
 @pytest.fixture
@@ -104,6 +104,8 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
         run_cli_inline("ingest", tmp_path, "--case", tmp_path / "c", "--jobs", "0").returncode == 2
     )
     assert run_cli_inline("nonsense").returncode == 2
+    real = run_cli("nonsense")  # and so does a real `python -m logonscope.tui.cli` process
+    assert real.returncode == 2 and "invalid choice" in real.stderr
 
 
 @pytest.mark.evidence
