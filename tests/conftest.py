@@ -1,34 +1,80 @@
 """Shared test fixtures: where the real evidence lives, and how to run the CLI.
 
-Determinism: UTC everywhere, an isolated HOME. Tests that read ../shared/evidence skip with a
-reason when it is absent (it is never copied into the project).
+Determinism: UTC everywhere, an isolated HOME. Tests that read the real samples in
+../shared/evidence (or `$LOGONSCOPE_EVIDENCE`, which also lets a run pretend they are absent)
+carry the `evidence` marker and skip with a reason when the folder is absent (it is never
+copied into the project); the run ends by saying how many of them ran. Everything else builds
+its input with the project's own generator.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EVIDENCE = ROOT.parent / "shared" / "evidence"
+EVIDENCE = Path(os.environ.get("LOGONSCOPE_EVIDENCE") or ROOT.parent / "shared" / "evidence")
 
 os.environ["TZ"] = "UTC"
 
+_current: list[pytest.Item] = []  # the test being run, so `evidence()` can check its marker
+
 
 def evidence(relative: str) -> Path:
-    """A real sample from ../shared/evidence, or a skip saying it is missing."""
+    """A real sample from the evidence folder, or a skip saying it is missing.
+
+    Only tests marked `evidence` may read it, so the count the run prints is honest."""
+    if _current and _current[-1].get_closest_marker("evidence") is None:
+        raise AssertionError(f"{_current[-1].nodeid} reads real evidence: mark it `evidence`")
     path = EVIDENCE / relative
     if not path.exists():
-        pytest.skip(f"real evidence not available: {path} (../shared/evidence is absent)")
+        pytest.skip(f"real evidence not available: {path} (the evidence folder is absent)")
     return path
 
 
 BELKASOFT = "AndrewRathbun__DFIRArtifactMuseum/Windows/EventLogs/Win10/BelkasoftCTF_InsiderThreat"
 RDPAUTH = "Velocidex__velociraptor/artifacts/testdata/files"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    _current.append(item)
+    try:
+        return (yield)
+    finally:
+        _current.pop()
+
+
+_evidence_outcomes: dict[str, str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Tally evidence tests (on the controller too, under xdist): skipped in any phase, or ran."""
+    if "evidence" not in report.keywords:
+        return
+    if report.skipped:
+        _evidence_outcomes[report.nodeid] = "skipped"
+    elif report.when == "call":
+        _evidence_outcomes.setdefault(report.nodeid, "ran")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _evidence_outcomes:
+        return
+    ran = sum(v == "ran" for v in _evidence_outcomes.values())
+    skipped = len(_evidence_outcomes) - ran
+    where = "present" if EVIDENCE.is_dir() else "absent"
+    terminalreporter.write_line(
+        f"evidence tests: {ran} ran, {skipped} skipped ({EVIDENCE} {where})"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +86,10 @@ def _isolated_home(
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `logonscope ARGS` as a user would, in a fresh process."""
+    """Run `logonscope ARGS` as a user would, in a fresh process.
+
+    For what only a real process shows (signals, a clean interpreter, the entry point);
+    `run_cli_inline` is the fast way to check output and exit codes."""
     return subprocess.run(
         [sys.executable, "-m", "logonscope.tui.cli", *map(str, args)],
         capture_output=True,
@@ -48,3 +97,24 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         cwd=cwd or ROOT,
         timeout=600,
     )
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli_inline(*args: object) -> CliResult:
+    """`logonscope ARGS` in this process: `main(argv)` with stdout/stderr captured and the exit
+    code it returns (or that argparse exits with), as `run_cli` would report them."""
+    from logonscope.tui.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse: --help exits 0, bad usage exits 2
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return CliResult(code, out.getvalue(), err.getvalue())

@@ -22,7 +22,9 @@ import pytest
 from logonscope.analysis.build import build
 from logonscope.storage.case import connect
 from logonscope.storage.ingest import ingest
-from tests.conftest import RDPAUTH, evidence, run_cli
+from tests.conftest import RDPAUTH, evidence, run_cli_inline
+
+pytestmark = pytest.mark.evidence
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,9 @@ def test_session_detail_lists_its_activity(rdp_case: Path) -> None:
     sid = con.execute(
         "SELECT session_id FROM activity WHERE event_id = 4688 AND session_id IS NOT NULL LIMIT 1"
     ).fetchall()[0][0]
-    detail = json.loads(run_cli("session", "--case", rdp_case, sid, "--format", "json").stdout)
+    detail = json.loads(
+        run_cli_inline("session", "--case", rdp_case, sid, "--format", "json").stdout
+    )
     assert detail["n_activity"] == len(detail["activity"]) > 0
     assert {"summary", "confidence", "time", "record_id"} <= set(detail["activity"][0])
 
@@ -104,11 +108,11 @@ def test_import_attributes_good_rows_and_reports_bad_lines(tmp_path: Path) -> No
         "{not json\n"
         '{"timestamp": "2021-02-12T12:34:37Z", "computer": "dc", "username": "vagrant"}\n'
     )
-    first = run_cli("import-activity", csv_file, "--case", case)
+    first = run_cli_inline("import-activity", csv_file, "--case", case)
     assert first.returncode == 0, first.stderr
     assert f"{csv_file}:3: skipped: unreadable time 'yesterday'" in first.stderr
     assert f"{csv_file}:5: skipped: missing time" in first.stderr
-    second = run_cli("import-activity", jsonl_file, "--case", case)
+    second = run_cli_inline("import-activity", jsonl_file, "--case", case)
     assert f"{jsonl_file}:2: skipped: not JSON" in second.stderr
     assert f"{jsonl_file}:3: skipped: missing description" in second.stderr
     con = connect(case)
@@ -122,7 +126,7 @@ def test_import_attributes_good_rows_and_reports_bad_lines(tmp_path: Path) -> No
         ("file opened: C:\\secret.docx", "user+time", True, "12:34:25"),
         ("visited http://x", "user+time", True, "12:34:25"),
     ]
-    assert "already imported" in run_cli("import-activity", csv_file, "--case", case).stderr
+    assert "already imported" in run_cli_inline("import-activity", csv_file, "--case", case).stderr
 
 
 def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(

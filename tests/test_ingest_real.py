@@ -17,7 +17,7 @@ import pytest
 
 from logonscope.storage.case import connect
 from logonscope.storage.ingest import ingest
-from tests.conftest import BELKASOFT, EVIDENCE, RDPAUTH, evidence, run_cli
+from tests.conftest import BELKASOFT, EVIDENCE, RDPAUTH, evidence, run_cli_inline
 
 pytestmark = pytest.mark.evidence
 
@@ -45,7 +45,7 @@ def _event_id(system: dict) -> int | None:
 def full_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     evidence("")
     case = tmp_path_factory.mktemp("case") / "c"
-    result = run_cli("ingest", EVIDENCE, "--case", case, "--quiet")
+    result = run_cli_inline("ingest", EVIDENCE, "--case", case, "--quiet")
     assert result.returncode == 0, result.stderr
     return case
 
@@ -84,7 +84,7 @@ def test_two_copies_of_one_log_are_stored_once(full_case: Path) -> None:
 
 def test_reingest_stores_nothing_new_and_says_so(full_case: Path) -> None:
     before = connect(full_case).execute("select count(*) from events").fetchone()[0]
-    result = run_cli("ingest", EVIDENCE, "--case", full_case, "--quiet")
+    result = run_cli_inline("ingest", EVIDENCE, "--case", full_case, "--quiet")
     assert result.returncode == 0
     assert "nothing new to ingest" in result.stderr
     assert "43 file(s) already in the case" in result.stderr
@@ -169,7 +169,7 @@ def test_dirty_file_with_stale_chunk_count_is_read_whole_by_the_fallback(tmp_pat
 
 def test_corrupt_chunks_are_counted_and_the_rest_kept(tmp_path: Path) -> None:
     path = evidence("omerbenamram__evtx/samples/sample_with_a_bad_chunk_magic.evtx")
-    result = run_cli("ingest", path, "--case", tmp_path / "c", "--quiet")
+    result = run_cli_inline("ingest", path, "--case", tmp_path / "c", "--quiet")
     assert result.returncode == 0
     assert "chunk 6: bad magic" in result.stderr and "chunk 10: bad magic" in result.stderr
     assert "sample_with_a_bad_chunk_magic.evtx" in result.stderr
@@ -180,7 +180,7 @@ def test_truncated_file_keeps_what_is_readable_and_counts_the_rest(tmp_path: Pat
     source = evidence(f"{BELKASOFT}/Security.evtx")
     cut = tmp_path / "cut.evtx"
     cut.write_bytes(source.read_bytes()[:100_000])
-    result = run_cli("ingest", cut, "--case", tmp_path / "c", "--quiet")
+    result = run_cli_inline("ingest", cut, "--case", tmp_path / "c", "--quiet")
     assert result.returncode == 0
     assert f"warning {cut}:" in result.stderr and "truncated" in result.stderr
     row = connect(tmp_path / "c").execute("select records, skipped from evidence").fetchone()
@@ -350,7 +350,7 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "locked.evtx"
     path.write_bytes(evidence(f"{RDPAUTH}/RDPAuth_LocalSessionManager.evtx").read_bytes())
     path.chmod(0)
-    result = run_cli("ingest", path, "--case", tmp_path / "c", "--quiet")
+    result = run_cli_inline("ingest", path, "--case", tmp_path / "c", "--quiet")
     assert result.returncode == 2 and "permission denied" in result.stderr.lower()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BELKASOFT, RDPAUTH, evidence, run_cli
+from tests.conftest import BELKASOFT, RDPAUTH, evidence, run_cli_inline
 
 pytestmark = pytest.mark.evidence
 
@@ -28,7 +28,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _json(*args: str):
-    done = run_cli(*args)
+    done = run_cli_inline(*args)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -85,15 +85,15 @@ def test_filters_user_any_form_ip_time_and_failed(case):
 
 
 def test_csv_and_jsonl_formats(case):
-    out = run_cli("sessions", "--case", case, "--format", "csv").stdout
+    out = run_cli_inline("sessions", "--case", case, "--format", "csv").stdout
     table = list(csv.DictReader(io.StringIO(out)))
     assert len(table) == 2 and table[0]["user_key"] == "vagrant"
-    lines = run_cli("sessions", "--case", case, "--format", "jsonl").stdout.splitlines()
+    lines = run_cli_inline("sessions", "--case", case, "--format", "jsonl").stdout.splitlines()
     assert [json.loads(line)["user_key"] for line in lines] == ["vagrant", "vagrant"]
 
 
 def test_table_format_prints_rows(case):
-    done = run_cli("sessions", "--case", case)
+    done = run_cli_inline("sessions", "--case", case)
     assert done.returncode == 0 and "vagrant" in done.stdout and "(2 rows)" in done.stdout
 
 
@@ -118,16 +118,16 @@ def test_session_detail_json_has_sources_with_evidence_paths(case):
     assert all(
         s["evidence_path"].endswith(".evtx") and s["time"].endswith("Z") for s in detail["sources"]
     )
-    table = run_cli("session", "--case", case, rc["session_id"])
+    table = run_cli_inline("session", "--case", case, rc["session_id"])
     assert table.returncode == 0 and "silversurfer" in table.stdout
 
 
 def test_bad_usage_exits_2(case, tmp_path):
-    unknown = run_cli("session", "--case", case, "no-such-id", "--format", "json")
+    unknown = run_cli_inline("session", "--case", case, "no-such-id", "--format", "json")
     assert unknown.returncode == 2 and "no session" in unknown.stderr
-    not_case = run_cli("sessions", "--case", tmp_path / "nothing")
+    not_case = run_cli_inline("sessions", "--case", tmp_path / "nothing")
     assert not_case.returncode == 2
-    bad_time = run_cli("sessions", "--case", case, "--since", "yesterday-ish")
+    bad_time = run_cli_inline("sessions", "--case", case, "--since", "yesterday-ish")
     assert bad_time.returncode == 2 and "ISO 8601" in bad_time.stderr
 
 

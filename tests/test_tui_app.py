@@ -1,7 +1,9 @@
-"""Pilot tests: drive the app with keys over real (Belkasoft) and generated cases.
+"""Pilot tests: drive the app with keys over generated cases.
 
 Each test presses keys as a responder would and asserts on widget state: what a pane shows,
-where the focus is, what a file holds. Cases are built once per session (tests/tui_support).
+where the focus is, what a file holds. The cases are written by the project's scenario
+generator and built once per test process (tests/tui_support); what a pane must show is read
+from the generator's truth.json, never from an earlier run.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,15 +23,44 @@ from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.help import HelpScreen
 from logonscope.tui.screens.main import MainScreen
 from logonscope.tui.screens.pick import PickScreen
-from tests.tui_support import EVIL_USER, async_test, belkasoft_case, evil_case, settle
+from tests.conftest import run_cli_inline
+from tests.tui_support import (
+    EVIL_USER,
+    async_test,
+    crafted_case,
+    demo_case,
+    evidence_of,
+    settle,
+    truth_of,
+    user_sessions,
+)
 
 WIDE = (120, 36)
 NARROW = (80, 24)
 
 
 @pytest.fixture
-def belka(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return belkasoft_case(tmp_path_factory)
+def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_case(tmp_path_factory)
+
+
+@pytest.fixture
+def truth(case: Path) -> dict[str, Any]:
+    return truth_of(case)
+
+
+@pytest.fixture
+def crafted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return crafted_case(tmp_path_factory)
+
+
+def people(truth: dict[str, Any]) -> set[str]:
+    """User keys of every account that is not a system one, as the Users pane lists them."""
+    return {s["user"].lower() for s in truth["sessions"] if not s["system"]}
+
+
+def ips_of(sessions: list[dict[str, Any]]) -> set[str | None]:
+    return {s["src_ip"] for s in sessions}
 
 
 def main_of(app) -> MainScreen:
@@ -41,43 +73,56 @@ def column(pane, name: str) -> list:
 
 
 @async_test
-async def test_it_shows_users_with_system_accounts_hidden_then_shown_with_S(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_it_shows_users_with_system_accounts_hidden_then_shown_with_S(
+    case: Path, truth: dict[str, Any]
+) -> None:
+    system = {s["user"].lower() for s in truth["sessions"] if s["system"]}
+    assert {"system", "dwm-2", "umfd-2", "local service"} <= system
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
         users = column(main.pane("users"), "user_key")
-        assert "anit.ghosh" in users and "administrator" in users
-        assert not {"system", "dwm-1", "umfd-0", "local service"} & set(users)
+        assert set(users) == people(truth) and len(users) == len(set(users))
+        assert {"alice", "dave", "administrator"} <= set(users)
+        assert not system & set(users)
         assert "system: hidden" in main.filters.describe()
         await pilot.press("S")
         await settle(pilot)
         assert main.filters.show_system
-        assert "system" in column(main.pane("users"), "user_key")
+        assert set(column(main.pane("users"), "user_key")) == people(truth) | system
         assert "system: shown" in str(main.query_one("#status").filters)
 
 
 @async_test
 async def test_it_drills_from_a_user_to_a_session_and_shows_its_fields_and_sources(
-    belka: Path,
+    case: Path, truth: dict[str, Any]
 ) -> None:
-    app = make_app(belka, label="belka")
+    failures: dict[str, int] = {}
+    for s in truth["sessions"]:
+        if not s["system"]:
+            key = s["user"].lower()
+            failures[key] = failures.get(key, 0) + (s["outcome"] == "failure")
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
-        assert main.pane("users").current()["user_key"] == "anit.ghosh"
+        user = main.pane("users").current()["user_key"]
+        assert failures[user] == max(failures.values())  # the most-failed account on top
+        theirs = user_sessions(truth, user)
         await pilot.press("enter")  # user → their source IPs
         await settle(pilot)
         assert main.focused_pane() == "ips"
         ips = main.pane("ips")
-        assert "127.0.0.1" in column(ips, "src_ip")
-        assert ips.current()["src_ip"] == "127.0.0.1"
+        assert set(column(ips, "src_ip")) == ips_of(theirs)
+        ip = ips.current()["src_ip"]
         await pilot.press("enter")  # source IP → sessions from it
         await settle(pilot)
         assert main.focused_pane() == "sessions"
         sessions = main.pane("sessions")
-        assert set(column(sessions, "src_ip")) == {"127.0.0.1"}
-        assert set(column(sessions, "user_key")) == {"anit.ghosh"}
+        assert set(column(sessions, "src_ip")) == {ip}
+        assert set(column(sessions, "user_key")) == {user}
+        assert sessions.shaped.total == len([s for s in theirs if s["src_ip"] == ip])
         chosen = sessions.current()
         await pilot.press("enter")  # session → detail
         await settle(pilot)
@@ -93,10 +138,10 @@ async def test_it_drills_from_a_user_to_a_session_and_shows_its_fields_and_sourc
                 strict=True,
             )
         )
-        assert summary["user"] == "anit.ghosh"
+        assert summary["user"].lower() == user
         assert summary["session_id"] == chosen["session_id"]
         assert summary["outcome"] == chosen["outcome"]
-        assert summary["src_ip"] == "127.0.0.1"
+        assert summary["src_ip"] == ip
         await pilot.press("t")  # Sources tab
         await settle(pilot)
         sources = detail.query_one("#sources-table")
@@ -118,12 +163,16 @@ async def test_it_drills_from_a_user_to_a_session_and_shows_its_fields_and_sourc
 
 
 @async_test
-async def test_back_and_forward_walk_the_drill_down_history(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_back_and_forward_walk_the_drill_down_history(case: Path) -> None:
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
-        for _ in range(3):
+        user = main.pane("users").current()["user_key"]
+        await pilot.press("enter")
+        await settle(pilot)
+        ip = main.pane("ips").current()["src_ip"]
+        for _ in range(2):
             await pilot.press("enter")
             await settle(pilot)
         assert main.focused_pane() == "detail"
@@ -134,10 +183,12 @@ async def test_back_and_forward_walk_the_drill_down_history(belka: Path) -> None
         await settle(pilot)
         assert main.focused_pane() == "ips"
         assert not main.nav.ip_set
-        assert set(column(main.pane("sessions"), "user_key")) == {"anit.ghosh"}
+        assert set(column(main.pane("sessions"), "user_key")) == {user}
+        assert len(set(column(main.pane("sessions"), "src_ip"))) > 1  # every address again
         await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert main.focused_pane() == "sessions" and main.nav.ip == "127.0.0.1"
+        assert main.focused_pane() == "sessions" and main.nav.ip == ip
+        assert set(column(main.pane("sessions"), "src_ip")) == {ip}
         await pilot.press("escape", "escape")
         await settle(pilot)
         assert main.focused_pane() == "users"
@@ -148,8 +199,8 @@ async def test_back_and_forward_walk_the_drill_down_history(belka: Path) -> None
 
 
 @async_test
-async def test_tab_moves_between_panes_and_narrow_terminals_show_one_pane(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_tab_moves_between_panes_and_narrow_terminals_show_one_pane(case: Path) -> None:
+    app = make_app(case, label="demo")
     async with app.run_test(size=NARROW) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -169,18 +220,29 @@ async def test_tab_moves_between_panes_and_narrow_terminals_show_one_pane(belka:
 
 
 @async_test
-async def test_slash_searches_the_current_table_and_escape_clears_it(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_slash_searches_the_current_table_and_escape_clears_it(
+    case: Path, truth: dict[str, Any]
+) -> None:
+    alice = user_sessions(truth, "alice")  # signs in fine, mistypes her password unlocking
+    failed = [s for s in alice if s["outcome"] == "failure"]
+    assert 0 < len(failed) < len(alice)
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
-        await pilot.press("tab", "tab")  # Sessions (of anit.ghosh)
+        await pilot.press("slash", *"alice", "enter")
+        await settle(pilot)
+        assert column(main.pane("users"), "user_key") == ["alice"]
+        await pilot.press("enter", "tab")  # her addresses, then Sessions (all of hers)
+        await settle(pilot)
+        assert main.focused_pane() == "sessions" and main.nav.user == "alice"
         sessions = main.pane("sessions")
         total = sessions.shaped.total
+        assert total == len(alice)
         await pilot.press("slash", *"password", "enter")
         await settle(pilot)
         rows = sessions.shaped.rows.to_pylist()
-        assert 0 < len(rows) < total
+        assert len(rows) == len(failed)
         assert all("password" in (r["failure_reason"] or "") for r in rows)
         assert "/password" in sessions.border_subtitle
         assert main.focused_pane() == "sessions"
@@ -190,8 +252,8 @@ async def test_slash_searches_the_current_table_and_escape_clears_it(belka: Path
 
 
 @async_test
-async def test_o_sorts_by_a_chosen_column_and_O_reverses(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_o_sorts_by_a_chosen_column_and_O_reverses(case: Path) -> None:
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -215,8 +277,11 @@ async def test_o_sorts_by_a_chosen_column_and_O_reverses(belka: Path) -> None:
 
 
 @async_test
-async def test_x_shows_failures_only_and_the_status_line_says_so(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_x_shows_failures_only_and_the_status_line_says_so(
+    case: Path, truth: dict[str, Any]
+) -> None:
+    failed = [s for s in truth["sessions"] if s["outcome"] == "failure" and not s["system"]]
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -228,6 +293,7 @@ async def test_x_shows_failures_only_and_the_status_line_says_so(belka: Path) ->
         await pilot.press("x")
         await settle(pilot)
         assert set(column(main.pane("sessions"), "outcome")) == {"failure"}
+        assert main.pane("sessions").shaped.total == len(failed)
         assert "outcome: failure" in main.query_one("#status").filters
         await pilot.press("c")
         await settle(pilot)
@@ -235,8 +301,17 @@ async def test_x_shows_failures_only_and_the_status_line_says_so(belka: Path) ->
 
 
 @async_test
-async def test_the_filter_dialog_sets_host_kind_and_time_range(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_the_filter_dialog_sets_host_kind_and_time_range(
+    case: Path, truth: dict[str, Any]
+) -> None:
+    computer = truth["files"][-1]["host"]  # e.g. WS02.corp.example.com
+    short = computer.split(".")[0]
+    interactive = [
+        s
+        for s in truth["sessions"]
+        if s["host"] == computer and s["logon_type"] == 2 and not s["system"]
+    ]
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -244,7 +319,7 @@ async def test_the_filter_dialog_sets_host_kind_and_time_range(belka: Path) -> N
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, FiltersScreen)
-        host = next(h for h in main.facets.hosts if h.startswith("DESKTOP-23PS6ES"))
+        host = next(h for h in main.facets.hosts if h.upper().startswith(short))
         dialog.query_one("#filter-host").value = host
         dialog.query_one("#filter-kinds").select("Interactive")
         dialog.query_one("#filter-since").value = "2020-01-01"
@@ -255,15 +330,16 @@ async def test_the_filter_dialog_sets_host_kind_and_time_range(belka: Path) -> N
         assert main.filters.host == host
         assert main.filters.kinds == ("Interactive",)
         rows = main.pane("sessions").shaped.rows.to_pylist()
-        assert rows and {r["host_key"] for r in rows} == {"desktop-23ps6es"}
+        assert len(rows) == len(interactive) > 0
+        assert {r["host_key"] for r in rows} == {short.lower()}
         assert {r["logon_kind"] for r in rows} == {"Interactive"}
         status = main.query_one("#status").filters
-        assert "host: DESKTOP-23PS6ES" in status and "2020-01-01 00:00" in status
+        assert f"host: {short}" in status and "2020-01-01 00:00" in status
 
 
 @async_test
-async def test_a_bad_time_in_the_filter_dialog_is_refused_with_a_reason(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_a_bad_time_in_the_filter_dialog_is_refused_with_a_reason(case: Path) -> None:
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("f")
@@ -280,14 +356,14 @@ async def test_a_bad_time_in_the_filter_dialog_is_refused_with_a_reason(belka: P
 @pytest.mark.parametrize("suffix", ["csv", "json"])
 @async_test
 async def test_e_exports_the_current_view_to_the_path_asked(
-    belka: Path, tmp_path: Path, suffix: str
+    case: Path, tmp_path: Path, suffix: str
 ) -> None:
-    app = make_app(belka, label="belka")
+    app = make_app(case, label="demo")
     target = tmp_path / f"sessions.{suffix}"
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
-        await pilot.press("tab", "tab")  # Sessions of anit.ghosh
+        await pilot.press("tab", "tab")  # Sessions of the first user
         await pilot.press("slash", *"failure", "enter")
         await settle(pilot)
         expected = main.pane("sessions").shaped.view
@@ -311,10 +387,10 @@ async def test_e_exports_the_current_view_to_the_path_asked(
 
 
 @async_test
-async def test_export_asks_before_replacing_an_existing_file(belka: Path, tmp_path: Path) -> None:
+async def test_export_asks_before_replacing_an_existing_file(case: Path, tmp_path: Path) -> None:
     target = tmp_path / "users.csv"
     target.write_text("keep me\n")
-    app = make_app(belka, label="belka")
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("e")
@@ -328,8 +404,8 @@ async def test_export_asks_before_replacing_an_existing_file(belka: Path, tmp_pa
 
 
 @async_test
-async def test_question_mark_lists_every_key_including_quit(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_question_mark_lists_every_key_including_quit(case: Path) -> None:
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
@@ -350,8 +426,8 @@ async def test_question_mark_lists_every_key_including_quit(belka: Path) -> None
 
 
 @async_test
-async def test_q_quits_from_the_main_screen_with_status_0(belka: Path) -> None:
-    app = make_app(belka, label="belka")
+async def test_q_quits_from_the_main_screen_with_status_0(case: Path) -> None:
+    app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("q")
@@ -361,15 +437,15 @@ async def test_q_quits_from_the_main_screen_with_status_0(belka: Path) -> None:
 
 @async_test
 async def test_evidence_strings_are_shown_as_text_never_as_markup_or_escapes(
-    tmp_path_factory: pytest.TempPathFactory,
+    crafted: Path,
 ) -> None:
-    case = evil_case(tmp_path_factory)
-    app = make_app(case, label="evil")
+    assert user_sessions(truth_of(crafted), EVIL_USER)  # the name went through real EVTX
+    app = make_app(crafted, label="evil")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
         users = main.pane("users")
-        assert EVIL_USER in column(users, "user")
+        assert users.current()["user"] == EVIL_USER
         shown = users.shaped.display.column("user").to_pylist()
         literal = "[red]x[/red]\\x1b[31mEVIL\\x1b]0;pwned\\x07"
         assert literal in shown
@@ -389,9 +465,9 @@ async def test_evidence_strings_are_shown_as_text_never_as_markup_or_escapes(
 
 
 @async_test
-async def test_no_color_is_honoured(belka: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_no_color_is_honoured(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(belka, label="belka")
+    app = make_app(case, label="demo")
     async with app.run_test(size=NARROW) as pilot:
         await settle(pilot)
         assert app.no_color
@@ -399,11 +475,10 @@ async def test_no_color_is_honoured(belka: Path, monkeypatch: pytest.MonkeyPatch
 
 @async_test
 async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
-    tmp_path: Path,
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from tests.conftest import BELKASOFT, evidence
-
-    source = evidence(BELKASOFT)
+    built = demo_case(tmp_path_factory)
+    source = evidence_of(built)  # generated EVTX: only read, never changed
     case = tmp_path / "case"
     app = make_app(case, paths=[str(source)], label="fresh")
     async with app.run_test(size=WIDE) as pilot:
@@ -417,19 +492,17 @@ async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
             await pilot.pause(0.1)
         main = main_of(app)
         await settle(pilot)
-        assert "anit.ghosh" in column(main.pane("users"), "user_key")
+        assert set(column(main.pane("users"), "user_key")) == people(truth_of(built))
     assert (case / "derived" / "sessions.parquet").exists()
 
 
 @async_test
 async def test_escape_on_the_prepare_screen_cancels_the_ingest_and_leaves_no_case(
-    tmp_path: Path,
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     import time
 
-    from tests.conftest import BELKASOFT, evidence
-
-    source = evidence(BELKASOFT)
+    source = evidence_of(demo_case(tmp_path_factory))
     case = tmp_path / "case"
     app = make_app(case, paths=[str(source)], label="cancelled")
     async with app.run_test(size=WIDE) as pilot:
@@ -443,20 +516,16 @@ async def test_escape_on_the_prepare_screen_cancels_the_ingest_and_leaves_no_cas
 
 
 def test_open_refuses_a_folder_that_is_not_a_case_with_status_2(tmp_path: Path) -> None:
-    from tests.conftest import run_cli
-
-    result = run_cli("open", "--case", str(tmp_path / "nothing-here"))
+    result = run_cli_inline("open", "--case", str(tmp_path / "nothing-here"))
     assert result.returncode == 2
     assert "no such case folder" in result.stderr
-    result = run_cli("open", str(tmp_path / "missing.evtx"), "--case", str(tmp_path / "c"))
+    result = run_cli_inline("open", str(tmp_path / "missing.evtx"), "--case", str(tmp_path / "c"))
     assert result.returncode == 2
     assert "no such file or folder" in result.stderr
 
 
 def test_demo_no_tui_builds_the_demo_case_and_prints_its_path(tmp_path: Path) -> None:
-    from tests.conftest import run_cli
-
-    result = run_cli("demo", "--no-tui", "--case", str(tmp_path / "demo"))
+    result = run_cli_inline("demo", "--no-tui", "--case", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "demo")
     assert (tmp_path / "demo" / "derived" / "sessions.parquet").exists()
@@ -465,21 +534,24 @@ def test_demo_no_tui_builds_the_demo_case_and_prints_its_path(tmp_path: Path) ->
 
 @async_test
 async def test_choosing_the_no_ip_row_shows_only_sessions_without_a_source_address(
-    belka: Path,
+    crafted: Path,
 ) -> None:
-    app = make_app(belka, label="belka")
+    # alice has network logons both from an address and without one
+    alice = user_sessions(truth_of(crafted), "alice")
+    without = [s for s in alice if s["src_ip"] is None]
+    assert 0 < len(without) < len(alice)
+    app = make_app(crafted, label="crafted")
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
         users = column(main.pane("users"), "user_key")
-        # a user with sessions both with and without an address
-        await pilot.press(*["down"] * users.index("user"))
+        await pilot.press(*["down"] * users.index("alice"))
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
         ips = main.pane("ips")
         addresses = column(ips, "src_ip")
-        assert None in addresses and len(addresses) > 1, addresses
+        assert set(addresses) == ips_of(alice) and None in addresses, addresses
         await pilot.press(*["down"] * addresses.index(None))
         await settle(pilot)
         assert ips.current()["src_ip"] is None
@@ -490,32 +562,35 @@ async def test_choosing_the_no_ip_row_shows_only_sessions_without_a_source_addre
         sessions = main.pane("sessions")
         expected = next(r["sessions"] for r in ips.shaped.rows.to_pylist() if r["src_ip"] is None)
         assert set(column(sessions, "src_ip")) == {None}
-        assert sessions.shaped.total == expected
+        assert sessions.shaped.total == expected == len(without)
         assert "(no IP)" in main.query_one("#status").crumbs
 
 
-def test_backend_no_ip_selection_is_sessions_without_an_address(belka: Path) -> None:
+def test_backend_no_ip_selection_is_sessions_without_an_address(crafted: Path) -> None:
     from logonscope.tui.backend import Backend
 
-    backend = Backend(belka)
+    alice = user_sessions(truth_of(crafted), "alice")
+    backend = Backend(crafted)
     try:
-        everything = backend.sessions(FilterState(), "user")
-        no_ip = backend.sessions(FilterState(), "user", None, ip_set=True)
-        assert 0 < no_ip.num_rows < everything.num_rows
+        everything = backend.sessions(FilterState(), "alice")
+        no_ip = backend.sessions(FilterState(), "alice", None, ip_set=True)
+        assert everything.num_rows == len(alice)
+        assert 0 < no_ip.num_rows == len([s for s in alice if s["src_ip"] is None])
+        assert no_ip.num_rows < everything.num_rows
         assert no_ip.column("src_ip").null_count == no_ip.num_rows
     finally:
         backend.close()
 
 
 def test_backend_user_ips_picked_from_one_summary_per_filter_state_equal_the_query(
-    belka: Path,
+    case: Path,
 ) -> None:
     from logonscope.analysis import queries
     from logonscope.storage.case import connect
     from logonscope.tui.backend import Backend
 
-    backend = Backend(belka)
-    con = connect(belka)
+    backend = Backend(case)
+    con = connect(case)
     try:
         for state in (
             FilterState(),

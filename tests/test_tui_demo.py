@@ -3,6 +3,7 @@ activity attributed to a session, driven with keys."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from logonscope.tui.app import make_app
 from logonscope.tui.screens.event import EventScreen
 from logonscope.tui.screens.main import MainScreen
-from tests.tui_support import async_test, demo_case, settle
+from tests.tui_support import async_test, demo_case, settle, truth_of, user_sessions
 
 
 @pytest.fixture
@@ -23,6 +24,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def test_it_drills_from_dave_to_his_rare_home_ip_and_the_activity_of_that_session(
     demo: Path,
 ) -> None:
+    truth = truth_of(demo)
+    daves = user_sessions(truth, "dave")
+    home = [s for s in daves if s["src_ip"] and ipaddress.ip_address(s["src_ip"]).is_global]
+    assert len(home) == 1  # one session from the internet among his office ones
+    home_ip = home[0]["src_ip"]
+    office = {s["src_ip"] for s in daves} - {home_ip}
+    home_activity = [a for a in truth["activity"] if a["session"] == home[0]["key"]]
     app = make_app(demo, label="demo")
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
@@ -37,15 +45,16 @@ async def test_it_drills_from_dave_to_his_rare_home_ip_and_the_activity_of_that_
         await settle(pilot)
         ips = main.pane("ips")
         by_ip = {r["src_ip"]: r for r in ips.shaped.rows.to_pylist()}
-        assert {"81.2.69.160", "10.20.0.12"} <= set(by_ip)
-        assert by_ip["81.2.69.160"]["src_ip_class"] == "public"
-        ips.grid.move_cursor(row=ips.row_of("81.2.69.160"))
+        assert set(by_ip) == office | {home_ip}
+        assert by_ip[home_ip]["src_ip_class"] == "public"
+        assert {by_ip[ip]["src_ip_class"] for ip in office} <= {"private", "loopback"}
+        ips.grid.move_cursor(row=ips.row_of(home_ip))
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
         sessions = main.pane("sessions").shaped.rows.to_pylist()
-        assert [s["src_ip"] for s in sessions] == ["81.2.69.160"]
-        assert sessions[0]["logon_kind"] == "RemoteInteractive"
+        assert [s["src_ip"] for s in sessions] == [home_ip]
+        assert home[0]["logon_type"] == 10 and sessions[0]["logon_kind"] == "RemoteInteractive"
         await pilot.press("enter")
         await settle(pilot)
         detail = main.pane("detail")
@@ -54,7 +63,8 @@ async def test_it_drills_from_dave_to_his_rare_home_ip_and_the_activity_of_that_
         await settle(pilot)
         assert detail.tabs.active == "activity"
         activity = detail.query_one("#activity-table").shaped.rows.to_pylist()
-        assert len(activity) == sessions[0]["n_activity"] > 0
+        assert len(activity) == sessions[0]["n_activity"] == len(home_activity) > 0
+        assert {a["record_id"] for a in activity} == {a["record_id"] for a in home_activity}
         assert all(a["session_id"] == sessions[0]["session_id"] for a in activity)
         await pilot.press("enter")
         await settle(pilot)

@@ -1,8 +1,8 @@
 """SVG snapshots of the app at 80×24 and 120×36 (pytest-textual-snapshot).
 
-Deterministic by construction: fixed cases (the Belkasoft logs, the seed-0 demo), a fixed
-case label, UTC times from the evidence, no blinking cursor on screen, and every worker
-settled before the picture. Update after an intended change with `--snapshot-update`.
+Deterministic by construction: fixed generated cases (the seed-0 demo set, and a crafted set
+whose user name is hostile markup and escapes), a fixed case label, UTC times from the
+evidence, no blinking cursor on screen, and every worker settled before the picture. Update after an intended change with `--snapshot-update`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 from logonscope.tui.app import make_app
-from tests.tui_support import belkasoft_case, demo_case, evil_case, settle
+from tests.tui_support import crafted_case, demo_case, settle
 
 
 def keys(*presses: str) -> Callable[[Pilot], object]:
@@ -27,12 +27,12 @@ def keys(*presses: str) -> Callable[[Pilot], object]:
 
 
 def test_users_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
-    app = make_app(belkasoft_case(tmp_path_factory), label="belkasoft")
+    app = make_app(demo_case(tmp_path_factory), label="demo")
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys())
 
 
 def test_help_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
-    app = make_app(belkasoft_case(tmp_path_factory), label="belkasoft")
+    app = make_app(demo_case(tmp_path_factory), label="demo")
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("question_mark"))
 
 
@@ -53,5 +53,5 @@ def test_demo_sources_tab_at_80x24(snap_compare, tmp_path_factory: pytest.TempPa
 def test_evidence_markup_and_escapes_shown_as_text_at_120x36(
     snap_compare, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    app = make_app(evil_case(tmp_path_factory), label="evil")
+    app = make_app(crafted_case(tmp_path_factory), label="evil")
     assert snap_compare(app, terminal_size=(120, 36), run_before=keys())

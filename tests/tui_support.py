@@ -1,26 +1,35 @@
-"""Shared pieces of the TUI tests: cases built once per session, and `settle`.
+"""Shared pieces of the TUI tests: generated cases built once per run, their truth, `settle`.
 
-Cases are built once per test session (cached by name under pytest's session temp folder)
-whichever TUI test module asks first. `settle` waits until every worker has finished and
-the messages they posted are handled, so assertions see a quiet app.
+Every case here is written by the project's own scenario generator (genuine EVTX plus the
+truth.json that says what an investigator should find), then ingested and built, so the Pilot
+and snapshot tests run on a clean clone. Each case is built once per run, by whichever test
+asks first, under the run's temp folder (shared by the xdist workers, built under a lock).
+`settle` waits until every worker has finished and the messages they posted are handled, so
+assertions see a quiet app.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import functools
+import importlib
+import json
+import os
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
+from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES
+from logonscope.storage.scenarios import stories as st
+from logonscope.storage.scenarios.host import TICKS_PER_SECOND, User
 from logonscope.tui.pilot import settle  # re-exported for the TUI tests  # noqa: F401
-from tests.conftest import BELKASOFT, EVIDENCE
+
+# The package re-exports the function `generate` under the module's own name.
+gen = importlib.import_module("logonscope.storage.scenarios.generate")
 
 _BUILT: dict[str, Path] = {}
 
@@ -40,62 +49,80 @@ def async_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
 
 
 def _base(factory: pytest.TempPathFactory) -> Path:
-    return factory.getbasetemp() / "tui-cases"
+    """Where cases are built: the run's temp folder, shared by all xdist workers of one run."""
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # .../pytest-N/popen-gwK: share .../pytest-N
+        base = base.parent
+    return base / "tui-cases"
 
 
-def belkasoft_case(factory: pytest.TempPathFactory) -> Path:
-    """The Belkasoft CTF workstation logs, ingested and built (skips when absent)."""
-    if "belkasoft" in _BUILT:
-        return _BUILT["belkasoft"]
-    source = EVIDENCE / BELKASOFT
-    if not source.exists():
-        pytest.skip(f"real evidence not available: {source} (../shared/evidence is absent)")
+def evidence_of(case: Path) -> Path:
+    """The generated evidence folder a case was ingested from (`<case>-evidence`)."""
+    return case.parent / f"{case.name}-evidence"
+
+
+def truth_of(case: Path) -> dict[str, Any]:
+    """The generator's truth.json for a case built here: sessions, sources, activity."""
+    return json.loads((evidence_of(case) / "truth.json").read_text(encoding="utf-8"))
+
+
+def _build(factory: pytest.TempPathFactory, name: str, write: Callable[[Path], object]) -> Path:
+    if name in _BUILT:
+        return _BUILT[name]
     from logonscope.analysis.build import build
     from logonscope.storage.ingest import ingest
 
-    case = _base(factory) / "belkasoft"
-    shutil.rmtree(case, ignore_errors=True)
-    ingest([source], case, jobs=1)
-    build(case)
-    _BUILT["belkasoft"] = case
+    case = _base(factory) / name
+    evidence = evidence_of(case)
+    case.parent.mkdir(parents=True, exist_ok=True)
+    done = case.parent / f"{name}.built"
+    with open(case.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait and reuse
+        if not done.exists():
+            for folder in (case, evidence):
+                shutil.rmtree(folder, ignore_errors=True)
+            write(evidence)
+            ingest([evidence], case, jobs=1)
+            build(case)
+            done.touch()
+    _BUILT[name] = case
     return case
 
 
 def demo_case(factory: pytest.TempPathFactory) -> Path:
-    """The default generated scenario set (`logonscope demo`), ingested and built."""
-    if "demo" in _BUILT:
-        return _BUILT["demo"]
-    try:
-        from logonscope.tui.commands import demo
-    except ImportError as exc:  # pragma: no cover - generator not available
-        pytest.skip(f"demo generator unavailable: {exc}")
-    case = _base(factory) / "demo-case"
-    shutil.rmtree(case, ignore_errors=True)
-    try:
-        demo.prepare(case, fresh=True, quiet=True)
-    except ImportError as exc:
-        pytest.skip(f"scenario generator not available yet: {exc}")
-    _BUILT["demo"] = case
-    return case
+    """The default generated scenario set (what `logonscope demo` shows), ingested and built."""
+    from logonscope.tui.commands import demo
+
+    return _build(factory, "demo-case", demo.generate)
 
 
-def evil_case(factory: pytest.TempPathFactory) -> Path:
-    """A copy of the Belkasoft case whose main user is renamed to EVIL_USER everywhere the
-    app reads names from (sessions and the derived users / user IP summaries)."""
-    if "evil" in _BUILT:
-        return _BUILT["evil"]
-    source = belkasoft_case(factory)
-    case = _base(factory) / "evil"
-    shutil.rmtree(case, ignore_errors=True)
-    shutil.copytree(source, case)
-    for name in ("sessions", "users", "user_ips", "users_nonsystem", "user_ips_nonsystem"):
-        path = case / "derived" / f"{name}.parquet"
-        table = pq.read_table(path)
-        mask = pc.equal(table.column("user_key"), "anit.ghosh")
-        for column in ("user",):
-            index = table.column_names.index(column)
-            renamed = pc.if_else(mask, pa.scalar(EVIL_USER), table.column(column))
-            table = table.set_column(index, column, renamed)
-        pq.write_table(table, path)
-    _BUILT["evil"] = case
-    return case
+def write_crafted(out: Path) -> None:
+    """Two hosts and three stories the demo set does not tell, written by the generator's own
+    stories: a user whose name is hostile markup and escapes (console logon with a failed
+    unlock, then an RDP session reconnected from a public address) and alice, who has one
+    network logon from an address and one without (the "(no IP)" row)."""
+    out.mkdir(parents=True)
+    r = gen._Run(out, 7, ["crafted"], 2, DEFAULT_MAX_BYTES)
+    srv, ws = r.host(0), r.host(1)
+    evil = User(EVIL_USER, gen.DOMAIN, f"{gen.DOMAIN_SID}-1666")
+    r.then(gen.sc_console(r, ws, evil, lock=True)[1])
+    r.then(gen.sc_reconnect(r, srv, evil, first_ip=r.ips[ws.short], second_ip=gen.HOME_IP))
+    r.then(gen.sc_console(r, ws, r.alice, lock=False, n_work=2)[1])
+    for ip in (r.ips[ws.short], "-", "-"):
+        sess, lid = st.network_logon(srv, r.clock, r.alice, ip)
+        end = r.clock + 5 * TICKS_PER_SECOND
+        st.s4634(srv, end, r.alice, lid, 3, (sess,))
+        srv.close(sess, end, "logoff")
+        r.then(end)
+    files = [f for h in r.hosts for f in h.finish()]
+    r.truth.finish(files)
+
+
+def crafted_case(factory: pytest.TempPathFactory) -> Path:
+    """`write_crafted`'s evidence, ingested and built."""
+    return _build(factory, "crafted-case", write_crafted)
+
+
+def user_sessions(truth: dict[str, Any], user: str) -> list[dict[str, Any]]:
+    """The truth sessions of one user (matched as the app keys users: case-insensitively)."""
+    return [s for s in truth["sessions"] if s["user"].lower() == user.lower()]
