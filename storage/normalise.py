@@ -12,13 +12,14 @@ whole EventData/UserData stays in `data`.
 
 from __future__ import annotations
 
+import os
 import re
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from logonscope.analysis.identity import host_key, install_macros
+from logonscope.storage import connection
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 LSM = "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
@@ -263,8 +264,9 @@ class Normaliser:
     by default: the parallelism is across worker processes, one file each."""
 
     def __init__(self, threads: int = 1) -> None:
-        self._con = duckdb.connect(config={"threads": threads})
-        self._con.execute("SET TimeZone = 'UTC'")
+        # one per worker process: the workers share the memory budget
+        share = max(1, (os.cpu_count() or 1) // max(1, threads))
+        self._con = connection.connect(share=share, threads=threads)
         install_macros(self._con)
         for macro in _MACROS:
             self._con.execute(macro)
