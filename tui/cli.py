@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"logonscope.tui.commands.{name}").register(sub)
     for command in sub.choices.values():
-        if command.get_default("func") is not None:
+        if command.get_default("func") is not None and command.prog.split()[-1] != "generate":
             command.add_argument(
                 "--memory",
                 metavar="SIZE",
