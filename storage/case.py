@@ -86,7 +86,9 @@ def locked(root: Path, wait: Callable[[], None] | None = None) -> Iterator[None]
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if wait is None:
-                raise CaseError(f"{root}: another ingest is writing this case") from None
+                raise CaseError(
+                    f"{root}: another logonscope process (ingest or build) is writing this case"
+                ) from None
             wait()
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
