@@ -24,6 +24,7 @@ ENV = "LOGONSCOPE_MEMORY"
 DEFAULT_MEMORY = 1 << 30
 MIN_MEMORY = 32 << 20  # DuckDB cannot do much below this
 SPILL = ".spill"
+_SPILLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> its folder
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
@@ -75,15 +76,16 @@ def connect(
         shutil.rmtree(spill, ignore_errors=True)
         raise
     weakref.finalize(con, shutil.rmtree, str(spill), True)
+    _SPILLS[con] = spill
     con.execute("SET TimeZone = 'UTC'")
     return con
 
 
 def close(con: duckdb.DuckDBPyConnection) -> None:
     """Close `con` and remove its spill folder now (not at garbage collection)."""
-    spill = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
+    spill = _SPILLS.pop(con, None)
     con.close()
-    if spill and Path(spill).name.startswith("duckdb-"):
+    if spill is not None:
         shutil.rmtree(spill, ignore_errors=True)
 
 
