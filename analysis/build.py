@@ -4,9 +4,10 @@ last two over non-system sessions only: users_nonsystem, user_ips_nonsystem).
 `build(case_dir)` reads the case through `storage.case.connect`, computes the tables with
 `analysis.sessions` / `analysis.views`, and writes them with `storage.case.write_derived*`
 (atomic per table). It runs under the case lock (a second builder waits, then finds the case
-built), and within the memory budget of `storage.connection`: sessions are per host, so hosts
-are correlated and attributed in tasks of bounded size (in parallel worker processes, each
-with its share of the budget), and the tables are assembled by DuckDB, spilling to disk. A `build_info` table remembers, per host, which evidence files the
+built) and within the memory budget of `storage.connection`: sessions are per host, so hosts
+are correlated and attributed in tasks of bounded size, in parallel worker processes that
+share the budget, and the tables are assembled by DuckDB, spilling to disk
+(`analysis.build_parts`). A `build_info` table remembers, per host, which evidence files the
 sessions were built from and with which rules version, so that:
 
 - nothing is rebuilt when the evidence set has not changed (`ensure_built` is cheap: it compares
@@ -26,6 +27,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,7 +169,7 @@ def build(
         return _build(Path(case_dir), progress, force, rules, jobs, task_events)
 
 
-def _locked(case_dir: Path | str, progress: Progress | None):  # noqa: ANN202
+def _locked(case_dir: Path | str, progress: Progress | None) -> AbstractContextManager[None]:
     say = progress or (lambda _msg: None)
     return case_folder.locked(
         case_folder.require_case(Path(case_dir)),
