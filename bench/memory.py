@@ -14,7 +14,8 @@ Two figures per stage:
   descendants, sampled from /proc every 50 ms (what the machine has to give at once);
 - max one process: `ru_maxrss` of the waited-for tree, the figure GNU `time -v` prints as
   "Maximum resident set size" (the largest single process, children included).
-Linux only. Prints one table; `--json` writes the figures too. Not a test.
+CPU seconds (user + system, the whole tree) are printed too: unlike wall time they do not
+depend on what else runs. Linux only. Prints one table; `--json` writes the figures too. Not a test.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> dict:
         "wall_s": round(time.perf_counter() - started, 1),
         "tree_peak_mb": round(peak[0] / 1024),
         "max_one_process_mb": round(usage.ru_maxrss / 1024),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "stderr_tail": err.decode(errors="replace").strip().splitlines()[-2:],
     }
 
@@ -139,7 +141,8 @@ def main() -> int:
         print(
             f"{stage:7} exit {result['exit']}  wall {result['wall_s']:>7.1f} s  "
             f"tree peak {result['tree_peak_mb']:>6,} MB  "
-            f"max one process {result['max_one_process_mb']:>6,} MB",
+            f"max one process {result['max_one_process_mb']:>6,} MB  "
+            f"cpu {result['cpu_s']:>7.1f} s",
             flush=True,
         )
     if args.json:
