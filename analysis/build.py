@@ -2,8 +2,12 @@
 last two over non-system sessions only: users_nonsystem, user_ips_nonsystem).
 
 `build(case_dir)` reads the case through `storage.case.connect`, computes the tables with
-`analysis.sessions` / `analysis.views`, and writes them with `storage.case.write_derived`
-(atomic per table). A `build_info` table remembers, per host, which evidence files the
+`analysis.sessions` / `analysis.views`, and writes them with `storage.case.write_derived*`
+(atomic per table). It runs under the case lock (a second builder waits, then finds the case
+built) and within the memory budget of `storage.connection`: sessions are per host, so hosts
+are correlated and attributed in tasks of bounded size, in parallel worker processes that
+share the budget, and the tables are assembled by DuckDB, spilling to disk
+(`analysis.build_parts`). A `build_info` table remembers, per host, which evidence files the
 sessions were built from and with which rules version, so that:
 
 - nothing is rebuilt when the evidence set has not changed (`ensure_built` is cheap: it compares
@@ -18,19 +22,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import attribution, views
+from logonscope.analysis import build_parts as parts
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
-from logonscope.storage import identity
-from logonscope.storage.case import connect, write_derived
+from logonscope.storage import case as case_folder
+from logonscope.storage import connection
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
 RULES_VERSION = "sessions-2"
@@ -55,6 +63,7 @@ BUILD_INFO_SCHEMA = pa.schema(
 )
 
 Progress = Callable[[str], None]
+TASK_EVENTS = parts.TASK_EVENTS
 
 
 @dataclass
@@ -106,21 +115,41 @@ def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | No
     return rows[0][2], {r[0]: r[1] for r in rows}
 
 
+def reads_derived(sql: str) -> bool:
+    """True when `sql` names a derived table (DuckDB's own parser says which tables it
+    reads); SQL it cannot parse names none: running it reports the error."""
+    derived = {*DERIVED, "users_nonsystem", "user_ips_nonsystem"}
+    try:
+        statements = duckdb.extract_statements(sql)
+        names = {n for st in statements for n in duckdb.get_table_names(st.query)}
+    except duckdb.Error:
+        return False
+    return any(name.lower() in derived for name in names)
+
+
 def is_stale(case_dir: Path | str) -> bool:
     """True when derived tables are missing or were built from another evidence set/rules."""
-    con = connect(Path(case_dir))
+    con = case_folder.connect(Path(case_dir))
     try:
         digest, _ = _previous(con)
         return digest != evidence_digest(con)
     finally:
-        con.close()
+        connection.close(con)
 
 
-def ensure_built(case_dir: Path | str, progress: Progress | None = None) -> BuildReport:
-    """Build the derived tables if they are missing or stale; otherwise do nothing."""
-    if is_stale(case_dir):
-        return build(case_dir, progress)
-    return BuildReport()
+def ensure_built(
+    case_dir: Path | str, progress: Progress | None = None, jobs: int | None = None
+) -> BuildReport:
+    """Build the derived tables if they are missing or stale; otherwise do nothing.
+
+    Concurrent callers queue on the case lock; the ones after the first find the case built.
+    """
+    if not is_stale(case_dir):
+        return BuildReport()
+    with _locked(case_dir, progress):
+        if not is_stale(case_dir):
+            return BuildReport()
+        return _build(Path(case_dir), progress, jobs=jobs)
 
 
 def build(
@@ -128,108 +157,82 @@ def build(
     progress: Progress | None = None,
     force: bool = False,
     rules: sessions_mod.Rules | None = None,
+    jobs: int | None = None,
+    task_events: int = TASK_EVENTS,
 ) -> BuildReport:
-    """(Re)build sessions, session_sources, users, user_ips under `case_dir/derived/`."""
+    """(Re)build sessions, session_sources, users, user_ips under `case_dir/derived/`.
+
+    `jobs` worker processes (default: all cores) share the memory budget; `task_events`
+    is the size of one correlation task (tests make it small to exercise the split).
+    """
+    with _locked(case_dir, progress):
+        return _build(Path(case_dir), progress, force, rules, jobs, task_events)
+
+
+def _locked(case_dir: Path | str, progress: Progress | None) -> AbstractContextManager[None]:
+    say = progress or (lambda _msg: None)
+    return case_folder.locked(
+        case_folder.require_case(Path(case_dir)),
+        wait=lambda: say("waiting for another process to finish with the case"),
+    )
+
+
+def _build(
+    root: Path,
+    progress: Progress | None = None,
+    force: bool = False,
+    rules: sessions_mod.Rules | None = None,
+    jobs: int | None = None,
+    task_events: int = TASK_EVENTS,
+) -> BuildReport:
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = BuildReport(rebuilt=True)
-    con = connect(Path(case_dir))
+    con = case_folder.connect(root)
     try:
         ev_digest = evidence_digest(con)
         old_digest, old_hosts = (None, {}) if force else _previous(con)
         digests = host_digests(con)
-        changed = [h for h, d in digests.items() if old_hosts.get(h) != d]
-        incremental = old_digest is not None and len(changed) < len(digests)
-        report.hosts_rebuilt = sorted(h or "" for h in changed)
-        report.hosts_kept = len(digests) - len(changed)
-        say(f"correlating sessions for {len(changed)} host(s)")
-        if incremental:
-            con.register("_ls_changed", pa.table({"host_key": pa.array(changed, pa.string())}))
-            con.execute(
-                """CREATE OR REPLACE TEMP VIEW _ls_events_sub AS SELECT * FROM events
-                   WHERE host_key IN (SELECT host_key FROM _ls_changed)
-                      OR (host_key IS NULL AND EXISTS (SELECT 1 FROM _ls_changed
-                                                       WHERE host_key IS NULL))"""
-            )
-            new_s, new_src = sessions_mod.build_sessions(con, rules, events="_ls_events_sub")
-            con.register("_ls_new_s", new_s)
-            con.register("_ls_new_src", new_src)
-            sess = con.sql(
-                """SELECT * FROM sessions WHERE host_key IS NULL
-                       OR host_key NOT IN (SELECT host_key FROM _ls_changed WHERE host_key
-                                           IS NOT NULL)
-                   UNION ALL BY NAME SELECT * FROM _ls_new_s
-                   ORDER BY start, host_key, session_id"""
-            ).to_arrow_table()
-            src = con.sql(
-                """SELECT * FROM session_sources WHERE session_id IN (
-                       SELECT session_id FROM sessions WHERE host_key IS NULL OR host_key
-                       NOT IN (SELECT host_key FROM _ls_changed WHERE host_key IS NOT NULL))
-                   UNION ALL BY NAME SELECT * FROM _ls_new_src"""
-            ).to_arrow_table()
-            sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(
-                sessions_mod.SESSIONS_SCHEMA
-            )
-            src = src.select(sessions_mod.SOURCES_SCHEMA.names).cast(sessions_mod.SOURCES_SCHEMA)
-        else:
-            sess, src = sessions_mod.build_sessions(con, rules)
-        say("attributing activity to sessions")
-        con.register("_ls_built", sess)
-        con.register("_ls_built_src", src)
-        activity = attribution.attribute(
-            con, "_ls_built", "_ls_built_src", with_imported=has_view(con, "imported")
-        )
-        con.register("_ls_activity", activity)
-        sess = con.sql(
-            """SELECT s.* REPLACE (coalesce(a.n, 0) AS n_activity)
-               FROM _ls_built s LEFT JOIN (SELECT session_id, count(*) AS n FROM _ls_activity
-                                           WHERE session_id IS NOT NULL GROUP BY 1) a
-               USING (session_id)
-               -- stored by user then time: a user's sessions sit in few row groups
-               ORDER BY s.user_key, s.start, s.host_key, s.session_id"""
-        ).to_arrow_table()
-        sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
-        say("summarising users and source addresses")
-        con.register("_ls_built", sess)
-        tables = views.build_views(con, "_ls_built")
-        # the same summaries over what the default filters show (system sessions hidden), so
-        # the app's first screen reads them instead of aggregating (analysis.queries)
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW _ls_built_nonsystem AS "
-            "SELECT * FROM _ls_built WHERE NOT system"
-        )
-        for name, table in views.build_views(con, "_ls_built_nonsystem").items():
-            tables[f"{name}_nonsystem"] = table
-        # renamed hosts: one machine under several names (storage.identity)
-        tables["host_aliases"] = con.sql(identity.host_aliases_sql()).to_arrow_table()
-        now = dt.datetime.now(dt.timezone.utc)
-        if not digests:  # an empty case is built too: remember it
-            digests = {None: ""}
-        info = pa.table(
-            {
-                "host_key": pa.array(list(digests), pa.string()),
-                "host_digest": pa.array(list(digests.values()), pa.string()),
-                "evidence_digest": pa.array([ev_digest] * len(digests), pa.string()),
-                "rules_version": pa.array([RULES_VERSION] * len(digests), pa.string()),
-                "built_at": pa.array(
-                    [now] * len(digests), BUILD_INFO_SCHEMA.field("built_at").type
-                ),
-            },
-            schema=BUILD_INFO_SCHEMA,
-        )
-        counted = con.execute("SELECT count(*) FROM events").fetchone()
-        report.events = int(counted[0]) if counted else 0
+        counts = dict(con.execute("SELECT host_key, count(*) FROM events GROUP BY 1").fetchall())
+        with_imported = has_view(con, "imported")
     finally:
-        con.close()
-    # build_info last: a crash before it leaves the case "stale", so the next read rebuilds.
-    src = src.sort_by(
-        [("session_id", "ascending"), ("time", "ascending")]
-    )  # one session: one row group
-    write_derived(
-        Path(case_dir), {"sessions": sess, "session_sources": src, "activity": activity, **tables}
+        connection.close(con)
+    report.events = sum(counts.values())
+    changed = [h for h, d in digests.items() if old_hosts.get(h) != d]
+    incremental = old_digest is not None and len(changed) < len(digests)
+    report.hosts_rebuilt = sorted(h or "" for h in changed)
+    report.hosts_kept = len(digests) - len(changed)
+    say(f"correlating sessions for {len(changed)} host(s)")
+    # events without a host and imported rows of no known host go with the first task, always
+    redo = [h for h in changed if h is not None]
+    kept = [h for h in digests if h is not None and h not in redo]
+    if not incremental:
+        redo, kept = [h for h in digests if h is not None], []
+    tasks = parts.plan(redo, counts, task_events)
+    hosts = [h for h in digests if h is not None]
+    (root / connection.SPILL).mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / connection.SPILL))
+    try:
+        parts.run(root, work, tasks, hosts, with_imported, rules, jobs, say)
+        say("summarising users and source addresses")
+        report.sessions, report.sources = parts.assemble(root, work, kept)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    now = dt.datetime.now(dt.timezone.utc)
+    if not digests:  # an empty case is built too: remember it
+        digests = {None: ""}
+    info = pa.table(
+        {
+            "host_key": pa.array(list(digests), pa.string()),
+            "host_digest": pa.array(list(digests.values()), pa.string()),
+            "evidence_digest": pa.array([ev_digest] * len(digests), pa.string()),
+            "rules_version": pa.array([RULES_VERSION] * len(digests), pa.string()),
+            "built_at": pa.array([now] * len(digests), BUILD_INFO_SCHEMA.field("built_at").type),
+        },
+        schema=BUILD_INFO_SCHEMA,
     )
-    write_derived(Path(case_dir), {"build_info": info})
-    report.sessions, report.sources = sess.num_rows, src.num_rows
+    # build_info last: a crash before it leaves the case "stale", so the next read rebuilds.
+    case_folder.write_derived(root, {"build_info": info})
     report.seconds = time.perf_counter() - started
     say(report.summary())
     return report

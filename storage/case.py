@@ -21,7 +21,8 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from logonscope.storage import connection
 from logonscope.storage.schema import EVENTS_SCHEMA, EVIDENCE_SCHEMA
 from logonscope.storage.vocabulary import is_identifier
 
@@ -77,13 +79,19 @@ def require_case(root: Path) -> Path:
 
 
 @contextmanager
-def locked(root: Path) -> Iterator[None]:
-    """One writer at a time: a second ingest into the same case fails fast."""
+def locked(root: Path, wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """One writer at a time. Without `wait` a second writer fails fast (a second ingest);
+    with it, `wait()` is called once (to say so) and the writer queues for the lock."""
     with open(Path(root) / ".lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise CaseError(f"{root}: another ingest is writing this case") from None
+            if wait is None:
+                raise CaseError(
+                    f"{root}: another logonscope process (ingest or build) is writing this case"
+                ) from None
+            wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 
 
@@ -148,14 +156,14 @@ def event_files(root: Path) -> list[str]:
     return sorted({str(Path(root) / f) for group in files for f in group or ()})
 
 
-def connect(root: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with views `evidence`, `events` and one per derived table.
+def connect(root: Path, share: int = 1, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with views `evidence`, `events` and one per derived table, within
+    the memory budget (`storage.connection`; `share` connections run at once).
 
     Views are built from relations, never from SQL text holding a path.
     """
     root = require_case(Path(root))
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    con = connection.connect(root, share=share, threads=threads)
     evidence = read_evidence(root)
     con.register("evidence", evidence)
     files = event_files(root)
@@ -171,17 +179,51 @@ def connect(root: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def write_derived_relation(
+    root: Path, name: str, relation: duckdb.DuckDBPyRelation, schema: pa.Schema
+) -> None:
+    """Write one analysis table under derived/ from a DuckDB relation, batch by batch (never
+    whole in memory: DuckDB spills within its limit), in `schema`, replaced atomically."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"bad derived table name {name!r}")
+    folder = Path(root) / DERIVED
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.parquet"
+    tmp = _tmp_name(path)
+    try:
+        reader = relation.to_arrow_reader(batch_size=65_536)
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+        _fsync_replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_table_atomic(path: Path, table: pa.Table) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    # Row groups of 64k rows: a filtered read (one user, one session) skips the others.
-    pq.write_table(table, tmp, compression="zstd", row_group_size=65_536)
-    _fsync_replace(tmp, path)
+    tmp = _tmp_name(path)
+    try:
+        # Row groups of 64k rows: a filtered read (one user, one session) skips the others.
+        pq.write_table(table, tmp, compression="zstd", row_group_size=65_536)
+        _fsync_replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    _fsync_replace(tmp, path)
+    tmp = _tmp_name(path)
+    try:
+        tmp.write_bytes(data)
+        _fsync_replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _tmp_name(path: Path) -> Path:
+    """A temporary name beside `path`, unique to this writer (two writers never share one)."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    return Path(name)
 
 
 def _fsync_replace(tmp: Path, path: Path) -> None:

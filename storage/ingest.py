@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from logonscope.storage import case as case_folder
+from logonscope.storage import connection
 from logonscope.storage.discover import Candidate, discover
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.parse import ReadReport, read_records
@@ -372,13 +373,7 @@ def _write_events(root: Path, evidence: pa.Table, new: list[FileResult], staged:
     if not staged:  # only empty logs: nothing to store, but they are evidence all the same
         return
     # Bounded memory whatever the input: DuckDB spills the sort to the staging folder.
-    con = duckdb.connect(
-        config={
-            "memory_limit": "512MB",
-            "temp_directory": str(case_folder.staging_dir(root) / "spill"),
-        }
-    )
-    con.execute("SET TimeZone = 'UTC'")
+    con = connection.connect(root)
     order = pa.table(
         {"evidence_sha256": [r.sha256 for r in new], "file_order": list(range(len(new)))}
     )
@@ -417,7 +412,7 @@ def _write_events(root: Path, evidence: pa.Table, new: list[FileResult], staged:
         for sha, count in rows.aggregate("evidence_sha256, count(*)").fetchall():
             stored[sha] = stored.get(sha, 0) + count
             files.setdefault(sha, []).append(relative)
-    con.close()
+    connection.close(con)
     for result in new:
         result.stored = stored.get(result.sha256, 0)
         result.duplicates = result.records - result.stored

@@ -12,12 +12,13 @@ whole EventData/UserData stays in `data`.
 
 from __future__ import annotations
 
+import os
 import re
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logonscope.storage import connection
 from logonscope.storage.identity import host_key, install_macros
 from logonscope.storage.schema import EVENTS_SCHEMA
 from logonscope.storage.vocabulary import GATEWAY, LSM, RCM, RDPCORE, SECURITY, SYSMON, SYSTEM
@@ -257,8 +258,9 @@ class Normaliser:
     by default: the parallelism is across worker processes, one file each."""
 
     def __init__(self, threads: int = 1) -> None:
-        self._con = duckdb.connect(config={"threads": threads})
-        self._con.execute("SET TimeZone = 'UTC'")
+        # one per worker process: the workers share the memory budget
+        share = max(1, (os.cpu_count() or 1) // max(1, threads))
+        self._con = connection.connect(share=share, threads=threads)
         install_macros(self._con)
         for macro in _MACROS:
             self._con.execute(macro)

@@ -63,6 +63,9 @@ def _default_queries() -> ModuleType:
 # Results kept per kind (LRU): the case does not change while the app has it open, so going
 # back, toggling a filter off again or revisiting a user costs nothing the second time.
 CACHE_SIZES = {"users": 32, "ips_all": 16, "ips": 256, "sessions": 8, "detail": 256}
+# Connections that query at once, at most, in practice (users, ips, sessions, detail): each
+# gets this share of the memory budget; more spills to disk rather than growing.
+SHARE = 4
 
 
 class Backend:
@@ -129,7 +132,8 @@ class Backend:
         if con is None:
             from logonscope.storage.case import connect
 
-            con = connect(self.case_dir)
+            # the worker groups share the DuckDB memory budget (storage.connection)
+            con = connect(self.case_dir, share=SHARE)
             self._connections[group] = con
         return con
 
@@ -222,9 +226,11 @@ class Backend:
         return self.run("facets", lookup.facets)
 
     def close(self) -> None:
+        from logonscope.storage.connection import close
+
         for con in self._connections.values():
             try:
-                con.close()
+                close(con)
             except Exception:  # noqa: BLE001, S110 - closing at exit must not raise
                 pass
         self._connections.clear()

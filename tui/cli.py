@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"logonscope.tui.commands.{name}").register(sub)
+    for command in sub.choices.values():
+        if command.get_default("func") is not None and command.prog.split()[-1] != "generate":
+            command.add_argument(
+                "--memory",
+                metavar="SIZE",
+                help="memory for DuckDB, shared by all its work in this command and its "
+                "workers (e.g. 500MB, 2GB; default 1GB); more spills to the case folder",
+            )
     return parser
 
 
@@ -46,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if getattr(args, "memory", None):
+            _set_memory(args.memory)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"logonscope: {exc}", file=sys.stderr)
@@ -55,6 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _set_memory(text: str) -> None:
+    from logonscope.storage.connection import parse_size, set_memory
+
+    try:
+        set_memory(parse_size(text))
+    except ValueError as exc:
+        raise UsageError(f"--memory: {exc}") from None
 
 
 if __name__ == "__main__":

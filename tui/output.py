@@ -89,7 +89,6 @@ def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
 def _write_json(table: pa.Table, array: bool, out: IO[str]) -> None:
     """JSON written by DuckDB (millions of sessions in seconds, not minutes of Python), times
     as ISO 8601 UTC with `Z`; control characters in strings come out escaped."""
-    import duckdb
 
     def column(field: pa.Field) -> str:
         name = '"' + field.name.replace('"', '""') + '"'
@@ -97,9 +96,10 @@ def _write_json(table: pa.Table, array: bool, out: IO[str]) -> None:
             return f"strftime({name}, '%Y-%m-%dT%H:%M:%S.%fZ') AS {name}"
         return name
 
-    con = duckdb.connect()
+    from logonscope.storage.connection import close, connect
+
+    con = connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("_out", table)
         select = ", ".join(column(f) for f in table.schema) or "*"
         with tempfile.TemporaryDirectory(prefix="logonscope-") as tmp:
@@ -111,7 +111,7 @@ def _write_json(table: pa.Table, array: bool, out: IO[str]) -> None:
             with open(path, encoding="utf-8") as handle:
                 shutil.copyfileobj(handle, out, 1 << 20)
     finally:
-        con.close()
+        close(con)
 
 
 def _write_table(table: pa.Table, out: IO[str]) -> None:

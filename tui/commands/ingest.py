@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-build",
         action="store_true",
-        help="only store the events; build sessions later (on open or query)",
+        help="only store the events; the first command that reads sessions builds them "
+        "(open, sessions, users, user-ips, session, or query over a derived table)",
     )
     parser.set_defaults(func=run)
 
@@ -55,9 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_build:
         from logonscope.analysis.build import ensure_built
 
-        built = ensure_built(args.case)
-        if built.rebuilt:
-            print(built.summary(), file=sys.stderr)
+        def say(msg: str) -> None:
+            print(msg, file=sys.stderr)
+
+        built = ensure_built(args.case, progress=None if args.quiet else say)
+        if built.rebuilt and args.quiet:
+            say(built.summary())
     return 0
 
 

@@ -12,7 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "query",
         help="run DuckDB SQL over the case (views: evidence, events, sessions, ...)",
         description="Run DuckDB SQL over the case's views: evidence, events and the derived "
-        "tables (sessions, session_sources, users, user_ips, activity) once built.",
+        "tables (sessions, session_sources, activity, users, user_ips, host_aliases). When "
+        "the SQL reads a derived table and the case has not been built since its evidence "
+        "changed, it is built first (progress on stderr); SQL over evidence and events only "
+        "never builds.",
     )
     parser.add_argument("sql", help="the SQL statement")
     parser.add_argument("--case", required=True, help="case folder")
@@ -21,13 +24,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     import duckdb
 
+    from logonscope.analysis.build import ensure_built, reads_derived
     from logonscope.storage.case import CaseError, connect
     from logonscope.tui.errors import UsageError
     from logonscope.tui.output import write
 
     try:
+        if reads_derived(args.sql):
+            ensure_built(args.case, progress=lambda msg: print(msg, file=sys.stderr))
         con = connect(args.case)
     except CaseError as exc:
         raise UsageError(str(exc)) from None

@@ -1,0 +1,221 @@
+"""The parts of a build (`analysis.build`): hosts correlated in tasks, then one assembly.
+
+Sessions are per host, so a task correlates and attributes a group of hosts of about
+`TASK_EVENTS` events on its own connection (its share of the memory budget) and writes its
+sessions, sources and activity as Parquet parts; tasks run in parallel worker processes.
+`assemble` then writes the derived tables from the parts (and the previous rows of hosts
+that did not change) with DuckDB, which sorts and spills within its memory limit.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pyarrow as pa
+
+from logonscope.analysis import attribution, views
+from logonscope.analysis import sessions as sessions_mod
+from logonscope.analysis.queries import has_view
+from logonscope.storage import case as case_folder
+from logonscope.storage import connection, identity
+from logonscope.storage.schema import EVENTS_SCHEMA
+
+# Events per correlation task: bounds what one task holds (its DuckDB share plus the Arrow
+# tables it returns); a host is never split, sessions being per host.
+TASK_EVENTS = 300_000
+DERIVED = ("sessions", "session_sources", "activity")
+
+
+def plan(hosts: list[str], counts: dict[str, int], size: int) -> list[list[str]]:
+    """Hosts grouped into tasks of about `size` events (largest first); never none: the
+    first task also takes the events without a host and the orphan imported rows."""
+    tasks: list[list[str]] = [[]]
+    filled = 0
+    for host in sorted(hosts, key=lambda h: (-counts.get(h, 0), h)):
+        if tasks[-1] and filled + counts.get(host, 0) > size:
+            tasks.append([])
+            filled = 0
+        tasks[-1].append(host)
+        filled += counts.get(host, 0)
+    return tasks
+
+
+def run(
+    root: Path,
+    work: Path,
+    tasks: list[list[str]],
+    hosts: list[str],
+    with_imported: bool,
+    rules: sessions_mod.Rules | None,
+    jobs: int | None,
+    say: Callable[[str], None],
+) -> None:
+    cores = os.cpu_count() or 1
+    workers = max(1, min(jobs or cores, len(tasks)))
+    threads = max(1, cores // workers)
+    args = [
+        (root, work / f"part-{n}", task, n == 0, hosts, with_imported, rules, workers, threads)
+        for n, task in enumerate(tasks)
+    ]
+    if workers == 1:
+        for one in args:
+            correlate_task(*one)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(correlate_task, *one) for one in args]
+        for done, future in enumerate(futures, 1):
+            future.result()
+            if done % max(1, len(futures) // 10) == 0 and done < len(futures):
+                say(f"correlated {done}/{len(futures)} task(s)")
+
+
+def correlate_task(
+    root: Path,
+    prefix: Path,
+    hosts: list[str],
+    orphans: bool,
+    all_hosts: list[str],
+    with_imported: bool,
+    rules: sessions_mod.Rules | None,
+    share: int,
+    threads: int,
+) -> None:
+    """Sessions, sources and activity of `hosts` (plus, with `orphans`, events without a host
+    and imported rows of no known host), written to `prefix`-{sessions,sources,activity}."""
+    con = connection.connect(root, share=share, threads=threads)
+    try:
+        identity.install_macros(con)
+        con.register("_ls_task_hosts", pa.table({"host_key": pa.array(hosts, pa.string())}))
+        con.register("_ls_all_hosts", pa.table({"host_key": pa.array(all_hosts, pa.string())}))
+        folders = {case_folder.partition_name(h) for h in hosts}
+        if orphans:
+            folders.add(case_folder.partition_name(None))
+        files = [f for f in case_folder.event_files(root) if Path(f).parent.name in folders]
+        if files:
+            con.read_parquet(files).create_view("_ls_case_events")
+        else:
+            con.register("_ls_case_events", EVENTS_SCHEMA.empty_table())
+        null_hosts = "OR host_key IS NULL" if orphans else ""
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM _ls_case_events WHERE host_key "
+            f"IN (SELECT host_key FROM _ls_task_hosts) {null_hosts}"
+        )
+        imported = sorted(str(p) for p in (root / case_folder.IMPORTED).glob("*.parquet"))
+        if with_imported and imported:
+            con.read_parquet(imported).create_view("_ls_case_imported")
+            orphan_rows = (
+                "OR ls_host_key(host) IS NULL OR ls_host_key(host) NOT IN "
+                "(SELECT host_key FROM _ls_all_hosts)"
+                if orphans
+                else ""
+            )
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW imported AS SELECT * FROM _ls_case_imported WHERE "
+                f"ls_host_key(host) IN (SELECT host_key FROM _ls_task_hosts) {orphan_rows}"
+            )
+        sess, src = sessions_mod.build_sessions(con, rules)
+        con.register("_ls_built", sess)
+        con.register("_ls_built_src", src)
+        activity = attribution.attribute(
+            con, "_ls_built", "_ls_built_src", with_imported=with_imported and bool(imported)
+        )
+        con.register("_ls_activity", activity)
+        sess = con.sql(
+            """SELECT s.* REPLACE (coalesce(a.n, 0) AS n_activity)
+               FROM _ls_built s LEFT JOIN (SELECT session_id, count(*) AS n FROM _ls_activity
+                                           WHERE session_id IS NOT NULL GROUP BY 1) a
+               USING (session_id)"""
+        ).to_arrow_table()
+        sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
+    finally:
+        connection.close(con)
+    for name, table in (("sessions", sess), ("sources", src), ("activity", activity)):
+        case_folder.write_table_atomic(prefix.with_name(f"{prefix.name}-{name}.parquet"), table)
+
+
+def _columns(schema: pa.Schema) -> str:
+    return ", ".join('"' + name.replace('"', '""') + '"' for name in schema.names)
+
+
+def assemble(root: Path, work: Path, kept: list[str]) -> tuple[int, int]:
+    """Write the derived tables from the tasks' parts and the kept hosts' previous rows;
+    sources and activity first: they read the previous sessions."""
+    con = case_folder.connect(root)
+    try:
+        con.register("_ls_kept", pa.table({"host_key": pa.array(kept, pa.string())}))
+        for name in ("sessions", "sources", "activity"):
+            con.read_parquet(str(work / f"part-*-{name}.parquet")).create_view(f"_ls_new_{name}")
+        old = bool(kept) and all(has_view(con, n) for n in DERIVED)
+        kept_sessions = "SELECT session_id FROM sessions WHERE host_key IN (SELECT * FROM _ls_kept)"
+        src_cols = _columns(sessions_mod.SOURCES_SCHEMA)
+        src_old = (
+            f"UNION ALL SELECT {src_cols} FROM session_sources WHERE session_id IN ({kept_sessions})"
+            if old
+            else ""
+        )
+        case_folder.write_derived_relation(
+            root,
+            "session_sources",
+            con.sql(
+                f"SELECT {src_cols} FROM _ls_new_sources {src_old} "
+                "ORDER BY session_id, time, record_id, role"  # one session: one row group
+            ),
+            sessions_mod.SOURCES_SCHEMA,
+        )
+        act_cols = _columns(attribution.SCHEMA)
+        act_old = (
+            f"UNION ALL SELECT {act_cols} FROM activity WHERE host_key IN (SELECT * FROM _ls_kept)"
+            if old
+            else ""
+        )
+        case_folder.write_derived_relation(
+            root,
+            "activity",
+            con.sql(
+                f"SELECT {act_cols} FROM _ls_new_activity {act_old} "
+                "ORDER BY host_key, time, record_id, channel, evidence_sha256"
+            ),
+            attribution.SCHEMA,
+        )
+        cols = _columns(sessions_mod.SESSIONS_SCHEMA)
+        sess_old = (
+            f"UNION ALL SELECT {cols} FROM sessions WHERE host_key IN (SELECT * FROM _ls_kept)"
+            if old
+            else ""
+        )
+        # stored by user then time: a user's sessions sit in few row groups
+        case_folder.write_derived_relation(
+            root,
+            "sessions",
+            con.sql(
+                f"SELECT {cols} FROM _ls_new_sessions {sess_old} "
+                "ORDER BY user_key, start, host_key, session_id"
+            ),
+            sessions_mod.SESSIONS_SCHEMA,
+        )
+        con.read_parquet(str(root / case_folder.DERIVED / "sessions.parquet")).create_view(
+            "_ls_final"
+        )
+        tables = views.build_views(con, "_ls_final")
+        # the same summaries over what the default filters show (system sessions hidden), so
+        # the app's first screen reads them instead of aggregating (analysis.queries)
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _ls_final_nonsystem AS "
+            "SELECT * FROM _ls_final WHERE NOT system"
+        )
+        for name, table in views.build_views(con, "_ls_final_nonsystem").items():
+            tables[f"{name}_nonsystem"] = table
+        # renamed hosts: one machine under several names (storage.identity)
+        tables["host_aliases"] = con.sql(identity.host_aliases_sql()).to_arrow_table()
+        case_folder.write_derived(root, tables)
+        n_sessions = con.execute("SELECT count(*) FROM _ls_final").fetchall()[0][0]
+        written = root / case_folder.DERIVED / "session_sources.parquet"
+        n_sources = con.read_parquet(str(written)).aggregate("count(*)").fetchall()[0][0]
+    finally:
+        connection.close(con)
+    return int(n_sessions), int(n_sources)
