@@ -174,3 +174,13 @@ def test_configured_executor_follows_the_environment(monkeypatch) -> None:
     assert executors.configured(3).workers == 2
     with pytest.raises(ValueError, match="dask"):
         executors.configure("local", scheduler="tcp://127.0.0.1:8786")
+
+
+def test_cli_refuses_a_scheduler_without_dask(tmp_path) -> None:
+    from tests.conftest import run_cli
+
+    done = run_cli(
+        "sessions", "--case", tmp_path, "--executor", "local", "--scheduler", "tcp://x:1"
+    )
+    assert done.returncode == 2
+    assert "needs the dask executor" in done.stderr
