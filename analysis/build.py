@@ -38,7 +38,7 @@ from logonscope.analysis import build_parts as parts
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
-from logonscope.storage import connection
+from logonscope.storage import connection, executors
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
 RULES_VERSION = "sessions-2"
@@ -75,15 +75,24 @@ class BuildReport:
     sessions: int = 0
     sources: int = 0
     seconds: float = 0.0
+    # tasks that failed twice (by name: the hosts they cover) and the hosts left out
+    failed: list[str] = field(default_factory=list)
+    hosts_failed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.rebuilt:
             return "sessions up to date"
-        return (
+        text = (
             f"sessions built: {self.sessions:,} sessions, {self.sources:,} sources, "
             f"{len(self.hosts_rebuilt)} host(s) re-correlated, {self.hosts_kept} kept, "
             f"in {self.seconds:.1f} s"
         )
+        if self.failed:
+            text += (
+                f"; INCOMPLETE: {len(self.hosts_failed)} host(s) left out after failing twice "
+                f"({'; '.join(self.failed)}); the next command that reads sessions retries them"
+            )
+        return text
 
 
 def evidence_digest(con: duckdb.DuckDBPyConnection) -> str:
@@ -138,7 +147,10 @@ def is_stale(case_dir: Path | str) -> bool:
 
 
 def ensure_built(
-    case_dir: Path | str, progress: Progress | None = None, jobs: int | None = None
+    case_dir: Path | str,
+    progress: Progress | None = None,
+    jobs: int | None = None,
+    executor: executors.Executor | None = None,
 ) -> BuildReport:
     """Build the derived tables if they are missing or stale; otherwise do nothing.
 
@@ -149,7 +161,7 @@ def ensure_built(
     with _locked(case_dir, progress):
         if not is_stale(case_dir):
             return BuildReport()
-        return _build(Path(case_dir), progress, jobs=jobs)
+        return _build(Path(case_dir), progress, jobs=jobs, executor=executor)
 
 
 def build(
@@ -159,14 +171,16 @@ def build(
     rules: sessions_mod.Rules | None = None,
     jobs: int | None = None,
     task_events: int = TASK_EVENTS,
+    executor: executors.Executor | None = None,
 ) -> BuildReport:
     """(Re)build sessions, session_sources, users, user_ips under `case_dir/derived/`.
 
-    `jobs` worker processes (default: all cores) share the memory budget; `task_events`
-    is the size of one correlation task (tests make it small to exercise the split).
+    Tasks run on `executor` (default: the configured one, `storage.executors.configured`,
+    with `jobs` local worker processes sharing the memory budget); `task_events` is the size
+    of one correlation task (tests make it small to exercise the split).
     """
     with _locked(case_dir, progress):
-        return _build(Path(case_dir), progress, force, rules, jobs, task_events)
+        return _build(Path(case_dir), progress, force, rules, jobs, task_events, executor)
 
 
 def _locked(case_dir: Path | str, progress: Progress | None) -> AbstractContextManager[None]:
@@ -184,6 +198,7 @@ def _build(
     rules: sessions_mod.Rules | None = None,
     jobs: int | None = None,
     task_events: int = TASK_EVENTS,
+    executor: executors.Executor | None = None,
 ) -> BuildReport:
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -210,10 +225,22 @@ def _build(
         redo, kept = [h for h in digests if h is not None], []
     tasks = parts.plan(redo, counts, task_events)
     hosts = [h for h in digests if h is not None]
-    (root / connection.SPILL).mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / connection.SPILL))
+    spill = connection.spill_folder(root)
+    spill.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=spill))
     try:
-        parts.run(root, work, tasks, hosts, with_imported, rules, jobs, say)
+        failed = parts.run(
+            root,
+            work,
+            tasks,
+            hosts,
+            with_imported,
+            rules,
+            executor or executors.configured(jobs),
+            say,
+        )
+        report.failed = sorted(failed)
+        report.hosts_failed = sorted(h for group in failed.values() for h in group)
         say("summarising users and source addresses")
         report.sessions, report.sources = parts.assemble(root, work, kept)
     finally:
@@ -221,6 +248,10 @@ def _build(
     now = dt.datetime.now(dt.timezone.utc)
     if not digests:  # an empty case is built too: remember it
         digests = {None: ""}
+    if report.failed:
+        # hosts left out are not built: the next build redoes them (and only them)
+        digests = {h: "" if h in report.hosts_failed else d for h, d in digests.items()}
+        ev_digest = "incomplete"
     info = pa.table(
         {
             "host_key": pa.array(list(digests), pa.string()),

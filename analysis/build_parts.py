@@ -2,17 +2,17 @@
 
 Sessions are per host, so a task correlates and attributes a group of hosts of about
 `TASK_EVENTS` events on its own connection (its share of the memory budget) and writes its
-sessions, sources and activity as Parquet parts; tasks run in parallel worker processes.
+sessions, sources and activity as Parquet parts; tasks run on an executor
+(`storage.executors`: worker processes here, or a Dask cluster), and one that fails twice
+is left out and reported, not fatal.
 `assemble` then writes the derived tables from the parts (and the previous rows of hosts
 that did not change) with DuckDB, which sorts and spills within its memory limit.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,7 +21,7 @@ from logonscope.analysis import attribution, views
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
-from logonscope.storage import connection, identity
+from logonscope.storage import connection, executors, identity
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 # Events per correlation task: bounds what one task holds (its DuckDB share plus the Arrow
@@ -44,6 +44,14 @@ def plan(hosts: list[str], counts: dict[str, int], size: int) -> list[list[str]]
     return tasks
 
 
+def task_name(hosts: list[str], orphans: bool) -> str:
+    """How a user reads a failed task: the hosts it covers."""
+    names = [h for h in hosts[:3]] + ([f"+{len(hosts) - 3} more"] if len(hosts) > 3 else [])
+    if orphans:
+        names.append("events without a host")
+    return "hosts " + ", ".join(names) if hosts else ", ".join(names) or "no hosts"
+
+
 def run(
     root: Path,
     work: Path,
@@ -51,27 +59,28 @@ def run(
     hosts: list[str],
     with_imported: bool,
     rules: sessions_mod.Rules | None,
-    jobs: int | None,
+    executor: executors.Executor,
     say: Callable[[str], None],
-) -> None:
-    cores = os.cpu_count() or 1
-    workers = max(1, min(jobs or cores, len(tasks)))
-    threads = max(1, cores // workers)
-    args = [
-        (root, work / f"part-{n}", task, n == 0, hosts, with_imported, rules, workers, threads)
+) -> dict[str, list[str]]:
+    """Correlate every task on `executor`; returns the tasks that failed twice, by name, with
+    their hosts (their parts are missing: the assembly builds the rest)."""
+    share = max(1, min(executor.share, len(tasks)))
+    threads = executor.threads
+    if threads is not None and executor.kind == "local":
+        threads = max(1, (os.cpu_count() or 1) // share)
+    jobs = [
+        executors.Task(
+            task_name(task, n == 0),
+            correlate_task,
+            (root, work / f"part-{n}", task, n == 0, hosts, with_imported, rules, share, threads),
+        )
         for n, task in enumerate(tasks)
     ]
-    if workers == 1:
-        for one in args:
-            correlate_task(*one)
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(correlate_task, *one) for one in args]
-        for done, future in enumerate(futures, 1):
-            future.result()
-            if done % max(1, len(futures) // 10) == 0 and done < len(futures):
-                say(f"correlated {done}/{len(futures)} task(s)")
+    outcome = executor.run(jobs, say)
+    by_name = {job.name: task for job, task in zip(jobs, tasks, strict=True)}
+    for name, error in outcome.failed.items():
+        say(f"failed twice, left out: {name} ({error})")
+    return {name: by_name[name] for name in outcome.failed}
 
 
 def correlate_task(
@@ -148,8 +157,17 @@ def assemble(root: Path, work: Path, kept: list[str]) -> tuple[int, int]:
     con = case_folder.connect(root)
     try:
         con.register("_ls_kept", pa.table({"host_key": pa.array(kept, pa.string())}))
-        for name in ("sessions", "sources", "activity"):
-            con.read_parquet(str(work / f"part-*-{name}.parquet")).create_view(f"_ls_new_{name}")
+        schemas = {
+            "sessions": sessions_mod.SESSIONS_SCHEMA,
+            "sources": sessions_mod.SOURCES_SCHEMA,
+            "activity": attribution.SCHEMA,
+        }
+        for name, schema in schemas.items():
+            written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
+            if written:  # none when every task failed
+                con.read_parquet(written).create_view(f"_ls_new_{name}")
+            else:
+                con.register(f"_ls_new_{name}", schema.empty_table())
         old = bool(kept) and all(has_view(con, n) for n in DERIVED)
         kept_sessions = "SELECT session_id FROM sessions WHERE host_key IN (SELECT * FROM _ls_kept)"
         src_cols = _columns(sessions_mod.SOURCES_SCHEMA)
@@ -214,8 +232,8 @@ def assemble(root: Path, work: Path, kept: list[str]) -> tuple[int, int]:
         tables["host_aliases"] = con.sql(identity.host_aliases_sql()).to_arrow_table()
         case_folder.write_derived(root, tables)
         n_sessions = con.execute("SELECT count(*) FROM _ls_final").fetchall()[0][0]
-        written = root / case_folder.DERIVED / "session_sources.parquet"
-        n_sources = con.read_parquet(str(written)).aggregate("count(*)").fetchall()[0][0]
+        sources_file = root / case_folder.DERIVED / "session_sources.parquet"
+        n_sources = con.read_parquet(str(sources_file)).aggregate("count(*)").fetchall()[0][0]
     finally:
         connection.close(con)
     return int(n_sessions), int(n_sources)

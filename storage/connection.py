@@ -5,6 +5,10 @@ grew to 12 GB. Every connection is made here, with an explicit `memory_limit` (a
 budget, `--memory`, default 1 GB) and a `temp_directory` of its own under `<case>/.spill/`,
 removed when the connection is closed (or by the next connection once its process is gone).
 
+Spill folders sit under `<case>/.spill/<machine>/`: a case on a shared filesystem is used by
+workers on several machines, and a process id means nothing on another machine, so each
+machine only ever sweeps its own folders.
+
 The budget travels in the environment (`LOGONSCOPE_MEMORY`) so that worker processes, which
 are spawned, inherit it. No analysis and no UI here.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import tempfile
 import weakref
 from pathlib import Path
@@ -91,11 +96,17 @@ def close(con: duckdb.DuckDBPyConnection) -> None:
         shutil.rmtree(spill, ignore_errors=True)
 
 
+def spill_folder(case: Path | str) -> Path:
+    """This machine's folder for temporary files under `case/.spill/` (not created)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname()).strip(".") or "localhost"
+    return Path(case) / SPILL / name
+
+
 def _spill_dir(case: Path | None) -> Path:
     if case is not None:
-        parent = case / SPILL
+        parent = spill_folder(case)
         try:
-            parent.mkdir(exist_ok=True)
+            parent.mkdir(parents=True, exist_ok=True)
             _sweep(parent)
             return Path(tempfile.mkdtemp(prefix=f"duckdb-{os.getpid()}-", dir=parent))
         except OSError:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from logonscope.storage import case as case_folder
-from logonscope.storage import connection
+from logonscope.storage import connection, executors
 from logonscope.storage.discover import Candidate, discover
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.parse import ReadReport, read_records
@@ -273,6 +273,11 @@ def _convert_all(
     progress: ProgressCallback | None,
     started: float,
 ) -> tuple[list[FileResult], list[str]]:
+    executor = executors.configured(jobs)
+    if executor.kind != "local":  # a cluster: no shared counters, progress per group
+        from logonscope.storage.ingest_cluster import convert_on
+
+        return convert_on(executor, candidates, known, staging, parser, progress, started)
     cores = max(1, jobs or os.cpu_count() or 1)
     workers = max(1, min(cores, len(candidates) or 1))
     threads = max(1, cores // workers)  # fewer files than cores: each file gets several threads

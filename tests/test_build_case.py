@@ -125,7 +125,7 @@ def test_three_concurrent_builds_of_an_unbuilt_case_all_succeed_alike(
     assert len(builders) == 1  # the others waited for the lock and found the case built
     derived = sorted(p.name for p in (case / "derived").iterdir())
     assert not [name for name in derived if name.endswith(".tmp")]
-    assert list((case / ".spill").iterdir()) == []
+    assert [p for p in (case / ".spill").rglob("*") if p.is_file()] == []  # nothing spilled left
 
 
 def test_a_build_under_200mb_writes_the_same_tables_as_without_a_limit(
@@ -153,7 +153,7 @@ def test_a_build_under_200mb_writes_the_same_tables_as_without_a_limit(
     got = _derived(split)
     for name, table in expected.items():
         assert got[name].equals(table), name
-    assert list((split / ".spill").iterdir()) == []
+    assert [p for p in (split / ".spill").rglob("*") if p.is_file()] == []
 
 
 def test_every_connection_is_bounded_by_the_budget_and_spills_inside_the_case(
@@ -168,7 +168,7 @@ def test_every_connection_is_bounded_by_the_budget_and_spills_inside_the_case(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
     ).fetchall()[0]
     assert limit in ("100.0 MiB", "95.3 MiB", "100.0 MB")
-    assert Path(spill).parent == generated[1] / connection.SPILL and Path(spill).is_dir()
+    assert generated[1] / connection.SPILL in Path(spill).parents and Path(spill).is_dir()
     connection.close(con)
     assert not Path(spill).exists()
     monkeypatch.delenv(connection.ENV)

@@ -26,6 +26,8 @@ COMMANDS = (
     "generate",
     "import_activity",
 )
+# Commands that ingest or build sessions: they take --executor/--scheduler/--workers.
+BUILDS = ("ingest", "open", "sessions", "users", "user-ips", "session", "query", "import-activity")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +46,33 @@ def build_parser() -> argparse.ArgumentParser:
                 help="memory for DuckDB, shared by all its work in this command and its "
                 "workers (e.g. 500MB, 2GB; default 1GB); more spills to the case folder",
             )
+    for name in BUILDS:
+        _executor_options(sub.choices[name])
     return parser
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("where the work runs (ingest and building sessions)")
+    group.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default=None,
+        help="local: worker processes on this machine (default); dask: a Dask distributed "
+        "cluster (pip install 'logonscope[dask]')",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler to use (e.g. tcp://10.0.0.5:8786); implies --executor dask. "
+        "Every worker needs the case folder at the same path",
+    )
+    group.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (local), or the size of a Dask LocalCluster on this machine "
+        "(default: all cores)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "memory", None):
             _set_memory(args.memory)
+        if hasattr(args, "executor"):
+            _set_executor(args)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"logonscope: {exc}", file=sys.stderr)
@@ -74,6 +104,18 @@ def _set_memory(text: str) -> None:
         set_memory(parse_size(text))
     except ValueError as exc:
         raise UsageError(f"--memory: {exc}") from None
+
+
+def _set_executor(args: argparse.Namespace) -> None:
+    from logonscope.storage.executors import configure
+
+    kind = args.executor or ("dask" if args.scheduler else None)
+    if kind is None and args.workers is None:
+        return  # the environment's choice, or the default
+    try:
+        configure(kind or "local", args.scheduler, args.workers)
+    except ValueError as exc:
+        raise UsageError(f"--executor: {exc}") from None
 
 
 if __name__ == "__main__":

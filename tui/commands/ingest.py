@@ -45,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with IngestProgress(enabled=not args.quiet) as bar:
             report = ingest(
-                args.paths, args.case, jobs=args.jobs, parser=args.parser, progress=bar.update
+                args.paths,
+                args.case,
+                jobs=args.jobs or args.workers,
+                parser=args.parser,
+                progress=bar.update,
             )
     except CaseError as exc:
         raise UsageError(str(exc)) from None
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         built = ensure_built(args.case, progress=None if args.quiet else say)
         if built.rebuilt and args.quiet:
             say(built.summary())
+        if built.failed:
+            return 1  # stored, but some hosts' sessions are missing (the summary names them)
     return 0
 
 

@@ -1,0 +1,70 @@
+"""Ingest's conversion on a cluster (`storage.executors`): groups of evidence files are
+hashed, parsed and staged by the cluster's workers into the case's staging folder, which every
+worker reaches at the same path; the commit stays with `storage.ingest`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from logonscope.storage import executors
+from logonscope.storage.discover import Candidate
+from logonscope.storage.ingest import (
+    FileResult,
+    Progress,
+    ProgressCallback,
+    _groups,
+    convert_files,
+)
+
+
+def convert_on(
+    executor: executors.Executor,
+    candidates: list[Candidate],
+    known: dict[str, str],
+    staging: Path,
+    parser: str,
+    progress: ProgressCallback | None,
+    started: float,
+) -> tuple[list[FileResult], list[str]]:
+    """Groups of files on a cluster's workers, staged into the case (a shared folder); a
+    group that fails twice leaves its files rejected with the reason."""
+    groups = _groups(candidates, max(1, min(len(candidates), 2 * executor.slots())))
+    tasks = [
+        executors.Task(
+            f"files {number}",
+            convert_files,
+            (
+                [candidates[i] for i in group],
+                known,
+                staging / f"part-{number}.parquet",
+                parser,
+                executor.threads or 1,
+            ),
+        )
+        for number, group in enumerate(groups)
+    ]
+    total = sum(c.size for c in candidates)
+
+    def report(files: int, records: int, done: int) -> None:
+        if progress is not None:
+            progress(
+                Progress(files, len(candidates), records, done, total, time.monotonic() - started)
+            )
+
+    report(0, 0, 0)
+    outcome = executor.run(tasks)
+    results: dict[int, FileResult] = {}
+    staged: list[str] = []
+    for task, group in zip(tasks, groups, strict=True):
+        if task.name in outcome.results:
+            converted, path = outcome.results[task.name]
+            results.update(zip(group, converted, strict=True))
+            staged += [path] if path else []
+        else:
+            for i in group:
+                reason = f"failed twice on the cluster ({outcome.failed[task.name]})"
+                results[i] = FileResult(candidates[i].source, "rejected", reason)
+    report(len(candidates), sum(r.records for r in results.values()), total)
+    return [results[i] for i in range(len(candidates))], staged
