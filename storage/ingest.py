@@ -29,6 +29,7 @@ from logonscope.storage import case as case_folder
 from logonscope.storage.discover import Candidate, discover
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.parse import ReadReport, read_records
+from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 BATCH_ROWS = 50_000
@@ -145,7 +146,7 @@ class _Stager:
 
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
-        self._normaliser = _normaliser(threads)
+        self.normalise = Isolating(_normaliser(threads).batch)
         self._writer: pq.ParquetWriter | None = None
         self._records: list[str] = []
         self._times: list[str | None] = []
@@ -162,7 +163,7 @@ class _Stager:
     def flush(self) -> None:
         if not self._records:
             return
-        table = self._normaliser.batch(self._records, self._times, self._shas)
+        table = self.normalise(self._records, self._times, self._shas)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, EVENTS_SCHEMA, compression="lz4")
         self._writer.write_table(table)
@@ -198,6 +199,11 @@ def convert_files(
         result.hosts = (
             sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
         )
+        if result.status == "stored":
+            dropped, notes = stager.normalise.notes(result.sha256)
+            result.records -= dropped
+            result.skipped += dropped
+            result.errors.extend(notes)
     return results, path
 
 
