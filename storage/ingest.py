@@ -54,6 +54,7 @@ class FileResult:
     errors: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     event_files: list[str] = field(default_factory=list)
+    collected_from: str | None = None
 
 
 @dataclass
@@ -97,15 +98,17 @@ def ingest(
     jobs: int | None = None,
     parser: str = "auto",
     progress: ProgressCallback | None = None,
+    password: str | None = None,
 ) -> IngestReport:
-    """Add the evidence under `inputs` to the case at `case_dir` (created if new)."""
+    """Add the evidence under `inputs` to the case at `case_dir` (created if new).
+    `password` opens encrypted zip members (CyLR collections)."""
     started = time.monotonic()
     root = case_folder.create_or_open(Path(case_dir))
     with case_folder.locked(root):
         case_folder.sweep(root)
         staging = case_folder.staging_dir(root)
         staging.mkdir()
-        candidates, rejections = discover(inputs, staging)
+        candidates, rejections = discover(inputs, staging, password)
         evidence = case_folder.read_evidence(root)
         known = dict(
             zip(
@@ -210,7 +213,13 @@ def convert_files(
 def _convert_one(
     candidate: Candidate, known: dict[str, str], parser: str, threads: int, stager: _Stager
 ) -> FileResult:
-    result = FileResult(candidate.source, "stored", size=candidate.size, mtime=candidate.mtime)
+    result = FileResult(
+        candidate.source,
+        "stored",
+        size=candidate.size,
+        mtime=candidate.mtime,
+        collected_from=candidate.collected_from,
+    )
     try:
         result.sha256 = sha256_of(candidate.path)
     except OSError as exc:
@@ -448,6 +457,7 @@ def _write_evidence(root: Path, evidence: pa.Table, new: list[FileResult]) -> No
                 "hosts": r.hosts,
                 "event_files": r.event_files,
                 "ingested_at": now,
+                "collected_from": r.collected_from,
             }
             for r in new
         ],

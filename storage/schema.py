@@ -72,5 +72,6 @@ EVIDENCE_SCHEMA = pa.schema(
         ("hosts", pa.list_(pa.string())),
         ("event_files", pa.list_(pa.string())),  # Parquet files under events/, relative to the case
         ("ingested_at", _TS),
+        ("collected_from", pa.string()),  # host named by the collection (Velociraptor client_info)
     ]
 )

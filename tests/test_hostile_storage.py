@@ -3,12 +3,22 @@ never costs the rest, never hangs, and the counts say what was recovered and ski
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import time
+import zipfile
 from pathlib import Path
 
+import pytest
+
+from logonscope.storage import archives
 from logonscope.storage.case import connect
+from logonscope.storage.evtx_writer import EvtxWriter
 from logonscope.storage.ingest import ingest
+from logonscope.storage.scenarios import catalog
 from tests.conftest import run_cli
-from tests.hostile_files import logons, planted_date, quoted_user_data
+from tests.hostile_files import T0, logons, planted_date, quoted_user_data
 
 
 def _count(case: Path, sql: str = "select count(*) from events") -> int:
@@ -48,3 +58,170 @@ def test_a_planted_out_of_range_date_hides_nothing(tmp_path: Path) -> None:
         result.errors
     )
     assert _count(tmp_path / "c", "select count(distinct target_user) from events") == 100
+
+
+def test_a_symlink_loop_finishes_in_seconds(tmp_path: Path) -> None:
+    tree = tmp_path / "L"
+    (tree / "sub").mkdir(parents=True)
+    logons(tree / "sub" / "Security.evtx", 5)
+    (tree / "self").symlink_to(".")
+    (tree / "up").symlink_to("..")
+    (tree / "sub" / "back").symlink_to(tree)
+    started = time.monotonic()
+    result = run_cli("ingest", tree, "--case", tmp_path / "c", "--quiet", "--no-build")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 30
+    assert _count(tmp_path / "c") == 5
+    assert _count(tmp_path / "c", "select count(*) from evidence") == 1
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_two_zips_with_the_same_member_name_are_two_pieces_of_evidence(tmp_path: Path) -> None:
+    a = _zip(tmp_path / "a.zip", {"Security.evtx": logons(tmp_path / "a", 7, "HOSTA").read_bytes()})
+    b = _zip(tmp_path / "b.zip", {"Security.evtx": logons(tmp_path / "b", 9, "HOSTB").read_bytes()})
+    report = ingest([a, b], tmp_path / "c", jobs=1)
+    rows = connect(tmp_path / "c").execute("select path, hosts, stored from evidence order by 1")
+    assert rows.fetchall() == [
+        (f"{a}!Security.evtx", ["HOSTA"], 7),
+        (f"{b}!Security.evtx", ["HOSTB"], 9),
+    ]
+    assert report.stored == 16
+
+
+def test_a_zip_inside_a_zip_is_opened_to_depth_3(tmp_path: Path) -> None:
+    log = logons(tmp_path / "Security.evtx", 4).read_bytes()
+    inner = _zip(tmp_path / "inner.zip", {"Security.evtx": log})
+    middle = _zip(tmp_path / "middle.zip", {"inner.zip": inner.read_bytes()})
+    outer = _zip(tmp_path / "outer.zip", {"middle.zip": middle.read_bytes()})
+    too_deep = _zip(tmp_path / "deep.zip", {"outer.zip": outer.read_bytes()})
+    report = ingest([outer, too_deep], tmp_path / "c", jobs=1)
+    assert [(f.source, f.status) for f in report.files if f.status == "stored"] == [
+        (f"{outer}!middle.zip!inner.zip!Security.evtx", "stored")
+    ]
+    assert [(f.source, f.reason) for f in report.of("rejected")] == [
+        (
+            f"{too_deep}!outer.zip!middle.zip!inner.zip",
+            "zip nested deeper than 3 levels, not opened",
+        )
+    ]
+
+
+def test_a_fifo_in_a_folder_is_skipped_with_a_line(tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    logons(folder / "Security.evtx", 3)
+    os.mkfifo(folder / "pipe.evtx")
+    result = run_cli("ingest", folder, "--case", tmp_path / "c", "--quiet", "--no-build")
+    assert result.returncode == 0
+    assert f"skipped {folder / 'pipe.evtx'}: not a regular file (a FIFO), skipped" in (
+        result.stderr.splitlines()
+    )
+    assert _count(tmp_path / "c") == 3
+
+
+def test_a_zip_bomb_is_refused_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archives, "RATIO_FLOOR_BYTES", 1 << 20)  # the real floor is 64 MiB
+    bomb = _zip(tmp_path / "bomb.zip", {"big.evtx": b"ElfFile\x00" + bytes(20 << 20)})
+    good = _zip(tmp_path / "good.zip", {"Security.evtx": logons(tmp_path / "s", 3).read_bytes()})
+    report = ingest([bomb, good], tmp_path / "c", jobs=1)
+    ((source, reason),) = [(f.source, f.reason) for f in report.of("rejected")]
+    assert source == f"{bomb}!big.evtx"
+    assert reason.startswith("member expands more than 200x its compressed size")
+    assert reason.endswith("not extracted (possible zip bomb)")
+    assert report.stored == 3
+    staged = list((tmp_path / "c").rglob("*.evtx"))
+    assert staged == []  # staging cleaned, the bomb never fully written
+
+
+def test_an_encrypted_zip_opens_with_password(tmp_path: Path) -> None:
+    logons(tmp_path / "Security.evtx", 6)
+    subprocess.run(
+        ["zip", "-q", "-P", "infected", "cylr.zip", "Security.evtx"], cwd=tmp_path, check=True
+    )
+    cylr = tmp_path / "cylr.zip"
+    without = ingest([cylr], tmp_path / "c1", jobs=1)
+    assert [r.reason.split(":")[0] for r in without.of("rejected")] == [
+        "unreadable zip member (encrypted; give --password"
+    ]
+    result = run_cli("ingest", cylr, "--case", tmp_path / "c2", "--password", "infected", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert _count(tmp_path / "c2") == 6
+
+
+def _collection(host: str, root: Path) -> dict[str, bytes]:
+    """The logs of one host, as (path under C:, bytes)."""
+    lsm = catalog.FILE_NAMES[catalog.LSM]
+    sec = logons(root / f"{host}-sec.evtx", 5, host=f"{host}.corp.local")
+    with EvtxWriter(root / f"{host}-lsm.evtx") as w:
+        for i in range(3):
+            w.write(catalog.L21, T0, [f"CORP\\u{i}", 2, "10.0.0.9"], computer=f"{host}.corp.local")
+    return {
+        "Windows/System32/winevt/Logs/Security.evtx": sec.read_bytes(),
+        f"Windows/System32/winevt/Logs/{lsm}": (root / f"{host}-lsm.evtx").read_bytes(),
+    }
+
+
+def test_a_velociraptor_offline_collection_ingests_with_hosts_and_channels(
+    tmp_path: Path,
+) -> None:
+    members = {
+        "uploads/auto/C%3A/" + name.replace("%", "%25"): data
+        for name, data in _collection("WS07", tmp_path).items()
+    }
+    members["client_info.json"] = json.dumps(
+        {"Hostname": "WS07", "Fqdn": "ws07.corp.local"}
+    ).encode()
+    members["uploads.json"] = b"[]"
+    collection = _zip(tmp_path / "Collection-WS07-2024-01-01T00_00_00Z.zip", members)
+    report = ingest([collection], tmp_path / "c", jobs=1)
+    assert report.of("rejected") == []
+    rows = connect(tmp_path / "c").execute(
+        "select path, collected_from, hosts, stored from evidence order by path"
+    )
+    assert rows.fetchall() == [
+        (
+            f"{collection}!C:/Windows/System32/winevt/Logs/"
+            "Microsoft-Windows-TerminalServices-LocalSessionManager%4Operational.evtx",
+            "WS07",
+            ["WS07.corp.local"],
+            3,
+        ),
+        (
+            f"{collection}!C:/Windows/System32/winevt/Logs/Security.evtx",
+            "WS07",
+            ["WS07.corp.local"],
+            5,
+        ),
+    ]
+    channels = connect(tmp_path / "c").execute(
+        "select channel, host_key, count(*) from events group by all order by 1"
+    )
+    assert channels.fetchall() == [(catalog.LSM, "ws07", 3), ("Security", "ws07", 5)]
+
+
+def test_a_kape_tree_ingests_with_hosts_and_channels(tmp_path: Path) -> None:
+    kape = tmp_path / "kape"
+    for host in ("SRV01", "WS02"):
+        for name, data in _collection(host, tmp_path).items():
+            target = kape / host / "C" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    result = run_cli("ingest", kape, "--case", tmp_path / "c", "--quiet", "--no-build")
+    assert result.returncode == 0, result.stderr
+    rows = connect(tmp_path / "c").execute(
+        "select host_key, channel, count(*) from events group by all order by 1, 2"
+    )
+    assert rows.fetchall() == [
+        ("srv01", catalog.LSM, 3),
+        ("srv01", "Security", 5),
+        ("ws02", catalog.LSM, 3),
+        ("ws02", "Security", 5),
+    ]

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="auto: evtx, python-evtx for what it rejects (default)",
     )
+    parser.add_argument(
+        "--password", default=None, help="password of encrypted zip archives (e.g. CyLR)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--no-build",
@@ -44,7 +47,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         with IngestProgress(enabled=not args.quiet) as bar:
             report = ingest(
-                args.paths, args.case, jobs=args.jobs, parser=args.parser, progress=bar.update
+                args.paths,
+                args.case,
+                jobs=args.jobs,
+                parser=args.parser,
+                progress=bar.update,
+                password=args.password,
             )
     except CaseError as exc:
         raise UsageError(str(exc)) from None
