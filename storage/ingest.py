@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from logonscope.storage import case as case_folder
 from logonscope.storage.discover import Candidate, discover
+from logonscope.storage.lifeline import start_worker
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.parse import ReadReport, read_records
 from logonscope.storage.salvage import Isolating
@@ -337,7 +338,10 @@ def _convert_all(
         report()
     else:
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(counters,)
+            workers,
+            mp_context=context,
+            initializer=start_worker,  # workers die with this process (storage.lifeline)
+            initargs=(os.getpid(), f"{__name__}:_init_worker", counters),
         ) as pool:
             pending: dict[Future, list[int]] = {
                 pool.submit(

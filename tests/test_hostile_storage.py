@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -17,7 +19,7 @@ from logonscope.storage.case import connect
 from logonscope.storage.evtx_writer import EvtxWriter
 from logonscope.storage.ingest import ingest
 from logonscope.storage.scenarios import catalog
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from tests.hostile_files import T0, logons, planted_date, quoted_user_data
 
 
@@ -225,3 +227,51 @@ def test_a_kape_tree_ingests_with_hosts_and_channels(tmp_path: Path) -> None:
         ("ws02", catalog.LSM, 3),
         ("ws02", "Security", 5),
     ]
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is `pid`."""
+    out = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat_file.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_pool_workers_die_with_a_killed_ingest(tmp_path: Path) -> None:
+    for i in range(4):
+        logons(tmp_path / "in" / f"h{i}" / "Security.evtx", 3000, host=f"H{i}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logonscope.tui.cli", "ingest", str(tmp_path / "in")]
+        + ["--case", str(tmp_path / "c"), "--quiet", "--jobs", "2", "--no-build"],
+        cwd=ROOT,
+    )
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = [
+            pid
+            for pid in _children(proc.pid)
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        if len(workers) == 2:
+            break
+        time.sleep(0.05)
+    assert len(workers) == 2, "the ingest finished before its workers were seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(1.0)
+    assert [pid for pid in workers if _alive(pid)] == []
