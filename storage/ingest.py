@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from logonscope.storage import case as case_folder
-from logonscope.storage.discover import Candidate, discover
+from logonscope.storage.discover import Candidate, Rejection, discover
 from logonscope.storage.lifeline import start_worker
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.parse import ReadReport, read_records
@@ -104,28 +105,49 @@ def ingest(
     """Add the evidence under `inputs` to the case at `case_dir` (created if new).
     `password` opens encrypted zip members (CyLR collections)."""
     started = time.monotonic()
-    root = case_folder.create_or_open(Path(case_dir))
-    with case_folder.locked(root):
-        case_folder.sweep(root)
-        staging = case_folder.staging_dir(root)
-        staging.mkdir()
-        candidates, rejections = discover(inputs, staging, password)
-        evidence = case_folder.read_evidence(root)
-        known = dict(
-            zip(
-                evidence.column("sha256").to_pylist(),
-                evidence.column("path").to_pylist(),
-                strict=True,
-            )
-        )
-        results, staged = _convert_all(candidates, known, staging, parser, jobs, progress, started)
-        results = _drop_repeats(results)
-        new = [r for r in results if r.status == "stored"]
-        if new:
-            _commit(root, evidence, new, staged)
-        case_folder.sweep(root)
+    try:
+        root = case_folder.create_or_open(Path(case_dir))
+        with case_folder.locked(root):
+            try:
+                rejections, results = _ingest_locked(
+                    root, inputs, jobs, parser, progress, password, started
+                )
+            finally:
+                shutil.rmtree(case_folder.staging_dir(root), ignore_errors=True)
+    except (OSError, duckdb.IOException, pa.ArrowIOError) as exc:
+        raise case_folder.CaseIOError(case_folder.describe_io_error(exc, Path(case_dir))) from None
     rejected = [FileResult(r.source, "rejected", r.reason) for r in rejections]
     return IngestReport(rejected + results, time.monotonic() - started)
+
+
+def _ingest_locked(
+    root: Path,
+    inputs: Sequence[str | Path],
+    jobs: int | None,
+    parser: str,
+    progress: ProgressCallback | None,
+    password: str | None,
+    started: float,
+) -> tuple[list[Rejection], list[FileResult]]:
+    case_folder.sweep(root)
+    staging = case_folder.staging_dir(root)
+    staging.mkdir()
+    candidates, rejections = discover(inputs, staging, password)
+    evidence = case_folder.read_evidence(root)
+    known = dict(
+        zip(
+            evidence.column("sha256").to_pylist(),
+            evidence.column("path").to_pylist(),
+            strict=True,
+        )
+    )
+    results, staged = _convert_all(candidates, known, staging, parser, jobs, progress, started)
+    results = _drop_repeats(results)
+    new = [r for r in results if r.status == "stored"]
+    if new:
+        _commit(root, evidence, new, staged)
+    case_folder.sweep(root)
+    return rejections, results
 
 
 # --- conversion (runs in worker processes) -------------------------------------------------

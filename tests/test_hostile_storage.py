@@ -3,6 +3,7 @@ never costs the rest, never hangs, and the counts say what was recovered and ski
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -275,3 +277,54 @@ def test_pool_workers_die_with_a_killed_ingest(tmp_path: Path) -> None:
     proc.wait()
     time.sleep(1.0)
     assert [pid for pid in workers if _alive(pid)] == []
+
+
+@contextlib.contextmanager
+def _tmpfs(path: Path, options: str) -> Iterator[Path]:
+    """A small tmpfs at `path` (root only): a real read-only or full file system."""
+    path.mkdir(parents=True, exist_ok=True)
+    mount = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True
+    )
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mount.stderr.decode().strip()})")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_read_only_case_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    first, second = logons(tmp_path / "a.evtx", 5), logons(tmp_path / "b.evtx", 5, host="B")
+    with _tmpfs(tmp_path / "m", "size=8m") as mount:
+        assert run_cli("ingest", first, "--case", mount / "c", "--quiet").returncode == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        line = _one_error_line(run_cli("ingest", second, "--case", mount / "c", "--quiet"))
+        assert line == f"logonscope: {mount / 'c' / '.lock'}: Read-only file system"
+        assert _count(mount / "c") == 5
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_a_new_case_in_a_read_only_folder_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    log = logons(tmp_path / "a.evtx", 5)
+    with _tmpfs(tmp_path / "m", "size=1m,ro") as mount:
+        line = _one_error_line(run_cli("ingest", log, "--case", mount / "new", "--quiet"))
+        assert line == f"logonscope: {mount / 'new'}: Read-only file system"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_disk_full_is_one_line_exit_1_and_staging_cleaned(tmp_path: Path) -> None:
+    logs = [logons(tmp_path / f"s{i}.evtx", 4000, host=f"H{i}") for i in range(3)]
+    with _tmpfs(tmp_path / "m", "size=256k") as mount:
+        result = run_cli("ingest", *logs, "--case", mount / "c", "--quiet", "--jobs", "1")
+        line = _one_error_line(result)
+        assert line.startswith(f"logonscope: {mount / 'c'}") and "No space left on device" in line
+        assert not (mount / "c" / ".staging").exists()

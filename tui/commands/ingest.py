@@ -37,9 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from logonscope.storage.case import CaseError
+    from logonscope.storage.case import CaseError, CaseIOError
     from logonscope.storage.ingest import ingest
     from logonscope.tui.errors import UsageError
+    from logonscope.tui.output import visible
     from logonscope.tui.progress import IngestProgress
 
     if args.jobs is not None and args.jobs < 1:
@@ -56,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
             )
     except CaseError as exc:
         raise UsageError(str(exc)) from None
+    except CaseIOError as exc:  # read-only case, disk full: one line, exit 1
+        print(f"logonscope: {visible(str(exc))}", file=sys.stderr)
+        return 1
     print_report(report)
     if not report.usable:
         print("logonscope: no usable evidence", file=sys.stderr)
