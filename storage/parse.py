@@ -10,6 +10,7 @@ the readable ones. This module does not normalise fields or write anything.
 from __future__ import annotations
 
 import bisect
+import logging
 import re
 import struct
 from collections.abc import Iterator
@@ -141,10 +142,10 @@ def _recover_chunks(
     for number in sorted({int(n) for e in fast_errors for n in _CHUNK_ERROR.findall(e)}):
         if number not in present:
             report.errors.append(f"chunk {number}: bad magic, unreadable")
-    ids.sort()
+    per_chunk, stray = _attribute(ids, chunks)
     short: list[tuple[ChunkInfo, int, int]] = []
-    for chunk in chunks:
-        got = bisect.bisect_right(ids, chunk.last_id) - bisect.bisect_left(ids, chunk.first_id)
+    for chunk, got_ids in zip(chunks, per_chunk, strict=True):
+        got = len(got_ids)
         if got < chunk.declared:
             expected = min(chunk.declared, _record_signatures(path, chunk.number))
             if got < expected:
@@ -154,10 +155,13 @@ def _recover_chunks(
     if not short:
         report.skipped += sum(not _CHUNK_ERROR.search(e) for e in fast_errors)
         return
-    seen = set(ids)
+    strays = set(stray)
     for chunk, got, expected in short:
         recovered = 0
         if fallback:
+            # A record counts once per chunk: a duplicated chunk is read again (and its records
+            # counted as duplicates at commit), a record evtx gave from this chunk is not.
+            seen = set(per_chunk[chunks.index(chunk)]) | strays
             for record_id, raw in _python_evtx_chunk(path, report, chunk.number):
                 if record_id in seen:
                     continue
@@ -173,6 +177,36 @@ def _recover_chunks(
                 f"chunk {chunk.number}: evtx read {got} of {expected or 'unknown'} records; "
                 f"{how}{missing} unreadable"
             )
+
+
+def _attribute(ids: list[int], chunks: list[ChunkInfo]) -> tuple[list[list[int]], list[int]]:
+    """The fast path's record ids (in the order it gave them, which is chunk order) per chunk,
+    by each chunk header's id range; ids no chunk claims are returned apart."""
+    per_chunk: list[list[int]] = [[] for _ in chunks]
+    stray: list[int] = []
+    if not chunks:
+        return per_chunk, list(ids)
+    starts = sorted((c.first_id, i) for i, c in enumerate(chunks))
+    at = 0
+    current = chunks[0]
+    for rid in ids:
+        if current.first_id <= rid <= current.last_id:
+            per_chunk[at].append(rid)
+            continue
+        # The next chunk that holds it: chunks evtx skipped whole give no ids at all.
+        k = bisect.bisect_right(starts, (rid, len(chunks))) - 1
+        found = [
+            i
+            for _, i in starts[max(k - 3, 0) : k + 1]
+            if i > at and chunks[i].first_id <= rid <= chunks[i].last_id
+        ]
+        if found:
+            at = min(found)
+            current = chunks[at]
+            per_chunk[at].append(rid)
+        else:
+            stray.append(rid)
+    return per_chunk, stray
 
 
 def _record_signatures(path: Path, number: int) -> int:
@@ -212,6 +246,7 @@ def _python_evtx_chunk(
     """(record id, record) of one chunk read by python-evtx; a failure stops that chunk."""
     from Evtx.Evtx import ChunkHeader  # slow import, only when the fallback is needed
 
+    logging.getLogger("Evtx").addHandler(logging.NullHandler())  # its warnings: not on stderr
     report.parsers.add("python-evtx")
     with open(path, "rb") as fh:
         offset = HEADER_SIZE + number * CHUNK_SIZE
