@@ -22,7 +22,7 @@ from logonscope.storage.evtx_writer import EvtxWriter
 from logonscope.storage.ingest import ingest
 from logonscope.storage.scenarios import catalog
 from tests.conftest import ROOT, run_cli
-from tests.hostile_files import T0, logons, planted_date, quoted_user_data
+from tests.hostile_files import T0, logon_values, logons, planted_date, quoted_user_data
 
 
 def _count(case: Path, sql: str = "select count(*) from events") -> int:
@@ -328,3 +328,14 @@ def test_disk_full_is_one_line_exit_1_and_staging_cleaned(tmp_path: Path) -> Non
         line = _one_error_line(result)
         assert line.startswith(f"logonscope: {mount / 'c'}") and "No space left on device" in line
         assert not (mount / "c" / ".staging").exists()
+
+
+def test_an_event_record_id_of_2_63_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "big.evtx"
+    with EvtxWriter(path) as w:
+        w.write(catalog.S4624, T0, logon_values(1), computer="H", record_id=2**63 + 5)
+        w.write(catalog.S4624, T0, logon_values(2), computer="H", record_id=7)
+    ingest([path], tmp_path / "c", jobs=1)
+    rows = connect(tmp_path / "c").execute("select record_id from events order by target_user")
+    # the 64-bit pattern is kept: read it back unsigned with `record_id & 0xFFFFFFFFFFFFFFFF`
+    assert [r[0] & 0xFFFFFFFFFFFFFFFF for r in rows.fetchall()] == [2**63 + 5, 7]
