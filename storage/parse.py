@@ -27,6 +27,8 @@ CHUNK_MAGIC = b"ElfChnk\x00"
 HEADER_SIZE = 0x1000
 CHUNK_SIZE = 0x10000
 
+# What a parser failure must never swallow (a Rust panic arrives as a BaseException too).
+_NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _CHUNK_ERROR = re.compile(r"chunk number (\d+)")
 
 
@@ -89,7 +91,9 @@ def read_records(
     errors_before = len(report.errors)
     try:
         yield from _read_fast(path, report, ids, threads)
-    except Exception as exc:  # the fast path could not open the file at all
+    except BaseException as exc:  # the fast path could not open the file at all
+        if isinstance(exc, _NOT_OURS):
+            raise
         report.errors.append(f"evtx could not read the file ({exc}); using python-evtx")
         if parser == "auto":
             yield from _read_python_evtx(path, report, chunks=None)
@@ -232,6 +236,11 @@ def _read_fast(path: Path, report: ReadReport, ids: list[int], threads: int) -> 
         except RuntimeError as exc:  # a chunk or record it gives up on; it goes on after it
             report.errors.append(f"evtx: {_one_line(str(exc))[:200]}")
             continue
+        except BaseException as exc:  # a panic in the native parser is a BaseException
+            if isinstance(exc, _NOT_OURS):
+                raise
+            report.errors.append(f"evtx stopped: {type(exc).__name__}: {_one_line(str(exc))[:200]}")
+            return
         seen(rec["event_record_id"])
         yield RawRecord(rec["data"], rec.get("timestamp"))
 

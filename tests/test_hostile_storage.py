@@ -339,3 +339,34 @@ def test_an_event_record_id_of_2_63_is_kept(tmp_path: Path) -> None:
     rows = connect(tmp_path / "c").execute("select record_id from events order by target_user")
     # the 64-bit pattern is kept: read it back unsigned with `record_id & 0xFFFFFFFFFFFFFFFF`
     assert [r[0] & 0xFFFFFFFFFFFFFFFF for r in rows.fetchall()] == [2**63 + 5, 7]
+
+
+def test_a_panic_in_the_fast_parser_falls_back_to_python_evtx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evtx
+
+    from logonscope.storage import parse
+
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic
+        pass
+
+    real = evtx.PyEvtxParser
+
+    class Panicking:
+        def __init__(self, path: str, **kwargs: object) -> None:
+            self._records = real(path, **kwargs).records_json()
+
+        def records_json(self) -> Iterator[dict]:
+            yield next(self._records)
+            yield next(self._records)
+            raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(parse.evtx, "PyEvtxParser", Panicking)
+    report = ingest([logons(tmp_path / "s.evtx", 40)], tmp_path / "c", jobs=1)
+    (result,) = report.files
+    assert (result.records, result.stored, result.skipped) == (40, 40, 0)
+    assert "chunk 0: evtx read 2 of 40 records; python-evtx recovered 38, 0 unreadable" in (
+        result.errors
+    )
+    assert "evtx stopped: PanicException: index out of bounds" in result.errors
