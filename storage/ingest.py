@@ -17,6 +17,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -359,29 +360,60 @@ def _convert_all(
             _init_worker(None)
         report()
     else:
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=start_worker,  # workers die with this process (storage.lifeline)
-            initargs=(os.getpid(), f"{__name__}:_init_worker", counters),
-        ) as pool:
-            pending: dict[Future, list[int]] = {
-                pool.submit(
-                    convert_files,
-                    [candidates[i] for i in group],
-                    known,
-                    staging / f"part-{number}.parquet",
-                    parser,
-                    threads,
-                ): group
-                for number, group in enumerate(groups)
-            }
-            while pending:
-                done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    collect(pending.pop(future), future.result())
-                report()
+        pool_args = (workers, context, counters)
+        jobs_ = [(group, staging / f"part-{n}.parquet") for n, group in enumerate(groups)]
+        broken = _run_pool(jobs_, candidates, known, parser, threads, pool_args, collect, report)
+        # A worker died (the native parser crashed): the files of its unfinished groups are
+        # retried one per process, so only the file that crashes it is lost, and said so.
+        for index in sorted(i for group in broken for i in group):
+            alone = [([index], staging / f"part-retry-{index}.parquet")]
+            if _run_pool(
+                alone, candidates, known, parser, threads, (1,) + pool_args[1:], collect, report
+            ):
+                results[index] = FileResult(
+                    candidates[index].source,
+                    "rejected",
+                    "the parser crashed on this file (its worker process died); nothing stored",
+                    size=candidates[index].size,
+                )
     return [results[i] for i in range(len(candidates))], staged
+
+
+def _run_pool(
+    jobs: list[tuple[list[int], Path]],
+    candidates: list[Candidate],
+    known: dict[str, str],
+    parser: str,
+    threads: int,
+    pool_args: tuple[int, Any, tuple[Any, Any]],
+    collect: Callable[[list[int], tuple[list[FileResult], str | None]], None],
+    report: Callable[[], None],
+) -> list[list[int]]:
+    """Convert each (group, staged file) in a pool; the groups left when a worker died."""
+    workers, context, counters = pool_args
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=start_worker,  # workers die with this process (storage.lifeline)
+        initargs=(os.getpid(), f"{__name__}:_init_worker", counters),
+    ) as pool:
+        pending: dict[Future, list[int]] = {
+            pool.submit(
+                convert_files, [candidates[i] for i in group], known, staged, parser, threads
+            ): group
+            for group, staged in jobs
+        }
+        while pending:
+            done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in done:
+                group = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    return [group, *pending.values()]
+                collect(group, outcome)
+            report()
+    return []
 
 
 def _drop_repeats(results: Iterable[FileResult]) -> list[FileResult]:

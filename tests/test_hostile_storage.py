@@ -370,3 +370,41 @@ def test_a_panic_in_the_fast_parser_falls_back_to_python_evtx(
         result.errors
     )
     assert "evtx stopped: PanicException: index out of bounds" in result.errors
+
+
+_CRASHER = """
+import builtins, multiprocessing, os, signal
+_open = builtins.open
+def _open_or_crash(file, *args, **kwargs):
+    name = os.fspath(file) if isinstance(file, (str, os.PathLike)) else ""
+    if str(name).endswith("crash-me.evtx") and multiprocessing.parent_process():  # workers
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return _open(file, *args, **kwargs)
+builtins.open = _open_or_crash
+"""
+
+
+def test_a_parser_crash_in_a_worker_costs_only_that_file(tmp_path: Path) -> None:
+    """A worker killed by SIGSEGV while reading one file (as a native parser crash would)."""
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(_CRASHER)
+    folder = tmp_path / "in"
+    crash = logons(folder / "crash-me.evtx", 10, host="BAD")
+    for i in range(3):
+        logons(folder / f"ok{i}.evtx", 20, host=f"H{i}")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "hook"))
+    result = subprocess.run(
+        [sys.executable, "-m", "logonscope.tui.cli", "ingest", str(folder)]
+        + ["--case", str(tmp_path / "c"), "--quiet", "--jobs", "2", "--no-build"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"skipped {crash}: the parser crashed on this file (its worker process died); "
+        "nothing stored" in result.stderr.splitlines()
+    )
+    assert _count(tmp_path / "c") == 60
