@@ -397,7 +397,7 @@ def _run_pool(
         initializer=start_worker,  # workers die with this process (storage.lifeline)
         initargs=(os.getpid(), f"{__name__}:_init_worker", counters),
     ) as pool:
-        pending: dict[Future, list[int]] = {
+        pending: dict[Future[tuple[list[FileResult], str | None]], list[int]] = {
             pool.submit(
                 convert_files, [candidates[i] for i in group], known, staged, parser, threads
             ): group

@@ -228,6 +228,7 @@ def _read_fast(path: Path, report: ReadReport, ids: list[int], threads: int) -> 
     records = evtx.PyEvtxParser(str(path), number_of_threads=threads).records_json()
     report.parsers.add("evtx")
     seen = ids.append
+    rec: Any  # evtx's stubs say Optional; it never yields None
     while True:
         try:
             rec = next(records)

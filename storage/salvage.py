@@ -81,9 +81,10 @@ def _object_after(text: str, key: str) -> object | None:
             depth -= 1
             if depth == 0:
                 try:
-                    return orjson.loads(text[start : index + 1])
+                    value: object = orjson.loads(text[start : index + 1])
                 except orjson.JSONDecodeError:
                     return None
+                return value
     return None
 
 
