@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logonscope.storage.archives import Extractor, Refused
-from logonscope.storage.parse import FILE_MAGIC
+from logonscope.storage.parse import CHUNK_MAGIC, FILE_MAGIC, HEADER_SIZE, looks_like
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class _Walker:
         except OSError as exc:
             yield Rejection(source, f"unreadable ({exc.strerror or exc})")
             return
-        if head == FILE_MAGIC:
+        if head == FILE_MAGIC or _damaged_evtx(path, head):
             yield Candidate(source, path, info.st_size, info.st_mtime)
         elif head[:4] == b"PK\x03\x04":
             for item in self.extractor.walk(path):
@@ -140,6 +140,19 @@ class _Walker:
                 "empty file" if info.st_size == 0 else "not an EVTX file (no ElfFile signature)"
             )
             yield Rejection(source, reason)
+
+
+def _damaged_evtx(path: Path, head: bytes) -> bool:
+    """A file signature off by a byte or two, with a chunk where the first one belongs."""
+    if (
+        len(head) < len(FILE_MAGIC)
+        or sum(a != b for a, b in zip(head[:8], FILE_MAGIC, strict=True)) > 2
+    ):
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(HEADER_SIZE)
+        chunk: bytes = handle.read(40)
+    return bool(looks_like(chunk, CHUNK_MAGIC))
 
 
 def read_head(path: Path) -> bytes:

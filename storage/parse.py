@@ -64,6 +64,15 @@ class Layout:
     dirty: bool
 
 
+def looks_like(head: bytes, magic: bytes) -> bool:
+    """The signature, or one damaged in at most two bytes with a header behind it: a flipped
+    bit in a signature must not cost a chunk (or file) python-evtx still reads."""
+    if head[: len(magic)] == magic:
+        return True
+    damaged = sum(a != b for a, b in zip(head[: len(magic)], magic, strict=False))
+    return len(head) >= 40 and damaged <= 2 and any(head[8:40])
+
+
 def read_layout(path: Path) -> Layout:
     with open(path, "rb") as fh:
         head = fh.read(HEADER_SIZE)
@@ -128,7 +137,7 @@ def scan_chunks(path: Path) -> list[ChunkInfo]:
         for number in range(max(size - HEADER_SIZE, 0) // CHUNK_SIZE):
             fh.seek(HEADER_SIZE + number * CHUNK_SIZE)
             head = fh.read(40)
-            if head[:8] != CHUNK_MAGIC:
+            if not looks_like(head, CHUNK_MAGIC):
                 continue
             first_id, last_id = struct.unpack_from("<QQ", head, 24)
             out.append(ChunkInfo(number, first_id, last_id))
@@ -262,7 +271,7 @@ def _python_evtx_chunk(
         offset = HEADER_SIZE + number * CHUNK_SIZE
         fh.seek(offset)
         data = fh.read(CHUNK_SIZE)
-    if len(data) < CHUNK_SIZE or data[:8] != CHUNK_MAGIC:
+    if len(data) < CHUNK_SIZE or not looks_like(data, CHUNK_MAGIC):
         return
     try:
         for record in ChunkHeader(data, 0).records():

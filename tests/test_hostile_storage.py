@@ -408,3 +408,15 @@ def test_a_parser_crash_in_a_worker_costs_only_that_file(tmp_path: Path) -> None
         "nothing stored" in result.stderr.splitlines()
     )
     assert _count(tmp_path / "c") == 60
+
+
+def test_a_damaged_file_or_chunk_signature_does_not_cost_the_records(tmp_path: Path) -> None:
+    data = bytearray(logons(tmp_path / "s.evtx", 300).read_bytes())
+    data[2] ^= 0x10  # "ElfFile" -> "ElVile": evtx refuses the file, python-evtx reads it
+    data[0x1000 + 3] ^= 0x01  # and chunk 0's signature is off by one bit
+    damaged = tmp_path / "damaged.evtx"
+    damaged.write_bytes(bytes(data))
+    report = ingest([tmp_path / "damaged.evtx"], tmp_path / "c", jobs=1)
+    (result,) = report.files
+    assert (result.status, result.stored, result.skipped) == ("stored", 300, 0)
+    assert result.parser == "python-evtx"
