@@ -9,7 +9,6 @@ the readable ones. This module does not normalise fields or write anything.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import re
 import struct
@@ -22,10 +21,19 @@ from xml.etree import ElementTree
 import evtx
 import orjson
 
-FILE_MAGIC = b"ElfFile\x00"
-CHUNK_MAGIC = b"ElfChnk\x00"
-HEADER_SIZE = 0x1000
-CHUNK_SIZE = 0x10000
+from logonscope.storage.chunks import (
+    CHUNK_MAGIC,
+    CHUNK_SIZE,
+    FILE_MAGIC,
+    HEADER_SIZE,
+    ChunkInfo,
+    attribute,
+    looks_like,
+    record_signatures,
+    scan_chunks,
+)
+
+__all__ = ["CHUNK_MAGIC", "CHUNK_SIZE", "FILE_MAGIC", "HEADER_SIZE", "ReadReport", "read_records"]
 
 # What a parser failure must never swallow (a Rust panic arrives as a BaseException too).
 _NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit)
@@ -62,15 +70,6 @@ class Layout:
     full_chunks: int
     partial_bytes: int
     dirty: bool
-
-
-def looks_like(head: bytes, magic: bytes) -> bool:
-    """The signature, or one damaged in at most two bytes with a header behind it: a flipped
-    bit in a signature must not cost a chunk (or file) python-evtx still reads."""
-    if head[: len(magic)] == magic:
-        return True
-    damaged = sum(a != b for a, b in zip(head[: len(magic)], magic, strict=False))
-    return len(head) >= 40 and damaged <= 2 and any(head[8:40])
 
 
 def read_layout(path: Path) -> Layout:
@@ -113,37 +112,6 @@ def read_records(
     report.errors.extend(fast_errors)  # the parser's own words, after the per-chunk summary
 
 
-@dataclass(frozen=True)
-class ChunkInfo:
-    """A chunk as its header describes it: where, and which record ids it should hold."""
-
-    number: int
-    first_id: int
-    last_id: int
-
-    @property
-    def declared(self) -> int:
-        """Records the header says the chunk holds (0: the header does not say sensibly)."""
-        if 0 < self.first_id <= self.last_id and self.last_id - self.first_id < 65536:
-            return self.last_id - self.first_id + 1
-        return 0
-
-
-def scan_chunks(path: Path) -> list[ChunkInfo]:
-    """Every full chunk with a chunk signature, whatever the file header's count says."""
-    out: list[ChunkInfo] = []
-    with open(path, "rb") as fh:
-        size = fh.seek(0, 2)
-        for number in range(max(size - HEADER_SIZE, 0) // CHUNK_SIZE):
-            fh.seek(HEADER_SIZE + number * CHUNK_SIZE)
-            head = fh.read(40)
-            if not looks_like(head, CHUNK_MAGIC):
-                continue
-            first_id, last_id = struct.unpack_from("<QQ", head, 24)
-            out.append(ChunkInfo(number, first_id, last_id))
-    return out
-
-
 def _recover_chunks(
     path: Path, report: ReadReport, ids: list[int], fast_errors: list[str], fallback: bool
 ) -> Iterator[RawRecord]:
@@ -155,12 +123,12 @@ def _recover_chunks(
     for number in sorted({int(n) for e in fast_errors for n in _CHUNK_ERROR.findall(e)}):
         if number not in present:
             report.errors.append(f"chunk {number}: bad magic, unreadable")
-    per_chunk, stray = _attribute(ids, chunks)
+    per_chunk, stray = attribute(ids, chunks)
     short: list[tuple[ChunkInfo, int, int]] = []
     for chunk, got_ids in zip(chunks, per_chunk, strict=True):
         got = len(got_ids)
         if got < chunk.declared:
-            expected = min(chunk.declared, _record_signatures(path, chunk.number))
+            expected = min(chunk.declared, record_signatures(path, chunk.number))
             if got < expected:
                 short.append((chunk, got, expected))
         elif fast_errors and not chunk.declared:
@@ -190,47 +158,6 @@ def _recover_chunks(
                 f"chunk {chunk.number}: evtx read {got} of {expected or 'unknown'} records; "
                 f"{how}{missing} unreadable"
             )
-
-
-def _attribute(ids: list[int], chunks: list[ChunkInfo]) -> tuple[list[list[int]], list[int]]:
-    """The fast path's record ids (in the order it gave them, which is chunk order) per chunk,
-    by each chunk header's id range; ids no chunk claims are returned apart."""
-    per_chunk: list[list[int]] = [[] for _ in chunks]
-    stray: list[int] = []
-    if not chunks:
-        return per_chunk, list(ids)
-    starts = sorted((c.first_id, i) for i, c in enumerate(chunks))
-    at = 0
-    current = chunks[0]
-    for rid in ids:
-        if current.first_id <= rid <= current.last_id:
-            per_chunk[at].append(rid)
-            continue
-        # The next chunk that holds it: chunks evtx skipped whole give no ids at all.
-        k = bisect.bisect_right(starts, (rid, len(chunks))) - 1
-        found = [
-            i
-            for _, i in starts[max(k - 3, 0) : k + 1]
-            if i > at and chunks[i].first_id <= rid <= chunks[i].last_id
-        ]
-        if found:
-            at = min(found)
-            current = chunks[at]
-            per_chunk[at].append(rid)
-        else:
-            stray.append(rid)
-    return per_chunk, stray
-
-
-def _record_signatures(path: Path, number: int) -> int:
-    """Record signatures in the used part of a chunk: its header's record count can be stale
-    (a chunk being rewritten when the log wrapped), the records actually there are not."""
-    with open(path, "rb") as fh:
-        fh.seek(HEADER_SIZE + number * CHUNK_SIZE)
-        data = fh.read(CHUNK_SIZE)
-    free = struct.unpack_from("<I", data, 48)[0] if len(data) >= 52 else 0
-    end = free if 512 < free <= CHUNK_SIZE else CHUNK_SIZE
-    return data.count(b"**\x00\x00", 512, end)
 
 
 def _read_fast(path: Path, report: ReadReport, ids: list[int], threads: int) -> Iterator[RawRecord]:
@@ -327,7 +254,7 @@ def _read_python_evtx(
 def _declared_records(buf: bytes, offset: int) -> int:
     """Records a chunk header says it holds (its first/last record ids)."""
     first, last = struct.unpack_from("<QQ", buf, offset + 24)
-    return ChunkInfo(-1, first, last).declared
+    return int(ChunkInfo(-1, first, last).declared)
 
 
 def _check_truncation(path: Path, report: ReadReport) -> None:
