@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logonscope.storage.archives import Extractor, Refused
-from logonscope.storage.parse import CHUNK_MAGIC, FILE_MAGIC, HEADER_SIZE, looks_like
+from logonscope.storage.chunks import CHUNK_MAGIC, FILE_MAGIC, HEADER_SIZE, looks_like
 
 
 @dataclass(frozen=True)
