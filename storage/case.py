@@ -47,6 +47,18 @@ class CaseError(Exception):
     """The folder is not a usable case (message names the folder and the reason)."""
 
 
+class CaseIOError(Exception):
+    """Reading or writing the case failed (read-only, disk full, ...): one line naming the
+    path and the reason."""
+
+
+def describe_io_error(exc: BaseException, fallback: Path) -> str:
+    """`path: reason` on one line, for an OSError or a library's I/O error."""
+    filename = getattr(exc, "filename", None)
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(f"{filename or fallback}: {reason}".split())
+
+
 def is_case(root: Path) -> bool:
     return (Path(root) / MARKER).is_file()
 

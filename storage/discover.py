@@ -3,20 +3,20 @@
 A file is EVTX when it starts with the `ElfFile\\0` signature, whatever its name. Inputs that
 cannot be used are returned as rejections with a one-line reason, never raised, so one bad
 path does not stop the others. Zip members are extracted (read-only source) into the case's
-staging folder because the parser needs a real file. Nothing here parses records.
+staging folder because the parser needs a real file (storage.archives). Nothing here parses
+records.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from logonscope.storage.parse import FILE_MAGIC
+from logonscope.storage.archives import Extractor, Refused
+from logonscope.storage.chunks import CHUNK_MAGIC, FILE_MAGIC, HEADER_SIZE, looks_like
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Candidate:
     path: Path
     size: int
     mtime: float
+    collected_from: str | None = None  # the host a collection tool says it was taken from
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,31 @@ class Rejection:
     reason: str
 
 
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
 def discover(
-    inputs: Iterable[str | Path], extract_to: Path
+    inputs: Iterable[str | Path],
+    extract_to: Path,
+    password: str | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> tuple[list[Candidate], list[Rejection]]:
-    """Every EVTX under `inputs` (deduplicated by real path), and what was rejected and why."""
+    """Every EVTX under `inputs` (deduplicated by real path), and what was rejected and why.
+
+    Folders are walked following each real folder once (device, inode): symlink loops end.
+    `cancelled` is polled between entries so a huge tree stops promptly.
+    """
     found: list[Candidate] = []
     rejected: list[Rejection] = []
     seen: set[str] = set()
+    walker = _Walker(Extractor(extract_to, password), cancelled)
     for given in inputs:
-        for item in _walk(Path(given), explicit=True, extract_to=extract_to):
+        for item in walker.walk(Path(given)):
             if isinstance(item, Rejection):
                 rejected.append(item)
                 continue
@@ -54,87 +71,91 @@ def discover(
     return found, rejected
 
 
-def _walk(path: Path, explicit: bool, extract_to: Path) -> Iterator[Candidate | Rejection]:
-    source = str(path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        yield Rejection(source, "no such file or folder")
-        return
-    except PermissionError:
-        yield Rejection(source, "permission denied")
-        return
-    except OSError as exc:
-        yield Rejection(source, f"unreadable ({exc.strerror or exc})")
-        return
-    if stat.S_ISDIR(info.st_mode):
-        try:
-            children = sorted(path.iterdir())
-        except OSError as exc:
-            yield Rejection(source, f"folder unreadable ({exc.strerror or exc})")
+class _Walker:
+    def __init__(self, extractor: Extractor, cancelled: Callable[[], bool] | None) -> None:
+        self.extractor = extractor
+        self.cancelled = cancelled or (lambda: False)
+        self.folders: set[tuple[int, int]] = set()
+
+    def walk(self, start: Path) -> Iterator[Candidate | Rejection]:
+        stack: list[tuple[Path, bool]] = [(start, True)]
+        while stack and not self.cancelled():
+            path, explicit = stack.pop()
+            source = str(path)
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                if explicit:
+                    yield Rejection(source, "no such file or folder")
+                elif path.is_symlink():
+                    yield Rejection(source, "broken symbolic link")
+                continue
+            except PermissionError:
+                yield Rejection(source, "permission denied")
+                continue
+            except OSError as exc:  # ELOOP, ENAMETOOLONG, EIO ...
+                yield Rejection(source, f"unreadable ({exc.strerror or exc})")
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                if (info.st_dev, info.st_ino) in self.folders:
+                    continue  # already walked (a symlink back up, or a second name)
+                self.folders.add((info.st_dev, info.st_ino))
+                try:
+                    children = sorted(path.iterdir())
+                except OSError as exc:
+                    yield Rejection(source, f"folder unreadable ({exc.strerror or exc})")
+                    continue
+                stack.extend((child, False) for child in reversed(children))
+                continue
+            yield from self._file(path, info, explicit)
+
+    def _file(
+        self, path: Path, info: os.stat_result, explicit: bool
+    ) -> Iterator[Candidate | Rejection]:
+        source = str(path)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((name for test, name in _KINDS if test(info.st_mode)), "")
+            yield Rejection(
+                source, f"not a regular file ({kind}), skipped" if kind else "not a regular file"
+            )
             return
-        for child in children:
-            yield from _walk(child, explicit=False, extract_to=extract_to)
-        return
-    if not stat.S_ISREG(info.st_mode):
-        if explicit:
-            yield Rejection(source, "not a regular file")
-        return
-    try:
-        head = read_head(path)
-    except OSError as exc:
-        yield Rejection(source, f"unreadable ({exc.strerror or exc})")
-        return
-    if head == FILE_MAGIC:
-        yield Candidate(source, path, info.st_size, info.st_mtime)
-    elif head[:4] == b"PK\x03\x04":
-        yield from _walk_zip(path, extract_to)
-    elif explicit or path.suffix.lower() == ".evtx":
-        # Files found inside folders are only reported when they claim to be EVTX.
-        reason = "empty file" if info.st_size == 0 else "not an EVTX file (no ElfFile signature)"
-        yield Rejection(source, reason)
+        try:
+            head = read_head(path)
+        except OSError as exc:
+            yield Rejection(source, f"unreadable ({exc.strerror or exc})")
+            return
+        if head == FILE_MAGIC or _damaged_evtx(path, head):
+            yield Candidate(source, path, info.st_size, info.st_mtime)
+        elif head[:4] == b"PK\x03\x04":
+            for item in self.extractor.walk(path):
+                if isinstance(item, Refused):
+                    yield Rejection(item.source, item.reason)
+                else:
+                    yield Candidate(
+                        item.source, item.path, item.size, item.mtime, item.collected_from
+                    )
+        elif explicit or path.suffix.lower() == ".evtx":
+            # Files found inside folders are only reported when they claim to be EVTX.
+            reason = (
+                "empty file" if info.st_size == 0 else "not an EVTX file (no ElfFile signature)"
+            )
+            yield Rejection(source, reason)
+
+
+def _damaged_evtx(path: Path, head: bytes) -> bool:
+    """A file signature off by a byte or two, with a chunk where the first one belongs."""
+    if (
+        len(head) < len(FILE_MAGIC)
+        or sum(a != b for a, b in zip(head[:8], FILE_MAGIC, strict=True)) > 2
+    ):
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(HEADER_SIZE)
+        chunk: bytes = handle.read(40)
+    return bool(looks_like(chunk, CHUNK_MAGIC))
 
 
 def read_head(path: Path) -> bytes:
     """The first 8 bytes (the EVTX signature), read-only."""
     with open(path, "rb") as handle:
         return handle.read(len(FILE_MAGIC))
-
-
-def _walk_zip(path: Path, extract_to: Path) -> Iterator[Candidate | Rejection]:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        yield Rejection(str(path), f"unreadable zip archive ({exc})")
-        return
-    with archive:
-        for number, member in enumerate(archive.infolist()):
-            if member.is_dir():
-                continue
-            source = f"{path}!{member.filename}"
-            try:
-                with archive.open(member) as handle:
-                    head = handle.read(len(FILE_MAGIC))
-                    if head != FILE_MAGIC:
-                        if member.filename.lower().endswith(".evtx"):
-                            yield Rejection(source, "not an EVTX file (no ElfFile signature)")
-                        continue
-                    target = extract_to / "zip" / f"{number:06d}.evtx"
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with open(target, "wb") as out:
-                        out.write(head)
-                        shutil.copyfileobj(handle, out, 1 << 20)
-            except (zipfile.BadZipFile, OSError, RuntimeError) as exc:  # encrypted, corrupt
-                yield Rejection(source, f"unreadable zip member ({exc})")
-                continue
-            mtime = _zip_mtime(member)
-            yield Candidate(source, target, member.file_size, mtime)
-
-
-def _zip_mtime(member: zipfile.ZipInfo) -> float:
-    import datetime as dt
-
-    try:
-        return dt.datetime(*member.date_time, tzinfo=dt.timezone.utc).timestamp()
-    except ValueError:
-        return 0.0

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,10 +29,12 @@ import pyarrow.parquet as pq
 
 from logonscope.storage import case as case_folder
 from logonscope.storage import connection, executors
-from logonscope.storage.discover import Candidate, discover
+from logonscope.storage.discover import Candidate, Rejection, discover
+from logonscope.storage.lifeline import start_worker
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.parse import ReadReport, read_records
-from logonscope.storage.schema import EVENTS_SCHEMA
+from logonscope.storage.salvage import Isolating
+from logonscope.storage.schema import EVENTS_SCHEMA, EVIDENCE_SCHEMA
 
 BATCH_ROWS = 50_000
 DEDUP_KEY = ("host", "channel", "record_id", "time", "event_id")
@@ -54,6 +58,7 @@ class FileResult:
     errors: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     event_files: list[str] = field(default_factory=list)
+    collected_from: str | None = None
 
 
 @dataclass
@@ -97,31 +102,54 @@ def ingest(
     jobs: int | None = None,
     parser: str = "auto",
     progress: ProgressCallback | None = None,
+    password: str | None = None,
 ) -> IngestReport:
-    """Add the evidence under `inputs` to the case at `case_dir` (created if new)."""
+    """Add the evidence under `inputs` to the case at `case_dir` (created if new).
+    `password` opens encrypted zip members (CyLR collections)."""
     started = time.monotonic()
-    root = case_folder.create_or_open(Path(case_dir))
-    with case_folder.locked(root):
-        case_folder.sweep(root)
-        staging = case_folder.staging_dir(root)
-        staging.mkdir()
-        candidates, rejections = discover(inputs, staging)
-        evidence = case_folder.read_evidence(root)
-        known = dict(
-            zip(
-                evidence.column("sha256").to_pylist(),
-                evidence.column("path").to_pylist(),
-                strict=True,
-            )
-        )
-        results, staged = _convert_all(candidates, known, staging, parser, jobs, progress, started)
-        results = _drop_repeats(results)
-        new = [r for r in results if r.status == "stored"]
-        if new:
-            _commit(root, evidence, new, staged)
-        case_folder.sweep(root)
+    try:
+        root = case_folder.create_or_open(Path(case_dir))
+        with case_folder.locked(root):
+            try:
+                rejections, results = _ingest_locked(
+                    root, inputs, jobs, parser, progress, password, started
+                )
+            finally:
+                shutil.rmtree(case_folder.staging_dir(root), ignore_errors=True)
+    except (OSError, duckdb.IOException, pa.ArrowIOError) as exc:
+        raise case_folder.CaseIOError(case_folder.describe_io_error(exc, Path(case_dir))) from None
     rejected = [FileResult(r.source, "rejected", r.reason) for r in rejections]
     return IngestReport(rejected + results, time.monotonic() - started)
+
+
+def _ingest_locked(
+    root: Path,
+    inputs: Sequence[str | Path],
+    jobs: int | None,
+    parser: str,
+    progress: ProgressCallback | None,
+    password: str | None,
+    started: float,
+) -> tuple[list[Rejection], list[FileResult]]:
+    case_folder.sweep(root)
+    staging = case_folder.staging_dir(root)
+    staging.mkdir()
+    candidates, rejections = discover(inputs, staging, password)
+    evidence = case_folder.read_evidence(root)
+    known = dict(
+        zip(
+            evidence.column("sha256").to_pylist(),
+            evidence.column("path").to_pylist(),
+            strict=True,
+        )
+    )
+    results, staged = _convert_all(candidates, known, staging, parser, jobs, progress, started)
+    results = _drop_repeats(results)
+    new = [r for r in results if r.status == "stored"]
+    if new:
+        _commit(root, evidence, new, staged)
+    case_folder.sweep(root)
+    return rejections, results
 
 
 # --- conversion (runs in worker processes) -------------------------------------------------
@@ -146,7 +174,7 @@ class _Stager:
 
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
-        self._normaliser = _normaliser(threads)
+        self.normalise = Isolating(_normaliser(threads).batch)
         self._writer: pq.ParquetWriter | None = None
         self._records: list[str] = []
         self._times: list[str | None] = []
@@ -163,7 +191,7 @@ class _Stager:
     def flush(self) -> None:
         if not self._records:
             return
-        table = self._normaliser.batch(self._records, self._times, self._shas)
+        table = self.normalise(self._records, self._times, self._shas)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, EVENTS_SCHEMA, compression="lz4")
         self._writer.write_table(table)
@@ -199,13 +227,24 @@ def convert_files(
         result.hosts = (
             sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
         )
+        if result.status == "stored":
+            dropped, notes = stager.normalise.notes(result.sha256)
+            result.records -= dropped
+            result.skipped += dropped
+            result.errors.extend(notes)
     return results, path
 
 
 def _convert_one(
     candidate: Candidate, known: dict[str, str], parser: str, threads: int, stager: _Stager
 ) -> FileResult:
-    result = FileResult(candidate.source, "stored", size=candidate.size, mtime=candidate.mtime)
+    result = FileResult(
+        candidate.source,
+        "stored",
+        size=candidate.size,
+        mtime=candidate.mtime,
+        collected_from=candidate.collected_from,
+    )
     try:
         result.sha256 = sha256_of(candidate.path)
     except OSError as exc:
@@ -327,26 +366,60 @@ def _convert_all(
             _init_worker(None)
         report()
     else:
-        with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(counters,)
-        ) as pool:
-            pending: dict[Future, list[int]] = {
-                pool.submit(
-                    convert_files,
-                    [candidates[i] for i in group],
-                    known,
-                    staging / f"part-{number}.parquet",
-                    parser,
-                    threads,
-                ): group
-                for number, group in enumerate(groups)
-            }
-            while pending:
-                done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    collect(pending.pop(future), future.result())
-                report()
+        pool_args = (workers, context, counters)
+        jobs_ = [(group, staging / f"part-{n}.parquet") for n, group in enumerate(groups)]
+        broken = _run_pool(jobs_, candidates, known, parser, threads, pool_args, collect, report)
+        # A worker died (the native parser crashed): the files of its unfinished groups are
+        # retried one per process, so only the file that crashes it is lost, and said so.
+        for index in sorted(i for group in broken for i in group):
+            alone = [([index], staging / f"part-retry-{index}.parquet")]
+            if _run_pool(
+                alone, candidates, known, parser, threads, (1,) + pool_args[1:], collect, report
+            ):
+                results[index] = FileResult(
+                    candidates[index].source,
+                    "rejected",
+                    "the parser crashed on this file (its worker process died); nothing stored",
+                    size=candidates[index].size,
+                )
     return [results[i] for i in range(len(candidates))], staged
+
+
+def _run_pool(
+    jobs: list[tuple[list[int], Path]],
+    candidates: list[Candidate],
+    known: dict[str, str],
+    parser: str,
+    threads: int,
+    pool_args: tuple[int, Any, tuple[Any, Any]],
+    collect: Callable[[list[int], tuple[list[FileResult], str | None]], None],
+    report: Callable[[], None],
+) -> list[list[int]]:
+    """Convert each (group, staged file) in a pool; the groups left when a worker died."""
+    workers, context, counters = pool_args
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=start_worker,  # workers die with this process (storage.lifeline)
+        initargs=(os.getpid(), f"{__name__}:_init_worker", counters),
+    ) as pool:
+        pending: dict[Future[tuple[list[FileResult], str | None]], list[int]] = {
+            pool.submit(
+                convert_files, [candidates[i] for i in group], known, staged, parser, threads
+            ): group
+            for group, staged in jobs
+        }
+        while pending:
+            done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in done:
+                group = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    return [group, *pending.values()]
+                collect(group, outcome)
+            report()
+    return []
 
 
 def _drop_repeats(results: Iterable[FileResult]) -> list[FileResult]:
@@ -442,9 +515,10 @@ def _write_evidence(root: Path, evidence: pa.Table, new: list[FileResult]) -> No
                 "hosts": r.hosts,
                 "event_files": r.event_files,
                 "ingested_at": now,
+                "collected_from": r.collected_from,
             }
             for r in new
         ],
-        schema=case_folder.EVIDENCE_SCHEMA,
+        schema=EVIDENCE_SCHEMA,
     )
     case_folder.write_evidence(root, pa.concat_tables([evidence, rows]))

@@ -184,7 +184,7 @@ WITH extracted AS (
 )
 SELECT
     CAST(sha AS VARCHAR) AS evidence_sha256,
-    try_cast(record AS BIGINT) AS record_id,
+    {_luid("try_cast(record AS UBIGINT)")} AS record_id,
     coalesce(created_t, try_cast(replace(header_time, ' UTC', '') AS TIMESTAMPTZ)) AS time,
     created_t IS NULL AS time_from_header,
     computer AS host,

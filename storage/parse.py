@@ -9,7 +9,7 @@ the readable ones. This module does not normalise fields or write anything.
 
 from __future__ import annotations
 
-import mmap
+import logging
 import re
 import struct
 from collections.abc import Iterator
@@ -21,12 +21,23 @@ from xml.etree import ElementTree
 import evtx
 import orjson
 
-FILE_MAGIC = b"ElfFile\x00"
-CHUNK_MAGIC = b"ElfChnk\x00"
-HEADER_SIZE = 0x1000
-CHUNK_SIZE = 0x10000
+from logonscope.storage.chunks import (
+    CHUNK_MAGIC,
+    CHUNK_SIZE,
+    FILE_MAGIC,
+    HEADER_SIZE,
+    ChunkInfo,
+    attribute,
+    looks_like,
+    record_signatures,
+    scan_chunks,
+)
 
-_CHUNK_ERROR = re.compile(r"Failed to parse chunk number (\d+)")
+__all__ = ["CHUNK_MAGIC", "CHUNK_SIZE", "FILE_MAGIC", "HEADER_SIZE", "ReadReport", "read_records"]
+
+# What a parser failure must never swallow (a Rust panic arrives as a BaseException too).
+_NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+_CHUNK_ERROR = re.compile(r"chunk number (\d+)")
 
 
 @dataclass
@@ -35,6 +46,7 @@ class ReadReport:
 
     parsers: set[str] = field(default_factory=set)
     skipped: int = 0
+    recovered: int = 0  # records python-evtx read that the fast path did not
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -83,90 +95,166 @@ def read_records(
     if parser == "python-evtx":
         yield from _read_python_evtx(path, report, chunks=None)
         return
-    failed_chunks: list[int] = []
+    ids: list[int] = []
+    errors_before = len(report.errors)
     try:
-        yield from _read_fast(path, report, failed_chunks, threads)
-    except Exception as exc:  # the fast path could not open the file at all
+        yield from _read_fast(path, report, ids, threads)
+    except BaseException as exc:  # the fast path could not open the file at all
+        if isinstance(exc, _NOT_OURS):
+            raise
         report.errors.append(f"evtx could not read the file ({exc}); using python-evtx")
         if parser == "auto":
             yield from _read_python_evtx(path, report, chunks=None)
         return
-    if failed_chunks and parser == "auto":
-        yield from _read_python_evtx(path, report, chunks=failed_chunks)
-    elif failed_chunks:
-        report.errors.extend(f"chunk {n}: unreadable" for n in failed_chunks)
+    fast_errors = report.errors[errors_before:]
+    del report.errors[errors_before:]
+    yield from _recover_chunks(path, report, ids, fast_errors, parser == "auto")
+    report.errors.extend(fast_errors)  # the parser's own words, after the per-chunk summary
 
 
-def _read_fast(
-    path: Path, report: ReadReport, failed_chunks: list[int], threads: int
+def _recover_chunks(
+    path: Path, report: ReadReport, ids: list[int], fast_errors: list[str], fallback: bool
 ) -> Iterator[RawRecord]:
+    """Compare what the fast path read with what each chunk holds; give every chunk that came
+    up short (or, after an error, whose header gives no count) to python-evtx, yielding only
+    the records the fast path did not. The shortfall left is counted as skipped."""
+    chunks = scan_chunks(path)
+    present = {c.number for c in chunks}
+    for number in sorted({int(n) for e in fast_errors for n in _CHUNK_ERROR.findall(e)}):
+        if number not in present:
+            report.errors.append(f"chunk {number}: bad magic, unreadable")
+    per_chunk, stray = attribute(ids, chunks)
+    short: list[tuple[ChunkInfo, int, int]] = []
+    for chunk, got_ids in zip(chunks, per_chunk, strict=True):
+        got = len(got_ids)
+        if got < chunk.declared:
+            expected = min(chunk.declared, record_signatures(path, chunk.number))
+            if got < expected:
+                short.append((chunk, got, expected))
+        elif fast_errors and not chunk.declared:
+            short.append((chunk, 0, 0))
+    if not short:
+        report.skipped += sum(not _CHUNK_ERROR.search(e) for e in fast_errors)
+        return
+    strays = set(stray)
+    for chunk, got, expected in short:
+        recovered = 0
+        if fallback:
+            # A record counts once per chunk: a duplicated chunk is read again (and its records
+            # counted as duplicates at commit), a record evtx gave from this chunk is not.
+            seen = set(per_chunk[chunks.index(chunk)]) | strays
+            for record_id, raw in _python_evtx_chunk(path, report, chunk.number):
+                if record_id in seen:
+                    continue
+                seen.add(record_id)
+                recovered += 1
+                yield raw
+            report.recovered += recovered
+        missing = max(expected - got - recovered, 0)
+        report.skipped += missing
+        if missing or recovered:
+            how = f"python-evtx recovered {recovered}, " if fallback else ""
+            report.errors.append(
+                f"chunk {chunk.number}: evtx read {got} of {expected or 'unknown'} records; "
+                f"{how}{missing} unreadable"
+            )
+
+
+def _read_fast(path: Path, report: ReadReport, ids: list[int], threads: int) -> Iterator[RawRecord]:
     records = evtx.PyEvtxParser(str(path), number_of_threads=threads).records_json()
     report.parsers.add("evtx")
+    seen = ids.append
+    rec: Any  # evtx's stubs say Optional; it never yields None
     while True:
         try:
             rec = next(records)
         except StopIteration:
             return
-        except RuntimeError as exc:
-            message = str(exc)
-            match = _CHUNK_ERROR.search(message)
-            if match:
-                failed_chunks.append(int(match.group(1)))
-            else:  # one corrupt record; the parser carries on with the next
-                report.skipped += 1
-                report.errors.append(f"record skipped: {message[:200]}")
+        except RuntimeError as exc:  # a chunk or record it gives up on; it goes on after it
+            report.errors.append(f"evtx: {_one_line(str(exc))[:200]}")
             continue
+        except BaseException as exc:  # a panic in the native parser is a BaseException
+            if isinstance(exc, _NOT_OURS):
+                raise
+            report.errors.append(f"evtx stopped: {type(exc).__name__}: {_one_line(str(exc))[:200]}")
+            return
+        seen(rec["event_record_id"])
         yield RawRecord(rec["data"], rec.get("timestamp"))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _python_evtx_chunk(
+    path: Path, report: ReadReport, number: int
+) -> Iterator[tuple[int, RawRecord]]:
+    """(record id, record) of one chunk read by python-evtx; a failure stops that chunk."""
+    from Evtx.Evtx import ChunkHeader  # slow import, only when the fallback is needed
+
+    logging.getLogger("Evtx").addHandler(logging.NullHandler())  # its warnings: not on stderr
+    report.parsers.add("python-evtx")
+    with open(path, "rb") as fh:
+        offset = HEADER_SIZE + number * CHUNK_SIZE
+        fh.seek(offset)
+        data = fh.read(CHUNK_SIZE)
+    if len(data) < CHUNK_SIZE or not looks_like(data, CHUNK_MAGIC):
+        return
+    try:
+        for record in ChunkHeader(data, 0).records():
+            try:
+                record_id = record.record_num()
+                text = orjson.dumps({"Event": _xml_to_event(record.xml())}).decode()
+                header_time = _header_time(record)
+            except Exception as exc:  # python-evtx raises many kinds
+                report.errors.append(_one_line(f"chunk {number}: record unreadable ({exc})")[:200])
+                continue
+            yield record_id, RawRecord(text, header_time)
+    except Exception as exc:
+        report.errors.append(_one_line(f"chunk {number}: python-evtx stopped ({exc})")[:200])
+
+
+def _header_time(record: Any) -> str | None:
+    """The record header's time as the fast path writes it (used when TimeCreated is absent)."""
+    try:
+        return f"{record.timestamp():%Y-%m-%d %H:%M:%S.%f} UTC"
+    except (ValueError, OverflowError):
+        return None
 
 
 def _read_python_evtx(
     path: Path, report: ReadReport, chunks: list[int] | None
 ) -> Iterator[RawRecord]:
     """python-evtx over every chunk present (or only `chunks`), skipping bad ones, counted."""
-    from Evtx.Evtx import ChunkHeader  # slow import, only when the fallback is needed
-
     report.parsers.add("python-evtx")
+    present = {c.number: c for c in scan_chunks(path)}
+    size = path.stat().st_size
+    n_chunks = max(size - HEADER_SIZE, 0) // CHUNK_SIZE
+    wanted = range(n_chunks) if chunks is None else [c for c in chunks if c < n_chunks]
     with open(path, "rb") as fh:
-        size = fh.seek(0, 2)
-        if size < HEADER_SIZE + CHUNK_SIZE:
-            return
-        buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
-            n_chunks = (size - HEADER_SIZE) // CHUNK_SIZE
-            wanted = range(n_chunks) if chunks is None else [c for c in chunks if c < n_chunks]
-            for number in wanted:
-                offset = HEADER_SIZE + number * CHUNK_SIZE
-                if buf[offset : offset + 8] != CHUNK_MAGIC:
-                    if chunks is not None or buf[offset : offset + CHUNK_SIZE].strip(b"\x00"):
-                        report.errors.append(f"chunk {number}: bad magic, unreadable")
-                    continue
-                chunk = ChunkHeader(buf, offset)
-                declared = _declared_records(buf, offset)
-                read = 0
-                try:
-                    for record in chunk.records():
-                        try:
-                            text = orjson.dumps({"Event": _xml_to_event(record.xml())}).decode()
-                        except Exception as exc:  # python-evtx raises many kinds
-                            report.skipped += 1
-                            report.errors.append(f"chunk {number}: record skipped ({exc})"[:200])
-                            continue
-                        read += 1
-                        yield RawRecord(text, None)
-                except Exception as exc:
-                    lost = max(declared - read, 0)
-                    report.skipped += lost
-                    report.errors.append(
-                        f"chunk {number}: stopped after {read} records ({exc})"[:200]
-                    )
-        finally:
-            del buf  # release before the file closes
+        for number in wanted:
+            info = present.get(number)
+            if info is None:
+                fh.seek(HEADER_SIZE + number * CHUNK_SIZE)
+                if chunks is not None or fh.read(CHUNK_SIZE).strip(b"\x00"):
+                    report.errors.append(f"chunk {number}: bad magic, unreadable")
+                continue
+            read = 0
+            for _, raw in _python_evtx_chunk(path, report, number):
+                read += 1
+                yield raw
+            missing = max(info.declared - read, 0)
+            report.skipped += missing
+            if missing:
+                report.errors.append(
+                    f"chunk {number}: python-evtx read {read} of {info.declared} records"
+                )
 
 
-def _declared_records(buf: mmap.mmap | bytes, offset: int) -> int:
-    """Records a chunk header says it holds (first/last event record numbers)."""
-    first, last = struct.unpack_from("<QQ", buf, offset + 8)
-    return int(last - first + 1) if 0 < first <= last and last - first < 65536 else 0
+def _declared_records(buf: bytes, offset: int) -> int:
+    """Records a chunk header says it holds (its first/last record ids)."""
+    first, last = struct.unpack_from("<QQ", buf, offset + 24)
+    return int(ChunkInfo(-1, first, last).declared)
 
 
 def _check_truncation(path: Path, report: ReadReport) -> None:
@@ -180,7 +268,7 @@ def _check_truncation(path: Path, report: ReadReport) -> None:
         # Slack after the last chunk is common; only a chunk cut short is truncation.
         partial_chunk = partial[:8] == CHUNK_MAGIC
         if partial_chunk:
-            declared = _declared_records(partial, 0) if len(partial) >= 24 else 0
+            declared = _declared_records(partial, 0) if len(partial) >= 40 else 0
             report.skipped += declared
             report.errors.append(
                 f"truncated: file ends inside chunk {layout.full_chunks} "

@@ -13,7 +13,9 @@ _TS = pa.timestamp("us", tz="UTC")
 EVENTS_SCHEMA = pa.schema(
     [
         ("evidence_sha256", pa.string()),
-        ("record_id", pa.int64()),  # System/EventRecordID (header number is renumbered)
+        # System/EventRecordID (header number is renumbered); ids >= 2^63 wrap to negative, as
+        # 64-bit logon ids do, so every one is kept
+        ("record_id", pa.int64()),
         ("time", _TS),  # System/TimeCreated/@SystemTime, UTC
         ("time_from_header", pa.bool_()),  # TimeCreated missing: the record header's time
         ("host", pa.string()),  # Computer as written
@@ -72,5 +74,6 @@ EVIDENCE_SCHEMA = pa.schema(
         ("hosts", pa.list_(pa.string())),
         ("event_files", pa.list_(pa.string())),  # Parquet files under events/, relative to the case
         ("ingested_at", _TS),
+        ("collected_from", pa.string()),  # host named by the collection (Velociraptor client_info)
     ]
 )

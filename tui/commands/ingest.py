@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="auto: evtx, python-evtx for what it rejects (default)",
     )
+    parser.add_argument(
+        "--password", default=None, help="password of encrypted zip archives (e.g. CyLR)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
         "--no-build",
@@ -35,9 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from logonscope.storage.case import CaseError
+    from logonscope.storage.case import CaseError, CaseIOError
     from logonscope.storage.ingest import ingest
     from logonscope.tui.errors import UsageError
+    from logonscope.tui.output import visible
     from logonscope.tui.progress import IngestProgress
 
     if args.jobs is not None and args.jobs < 1:
@@ -50,9 +54,13 @@ def run(args: argparse.Namespace) -> int:
                 jobs=args.jobs or args.workers,
                 parser=args.parser,
                 progress=bar.update,
+                password=args.password,
             )
     except CaseError as exc:
         raise UsageError(str(exc)) from None
+    except CaseIOError as exc:  # read-only case, disk full: one line, exit 1
+        print(f"logonscope: {visible(str(exc))}", file=sys.stderr)
+        return 1
     print_report(report)
     if not report.usable:
         print("logonscope: no usable evidence", file=sys.stderr)
