@@ -68,10 +68,14 @@ RARE_SHARE = 0.10
 RARE_MIN_SESSIONS = 5
 
 
-def _check(relation: str) -> str:
+def checked(relation: str) -> str:
+    """`relation` if it is a plain identifier (our code names relations; never user input)."""
     if not _IDENT.fullmatch(relation):
         raise ValueError(f"not an identifier: {relation!r}")
     return relation
+
+
+_check = checked
 
 
 def users_sql(relation: str = "sessions") -> str:

@@ -15,7 +15,7 @@ import pyarrow as pa
 from textual import on, work
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from logonscope.tui.backend import Backend
+from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
 from logonscope.tui.screens.event import EventScreen
 from logonscope.tui.screens.jobs import DetailJob, PaneJob
@@ -42,6 +42,7 @@ class LoadingScreen(PanesScreen):
         super().__init__(backend, case_label)
         self.tokens: dict[str, int] = {}
         self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
+        self._holding = False
 
     def _token(self, pane: str) -> int:
         self.tokens[pane] = self.tokens.get(pane, 0) + 1
@@ -91,7 +92,9 @@ class LoadingScreen(PanesScreen):
         detail.loading_for(session_id)
         tables = {t.id: t for t in detail.tables()}
         specs = tuple((name, tables[f"{name}-table"].shape_spec()) for name in DetailPane.TABS)
-        self._detail_worker(self.backend, DetailJob(token, session_id, specs))
+        row = self.pane("sessions").current()  # the session's columns, when it is the one
+        known = row if row is not None and row.get("session_id") == session_id else None
+        self._detail_worker(self.backend, DetailJob(token, session_id, specs, known))
 
     def reshape(self, pane: TablePane) -> None:
         """Search or sort changed: reshape the pane's current result (no new query)."""
@@ -132,7 +135,7 @@ class LoadingScreen(PanesScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _detail_worker(self, backend: Backend, job: DetailJob) -> None:
         started = time.perf_counter()
-        detail = backend.session_detail(job.session_id)
+        detail = backend.session_detail(job.session_id, job.known)
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(detail, started))
 
@@ -188,6 +191,9 @@ class LoadingScreen(PanesScreen):
                 select=message.select,
                 focus=self._may_focus() and message.pane == self.nav.pane,
             )
+            if message.pane == "users" and self.backend.held is None and not self._holding:
+                self._holding = True  # first screen up: read the sessions in, in the background
+                self.backend.hold_sessions(then=(FilterState(outcomes=("failure",)),))
             if (
                 message.pane == "users"
                 and "sessions" not in self.tokens
