@@ -10,9 +10,11 @@ that a newer request superseded.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pyarrow as pa
 from textual import on, work
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from logonscope.tui.backend import Backend, FilterState
@@ -34,6 +36,11 @@ from logonscope.tui.widgets.timeline import TimelineStrip
 
 Who = tuple[str | None, object, bool]  # (user_key, source IP, whether the IP narrows)
 
+# A cursor that moved again within this many seconds is still moving: its preview (the panes
+# that follow it) waits until it has rested this long, restarted on each move. A single press
+# after a pause previews at once, so a debounce never delays a lone key.
+PREVIEW_DELAY = 0.06
+
 
 class LoadingScreen(PanesScreen):
     """Starts the queries (UI thread), runs them (workers), shows the results (UI thread)."""
@@ -43,6 +50,31 @@ class LoadingScreen(PanesScreen):
         self.tokens: dict[str, int] = {}
         self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
         self._holding = False
+        self._moved: dict[str, float] = {}  # when each cursor last asked for a preview
+        self._previews: dict[str, Timer] = {}
+
+    def preview(self, cursor: str, load: Callable[[], None]) -> None:
+        """Run `load` (what follows `cursor`) now, or once the cursor rests if it is moving."""
+        now = time.monotonic()
+        last = self._moved.get(cursor, float("-inf"))
+        self._moved[cursor] = now
+        pending = self._previews.pop(cursor, None)
+        if pending is not None:
+            pending.stop()
+        if now - last > PREVIEW_DELAY:
+            load()
+            return
+
+        def rested() -> None:
+            self._previews.pop(cursor, None)
+            load()
+
+        self._previews[cursor] = self.set_timer(PREVIEW_DELAY, rested)
+
+    @property
+    def previews_pending(self) -> bool:
+        """A preview waits for its cursor to rest (headless drivers wait for it too)."""
+        return bool(self._previews)
 
     def _token(self, pane: str) -> int:
         self.tokens[pane] = self.tokens.get(pane, 0) + 1
