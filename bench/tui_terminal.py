@@ -270,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compare", metavar="REV", help="also run the code at git REV, interleaved: before/after"
     )
+    parser.add_argument(
+        "--this", metavar="REV", help="measure the code at git REV instead of the working tree"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     case = Path(args.case or f"/tmp/logonscope-term-{args.events}/case")
@@ -277,9 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         prepare(case, args.events, args.hosts, args.seed)
     width, height = (int(v) for v in args.size.lower().split("x"))
     size = case_size(case)
-    variants: dict[str, Path | None] = {"now": None}
+    this = checkout(args.this) if args.this else None
+    variants: dict[str, Path | None] = {"now": this}
     if args.compare:
-        variants = {args.compare: checkout(args.compare), "now": None}
+        variants = {args.compare: checkout(args.compare), "now": this}
     samples = measure(case, args.runs, (width, height), args.quiet, variants)
 
     print(

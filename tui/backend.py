@@ -68,7 +68,14 @@ def _default_queries() -> ModuleType:
 
 # Results kept per kind (LRU): the case does not change while the app has it open, so going
 # back, toggling a filter off again or revisiting a user costs nothing the second time.
-CACHE_SIZES = {"users": 32, "ips_all": 16, "ips": 256, "sessions": 8, "detail": 256}
+CACHE_SIZES = {
+    "users": 32,
+    "ips_all": 16,
+    "ips": 256,
+    "sessions": 8,
+    "case_sessions": 4,  # every user's (large): apart, so browsing users does not evict them
+    "detail": 256,
+}
 
 
 class HeldSessions:
@@ -107,9 +114,9 @@ class Backend:
         self.held: HeldSessions | None = None  # set by `hold_sessions` when read
 
     def hold_sessions(self, then: tuple[FilterState, ...] = ()) -> None:
-        """Read the sessions into memory in the background, then compute the summaries of
-        the filter states in `then` (the ones a responder toggles to: failures only), so
-        the first press of those keys finds them ready."""
+        """Read the sessions into memory in the background, then compute the summaries and
+        the case-wide Sessions list of the filter states in `then` (the ones a responder
+        goes to next: `s`, failures only), so the first press of those keys finds them."""
         threading.Thread(
             target=self._hold, args=(then,), daemon=True, name="logonscope-hold"
         ).start()
@@ -124,6 +131,7 @@ class Backend:
             for state in then:
                 self.users(state)
                 self.user_ips(state, None)
+                self.sessions(state, None)
         except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
             pass
 

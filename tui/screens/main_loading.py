@@ -225,7 +225,7 @@ class LoadingScreen(PanesScreen):
             )
             if message.pane == "users" and self.backend.held is None and not self._holding:
                 self._holding = True  # first screen up: read the sessions in, in the background
-                self.backend.hold_sessions(then=(FilterState(outcomes=("failure",)),))
+                self.backend.hold_sessions(then=(self.filters, FilterState(outcomes=("failure",))))
             if (
                 message.pane == "users"
                 and "sessions" not in self.tokens
