@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from textual import on, work
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -161,8 +162,23 @@ class LoadingScreen(PanesScreen):
         started = time.perf_counter()
         user, ip, ip_set = who
         table = backend.sessions(job.filters, user, ip, ip_set)
-        if not get_current_worker().is_cancelled:
-            self.post_message(job.loaded(table, started, timeline=True))
+        if get_current_worker().is_cancelled:
+            return
+        loaded = job.loaded(table, started, timeline=True)
+        self.post_message(loaded)
+        # The session the cursor will land on is previewed next: read its detail now, while
+        # the UI thread shows the list (the detail worker then finds it in the cache).
+        rows = loaded.shaped.rows
+        if rows.num_rows and "session_id" in rows.column_names:
+            index = 0
+            if job.select is not None:
+                index = max(pc.index(rows.column("session_id"), job.select).as_py(), 0)
+            row = rows.slice(index, 1).to_pylist()[0]
+            if not get_current_worker().is_cancelled and row.get("session_id"):
+                try:
+                    backend.session_detail(row["session_id"], row)
+                except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
+                    pass
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _detail_worker(self, backend: Backend, job: DetailJob) -> None:

@@ -56,7 +56,7 @@ class Grid(DataTable):
         self._update_dimensions([])  # column widths were measured in the worker (prepare)
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.move_cursor(row=row, column=0)
-        self.refresh(layout=True)
+        self.refresh()  # a new virtual size re-lays out by itself; same size: a repaint
 
 
 class TablePane(Vertical):
