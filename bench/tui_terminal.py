@@ -17,9 +17,11 @@ rows on screen, and to the whole first screen settled (every pane loaded), three
 
 The case (`bulk` scenario, N events over max(4, N/100k) hosts, seed 1) is generated with
 `logonscope generate` and ingested once into /tmp/logonscope-term-<N>/ and reused; `--case`
-measures an existing case instead. `--compare REV` runs the code at git REV too, alternating
-with the working tree's in one run, and prints the p95 ratio per action: on a shared, noisy
-machine a before/after ratio from one run says more than two runs apart. Not a test: the figures depend on the machine.
+measures an existing case instead. `--compare REV` (repeatable) runs the code at git REV too,
+alternating with the working tree's (or `--this REV`) in one run, and prints the p95 ratio per
+action against the first REV, and with several REVs one median/p95 column per version: on a
+shared, noisy machine a before/after ratio from one run says more than two runs apart. Not a
+test: the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -268,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="120x36", help="terminal size WxH")
     parser.add_argument("--quiet", type=float, default=0.6, help="stillness that ends a key (s)")
     parser.add_argument(
-        "--compare", metavar="REV", help="also run the code at git REV, interleaved: before/after"
+        "--compare",
+        metavar="REV",
+        action="append",
+        default=[],
+        help="also run the code at git REV, interleaved (repeatable: one column per lever)",
     )
     parser.add_argument(
         "--this", metavar="REV", help="measure the code at git REV instead of the working tree"
@@ -283,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     this = checkout(args.this) if args.this else None
     variants: dict[str, Path | None] = {"now": this}
     if args.compare:
-        variants = {args.compare: checkout(args.compare), "now": this}
+        variants = {rev: checkout(rev) for rev in args.compare} | {"now": this}
     samples = measure(case, args.runs, (width, height), args.quiet, variants)
 
     print(
@@ -295,8 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     for variant, found in samples.items():
         report["variants"][variant] = {name: summary(pairs) for name, pairs in found.items()}
     head = f"{'action':44} {'n':>3} {'first ms':>9} {'median ms':>10} {'p95 ms':>7} {'max ms':>7}"
-    if args.compare:
-        head += f"   {'vs ' + args.compare[:12]:>16}"
+    base = args.compare[0] if args.compare else None
+    if base:
+        head += f"   {'vs ' + base[:12]:>16}"
     print(head)
     for name, row in report["variants"]["now"].items():
         first = f"{row['first_change_median_ms']:.0f}" if row["first_change_median_ms"] else "-"
@@ -304,14 +311,23 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:44} {row['n']:>3} {first:>9} {row['median_ms']:>10.0f} "
             f"{row['p95_ms']:>7.0f} {row['max_ms']:>7.0f}"
         )
-        if args.compare:
-            old = report["variants"][args.compare].get(name)
+        if base:
+            old = report["variants"][base].get(name)
             if old:
                 line += (
                     f"   p95 {old['p95_ms']:>5.0f} → ×{row['p95_ms'] / max(old['p95_ms'], 1):.2f}"
                     f" (median {old['median_ms']:.0f})"
                 )
         print(line)
+    if len(variants) > 2:  # one column per version, in the order given: what each step moved
+        names = list(variants)
+        print("\nmedian / p95 ms per version: " + " → ".join(names))
+        for name in report["variants"]["now"]:
+            cells = []
+            for variant in names:
+                row = report["variants"][variant].get(name)
+                cells.append(f"{row['median_ms']:.0f}/{row['p95_ms']:.0f}" if row else "-")
+            print(f"{name:44} " + "  ".join(f"{c:>11}" for c in cells))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
     return 0
