@@ -38,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CAP = 5.0  # a key that has not settled after this long counts as this long
+TMUX = ["tmux", "-L", f"lsbench{os.getpid()}"]  # a server of our own: nobody else's sessions
 
 
 def logonscope(*args: str) -> None:
@@ -93,20 +94,26 @@ class Terminal:
     def __init__(self, command: str, size: tuple[int, int]) -> None:
         self.name = f"lsbench{os.getpid()}_{time.monotonic_ns()}"
         width, height = size
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
-             f"TERM=xterm-256color {command}"],
-            check=True,
-        )  # fmt: skip
+        for attempt in range(5):  # a server exiting as its last session closed: try again
+            started = subprocess.run(
+                [*TMUX, "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
+                 f"TERM=xterm-256color {command}"],
+                capture_output=True, text=True,
+            )  # fmt: skip
+            if started.returncode == 0:
+                break
+            time.sleep(0.5 * (attempt + 1))
+        else:
+            raise SystemExit(f"tmux new-session failed: {started.stderr}")
         self.started = time.perf_counter()
 
     def screen(self) -> str:
         return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+            [*TMUX, "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
         ).stdout
 
     def send(self, key: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+        subprocess.run([*TMUX, "send-keys", "-t", self.name, key], check=True)
 
     def wait_for(self, text: str, timeout: float = 180.0) -> float:
         """Seconds from the start until `text` is on screen."""
@@ -144,7 +151,7 @@ class Terminal:
         return self.settle(sent, quiet, before)
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", self.name], capture_output=True)
 
 
 def command(case: Path, sources: Path | None = None) -> str:
