@@ -4,7 +4,9 @@
 filters, ids, the pane's `ShapeSpec`) and starts a worker with it. The worker queries the
 `Backend`, shapes the result and posts a message; it never reads a widget. Workers are
 `exclusive` per pane, so a fast cursor cancels stale queries, and a `token` drops a result
-that a newer request superseded.
+that a newer request superseded. A cursor that keeps moving previews only once it rests
+(`preview`), and the Sessions worker reads the detail the cursor will land on before the UI
+thread asks for it.
 """
 
 from __future__ import annotations
