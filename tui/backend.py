@@ -78,6 +78,11 @@ CACHE_SIZES = {
 }
 
 
+# Sessions held in memory at most (~250 bytes each in Arrow: 600 MB at 2.4 M, a 10 M-event
+# case); a larger case reads each user's sessions from its Parquet row groups instead.
+HOLD_MAX_ROWS = 3_000_000
+
+
 class HeldSessions:
     """The case's sessions in memory, with where each user's rows start and end."""
 
@@ -123,7 +128,10 @@ class Backend:
 
     def _hold(self, then: tuple[FilterState, ...]) -> None:
         try:
-            if self._supports(self.queries.sessions, "relation"):
+            rows = self.run(
+                "hold", lambda con: con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
+            )
+            if self._supports(self.queries.sessions, "relation") and rows <= HOLD_MAX_ROWS:
                 table = self.run(
                     "hold", lambda con: con.sql("SELECT * FROM sessions").to_arrow_table()
                 )
