@@ -95,11 +95,17 @@ def _filtered(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     )
 
 
-def sessions(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pa.Table:
-    """Sessions matching `filters`, oldest first."""
+def sessions(
+    con: duckdb.DuckDBPyConnection, filters: Filters | None = None, relation: str = "sessions"
+) -> pa.Table:
+    """Sessions matching `filters`, oldest first. `relation`: where to read them, `sessions`
+    or a subset of its rows the caller registered (one user's rows held in memory: the same
+    conditions then scan thousands of rows instead of the case)."""
     cond, params = where(filters or Filters())
     return con.sql(
-        f"SELECT * FROM sessions WHERE {cond} ORDER BY start, host_key, session_id", params=params
+        f"SELECT * FROM {views.checked(relation)} WHERE {cond}"
+        " ORDER BY start, host_key, session_id",
+        params=params,
     ).to_arrow_table()
 
 
@@ -189,15 +195,22 @@ def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def session_detail(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, Any] | None:
+def session_detail(
+    con: duckdb.DuckDBPyConnection, session_id: str, known: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     """The session's columns plus `sources` (role, channel, event id, record id, time, evidence
-    path) and `activity` (empty until attribution exists); None when the id is unknown."""
-    table = con.sql(
-        "SELECT * FROM sessions WHERE session_id = ?", params=[session_id]
-    ).to_arrow_table()
-    if table.num_rows == 0:
-        return None
-    detail: dict[str, Any] = table.to_pylist()[0]
+    path) and `activity` (empty until attribution exists); None when the id is unknown.
+    `known`: the session's row as a `sessions` result gave it (the caller has it already;
+    sessions are stored by user, so finding one by id alone scans them all)."""
+    if known is not None and known.get("session_id") == session_id:
+        detail: dict[str, Any] = dict(known)
+    else:
+        table = con.sql(
+            "SELECT * FROM sessions WHERE session_id = ?", params=[session_id]
+        ).to_arrow_table()
+        if table.num_rows == 0:
+            return None
+        detail = table.to_pylist()[0]
     detail["sources"] = (
         con.sql(
             """

@@ -64,14 +64,14 @@ RARE_SHARE = 0.10
 RARE_MIN_SESSIONS = 5
 
 
-def _check(relation: str) -> str:
-    # the relation is an identifier chosen by our code (a view or CTE name), never user input
+def checked(relation: str) -> str:
+    """`relation` if it is a plain identifier (our code names relations; never user input)."""
     return require_identifier(relation)
 
 
 def users_sql(relation: str = "sessions") -> str:
     """SELECT producing the `users` view from the sessions in `relation`."""
-    r = _check(relation)
+    r = checked(relation)
     return f"""
     SELECT user_key,
            min(user) AS user,  -- one spelling, the same whatever the row order
@@ -99,7 +99,7 @@ def users_sql(relation: str = "sessions") -> str:
 
 def user_ips_sql(relation: str = "sessions") -> str:
     """SELECT producing the `user_ips` view (needs `_ls_ipnet(ip, ip_network)` registered)."""
-    r = _check(relation)
+    r = checked(relation)
     return f"""
     WITH per AS (
         SELECT user_key, src_ip,
@@ -143,7 +143,7 @@ def user_ips_sql(relation: str = "sessions") -> str:
 
 def register_ip_networks(con: duckdb.DuckDBPyConnection, relation: str = "sessions") -> None:
     """Register `_ls_ipnet` (ip -> /24 or /64) for the addresses in `relation`."""
-    r = _check(relation)
+    r = checked(relation)
     ips = [
         row[0]
         for row in con.execute(

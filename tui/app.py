@@ -39,12 +39,13 @@ class LogonscopeApp(App[int]):
         build: bool | None = None,
         queries: ModuleType | None = None,
         label: str | None = None,
+        backend: Backend | None = None,
     ) -> None:
         super().__init__()
         self.case_dir = Path(case_dir)
         self.paths = list(paths or [])
         self.build = needs_build(self.case_dir) if build is None else build
-        self.backend = Backend(self.case_dir, queries)
+        self.backend = backend or Backend(self.case_dir, queries)
         if self.paths:
             # Ingest spawns worker processes; multiprocessing's resource tracker is started
             # with the stderr fd, which Textual replaces while running: start it now.
@@ -110,7 +111,16 @@ def make_app(
     build: bool | None = None,
     queries: ModuleType | None = None,
     label: str | None = None,
+    backend: Backend | None = None,
 ) -> LogonscopeApp:
     """The app over `case_dir`; `paths` are ingested first; `build` forces (or skips) the
-    analysis rebuild (default: when the derived tables are missing or stale)."""
-    return LogonscopeApp(Path(case_dir), paths=paths, build=build, queries=queries, label=label)
+    analysis rebuild (default: when the derived tables are missing or stale); `backend`: one
+    already reading the case (the CLI starts it before importing Textual)."""
+    return LogonscopeApp(
+        Path(case_dir),
+        paths=paths,
+        build=build,
+        queries=queries,
+        label=label,
+        backend=backend,
+    )

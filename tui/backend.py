@@ -4,10 +4,15 @@ Every call is made from a thread worker. DuckDB connections are not shared betwe
 (and the case's views are connection-local), so each worker group gets its own connection
 guarded by a lock: a stale query of one pane never blocks another pane. This module renders
 nothing and never builds SQL from user input; filters travel as `analysis.queries.Filters`.
+
+Once the app is up, the case's sessions are read into memory once, in the background
+(`HeldSessions`): they are stored by user, so one user's sessions are one slice of that
+table, and the Sessions pane's query scans that slice instead of the case's Parquet.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -17,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from logonscope.tui.tables import visible
 
@@ -62,10 +68,43 @@ def _default_queries() -> ModuleType:
 
 # Results kept per kind (LRU): the case does not change while the app has it open, so going
 # back, toggling a filter off again or revisiting a user costs nothing the second time.
-CACHE_SIZES = {"users": 32, "ips_all": 16, "ips": 256, "sessions": 8, "detail": 256}
+CACHE_SIZES = {
+    "users": 32,
+    "ips_all": 16,
+    "ips": 256,
+    "sessions": 8,
+    "case_sessions": 4,  # every user's (large): apart, so browsing users does not evict them
+    "detail": 256,
+}
 # Connections that query at once, at most, in practice (users, ips, sessions, detail): each
 # gets this share of the memory budget; more spills to disk rather than growing.
 SHARE = 4
+
+
+# Sessions held in memory at most (~250 bytes each in Arrow: 600 MB at 2.4 M, a 10 M-event
+# case); a larger case reads each user's sessions from its Parquet row groups instead.
+HOLD_MAX_ROWS = 3_000_000
+
+
+class HeldSessions:
+    """The case's sessions in memory, with where each user's rows start and end."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.bounds: dict[Any, tuple[int, int]] | None = None  # None: not grouped by user
+        if table.num_rows and "user_key" in table.column_names:
+            runs = pc.run_end_encode(table.column("user_key").combine_chunks())
+            values, ends = runs.values.to_pylist(), runs.run_ends.to_pylist()
+            if len(set(values)) == len(values):  # each user one run: stored by user
+                starts = [0, *ends[:-1]]
+                self.bounds = {v: (a, e - a) for v, a, e in zip(values, starts, ends, strict=True)}
+
+    def rows_of(self, user: Any) -> pa.Table | None:
+        """The rows whose user_key is `user` (a slice, no copy); None: cannot tell."""
+        if self.bounds is None:
+            return None
+        start, length = self.bounds.get(user, (0, 0))
+        return self.table.slice(start, length)
 
 
 class Backend:
@@ -80,6 +119,39 @@ class Backend:
         self._cache: dict[str, OrderedDict[Any, Future[Any]]] = {
             k: OrderedDict() for k in CACHE_SIZES
         }
+        self.held: HeldSessions | None = None  # set by `hold_sessions` when read
+
+    def hold_sessions(self, then: tuple[FilterState, ...] = ()) -> None:
+        """Read the sessions into memory in the background, then compute the summaries and
+        the case-wide Sessions list of the filter states in `then` (the ones a responder
+        goes to next: `s`, failures only), so the first press of those keys finds them."""
+        threading.Thread(
+            target=self._hold, args=(then,), daemon=True, name="logonscope-hold"
+        ).start()
+
+    def _hold(self, then: tuple[FilterState, ...]) -> None:
+        try:
+            rows = self.run(
+                "hold", lambda con: con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
+            )
+            if self._supports(self.queries.sessions, "relation") and rows <= HOLD_MAX_ROWS:
+                table = self.run(
+                    "hold", lambda con: con.sql("SELECT * FROM sessions").to_arrow_table()
+                )
+                self.held = HeldSessions(_as_table(table))
+            for state in then:
+                self.users(state)
+                self.user_ips(state, None)
+                self.sessions(state, None)
+        except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
+            pass
+
+    @staticmethod
+    def _supports(call: Any, parameter: str) -> bool:
+        try:
+            return parameter in inspect.signature(call).parameters
+        except (TypeError, ValueError):
+            return False
 
     def cached(self, kind: str, key: Any, compute: Any) -> Any:
         """`compute()` once per (kind, key); concurrent askers wait for the first one."""
@@ -195,17 +267,38 @@ class Backend:
         selection: dict[str, Any] = {"user": user}
         if ip_set:
             selection["ip"] = ip if ip is not None else getattr(self.queries, "NO_IP", "-")
+        filters = self.filters(state, **selection)
+
+        def query(con: Any) -> pa.Table:
+            held = self.held
+            rows = held.table if held is not None and user is None else None
+            if held is not None and user is not None:
+                from logonscope.storage.identity import user_key
+
+                rows = held.rows_of(user if user in (held.bounds or {}) else user_key(user))
+            if rows is None:
+                return self.queries.sessions(con, filters)
+            con.register("_ls_held", rows)
+            try:
+                return self.queries.sessions(con, filters, "_ls_held")
+            finally:
+                con.unregister("_ls_held")
+
         return self.cached(
-            "sessions",
-            (state, user, ip, ip_set),
-            lambda: self.run("sessions", self.queries.sessions, self.filters(state, **selection)),
+            "sessions", (state, user, ip, ip_set), lambda: self.run("sessions", query)
         )
 
-    def session_detail(self, session_id: str) -> dict[str, Any] | None:
+    def session_detail(
+        self, session_id: str, known: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """`known`: the session's row, when the caller has it (saves finding it by id)."""
         from logonscope.analysis import lookup
 
         def detail(con: Any) -> dict[str, Any] | None:
-            found = self.queries.session_detail(con, session_id)
+            if known is not None and self._supports(self.queries.session_detail, "known"):
+                found = self.queries.session_detail(con, session_id, known)
+            else:
+                found = self.queries.session_detail(con, session_id)
             if not found:
                 return None
             found = dict(found)

@@ -58,9 +58,20 @@ def launch(
     case: Path, paths: list[str] | None = None, build: bool | None = None, label: str | None = None
 ) -> int:
     """Run the app over `case` in this terminal; its exit status becomes ours."""
+    backend = None
+    if not paths and build is None:
+        from logonscope.analysis.build import is_stale
+        from logonscope.storage.case import is_case
+        from logonscope.tui.backend import Backend, FilterState
+
+        build = is_case(case) and (case / "evidence.parquet").exists() and is_stale(case)
+        if not build:
+            # the first screen's query runs while Textual is still being imported (~1 s)
+            backend = Backend(case)
+            backend.prefetch_users(FilterState())
     from logonscope.tui.app import make_app
 
-    app = make_app(case, paths=paths, build=build, label=label)
+    app = make_app(case, paths=paths, build=build, label=label, backend=backend)
     code = app.run()
     if app.message:
         print(f"logonscope: {app.message}", file=sys.stderr)

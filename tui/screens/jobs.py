@@ -56,6 +56,7 @@ class DetailJob:
     token: int
     session_id: str
     specs: tuple[tuple[str, ShapeSpec], ...]  # (tab name, spec) for every tab
+    known: dict[str, Any] | None = None  # the session's row, when the Sessions pane has it
 
     def loaded(self, detail: dict[str, Any] | None, started: float) -> DetailLoaded:
         shaped: dict[str, tuple[pa.Table, Shaped]] = {}

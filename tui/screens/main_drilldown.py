@@ -42,9 +42,12 @@ class DrillDownScreen(LoadingScreen):
             ip_set=False,
             session_id=None,
         )
+        self.preview("users", self._preview_user)
+        self._status()
+
+    def _preview_user(self) -> None:
         self.load_ips()
         self.load_sessions()
-        self._status()
 
     @on(UsersPane.UserChosen)
     def _user_chosen(self, message: UsersPane.UserChosen) -> None:
@@ -75,7 +78,7 @@ class DrillDownScreen(LoadingScreen):
     def _session_highlighted(self, message: SessionsPane.SessionHighlighted) -> None:
         sid = message.session.get("session_id") if message.session else None
         self.nav = replace(self.nav, session_id=sid)
-        self.load_detail(sid)
+        self.preview("sessions", lambda: self.load_detail(self.nav.session_id))
 
     @on(SessionsPane.SessionChosen)
     def _session_chosen(self, message: SessionsPane.SessionChosen) -> None:

@@ -4,18 +4,23 @@
 filters, ids, the pane's `ShapeSpec`) and starts a worker with it. The worker queries the
 `Backend`, shapes the result and posts a message; it never reads a widget. Workers are
 `exclusive` per pane, so a fast cursor cancels stale queries, and a `token` drops a result
-that a newer request superseded.
+that a newer request superseded. A cursor that keeps moving previews only once it rests
+(`preview`), and the Sessions worker reads the detail the cursor will land on before the UI
+thread asks for it.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from textual import on, work
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from logonscope.tui.backend import Backend
+from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
 from logonscope.tui.screens.event import EventScreen
 from logonscope.tui.screens.jobs import DetailJob, PaneJob
@@ -34,6 +39,11 @@ from logonscope.tui.widgets.timeline import TimelineStrip
 
 Who = tuple[str | None, object, bool]  # (user_key, source IP, whether the IP narrows)
 
+# A cursor that moved again within this many seconds is still moving: its preview (the panes
+# that follow it) waits until it has rested this long, restarted on each move. A single press
+# after a pause previews at once, so a debounce never delays a lone key.
+PREVIEW_DELAY = 0.06
+
 
 class LoadingScreen(PanesScreen):
     """Starts the queries (UI thread), runs them (workers), shows the results (UI thread)."""
@@ -42,6 +52,32 @@ class LoadingScreen(PanesScreen):
         super().__init__(backend, case_label)
         self.tokens: dict[str, int] = {}
         self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
+        self._holding = False
+        self._moved: dict[str, float] = {}  # when each cursor last asked for a preview
+        self._previews: dict[str, Timer] = {}
+
+    def preview(self, cursor: str, load: Callable[[], None]) -> None:
+        """Run `load` (what follows `cursor`) now, or once the cursor rests if it is moving."""
+        now = time.monotonic()
+        last = self._moved.get(cursor, float("-inf"))
+        self._moved[cursor] = now
+        pending = self._previews.pop(cursor, None)
+        if pending is not None:
+            pending.stop()
+        if now - last > PREVIEW_DELAY:
+            load()
+            return
+
+        def rested() -> None:
+            self._previews.pop(cursor, None)
+            load()
+
+        self._previews[cursor] = self.set_timer(PREVIEW_DELAY, rested)
+
+    @property
+    def previews_pending(self) -> bool:
+        """A preview waits for its cursor to rest (headless drivers wait for it too)."""
+        return bool(self._previews)
 
     def _token(self, pane: str) -> int:
         self.tokens[pane] = self.tokens.get(pane, 0) + 1
@@ -91,7 +127,9 @@ class LoadingScreen(PanesScreen):
         detail.loading_for(session_id)
         tables = {t.id: t for t in detail.tables()}
         specs = tuple((name, tables[f"{name}-table"].shape_spec()) for name in DetailPane.TABS)
-        self._detail_worker(self.backend, DetailJob(token, session_id, specs))
+        row = self.pane("sessions").current()  # the session's columns, when it is the one
+        known = row if row is not None and row.get("session_id") == session_id else None
+        self._detail_worker(self.backend, DetailJob(token, session_id, specs, known))
 
     def reshape(self, pane: TablePane) -> None:
         """Search or sort changed: reshape the pane's current result (no new query)."""
@@ -126,13 +164,28 @@ class LoadingScreen(PanesScreen):
         started = time.perf_counter()
         user, ip, ip_set = who
         table = backend.sessions(job.filters, user, ip, ip_set)
-        if not get_current_worker().is_cancelled:
-            self.post_message(job.loaded(table, started, timeline=True))
+        if get_current_worker().is_cancelled:
+            return
+        loaded = job.loaded(table, started, timeline=True)
+        self.post_message(loaded)
+        # The session the cursor will land on is previewed next: read its detail now, while
+        # the UI thread shows the list (the detail worker then finds it in the cache).
+        rows = loaded.shaped.rows
+        if rows.num_rows and "session_id" in rows.column_names:
+            index = 0
+            if job.select is not None:
+                index = max(pc.index(rows.column("session_id"), job.select).as_py(), 0)
+            row = rows.slice(index, 1).to_pylist()[0]
+            if not get_current_worker().is_cancelled and row.get("session_id"):
+                try:
+                    backend.session_detail(row["session_id"], row)
+                except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
+                    pass
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _detail_worker(self, backend: Backend, job: DetailJob) -> None:
         started = time.perf_counter()
-        detail = backend.session_detail(job.session_id)
+        detail = backend.session_detail(job.session_id, job.known)
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(detail, started))
 
@@ -188,6 +241,9 @@ class LoadingScreen(PanesScreen):
                 select=message.select,
                 focus=self._may_focus() and message.pane == self.nav.pane,
             )
+            if message.pane == "users" and self.backend.held is None and not self._holding:
+                self._holding = True  # first screen up: read the sessions in, in the background
+                self.backend.hold_sessions(then=(self.filters, FilterState(outcomes=("failure",))))
             if (
                 message.pane == "users"
                 and "sessions" not in self.tokens

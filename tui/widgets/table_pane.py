@@ -1,7 +1,8 @@
 """A titled pane around a fast Arrow table: the shared shape of every list in the app.
 
-It shows a `tui.tables.Shaped` result: mounts a *new* `textual_fastdatatable.DataTable` per
-result (the widget cannot be cleared), with markup off so evidence strings stay text, and
+It shows a `tui.tables.Shaped` result in one `textual_fastdatatable.DataTable` whose Arrow
+backend is swapped in place per result (mounting a new table per result restyled and
+re-laid out the pane every time), with markup off so evidence strings stay text, and
 says "N of M" when the row cap or a search hides rows. It keeps the search text and sort
 order of its table (the screen's workers apply them) and turns cursor moves into its
 subclass's messages. It never queries the case and never talks to another pane.
@@ -43,6 +44,20 @@ class Grid(DataTable):
         b for b in DataTable.BINDINGS if getattr(b, "key", "") not in ("tab", "shift+tab")
     ]
 
+    def swap(self, backend: ArrowBackend, row: int = 0) -> None:
+        """Show `backend`'s rows instead, cursor on `row`: the widget stays mounted (the
+        library has no call for this; these are the caches its own sort resets, plus the
+        columns and sizes that come from the data)."""
+        self.backend = backend
+        self._ordered_columns = None
+        self._update_count += 1
+        self._clear_caches()
+        self._require_update_dimensions = False
+        self._update_dimensions([])  # column widths were measured in the worker (prepare)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.move_cursor(row=row, column=0)
+        self.refresh()  # a new virtual size re-lays out by itself; same size: a repaint
+
 
 class TablePane(Vertical):
     """Base of the Users, User+IP and Sessions panes (and the detail's tables)."""
@@ -76,7 +91,6 @@ class TablePane(Vertical):
         self.search_text = ""
         self.order: Sort | None = None
         self.context = ""  # what the result is of ("alice @ 10.0.0.5")
-        self._generation = 0
         self._announced: Any = object()
         self._wants_focus = False
         self._grid: Grid | None = None
@@ -111,24 +125,20 @@ class TablePane(Vertical):
         self.source, self.shaped = source, shaped
         if context is not None:
             self.context = context
-        self._generation += 1
-        old = list(self.children)
-        # The old table goes once the new one is in (and focused if it should be): removing
-        # the focused table first would hand the focus to another pane and back, restyling
-        # both panes twice (~25 ms a result).
-        focus_moves = self.is_attached and self.screen.focused in old
-        self.can_focus = False
-        self._grid = None
+        grid = self._grid
         if shaped.display.num_rows == 0:
             note = (
                 self.empty_text if not self.search_text else f"no row matches /{self.search_text}"
             )
-            self.mount(Static(note, classes="placeholder", markup=False))
-            if had_focus or focus_moves:  # held here until a table comes
+            placeholder = self._placeholder()
+            placeholder.update(Content(note))  # plain text, never markup
+            if had_focus:  # held here until a table comes
                 self._wants_focus = self.can_focus = True
                 if self.is_attached:
                     self.screen.set_focus(self, scroll_visible=False)
-            self._remove(old)
+            placeholder.display = True
+            if grid is not None:
+                grid.display = False
             self._retitle()
             self._announce(None)
             return
@@ -137,30 +147,35 @@ class TablePane(Vertical):
             table_backend = prepared
         else:  # not prepared (or shown already: a backend serves one table)
             table_backend = ArrowBackend(shaped.display)
+            table_backend.render_markup = False
         self._last_backend = table_backend
-        grid = Grid(
-            backend=table_backend,
-            id=f"{self.id or 'pane'}-grid-{self._generation}",
-            cursor_type="row",
-            render_markup=False,
-            show_row_labels=False,
-            zebra_stripes=False,
-            max_column_content_width=48,
-        )
-        self.mount(grid)
-        self._grid = grid
         row = self.row_of(select)
-        if row:
-            grid.move_cursor(row=row)
-        if (had_focus or focus_moves) and self.is_attached:
+        if grid is None:
+            grid = Grid(
+                backend=table_backend,
+                id=f"{self.id or 'pane'}-grid",
+                cursor_type="row",
+                render_markup=False,
+                show_row_labels=False,
+                zebra_stripes=False,
+                max_column_content_width=48,
+            )
+            self.mount(grid)
+            self._grid = grid
+            if row:
+                grid.move_cursor(row=row)
+        else:
+            grid.swap(table_backend, row)
+            grid.display = True
+        self._placeholder().display = False
+        if had_focus and self.is_attached:
+            self.can_focus = False
             self.screen.set_focus(grid, scroll_visible=False)
-        self._remove(old)
         self._retitle()
         self._announce(row or 0)
 
-    def _remove(self, widgets: list[Any]) -> None:
-        for widget in widgets:
-            widget.remove()
+    def _placeholder(self) -> Static:
+        return self.query_one(".placeholder", Static)
 
     def row_of(self, key: Any) -> int:
         if key is None or self.shaped is None or not self.key_column:
@@ -173,8 +188,9 @@ class TablePane(Vertical):
 
     @property
     def grid(self) -> Grid | None:
-        """The table showing the current result (not one on its way out)."""
-        return self._grid
+        """The table showing the current result (None while the pane shows a note)."""
+        grid = self._grid
+        return grid if grid is not None and grid.display else None
 
     def focus_table(self) -> None:
         grid = self.grid
@@ -244,6 +260,9 @@ class TablePane(Vertical):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
+        grid = self._grid
+        if grid is None or event.cursor_row != grid.cursor_row:
+            return  # queued before the table was given another result: stale
         self._announce(event.cursor_row)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

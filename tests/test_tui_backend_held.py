@@ -1,0 +1,64 @@
+"""The app's fast paths give what the plain queries give: the sessions held in memory (one
+user = one slice) and a session's detail built from the row the Sessions pane already has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from logonscope.tui.backend import Backend, FilterState
+from tests.tui_support import demo_case
+
+STATES = (
+    FilterState(),
+    FilterState(outcomes=("failure",)),
+    FilterState(show_system=True),
+    FilterState(kinds=("RemoteInteractive",)),
+)
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_case(tmp_path_factory)
+
+
+def test_held_sessions_answer_like_the_case(case: Path) -> None:
+    plain, held = Backend(case), Backend(case)
+    held._hold(())
+    assert held.held is not None and held.held.bounds, "the sessions are stored by user"
+    try:
+        users = plain.users(FilterState(show_system=True)).column("user_key").to_pylist()
+        assert len(users) > 3
+        for state in STATES:
+            for user in [None, *users]:
+                expected = plain.sessions(state, user)
+                got = held.sessions(state, user)
+                assert got.equals(expected), (state, user)
+            ip_user = users[0]
+            ips = plain.user_ips(state, ip_user).column("src_ip").to_pylist()
+            for ip in ips[:3]:
+                expected = plain.sessions(state, ip_user, ip, True)
+                assert held.sessions(state, ip_user, ip, True).equals(expected), (state, ip)
+    finally:
+        plain.close()
+        held.close()
+
+
+def test_detail_from_the_known_row_is_the_detail_by_id(case: Path) -> None:
+    by_id, known = Backend(case), Backend(case)
+    try:
+        rows = by_id.sessions(FilterState(), None).slice(0, 25).to_pylist()
+        assert rows
+        for row in rows:
+            expected = by_id.session_detail(row["session_id"])
+            got = known.session_detail(row["session_id"], row)
+            assert got is not None and expected is not None
+            assert {k: v for k, v in got.items() if k not in ("sources", "activity")} == {
+                k: v for k, v in expected.items() if k not in ("sources", "activity")
+            }
+            assert got["sources"].equals(expected["sources"])
+            assert got["activity"].equals(expected["activity"])
+    finally:
+        by_id.close()
+        known.close()
