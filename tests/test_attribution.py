@@ -1,4 +1,4 @@
-"""Activity attribution on real events (issue 5, must-show 2 and 3).
+"""Activity attribution on real events, checked against what the logs say when read by eye.
 
 Velociraptor RDPAuth fixture (dc.windomain.local, 2021-02-12), read by eye: vagrant's console
 logon 12:33:51 has the UAC pair 0x513B3/0x513DA; the RDP reconnect at 12:34:25 carries on under

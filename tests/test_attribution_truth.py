@@ -1,4 +1,4 @@
-"""Issue 5, must-show 1: every activity event of every generated scenario lands in the session
+"""Every activity event of every generated scenario lands in the session
 truth.json names, with the confidence it names (generate -> ingest -> build -> compare)."""
 
 from __future__ import annotations

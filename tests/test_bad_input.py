@@ -1,4 +1,4 @@
-"""Bad input (issue 2): each gives one clear line naming the file and the reason, exit code 2
+"""Bad input: each gives one clear line naming the file and the reason, exit code 2
 when nothing usable remains, and every readable record of the other files is still stored."""
 
 from __future__ import annotations

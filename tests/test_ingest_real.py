@@ -1,4 +1,4 @@
-"""Ingest of the real public samples in ../shared/evidence (issue 2, must-show 1-3).
+"""Ingest of the real public samples in ../shared/evidence: every record stored or counted.
 
 Counts are checked against an independent read with the bare `evtx` parser, not against the
 code under test; logon columns against values read by eye from the events themselves.
