@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
 from logonscope.tui.backend import FilterState
+from logonscope.tui.screens.columns import ColumnsScreen
 from logonscope.tui.screens.export import ExportScreen
 from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.help import HelpScreen
@@ -58,6 +59,7 @@ class MainScreen(DrillDownScreen):
         Binding("f", "filters", "filters: host, time, kind, outcome, system"),
         Binding("o", "sort", "sort this table by a column"),
         Binding("O", "reverse_sort", "reverse sort", show=False),
+        Binding("C", "columns", "choose the columns this table shows", show=False),
         Binding("S", "toggle_system", "show / hide system accounts", show=False),
         Binding("x", "failures", "failures only", show=False),
         Binding("c", "clear_filters", "clear filters", show=False),
@@ -115,7 +117,8 @@ class MainScreen(DrillDownScreen):
         table = self.active_table()
         if table.shaped is None:
             return
-        columns = [c for c in sortable(table.shaped.rows) if c in table.columns()]
+        available = table.available_columns()
+        columns = [c for c in available if c in sortable(table.shaped.rows)]
         current = table.order.column if table.order else None
 
         def picked(column: str | None) -> None:
@@ -136,6 +139,20 @@ class MainScreen(DrillDownScreen):
             for c in columns
         ]
         self.app.push_screen(PickScreen(f"Sort {table.title} by", labels, current), picked)
+
+    def action_columns(self) -> None:
+        table = self.active_table()
+        if table.shaped is None:
+            return
+        available = table.available_columns()
+        shown = list(table.chosen_columns or available)
+
+        def picked(columns: tuple[str, ...] | None) -> None:
+            if columns:
+                table.chosen_columns = columns
+                table.post_message(table.Searched(table))
+
+        self.app.push_screen(ColumnsScreen(f"Columns of {table.title}", available, shown), picked)
 
     def action_reverse_sort(self) -> None:
         table = self.active_table()

@@ -17,14 +17,17 @@ class SessionsPane(TablePane):
     title: ClassVar[str] = "Sessions"
     key_column: ClassVar[str | None] = "session_id"
     hidden_columns: ClassVar[tuple[str, ...]] = ("host_key", "user_key")
+    # Most important first: a pane shows the leading columns that fit its width whole.
     preferred: ClassVar[tuple[str, ...]] = (
         "start",
-        "end",
-        "host",
+        "duration",
         "user",
-        "logon_kind",
         "src_ip",
         "outcome",
+        "attempts",
+        "logon_kind",
+        "host",
+        "end",
         "failure_reason",
         "end_reason",
         "src_ip_class",

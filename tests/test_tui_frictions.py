@@ -1,0 +1,63 @@
+"""Pilot tests for what got in a responder's way on a real case: columns that fit, a search
+that stays in its view, a filter dialog that reads without colour, the 80×24 layout, the
+User + IP counts with a brute force, and bursts of failures collapsed into one row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from logonscope.tui.app import make_app
+from logonscope.tui.screens.columns import ColumnsScreen
+from logonscope.tui.screens.main import MainScreen
+from logonscope.tui.tables import column_width
+from tests.tui_support import async_test, demo_case, settle
+
+WIDE = (120, 36)
+NARROW = (80, 24)
+
+
+@pytest.fixture
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_case(tmp_path_factory)
+
+
+def main_of(app) -> MainScreen:
+    assert isinstance(app.screen, MainScreen), f"not on the main screen: {app.screen!r}"
+    return app.screen
+
+
+def shown_width(pane) -> int:
+    display = pane.shaped.display
+    return sum(column_width(display.column(c), c) for c in display.column_names)
+
+
+@async_test
+async def test_sessions_show_the_important_columns_first_and_no_header_is_cut(demo: Path) -> None:
+    app = make_app(demo, label="demo")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        sessions = main.pane("sessions")
+        shown = sessions.columns()
+        assert shown[:3] == ["start", "duration", "user"] or shown[:2] == ["start", "user"]
+        assert "src_ip" in shown and "outcome" in shown
+        for name in ("users", "ips", "sessions"):
+            pane = main.pane(name)
+            assert shown_width(pane) <= pane.content_size.width, name  # whole headers only
+            hidden = set(pane.available_columns()) - set(pane.columns())
+            assert hidden, f"{name}: everything fits, the test proves nothing"
+            assert "columns: C" in str(pane.border_subtitle)
+        # the column chooser: untick start, the next important ones move in
+        main.pane("sessions").focus_table()
+        await settle(pilot)
+        await pilot.press("C")
+        await settle(pilot)
+        assert isinstance(app.screen, ColumnsScreen)
+        await pilot.press("space", "enter")  # the cursor starts on `start`
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert "start" not in sessions.columns()
+        assert sessions.columns()[0] == shown[1]
+        assert shown_width(sessions) <= sessions.content_size.width
