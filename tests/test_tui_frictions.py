@@ -61,3 +61,66 @@ async def test_sessions_show_the_important_columns_first_and_no_header_is_cut(de
         assert "start" not in sessions.columns()
         assert sessions.columns()[0] == shown[1]
         assert shown_width(sessions) <= sessions.content_size.width
+
+
+def crumbs_match_the_detail(main: MainScreen) -> None:
+    crumbs = str(main.query_one("#status").crumbs)
+    shown = main.pane("detail").session_id
+    if " session " in f" {crumbs} ":
+        assert shown is not None and f"session {shown}" in crumbs, (crumbs, shown)
+
+
+@async_test
+async def test_a_search_belongs_to_the_view_it_was_typed_in_and_c_clears_every_search(
+    demo: Path,
+) -> None:
+    app = make_app(demo, label="demo")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        users, sessions = main.pane("users"), main.pane("sessions")
+        first = users.current()["user_key"]
+        await pilot.press("tab", "tab")  # Users → User + IP → Sessions
+        await settle(pilot)
+        assert main.focused_pane() == "sessions"
+        await pilot.press("slash", *"Remote", "enter")
+        await settle(pilot)
+        assert sessions.search_text == "Remote"
+        await pilot.press("u", "down")  # another user: their sessions, unsearched
+        await settle(pilot)
+        assert users.current()["user_key"] != first
+        assert sessions.search_text == ""
+        assert sessions.shaped.rows.num_rows == sessions.shaped.total > 0
+        await pilot.press("up")  # back to the first user: the search typed there
+        await settle(pilot)
+        assert sessions.search_text == "Remote"
+        await pilot.press("slash", *"zzz", "enter")  # a search in Users too
+        await settle(pilot)
+        assert users.search_text == "zzz"
+        await pilot.press("c")
+        await settle(pilot)
+        assert users.search_text == "" and sessions.search_text == ""
+        assert not sessions.searches and users.shaped.rows.num_rows > 1
+
+
+@async_test
+async def test_the_breadcrumb_names_only_the_session_the_detail_shows(demo: Path) -> None:
+    app = make_app(demo, label="demo")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        for keys in (
+            ("enter", "enter", "enter"),  # user → IP → session → detail
+            ("shift+tab",),  # back in Sessions
+            ("slash", *"zzz", "enter"),  # no session matches
+            ("escape",),
+            ("escape",),
+            ("tab",),
+            ("escape",),
+        ):
+            await pilot.press(*keys)
+            await settle(pilot)
+            crumbs_match_the_detail(main)
+            if "z" in keys:
+                assert main.pane("sessions").shaped.rows.num_rows == 0
+                assert main.pane("detail").session_id is None

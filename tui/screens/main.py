@@ -62,7 +62,7 @@ class MainScreen(DrillDownScreen):
         Binding("C", "columns", "choose the columns this table shows", show=False),
         Binding("S", "toggle_system", "show / hide system accounts", show=False),
         Binding("x", "failures", "failures only", show=False),
-        Binding("c", "clear_filters", "clear filters", show=False),
+        Binding("c", "clear_filters", "clear filters and searches", show=False),
         Binding("s", "all_sessions", "all sessions of the case", show=False),
         Binding("H", "hosts", "sessions of a host", show=False),
         Binding("u", "goto('users')", "go to Users", show=False),
@@ -181,6 +181,13 @@ class MainScreen(DrillDownScreen):
         self._apply_filters(replace(self.filters, outcomes=outcomes))
 
     def action_clear_filters(self) -> None:
+        """Back to every row: no filter, no search in any pane."""
+        if self.query_one("#search", Input).has_class("open"):
+            self._close_search(clear=True)
+        for name in ("users", "ips", "sessions"):
+            self.pane(name).clear_searches()
+        for table in self.pane("detail").tables():
+            table.clear_searches()
         self._apply_filters(FilterState(show_system=self.filters.show_system))
 
     def action_all_sessions(self) -> None:

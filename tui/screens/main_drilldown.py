@@ -76,6 +76,7 @@ class DrillDownScreen(LoadingScreen):
         sid = message.session.get("session_id") if message.session else None
         self.nav = replace(self.nav, session_id=sid)
         self.load_detail(sid)
+        self._status()  # the breadcrumb names the session the detail shows, or none
 
     @on(SessionsPane.SessionChosen)
     def _session_chosen(self, message: SessionsPane.SessionChosen) -> None:

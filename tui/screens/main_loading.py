@@ -99,7 +99,16 @@ class LoadingScreen(PanesScreen):
             return
         key = f"shape-{pane.id or ''}"
         job = PaneJob(key, self._token(key), self.filters, pane.shape_spec(), pane.context)
-        self._shape_worker(job, pane.source)
+        source = pane.source
+        # one worker group per pane: reshaping one pane must not cancel another's (`c`
+        # clears the searches of several panes at once)
+        self.run_worker(
+            lambda: self._shape(job, source),
+            thread=True,
+            exclusive=True,
+            group=key,
+            exit_on_error=False,
+        )
 
     @on(TablePane.Searched)
     def _searched(self, message: TablePane.Searched) -> None:
@@ -136,8 +145,7 @@ class LoadingScreen(PanesScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(detail, started))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="shape")
-    def _shape_worker(self, job: PaneJob, source: pa.Table) -> None:
+    def _shape(self, job: PaneJob, source: pa.Table) -> None:
         self.post_message(job.loaded(source, time.perf_counter()))
 
     def load_facets(self) -> None:
