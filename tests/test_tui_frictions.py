@@ -124,3 +124,36 @@ async def test_the_breadcrumb_names_only_the_session_the_detail_shows(demo: Path
             if "z" in keys:
                 assert main.pane("sessions").shaped.rows.num_rows == 0
                 assert main.pane("detail").session_id is None
+
+
+@async_test
+async def test_filter_dialog_ticks_read_without_colour_and_enter_applies_from_the_kinds_list(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logonscope.tui.screens.filters import FiltersScreen
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(demo, label="demo")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        await pilot.press("f")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, FiltersScreen)
+        kinds = dialog.query_one("#filter-kinds")
+        await pilot.press("tab", "tab", "tab")  # host → since → until → kinds
+        assert kinds.has_focus
+        await pilot.press("down", "space")  # tick the second kind
+        await settle(pilot)
+        lines = [kinds.render_line(y).text for y in range(kinds.option_count)]
+        ticked = kinds.get_option_at_index(1).value
+        assert lines[1].startswith("› [x] ") and ticked in lines[1]  # cursor and tick, as glyphs
+        assert all(line.startswith("  [ ] ") for i, line in enumerate(lines) if i != 1)
+        system = dialog.query_one("#filter-system")
+        assert str(system._button) == "[ ]"
+        await pilot.press("enter")  # in the kinds list: applies, does not toggle
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert main.filters.kinds == (ticked,)
+        assert f"kind: {ticked}" in main.query_one("#status").filters
