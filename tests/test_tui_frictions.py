@@ -157,3 +157,35 @@ async def test_filter_dialog_ticks_read_without_colour_and_enter_applies_from_th
         assert isinstance(app.screen, MainScreen)
         assert main.filters.kinds == (ticked,)
         assert f"kind: {ticked}" in main.query_one("#status").filters
+
+
+@async_test
+async def test_at_80x24_the_breadcrumb_loses_its_start_and_the_filters_and_help_stay(
+    demo: Path,
+) -> None:
+    from logonscope.tui.widgets.status import KeyHints, StatusLine
+    from logonscope.tui.widgets.timeline import TimelineStrip
+
+    label = "a-long-case-folder-name-as-responders-make-them-2026-03-03-host-srv01"
+    app = make_app(demo, label=label)
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        await pilot.press("x", "enter", "enter")  # failures only; user → IP → Sessions
+        await settle(pilot)
+        status = main.query_one(StatusLine)
+        lines = status.render().plain.split("\n")
+        assert len(lines) == 2
+        width = status.content_size.width
+        assert all(len(line) <= width for line in lines), lines
+        assert lines[0].startswith("…") and lines[0].endswith("[Sessions]")
+        assert lines[1].startswith("filters ") and "outcome: failure" in lines[1]
+        footer = main.query_one(KeyHints).render().plain
+        assert "? help" in footer and len(footer) <= main.query_one(KeyHints).content_size.width
+        strip = main.query_one(TimelineStrip)
+        if strip.display and strip.histogram.logons:
+            axis = strip.render().plain.split("\n")[2]
+            first = strip.histogram.start.strftime("%Y-%m-%d %H:%M")
+            last = strip.histogram.end.strftime("%Y-%m-%d %H:%M UTC")
+            assert f" {first} " in axis and axis.rstrip().endswith(f" {last}")
+            assert len(axis) <= strip.content_size.width

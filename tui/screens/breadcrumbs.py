@@ -43,3 +43,13 @@ def user_context(nav: Nav) -> str:
 
 def _ip(nav: Nav) -> str:
     return visible(nav.ip) if nav.ip is not None else "(no IP)"
+
+
+def filters_short(filters: FilterState) -> str:
+    """Only the filters that narrow the view (`kind: Network  outcome: failure`), or `none`:
+    what the status line shows when the full list does not fit."""
+    full = FilterState(show_system=filters.show_system)
+    if filters == full:
+        return "none" + ("  system: shown" if filters.show_system else "")
+    parts = [p for p in filters.describe().split("  ") if not p.endswith((": all", "hidden"))]
+    return "  ".join(parts)
