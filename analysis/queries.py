@@ -69,8 +69,8 @@ def where(filters: Filters) -> tuple[str, list[Any]]:
     if filters.until is not None:
         parts.append("start <= ?")
         params.append(_utc(filters.until))
-    if filters.kinds:
-        parts.append("list_contains(?, logon_kind)")
+    if filters.kinds:  # an RDP NLA failure counts as the RDP attempt it is
+        parts.append(f"list_contains(?, {views.KIND})")
         params.append(list(filters.kinds))
     if filters.outcomes:
         parts.append("list_contains(?, outcome)")
@@ -98,7 +98,9 @@ def sessions(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
     """Sessions matching `filters`, oldest first."""
     cond, params = where(filters or Filters())
     return con.sql(
-        f"SELECT * FROM sessions WHERE {cond} ORDER BY start, host_key, session_id", params=params
+        f"SELECT * REPLACE ({views.KIND} AS logon_kind) FROM sessions WHERE {cond}"
+        " ORDER BY start, host_key, session_id",
+        params=params,
     ).to_arrow_table()
 
 
@@ -108,7 +110,7 @@ def sessions(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
 # reading them gives exactly what aggregating the filtered sessions again would.
 DERIVED_SUMMARIES = {True: ("users", "user_ips"), False: ("users_nonsystem", "user_ips_nonsystem")}
 _USERS_ORDER = "failures DESC, sessions DESC, user_key NULLS LAST"
-_USER_IPS_ORDER = "user_share ASC, user_key NULLS LAST, src_ip NULLS LAST"
+_USER_IPS_ORDER = views.USER_IPS_ORDER
 
 
 def summary_table(con: duckdb.DuckDBPyConnection, filters: Filters, kind: str) -> str | None:
@@ -192,7 +194,8 @@ def session_detail(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str,
     """The session's columns plus `sources` (role, channel, event id, record id, time, evidence
     path) and `activity` (empty until attribution exists); None when the id is unknown."""
     table = con.sql(
-        "SELECT * FROM sessions WHERE session_id = ?", params=[session_id]
+        f"SELECT * REPLACE ({views.KIND} AS logon_kind) FROM sessions WHERE session_id = ?",
+        params=[session_id],
     ).to_arrow_table()
     if table.num_rows == 0:
         return None

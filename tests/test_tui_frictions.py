@@ -4,6 +4,7 @@ User + IP counts with a brute force, and bursts of failures collapsed into one r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,15 @@ from logonscope.tui.app import make_app
 from logonscope.tui.screens.columns import ColumnsScreen
 from logonscope.tui.screens.main import MainScreen
 from logonscope.tui.tables import column_width
-from tests.tui_support import async_test, demo_case, settle
+from tests.tui_support import (
+    BRUTE_FAILURES,
+    BRUTE_IP,
+    USUAL_IP,
+    async_test,
+    brute_force_case,
+    demo_case,
+    settle,
+)
 
 WIDE = (120, 36)
 NARROW = (80, 24)
@@ -189,3 +198,42 @@ async def test_at_80x24_the_breadcrumb_loses_its_start_and_the_filters_and_help_
             last = strip.histogram.end.strftime("%Y-%m-%d %H:%M UTC")
             assert f" {first} " in axis and axis.rstrip().endswith(f" {last}")
             assert len(axis) <= strip.content_size.width
+
+
+@pytest.fixture
+def brute(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return brute_force_case(tmp_path_factory)
+
+
+@async_test
+async def test_a_brute_forcers_address_comes_first_with_its_failures_counted_apart(
+    brute: Path,
+) -> None:
+    app = make_app(brute, label="brute")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        users = main.pane("users")
+        await pilot.press(*["down"] * users.row_of("alice"), "enter")
+        await settle(pilot)
+        ips = main.pane("ips")
+        rows = ips.shaped.rows.to_pylist()
+        assert [r["src_ip"] for r in rows] == [BRUTE_IP, USUAL_IP]  # the attacker on top
+        attacker, usual = rows
+        assert (attacker["successes"], attacker["failures"]) == (1, BRUTE_FAILURES)
+        assert (usual["successes"], usual["failures"]) == (10, 0)
+        assert attacker["rare_for_user"] and not usual["rare_for_user"]
+        assert attacker["first_failure"] < attacker["first_logon"]  # failed, then got in
+        assert ips.columns()[:4] == ["src_ip", "rare_for_user", "successes", "failures"]
+        every = replace(ips.shape_spec(), width=0).apply(ips.source).display  # all columns
+        shares = dict(
+            zip(every.column("src_ip").to_pylist(), every.column("share").to_pylist(), strict=True)
+        )
+        assert shares == {BRUTE_IP: "9.1 %", USUAL_IP: "90.9 %"}  # shares as percentages
+        # NLA failures tied to an RDP connection are RDP attempts: an RDP filter keeps them
+        main.filters = replace(main.filters, kinds=("RemoteInteractive",))
+        main.reload_all()
+        main.load_ips()
+        await settle(pilot)
+        failed = [r for r in ips.shaped.rows.to_pylist() if r["src_ip"] == BRUTE_IP]
+        assert failed and failed[0]["failures"] == BRUTE_FAILURES

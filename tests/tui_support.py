@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -98,4 +99,40 @@ def evil_case(factory: pytest.TempPathFactory) -> Path:
             table = table.set_column(index, column, renamed)
         pq.write_table(table, path)
     _BUILT["evil"] = case
+    return case
+
+
+BRUTE_IP, USUAL_IP = "45.146.164.110", "10.20.0.50"
+BRUTE_FAILURES = 95
+
+
+def brute_force_case(factory: pytest.TempPathFactory) -> Path:
+    """A server where alice logs on over RDP ten times from her usual workstation, then an
+    address fails 95 times as alice (RDP with NLA) within a minute or two, and gets in once:
+    written with the project's scenario generator, ingested and built."""
+    if "brute" in _BUILT:
+        return _BUILT["brute"]
+    from logonscope.analysis.build import build
+    from logonscope.storage.ingest import ingest
+    from logonscope.storage.scenarios import stories as st
+
+    # the module, not the package's `generate` function of the same name
+    g = importlib.import_module("logonscope.storage.scenarios.generate")
+    base = _base(factory)
+    evidence, case = base / "brute-evidence", base / "brute"
+    for folder in (evidence, case):
+        shutil.rmtree(folder, ignore_errors=True)
+    evidence.mkdir(parents=True)
+    run = g._Run(evidence, 7, ["rdp-bruteforce"], 1, g.DEFAULT_MAX_BYTES)
+    server = run.hosts[0]
+    for _ in range(10):
+        logon, t = st.rdp_logon(server, run.clock, run.alice, USUAL_IP)
+        run.then(st.rdp_disconnect(server, t + 600 * g.S, logon))
+    run.then(st.nla_bruteforce(server, run.clock, BRUTE_IP, ["alice"], BRUTE_FAILURES))
+    logon, t = st.rdp_logon(server, run.clock, run.alice, BRUTE_IP)
+    run.then(st.rdp_disconnect(server, t + 60 * g.S, logon))
+    run.truth.finish(server.finish())
+    ingest([evidence], case, jobs=1)
+    build(case)
+    _BUILT["brute"] = case
     return case

@@ -104,12 +104,14 @@ def shape(
     width: int = 0,
     blanks: tuple[tuple[str, str], ...] = (),
     percent: tuple[str, ...] = (),
+    labels: tuple[tuple[str, str], ...] = (),
 ) -> Shaped:
     """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
     `preferred` columns come first, in that order. With a `width`, only the columns that fit
     whole in it are shown (most important first), so no header is ever cut mid-word; the
     others stay in `rows` for the detail, the column chooser and export. `blanks` labels a
-    column's empty values; `percent` shows fractions as percentages (display only)."""
+    column's empty values; `percent` shows fractions as percentages; `labels` gives columns
+    shorter headers (all display only)."""
     matched = sort(search(table, text), order)
     rows = matched.slice(0, cap)
     names = rows.column_names
@@ -132,6 +134,9 @@ def shape(
             index = display.column_names.index(name)
             filled = pc.fill_null(display.column(name), label)
             display = display.set_column(index, name, filled)
+    if labels:
+        names = dict(labels)
+        display = display.rename_columns([names.get(c, c) for c in display.column_names])
     if width > 0:
         display = display.select(fitting(display, width))
     return Shaped(display, rows, matched.num_rows, table.num_rows, matched)
@@ -190,6 +195,7 @@ class ShapeSpec:
     width: int = 0  # the pane's content width (0: every column)
     blanks: tuple[tuple[str, str], ...] = ()
     percent: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
 
     def apply(self, table: pa.Table) -> Shaped:
         return shape(
@@ -202,6 +208,7 @@ class ShapeSpec:
             width=self.width,
             blanks=self.blanks,
             percent=self.percent,
+            labels=self.labels,
         )
 
 

@@ -42,7 +42,7 @@ def user_context(nav: Nav) -> str:
 
 
 def _ip(nav: Nav) -> str:
-    return visible(nav.ip) if nav.ip is not None else "(no IP)"
+    return visible(nav.ip) if nav.ip is not None else "no address"
 
 
 def filters_short(filters: FilterState) -> str:

@@ -63,6 +63,7 @@ class TablePane(Vertical):
     abbreviate: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     blanks: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, label for an empty value)
     percent: ClassVar[tuple[str, ...]] = ()  # fractions shown as percentages
+    labels: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, shorter header)
     fit: ClassVar[bool] = True  # show only the columns that fit whole (no cut headers)
 
     class Searched(Message):
@@ -222,10 +223,11 @@ class TablePane(Vertical):
         return self.shaped.rows.slice(row, 1).to_pylist()[0]
 
     def columns(self) -> list[str]:
-        """The columns on screen (those that fit the width)."""
+        """The columns on screen (those that fit the width), by their names in the rows."""
         if self.shaped is None:
             return []
-        return [c for c in self.shaped.display.column_names]
+        names = {label: name for name, label in self.labels}
+        return [names.get(c, c) for c in self.shaped.display.column_names]
 
     def available_columns(self) -> list[str]:
         """Every column this pane can show, in its order of importance."""
@@ -284,6 +286,7 @@ class TablePane(Vertical):
             self._fit_width,
             self.blanks,
             self.percent,
+            self.labels,
         )
 
     def set_search(self, text: str) -> None:
