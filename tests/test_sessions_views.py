@@ -118,3 +118,19 @@ def test_filters_are_parameters_never_sql(con):
 def test_views_reject_non_identifiers(con):
     with pytest.raises(ValueError):
         views.users_sql("sessions; DROP TABLE x")
+
+
+def test_bursts_collapse_close_failures_from_one_source_to_one_user_on_one_host(con):
+    rows = [_session(i, "eve", "45.1.1.1", outcome="failure") for i in range(6)]
+    for i, row in enumerate(rows):  # 30 s apart, except a 2-minute pause before the 5th
+        row["start"] = row["end"] = T0 + dt.timedelta(seconds=30 * i + (90 if i >= 4 else 0))
+    rows.append(_session(40, "eve", "45.9.9.9", outcome="failure"))  # another source
+    rows[-1]["start"] = rows[-1]["end"] = T0 + dt.timedelta(seconds=45)
+    table = pa.Table.from_pylist(rows, schema=SESSIONS_SCHEMA).sort_by("start")
+    out = queries.collapse_bursts(table).to_pylist()
+    counts = [(r["src_ip"], r["attempts"]) for r in out]
+    assert counts == [("45.1.1.1", 4), ("45.9.9.9", None), ("45.1.1.1", 2)]
+    first = out[0]
+    assert first["end"] == T0 + dt.timedelta(seconds=90) and first["duration"] == "00:01:30"
+    assert first["burst_ids"] == [f"s{i:03d}" for i in range(4)]
+    assert queries.collapse_bursts(table, gap_s=-1).num_rows == 7  # nothing collapsed

@@ -119,6 +119,7 @@ async def test_the_breadcrumb_names_only_the_session_the_detail_shows(demo: Path
         await settle(pilot)
         main = main_of(app)
         for keys in (
+            ("slash", *"dave", "enter"),  # a user without bursts of failures
             ("enter", "enter", "enter"),  # user → IP → session → detail
             ("shift+tab",),  # back in Sessions
             ("slash", *"zzz", "enter"),  # no session matches
@@ -237,3 +238,51 @@ async def test_a_brute_forcers_address_comes_first_with_its_failures_counted_apa
         await settle(pilot)
         failed = [r for r in ips.shaped.rows.to_pylist() if r["src_ip"] == BRUTE_IP]
         assert failed and failed[0]["failures"] == BRUTE_FAILURES
+
+
+@async_test
+async def test_a_burst_of_failures_is_one_row_and_enter_opens_its_attempts(brute: Path) -> None:
+    from logonscope.analysis.queries import BURST_GAP_S
+
+    app = make_app(brute, label="brute")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        await pilot.press("s")  # every session of the case
+        await settle(pilot)
+        sessions = main.pane("sessions")
+        rows = sessions.shaped.rows.to_pylist()
+        bursts = [r for r in rows if r["attempts"]]
+        assert len(bursts) == 1 and len(rows) == 12  # 11 logons + one burst, not 106 rows
+        burst = bursts[0]
+        assert burst["attempts"] == BRUTE_FAILURES and burst["src_ip"] == BRUTE_IP
+        assert burst["outcome"] == "failure" and burst["end"] > burst["start"]  # first, last
+        index = rows.index(burst)
+        outcome = sessions.shaped.display.column("outcome").to_pylist()[index]
+        assert outcome == f"failure ×{BRUTE_FAILURES}" and "outcome" in sessions.columns()
+        timeline = main.query_one("#timeline").histogram
+        assert sum(timeline.failures) == BRUTE_FAILURES  # every attempt still counts
+        sessions.grid.move_cursor(row=index)
+        await settle(pilot)
+        await pilot.press("enter")  # the burst opens: its attempts, one row each
+        await settle(pilot)
+        assert main.focused_pane() == "sessions"
+        attempts = sessions.shaped.rows.to_pylist()
+        assert len(attempts) == BRUTE_FAILURES
+        assert {r["outcome"] for r in attempts} == {"failure"}
+        assert {r["src_ip"] for r in attempts} == {BRUTE_IP}
+        assert not any(r["attempts"] for r in attempts)
+        starts = [r["start"] for r in attempts]
+        assert starts[0] == burst["start"] and starts[-1] == burst["end"]
+        assert all(
+            (b - a).total_seconds() <= BURST_GAP_S for a, b in zip(starts, starts[1:], strict=False)
+        )
+        assert "burst of 95 failures" in main.query_one("#status").crumbs
+        await pilot.press("enter")  # an attempt opens like any session
+        await settle(pilot)
+        assert main.focused_pane() == "detail"
+        assert main.pane("detail").session_id == attempts[0]["session_id"]
+        await pilot.press("escape", "escape")  # back to the collapsed list
+        await settle(pilot)
+        assert sessions.shaped.rows.num_rows == 12
+        assert "burst" not in main.query_one("#status").crumbs

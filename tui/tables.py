@@ -105,13 +105,15 @@ def shape(
     blanks: tuple[tuple[str, str], ...] = (),
     percent: tuple[str, ...] = (),
     labels: tuple[tuple[str, str], ...] = (),
+    counted: tuple[tuple[str, str], ...] = (),
 ) -> Shaped:
     """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
     `preferred` columns come first, in that order. With a `width`, only the columns that fit
     whole in it are shown (most important first), so no header is ever cut mid-word; the
     others stay in `rows` for the detail, the column chooser and export. `blanks` labels a
     column's empty values; `percent` shows fractions as percentages; `labels` gives columns
-    shorter headers (all display only)."""
+    shorter headers; `counted` (column, count column) appends ` ×N` to a value whose row
+    has a count (a burst's outcome: `failure ×95`). All display only."""
     matched = sort(search(table, text), order)
     rows = matched.slice(0, cap)
     names = rows.column_names
@@ -134,6 +136,16 @@ def shape(
             index = display.column_names.index(name)
             filled = pc.fill_null(display.column(name), label)
             display = display.set_column(index, name, filled)
+    for name, count in counted:
+        if name in display.column_names and count in rows.column_names:
+            index = display.column_names.index(name)
+            times = pc.binary_join_element_wise(
+                pc.fill_null(display.column(name), ""),
+                pc.cast(rows.column(count), pa.string()),
+                " ×",
+            )
+            marked = pc.if_else(pc.is_valid(rows.column(count)), times, display.column(name))
+            display = display.set_column(index, name, marked)
     if labels:
         names = dict(labels)
         display = display.rename_columns([names.get(c, c) for c in display.column_names])
@@ -196,6 +208,7 @@ class ShapeSpec:
     blanks: tuple[tuple[str, str], ...] = ()
     percent: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
+    counted: tuple[tuple[str, str], ...] = ()
 
     def apply(self, table: pa.Table) -> Shaped:
         return shape(
@@ -209,6 +222,7 @@ class ShapeSpec:
             blanks=self.blanks,
             percent=self.percent,
             labels=self.labels,
+            counted=self.counted,
         )
 
 

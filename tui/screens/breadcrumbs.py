@@ -20,6 +20,8 @@ def crumbs(nav: Nav, filters: FilterState, case_label: str = "") -> str:
         parts.append(f"all sessions{' of ' + visible(filters.host) if filters.host else ''}")
     if nav.ip_set:
         parts.append(f"from {_ip(nav)}")
+    if nav.burst:
+        parts.append(f"burst of {len(nav.burst)} failures")
     if nav.session_id and nav.pane == "detail":
         parts.append(f"session {visible(nav.session_id)}")
     parts.append(f"[{PANE_NAMES[nav.pane]}]")
@@ -33,6 +35,8 @@ def sessions_context(nav: Nav, filters: FilterState) -> str:
         who += f" from {_ip(nav)}"
     if filters.host:
         who += f" on {visible(filters.host)}"
+    if nav.burst:
+        who += f" · burst of {len(nav.burst)} failures (Esc: back)"
     return who
 
 

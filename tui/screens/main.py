@@ -193,7 +193,13 @@ class MainScreen(DrillDownScreen):
     def action_all_sessions(self) -> None:
         self._push()
         self.nav = replace(
-            self.nav, user=None, user_label=None, ip=None, ip_set=False, session_id=None
+            self.nav,
+            user=None,
+            user_label=None,
+            ip=None,
+            ip_set=False,
+            session_id=None,
+            burst=None,
         )
         self.load_ips()
         self.load_sessions()

@@ -15,6 +15,7 @@ import pyarrow as pa
 from textual import on, work
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from logonscope.analysis.queries import BURST_GAP_S, burst_attempts, collapse_bursts
 from logonscope.tui.backend import Backend
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
 from logonscope.tui.screens.event import EventScreen
@@ -32,7 +33,8 @@ from logonscope.tui.widgets.detail import DetailPane
 from logonscope.tui.widgets.table_pane import TablePane
 from logonscope.tui.widgets.timeline import TimelineStrip
 
-Who = tuple[str | None, object, bool]  # (user_key, source IP, whether the IP narrows)
+# (user_key, source IP, whether the IP narrows, the burst whose attempts are listed)
+Who = tuple[str | None, object, bool, tuple[str, ...] | None]
 
 
 class LoadingScreen(PanesScreen):
@@ -42,6 +44,7 @@ class LoadingScreen(PanesScreen):
         super().__init__(backend, case_label)
         self.tokens: dict[str, int] = {}
         self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
+        self._bursts: dict[tuple[int, bool], tuple[pa.Table, pa.Table]] = {}
 
     def _token(self, pane: str) -> int:
         self.tokens[pane] = self.tokens.get(pane, 0) + 1
@@ -79,7 +82,7 @@ class LoadingScreen(PanesScreen):
         nav = self.nav
         context = sessions_context(nav, self.filters)
         self.pane("sessions").loading_for(context)
-        who: Who = (nav.user, nav.ip, nav.ip_set)
+        who: Who = (nav.user, nav.ip, nav.ip_set, nav.burst)
         self._sessions_worker(self.backend, self._job("sessions", context, select), who)
 
     def load_detail(self, session_id: str | None) -> None:
@@ -133,10 +136,26 @@ class LoadingScreen(PanesScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sessions")
     def _sessions_worker(self, backend: Backend, job: PaneJob, who: Who) -> None:
         started = time.perf_counter()
-        user, ip, ip_set = who
+        user, ip, ip_set, burst = who
         table = backend.sessions(job.filters, user, ip, ip_set)
+        # bursts of failures as one row each; or, opened, one burst's attempts
+        table = burst_attempts(table, burst) if burst else table
+        rows = self._collapsed(table, burst)
         if not get_current_worker().is_cancelled:
-            self.post_message(job.loaded(table, started, timeline=True))
+            self.post_message(job.loaded(rows, started, timeline=True, counted=table))
+
+    def _collapsed(self, table: pa.Table, burst: tuple[str, ...] | None) -> pa.Table:
+        """`table` with its bursts collapsed (an opened burst: its attempts, one row each),
+        remembered per result: the backend hands back the same table for a repeated query."""
+        key = (id(table), burst is not None)
+        hit = self._bursts.get(key)
+        if hit is not None and hit[0] is table:
+            return hit[1]
+        rows = collapse_bursts(table, gap_s=-1 if burst else BURST_GAP_S)  # -1: none
+        self._bursts[key] = (table, rows)
+        while len(self._bursts) > 8:
+            self._bursts.pop(next(iter(self._bursts)))
+        return rows
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _detail_worker(self, backend: Backend, job: DetailJob) -> None:

@@ -64,6 +64,7 @@ class TablePane(Vertical):
     blanks: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, label for an empty value)
     percent: ClassVar[tuple[str, ...]] = ()  # fractions shown as percentages
     labels: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, shorter header)
+    counted: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, its `×N` count column)
     fit: ClassVar[bool] = True  # show only the columns that fit whole (no cut headers)
 
     class Searched(Message):
@@ -287,6 +288,7 @@ class TablePane(Vertical):
             self.blanks,
             self.percent,
             self.labels,
+            self.counted,
         )
 
     def set_search(self, text: str) -> None:
