@@ -82,10 +82,10 @@ RDP_ATTEMPT = "(logon_kind = 'Network' AND outcome = 'failure' AND src_ip_source
 KIND = f"CASE WHEN {RDP_ATTEMPT} THEN 'RemoteInteractive' ELSE logon_kind END"
 
 # Order of the `user_ips` rows: the addresses to look at first (rare, fewest logons, most
-# failures) on top.
+# failures) on top; sessions without an address last.
 USER_IPS_ORDER = (
-    "rare_for_user DESC, user_share ASC NULLS FIRST, failures DESC, user_key NULLS LAST,"
-    " src_ip NULLS LAST"
+    "rare_for_user DESC, src_ip IS NULL, user_share ASC NULLS FIRST, failures DESC,"
+    " user_key NULLS LAST, src_ip NULLS LAST"
 )
 
 

@@ -286,3 +286,35 @@ async def test_a_burst_of_failures_is_one_row_and_enter_opens_its_attempts(brute
         await settle(pilot)
         assert sessions.shaped.rows.num_rows == 12
         assert "burst" not in main.query_one("#status").crumbs
+
+
+@async_test
+async def test_detail_summary_is_grouped_with_codes_in_words_and_activity_shown_whole(
+    demo: Path,
+) -> None:
+    app = make_app(demo, label="demo")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        main = main_of(app)
+        await pilot.press("slash", *"dave", "enter", "enter")
+        await settle(pilot)
+        ips = main.pane("ips")
+        ips.grid.move_cursor(row=ips.row_of("81.2.69.160"))
+        await settle(pilot)
+        await pilot.press("enter", "enter")  # the session from dave's home address → detail
+        await settle(pilot)
+        summary = main.pane("detail").query_one("#summary-table")
+        fields = summary.shaped.rows.column("field").to_pylist()
+        values = dict(zip(fields, summary.shaped.rows.column("value").to_pylist(), strict=True))
+        assert fields[0] == "── who" and "── from where" in fields and "── how it ended" in fields
+        assert fields.index("src_ip") < summary.grid.size.height - 1  # on the first screen
+        assert values["src_ip"] == "81.2.69.160"
+        source = values["src_ip_source"]
+        assert "(" in source and any(ch.isalpha() for ch in source.split("(")[1]), source
+        assert values["logon_type"] == "10 (remote interactive (RDP))"
+        await pilot.press("t", "t")  # the Activity tab
+        await settle(pilot)
+        activity = main.pane("detail").query_one("#activity-table")
+        first = activity.shaped.rows.to_pylist()[0]
+        line = str(main.pane("detail").query_one("#activity-preview").render())
+        assert first["summary"] and first["summary"] in line  # whole, not cut at a column
