@@ -318,3 +318,42 @@ async def test_detail_summary_is_grouped_with_codes_in_words_and_activity_shown_
         first = activity.shaped.rows.to_pylist()[0]
         line = str(main.pane("detail").query_one("#activity-preview").render())
         assert first["summary"] and first["summary"] in line  # whole, not cut at a column
+
+
+@async_test
+async def test_export_defaults_to_the_case_exports_folder_and_says_the_full_path(
+    brute: Path,
+) -> None:
+    from logonscope.tui.screens.export import ExportScreen
+
+    app = make_app(brute, label="brute")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        path = Path(app.screen.query_one("#export-path").value)
+        assert path.parent == (brute / "exports").resolve() and path.suffix == ".csv"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert path.is_file() and path.read_text().startswith("user_key,")
+        said = [str(n.message) for n in app._notifications]
+        assert any(f"to {path}" in m for m in said), said
+
+
+@async_test
+async def test_help_spells_keys_one_way_and_lists_no_copy_noise(demo: Path) -> None:
+    from logonscope.tui.screens.help import HelpScreen, key_rows
+
+    app = make_app(demo, label="demo")
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        keys = {k for _, k, _ in key_rows(app.screen.groups)}
+        assert {"Ctrl+Q", "Ctrl+P", "Ctrl+C", "C", "c"} <= keys
+        assert not any("ctrl" in k or "super" in k for k in keys), keys
+        does = {d for _, _, d in key_rows(app.screen.groups)}
+        assert "Copy" not in does and "clear filters and searches" in does

@@ -239,11 +239,11 @@ class MainScreen(DrillDownScreen):
             if path:
                 self.export_view(view, path)
 
-        self.app.push_screen(ExportScreen(f"./logonscope-{name}-{stamp}.csv", what), chosen)
+        folder = (self.backend.case_dir / "exports").resolve()
+        default = str(folder / f"logonscope-{name}-{stamp}.csv")
+        self.app.push_screen(ExportScreen(default, what), chosen)
 
     def action_help(self) -> None:
-        from logonscope.tui.widgets.table_pane import Grid
-
         groups: list[tuple[str, list[Any]]] = [
             ("main", self.BINDINGS),
             ("app", list(self.app.BINDINGS)),
@@ -251,10 +251,11 @@ class MainScreen(DrillDownScreen):
                 "dialogs",
                 [
                     Binding("escape", "", "close a dialog / cancel"),
-                    Binding("ctrl+s", "", "apply filters (filter dialog)"),
+                    Binding("space", "", "tick or untick a [x] box (filters, columns)"),
+                    Binding("enter,ctrl+s", "", "apply the filter or column dialog"),
                 ],
             ),
-            ("tables", [b for b in Grid.BINDINGS if b.key in ("ctrl+c,super+c",)]),
+            ("tables", [Binding("ctrl+c", "", "copy the row under the cursor")]),
         ]
         self.app.push_screen(HelpScreen(groups))
 
