@@ -357,3 +357,12 @@ async def test_help_spells_keys_one_way_and_lists_no_copy_noise(demo: Path) -> N
         assert not any("ctrl" in k or "super" in k for k in keys), keys
         does = {d for _, _, d in key_rows(app.screen.groups)}
         assert "Copy" not in does and "clear filters and searches" in does
+
+
+def test_the_timeline_label_never_touches_its_times() -> None:
+    from logonscope.tui.widgets.timeline import label_between
+
+    assert label_between("alice", 40) == "alice"
+    cut = label_between("administrator from 45.146.164.110", 30)
+    assert cut == "administrator from 45.146…" and len(cut) == 30 - 4
+    assert label_between("administrator", 7) == ""  # no room: the times stay clear
