@@ -39,7 +39,7 @@ class CheckList(SelectionList[str]):
         except OptionDoesNotExist:
             return line
         ticked = selection.value in self._selected
-        here = self.highlighted == index
+        here = self.highlighted == index and self.has_focus
         style = next(iter(line)).style or self.rich_style
         mark = f"{CURSOR if here else ' '} {TICKED if ticked else UNTICKED} "
         return Strip([Segment(mark, style), *line])
