@@ -198,6 +198,7 @@ class ActivityTable(TablePane):
         ("channel", "TerminalServices-", "TS-"),
     )
     empty_text: ClassVar[str] = "no activity attributed to this session"
+    fit: ClassVar[bool] = False  # the summary runs to the edge; the preview shows it whole
 
     def highlighted(self, row: dict[str, Any] | None) -> None:
         _show_preview(self, preview(row, ("time", "event_id", "summary")))
