@@ -183,7 +183,7 @@ def fitting(display: pa.Table, width: int) -> list[str]:
 def _percent(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """0.0070922 → `0.7 %`; a share under 0.05 % but above 0 stays visible as `<0.1 %`."""
     values = column.to_pylist()
-    out = []
+    out: list[str | None] = []
     for v in values:
         if v is None:
             out.append(None)
