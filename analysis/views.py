@@ -2,9 +2,13 @@
 
 Both are plain SQL over a sessions relation so the same text serves the derived tables (all
 sessions) and filtered reads (`analysis.queries` wraps the sessions in a parameterised filter
-first). Rarity of a source IP is given per user (`user_share`: the user's sessions from this
-IP / all the user's sessions; `rare_for_user`) and per case (`case_users`: distinct users seen
-from it; `case_share`: its share of all sessions that have an address).
+first). Successes and failures are counted apart, and rarity is computed on successful logons
+only, so a brute-forcer's address with 95 failures does not look common: per user
+(`user_share`: the user's successful logons from this IP / all their successful logons;
+`rare_for_user`, also true for an address the user never logged on from) and per case
+(`case_users`: distinct users who logged on from it; `case_share`: its share of the case's
+successful logons that have an address). A user is named by their most frequent spelling in
+the evidence (`administrator` over a rarer `Administrator`).
 
 This module must not read files or import the UI; callers pass the relation to read.
 """
@@ -50,18 +54,35 @@ USER_IPS_COLUMNS = (
     "src_hosts",
     "first_seen",
     "last_seen",
-    "user_sessions",
+    "first_logon",
+    "last_logon",
+    "first_failure",
+    "last_failure",
+    "user_logons",
     "user_share",
     "rare_for_user",
     "case_users",
-    "case_sessions",
+    "case_logons",
     "case_share",
     "system",
 )
-# An IP is rare for a user when it carries at most this share of the user's sessions and the
-# user has enough history for a share to mean something.
+# An IP is rare for a user when the user never logged on from it, or when it carries at most
+# this share of the user's successful logons and the user has enough of them for a share to
+# mean something.
 RARE_SHARE = 0.10
 RARE_MIN_SESSIONS = 5
+
+# A failed network logon whose address came from an RDP connection event (RdpCoreTS 131) is
+# the NLA check of an RDP attempt: shown and filtered as an RDP (RemoteInteractive) attempt.
+RDP_ATTEMPT = "(logon_kind = 'Network' AND outcome = 'failure' AND src_ip_source = '131')"
+KIND = f"CASE WHEN {RDP_ATTEMPT} THEN 'RemoteInteractive' ELSE logon_kind END"
+
+# Order of the `user_ips` rows: the addresses to look at first (rare, fewest logons, most
+# failures) on top; sessions without an address last.
+USER_IPS_ORDER = (
+    "rare_for_user DESC, src_ip IS NULL, user_share ASC NULLS FIRST, failures DESC,"
+    " user_key NULLS LAST, src_ip NULLS LAST"
+)
 
 
 def checked(relation: str) -> str:
@@ -69,12 +90,20 @@ def checked(relation: str) -> str:
     return require_identifier(relation)
 
 
+def _names(r: str) -> str:
+    """CTE body: each user_key's most frequent spelling (ties: the first in sort order)."""
+    return f"""SELECT user_key, first(user ORDER BY n DESC, user) AS name
+        FROM (SELECT user_key, user, count(*) AS n FROM {r} GROUP BY user_key, user)
+        GROUP BY user_key"""
+
+
 def users_sql(relation: str = "sessions") -> str:
     """SELECT producing the `users` view from the sessions in `relation`."""
     r = checked(relation)
     return f"""
+    WITH names AS ({_names(r)})
     SELECT user_key,
-           min(user) AS user,  -- one spelling, the same whatever the row order
+           any_value(names.name) AS user,  -- the most frequent spelling
            list(DISTINCT domain ORDER BY domain) FILTER (WHERE domain IS NOT NULL) AS domains,
            count(*) AS sessions,
            count(*) FILTER (WHERE outcome = 'success') AS successes,
@@ -84,14 +113,14 @@ def users_sql(relation: str = "sessions") -> str:
            count(*) FILTER (WHERE admin) AS admin_sessions,
            list(DISTINCT host_key ORDER BY host_key) FILTER (WHERE host_key IS NOT NULL) AS hosts,
            count(DISTINCT host_key) AS n_hosts,
-           list(DISTINCT logon_kind ORDER BY logon_kind)
+           list(DISTINCT {KIND} ORDER BY {KIND})
                FILTER (WHERE logon_kind IS NOT NULL) AS logon_kinds,
            count(DISTINCT src_ip) AS n_src_ips,
            min(start) AS first_seen,
            max(coalesce("end", start)) AS last_seen,
            max(start) FILTER (WHERE outcome = 'failure') AS last_failure,
            bool_and(system) AS system
-    FROM {r}
+    FROM {r} LEFT JOIN names USING (user_key)
     GROUP BY user_key
     ORDER BY failures DESC, sessions DESC, user_key NULLS LAST
     """
@@ -101,43 +130,51 @@ def user_ips_sql(relation: str = "sessions") -> str:
     """SELECT producing the `user_ips` view (needs `_ls_ipnet(ip, ip_network)` registered)."""
     r = checked(relation)
     return f"""
-    WITH per AS (
+    WITH names AS ({_names(r)}),
+    per AS (
         SELECT user_key, src_ip,
-               min(user) AS user,  -- one spelling, the same whatever the row order
+               any_value(names.name) AS user,  -- the most frequent spelling, as in `users`
                any_value(src_ip_class) AS src_ip_class,
                count(*) AS sessions,
                count(*) FILTER (WHERE outcome = 'success') AS successes,
                count(*) FILTER (WHERE outcome = 'failure') AS failures,
                list(DISTINCT host_key ORDER BY host_key) FILTER (WHERE host_key IS NOT NULL)
                    AS hosts,
-               list(DISTINCT logon_kind ORDER BY logon_kind)
+               list(DISTINCT {KIND} ORDER BY {KIND})
                    FILTER (WHERE logon_kind IS NOT NULL) AS logon_kinds,
                list(DISTINCT src_host ORDER BY src_host) FILTER (WHERE src_host IS NOT NULL)
                    AS src_hosts,
                min(start) AS first_seen,
                max(coalesce("end", start)) AS last_seen,
+               min(start) FILTER (WHERE outcome = 'success') AS first_logon,
+               max(coalesce("end", start)) FILTER (WHERE outcome = 'success') AS last_logon,
+               min(start) FILTER (WHERE outcome = 'failure') AS first_failure,
+               max(start) FILTER (WHERE outcome = 'failure') AS last_failure,
                bool_and(system) AS system
-        FROM {r} GROUP BY user_key, src_ip),
-    u AS (SELECT user_key, CAST(sum(sessions) AS BIGINT) AS user_sessions
+        FROM {r} LEFT JOIN names USING (user_key) GROUP BY user_key, src_ip),
+    u AS (SELECT user_key, CAST(sum(successes) AS BIGINT) AS user_logons
           FROM per GROUP BY user_key),
-    c AS (SELECT src_ip, count(DISTINCT user_key) AS case_users,
-                 CAST(sum(sessions) AS BIGINT) AS case_sessions
+    c AS (SELECT src_ip, count(DISTINCT user_key) FILTER (WHERE successes > 0) AS case_users,
+                 CAST(sum(successes) AS BIGINT) AS case_logons
           FROM per WHERE src_ip IS NOT NULL GROUP BY src_ip),
-    t AS (SELECT CAST(sum(sessions) AS BIGINT) AS total FROM per WHERE src_ip IS NOT NULL)
+    t AS (SELECT CAST(sum(successes) AS BIGINT) AS total FROM per WHERE src_ip IS NOT NULL)
     SELECT per.user_key, per.user, per.src_ip, per.src_ip_class, n.ip_network AS src_network,
            per.sessions, per.successes, per.failures, per.hosts, per.logon_kinds, per.src_hosts,
-           per.first_seen, per.last_seen,
-           u.user_sessions,
-           per.sessions / u.user_sessions AS user_share,
-           (per.src_ip IS NOT NULL AND u.user_sessions >= {RARE_MIN_SESSIONS}
-            AND per.sessions / u.user_sessions <= {RARE_SHARE}) AS rare_for_user,
+           per.first_seen, per.last_seen, per.first_logon, per.last_logon,
+           per.first_failure, per.last_failure,
+           u.user_logons,
+           per.successes / nullif(u.user_logons, 0) AS user_share,
+           (per.src_ip IS NOT NULL AND (per.successes = 0 OR (
+                u.user_logons >= {RARE_MIN_SESSIONS}
+                AND per.successes / u.user_logons <= {RARE_SHARE}))) AS rare_for_user,
            coalesce(c.case_users, 0) AS case_users,
-           coalesce(c.case_sessions, 0) AS case_sessions,
-           CASE WHEN per.src_ip IS NOT NULL THEN c.case_sessions / t.total END AS case_share,
+           coalesce(c.case_logons, 0) AS case_logons,
+           CASE WHEN per.src_ip IS NOT NULL THEN c.case_logons / nullif(t.total, 0) END
+               AS case_share,
            per.system
     FROM per JOIN u USING (user_key) LEFT JOIN c USING (src_ip) CROSS JOIN t
     LEFT JOIN _ls_ipnet n ON n.ip = per.src_ip
-    ORDER BY user_share ASC, per.user_key NULLS LAST, per.src_ip NULLS LAST
+    ORDER BY {USER_IPS_ORDER}
     """
 
 

@@ -82,14 +82,32 @@ SHOTS: list[tuple[str, tuple[int, int], Steps, str]] = [
         then(_dave_home_ip, press("enter", "enter", "t", "enter")),
         "Enter on a source: the whole stored event as JSON",
     ),
-    ("all-sessions-failures", (120, 36), press("s", "x"), "Case-wide sessions, failures only (x)"),
+    (
+        "all-sessions-failures",
+        (120, 36),
+        press("s", "x"),
+        "Case-wide sessions, failures only (x): bursts of failures are one row each",
+    ),
+    (
+        "bruteforce-ips",
+        (120, 36),
+        press("x"),
+        "administrator: a burst row (failure ×23) and User + IP with logons and failures apart",
+    ),
+    (
+        "burst-attempts",
+        (120, 36),
+        press("x", "tab", "tab", "enter"),
+        "Enter on a burst row: its attempts, one row each (Esc comes back)",
+    ),
+    ("columns", (120, 36), press("tab", "tab", "C"), "Column chooser (C): [x] shown columns"),
     ("filters", (120, 36), press("f"), "Filter dialog (f)"),
     ("help", (120, 36), press("question_mark"), "Help: every key (?)"),
     (
         "narrow-80x24",
         (80, 24),
-        press("enter", "enter", "enter"),
-        "80×24: one pane at a time, Tab moves on",
+        press("x", "enter", "enter"),
+        "80×24: one pane at a time (Tab moves on); the filters line and ? help stay",
     ),
 ]
 

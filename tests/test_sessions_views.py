@@ -79,11 +79,22 @@ def test_user_ips_rarity_per_user_and_per_case(con):
     outlier = ips[("alice", "81.2.69.160")]
     usual = ips[("alice", "10.0.0.5")]
     assert outlier["user_share"] == pytest.approx(1 / 20) and outlier["rare_for_user"]
-    assert not usual["rare_for_user"] and usual["case_users"] == 2  # alice and bob
+    # rarity counts successful logons: bob only failed from 10.0.0.5, so alice alone logged on
+    assert not usual["rare_for_user"] and usual["case_users"] == 1
+    tried = ips[("bob", "10.0.0.5")]
+    assert (tried["successes"], tried["failures"], tried["sessions"]) == (0, 3, 3)
+    assert tried["rare_for_user"] and tried["first_logon"] is None
+    assert tried["first_failure"] == T0 + dt.timedelta(hours=20)
+    assert tried["last_failure"] == T0 + dt.timedelta(hours=22)
+    assert usual["first_logon"] == T0 and usual["last_failure"] is None
     assert outlier["case_users"] == 1 and outlier["src_network"] == "81.2.69.0/24"
     assert ("carol", None) in ips  # sessions without an address are a row too
-    first = queries.user_ips(con).to_pylist()[0]
-    assert (first["user_key"], first["src_ip"]) == ("alice", "81.2.69.160")  # rarest first
+    rows = queries.user_ips(con).to_pylist()
+    # rarest first: an address with only failed attempts, then the rare logon
+    assert [(r["user_key"], r["src_ip"]) for r in rows[:2]] == [
+        ("bob", "10.0.0.5"),
+        ("alice", "81.2.69.160"),
+    ]
 
 
 def test_filters_select_by_user_form_ip_host_time_kind_and_failure(con):
@@ -107,3 +118,19 @@ def test_filters_are_parameters_never_sql(con):
 def test_views_reject_non_identifiers(con):
     with pytest.raises(ValueError):
         views.users_sql("sessions; DROP TABLE x")
+
+
+def test_bursts_collapse_close_failures_from_one_source_to_one_user_on_one_host(con):
+    rows = [_session(i, "eve", "45.1.1.1", outcome="failure") for i in range(6)]
+    for i, row in enumerate(rows):  # 30 s apart, except a 2-minute pause before the 5th
+        row["start"] = row["end"] = T0 + dt.timedelta(seconds=30 * i + (90 if i >= 4 else 0))
+    rows.append(_session(40, "eve", "45.9.9.9", outcome="failure"))  # another source
+    rows[-1]["start"] = rows[-1]["end"] = T0 + dt.timedelta(seconds=45)
+    table = pa.Table.from_pylist(rows, schema=SESSIONS_SCHEMA).sort_by("start")
+    out = queries.collapse_bursts(table).to_pylist()
+    counts = [(r["src_ip"], r["attempts"]) for r in out]
+    assert counts == [("45.1.1.1", 4), ("45.9.9.9", None), ("45.1.1.1", 2)]
+    first = out[0]
+    assert first["end"] == T0 + dt.timedelta(seconds=90) and first["duration"] == "00:01:30"
+    assert first["burst_ids"] == [f"s{i:03d}" for i in range(4)]
+    assert queries.collapse_bursts(table, gap_s=-1).num_rows == 7  # nothing collapsed

@@ -40,14 +40,29 @@ def test_demo_session_detail_at_120x36(
     snap_compare, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     app = make_app(demo_case(tmp_path_factory), label="demo")
-    assert snap_compare(app, terminal_size=(120, 36), run_before=keys("enter", "enter", "enter"))
+    # dave: a user whose first session is a logon, not a burst of failures
+    dave = ("slash", *"dave", "enter", "enter", "enter", "enter")
+    assert snap_compare(app, terminal_size=(120, 36), run_before=keys(*dave))
 
 
 def test_demo_sources_tab_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
     app = make_app(demo_case(tmp_path_factory), label="demo")
-    assert snap_compare(
-        app, terminal_size=(80, 24), run_before=keys("enter", "enter", "enter", "t")
-    )
+    dave = ("slash", *"dave", "enter", "enter", "enter", "enter", "t")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys(*dave))
+
+
+def test_demo_burst_of_failures_and_user_ips_counts_at_120x36(
+    snap_compare, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    app = make_app(demo_case(tmp_path_factory), label="demo")
+    assert snap_compare(app, terminal_size=(120, 36), run_before=keys("x"))
+
+
+def test_demo_failures_filter_at_80x24(
+    snap_compare, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    app = make_app(demo_case(tmp_path_factory), label="demo")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=keys("x", "enter", "enter"))
 
 
 def test_evidence_markup_and_escapes_shown_as_text_at_120x36(

@@ -100,7 +100,7 @@ def write_crafted(out: Path) -> None:
     """Two hosts and three stories the demo set does not tell, written by the generator's own
     stories: a user whose name is hostile markup and escapes (console logon with a failed
     unlock, then an RDP session reconnected from a public address) and alice, who has one
-    network logon from an address and one without (the "(no IP)" row)."""
+    network logon from an address and one without (the "no address" row)."""
     out.mkdir(parents=True)
     r = gen._Run(out, 7, ["crafted"], 2, DEFAULT_MAX_BYTES)
     srv, ws = r.host(0), r.host(1)
@@ -126,3 +126,27 @@ def crafted_case(factory: pytest.TempPathFactory) -> Path:
 def user_sessions(truth: dict[str, Any], user: str) -> list[dict[str, Any]]:
     """The truth sessions of one user (matched as the app keys users: case-insensitively)."""
     return [s for s in truth["sessions"] if s["user"].lower() == user.lower()]
+
+
+BRUTE_IP, USUAL_IP = "45.146.164.110", "10.20.0.50"
+BRUTE_FAILURES = 95
+
+
+def write_brute_force(out: Path) -> None:
+    """A server where alice logs on over RDP ten times from her usual workstation, then an
+    address fails 95 times as alice (RDP with NLA) within a minute or two, and gets in once."""
+    out.mkdir(parents=True)
+    run = gen._Run(out, 7, ["rdp-bruteforce"], 1, DEFAULT_MAX_BYTES)
+    server = run.hosts[0]
+    for _ in range(10):
+        logon, t = st.rdp_logon(server, run.clock, run.alice, USUAL_IP)
+        run.then(st.rdp_disconnect(server, t + 600 * gen.S, logon))
+    run.then(st.nla_bruteforce(server, run.clock, BRUTE_IP, ["alice"], BRUTE_FAILURES))
+    logon, t = st.rdp_logon(server, run.clock, run.alice, BRUTE_IP)
+    run.then(st.rdp_disconnect(server, t + 60 * gen.S, logon))
+    run.truth.finish(server.finish())
+
+
+def brute_force_case(factory: pytest.TempPathFactory) -> Path:
+    """`write_brute_force`'s evidence, ingested and built."""
+    return _build(factory, "brute-case", write_brute_force)

@@ -23,7 +23,7 @@ def format_for(path: str | Path) -> str:
 
 
 def export_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
-    target = Path(path).expanduser()
+    target = Path(path).expanduser().resolve()  # the full path: what the app reports
     if not target.parent.is_dir():
         raise FileNotFoundError(f"{target.parent}: no such folder")
     fmt = fmt or format_for(target)

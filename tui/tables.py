@@ -22,6 +22,11 @@ import pyarrow.compute as pc
 # What one table shows at most; the status says "N of M" when a result is larger.
 ROW_CAP = 10_000
 
+# How fastdatatable lays out a column: at most this wide, plus a space either side.
+MAX_COLUMN = 48
+CELL_PADDING = 2
+SCROLLBAR = 2
+
 # Finds the values `visible_text` would change (RE2 syntax): anything outside letters, marks,
 # numbers, punctuation, symbols and the plain space. A superset of its rule, never a subset.
 _HIDDEN_RE = r"[^\p{L}\p{M}\p{N}\p{P}\p{S} ]"
@@ -96,22 +101,97 @@ def shape(
     hidden: tuple[str, ...] = (),
     preferred: tuple[str, ...] = (),
     abbreviate: tuple[tuple[str, str, str], ...] = (),
+    width: int = 0,
+    blanks: tuple[tuple[str, str], ...] = (),
+    percent: tuple[str, ...] = (),
+    labels: tuple[tuple[str, str], ...] = (),
+    counted: tuple[tuple[str, str], ...] = (),
 ) -> Shaped:
     """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
-    `preferred` columns come first, in that order."""
+    `preferred` columns come first, in that order. With a `width`, only the columns that fit
+    whole in it are shown (most important first), so no header is ever cut mid-word; the
+    others stay in `rows` for the detail, the column chooser and export. `blanks` labels a
+    column's empty values; `percent` shows fractions as percentages; `labels` gives columns
+    shorter headers; `counted` (column, count column) appends ` ×N` to a value whose row
+    has a count (a burst's outcome: `failure ×95`). All display only."""
     matched = sort(search(table, text), order)
     rows = matched.slice(0, cap)
     names = rows.column_names
     first = [c for c in preferred if c in names and c not in hidden]
     rest = [c for c in names if c not in first and c not in hidden]
     shown = rows.select(first + rest)
+    for name in percent:
+        if name in shown.column_names and pa.types.is_floating(shown.schema.field(name).type):
+            index = shown.column_names.index(name)
+            shown = shown.set_column(index, name, _percent(shown.column(name)))
     for name, old, new in abbreviate:  # display only: rows, view and export keep the original
         if name in shown.column_names and pa.types.is_string(shown.schema.field(name).type):
             index = shown.column_names.index(name)
             shown = shown.set_column(
                 index, name, pc.replace_substring(shown.column(name), old, new)
             )
-    return Shaped(inert(shown), rows, matched.num_rows, table.num_rows, matched)
+    display = inert(shown)
+    for name, label in blanks:
+        if name in display.column_names:
+            index = display.column_names.index(name)
+            filled = pc.fill_null(display.column(name), label)
+            display = display.set_column(index, name, filled)
+    for name, count in counted:
+        if name in display.column_names and count in rows.column_names:
+            index = display.column_names.index(name)
+            times = pc.binary_join_element_wise(
+                pc.fill_null(display.column(name), ""),
+                pc.cast(rows.column(count), pa.string()),
+                " ×",
+            )
+            marked = pc.if_else(pc.is_valid(rows.column(count)), times, display.column(name))
+            display = display.set_column(index, name, marked)
+    if labels:
+        names = dict(labels)
+        display = display.rename_columns([names.get(c, c) for c in display.column_names])
+    if width > 0:
+        display = display.select(fitting(display, width))
+    return Shaped(display, rows, matched.num_rows, table.num_rows, matched)
+
+
+def column_width(column: pa.ChunkedArray, name: str) -> int:
+    """The cells a display column takes in the table widget: its widest value or its
+    header, at most MAX_COLUMN, plus padding."""
+    content = len(name)
+    if len(column) and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        longest = pc.max(pc.utf8_length(column)).as_py()
+        content = max(content, longest or 0)
+    elif len(column):
+        longest = pc.max(pc.utf8_length(pc.cast(column, pa.string()))).as_py()
+        content = max(content, longest or 0)
+    return min(content, MAX_COLUMN) + CELL_PADDING
+
+
+def fitting(display: pa.Table, width: int) -> list[str]:
+    """The leading columns of `display` that fit whole in `width` cells (at least one)."""
+    room = width - SCROLLBAR
+    names: list[str] = []
+    for name in display.column_names:
+        need = column_width(display.column(name), name)
+        if names and need > room:
+            break
+        names.append(name)
+        room -= need
+    return names
+
+
+def _percent(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """0.0070922 → `0.7 %`; a share under 0.05 % but above 0 stays visible as `<0.1 %`."""
+    values = column.to_pylist()
+    out: list[str | None] = []
+    for v in values:
+        if v is None:
+            out.append(None)
+        elif 0 < v < 0.0005:
+            out.append("<0.1 %")
+        else:
+            out.append(f"{v * 100:.1f} %")
+    return pa.chunked_array([pa.array(out, pa.string())])
 
 
 @dataclass(frozen=True)
@@ -124,6 +204,11 @@ class ShapeSpec:
     hidden: tuple[str, ...] = ()
     preferred: tuple[str, ...] = ()
     abbreviate: tuple[tuple[str, str, str], ...] = ()
+    width: int = 0  # the pane's content width (0: every column)
+    blanks: tuple[tuple[str, str], ...] = ()
+    percent: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    counted: tuple[tuple[str, str], ...] = ()
 
     def apply(self, table: pa.Table) -> Shaped:
         return shape(
@@ -133,6 +218,11 @@ class ShapeSpec:
             hidden=self.hidden,
             preferred=self.preferred,
             abbreviate=self.abbreviate,
+            width=self.width,
+            blanks=self.blanks,
+            percent=self.percent,
+            labels=self.labels,
+            counted=self.counted,
         )
 
 

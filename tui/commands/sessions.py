@@ -59,11 +59,12 @@ USER_IPS_TABLE = (
     "src_ip",
     "src_ip_class",
     "src_network",
-    "sessions",
+    "successes",
     "failures",
     "hosts",
-    "first_seen",
-    "last_seen",
+    "first_logon",
+    "last_logon",
+    "last_failure",
     "user_share",
     "rare_for_user",
     "case_users",
@@ -136,9 +137,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "user-ips",
         help="per user + source IP, with rarity (outlier IPs)",
-        description="One row per user and source address: counts, first/last "
-        "seen, IP class and network, how rare the IP is for the user "
-        "(user_share, rare_for_user) and across the case (case_users, "
+        description="One row per user and source address: successful logons "
+        "and failed attempts counted apart with their first/last, IP class and "
+        "network, how rare the IP is for the user (user_share of their "
+        "successful logons, rare_for_user: also true for an address they never "
+        "logged on from) and across the case (case_users who logged on from it, "
         "case_share). Rarest first.",
     )
     _common(p)

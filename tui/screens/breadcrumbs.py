@@ -20,6 +20,8 @@ def crumbs(nav: Nav, filters: FilterState, case_label: str = "") -> str:
         parts.append(f"all sessions{' of ' + visible(filters.host) if filters.host else ''}")
     if nav.ip_set:
         parts.append(f"from {_ip(nav)}")
+    if nav.burst:
+        parts.append(f"burst of {len(nav.burst)} failures")
     if nav.session_id and nav.pane == "detail":
         parts.append(f"session {visible(nav.session_id)}")
     parts.append(f"[{PANE_NAMES[nav.pane]}]")
@@ -33,6 +35,8 @@ def sessions_context(nav: Nav, filters: FilterState) -> str:
         who += f" from {_ip(nav)}"
     if filters.host:
         who += f" on {visible(filters.host)}"
+    if nav.burst:
+        who += f" · burst of {len(nav.burst)} failures (Esc: back)"
     return who
 
 
@@ -42,4 +46,14 @@ def user_context(nav: Nav) -> str:
 
 
 def _ip(nav: Nav) -> str:
-    return visible(nav.ip) if nav.ip is not None else "(no IP)"
+    return visible(nav.ip) if nav.ip is not None else "no address"
+
+
+def filters_short(filters: FilterState) -> str:
+    """Only the filters that narrow the view (`kind: Network  outcome: failure`), or `none`:
+    what the status line shows when the full list does not fit."""
+    full = FilterState(show_system=filters.show_system)
+    if filters == full:
+        return "none" + ("  system: shown" if filters.show_system else "")
+    parts = [p for p in filters.describe().split("  ") if not p.endswith((": all", "hidden"))]
+    return "  ".join(parts)

@@ -51,6 +51,8 @@ class ExportScreen(ModalScreen[str | None]):
             note.update("a path, please")
             return
         target = Path(path).expanduser()
+        if target.parent == Path(self.default).parent and not target.parent.exists():
+            target.parent.mkdir(parents=True)  # the case's exports/ folder, made on first use
         if not target.parent.is_dir():
             note.update(f"no such folder: {target.parent}")
             return

@@ -16,10 +16,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Select, SelectionList, Static
+from textual.widgets import Button, Input, Select, Static
 
 from logonscope.tui.backend import FilterState
 from logonscope.tui.tables import visible
+from logonscope.tui.widgets.checklist import CheckList, Choice, TickBox
 
 TIME_HINT = "YYYY-MM-DD [HH:MM[:SS]] UTC"
 
@@ -54,7 +55,7 @@ class FiltersScreen(ModalScreen[FilterState | None]):
     FiltersScreen Horizontal { height: auto; }
     FiltersScreen .label { width: 10; padding: 1 0 0 1; }
     FiltersScreen Input, FiltersScreen Select { width: 1fr; }
-    FiltersScreen SelectionList { height: auto; max-height: 8; width: 1fr; }
+    FiltersScreen CheckList { height: auto; max-height: 8; width: 1fr; }
     FiltersScreen #filter-error { color: $error; }
     FiltersScreen #filter-buttons { height: 3; }
     """
@@ -74,16 +75,18 @@ class FiltersScreen(ModalScreen[FilterState | None]):
         outcomes = list(getattr(facets, "outcomes", ()) or ("success", "failure", "unknown"))
         with Vertical():
             yield Static(
-                "Filters  (Tab moves, Space toggles, Ctrl+S or Enter applies, Esc cancels)",
+                "Filters  (Tab moves, Space toggles [x], Enter or Ctrl+S applies, Esc cancels)",
                 markup=False,
             )
             with VerticalScroll():
                 with Horizontal():
                     yield Static("host", classes="label")
-                    yield Select(
+                    yield Choice(
                         [(label(h), h) for h in hosts],
                         prompt="all hosts",
-                        value=state.host if state.host in hosts else Select.NULL,
+                        value=state.host
+                        if state.host is not None and state.host in hosts
+                        else Select.NULL,
                         allow_blank=True,
                         id="filter-host",
                     )
@@ -95,16 +98,16 @@ class FiltersScreen(ModalScreen[FilterState | None]):
                     yield Input(_show_time(state.until), placeholder=TIME_HINT, id="filter-until")
                 with Horizontal():
                     yield Static("kinds", classes="label")
-                    yield SelectionList[str](
+                    yield CheckList(
                         *[(label(k), k, k in state.kinds) for k in kinds], id="filter-kinds"
                     )
                 with Horizontal():
                     yield Static("outcome", classes="label")
-                    yield SelectionList[str](
+                    yield CheckList(
                         *[(label(o), o, o in state.outcomes) for o in outcomes],
                         id="filter-outcomes",
                     )
-                yield Checkbox(
+                yield TickBox(
                     "show system accounts (machine$, SYSTEM, DWM-*, …)",
                     value=state.show_system,
                     id="filter-system",
@@ -145,9 +148,9 @@ class FiltersScreen(ModalScreen[FilterState | None]):
                 host=None if host is Select.NULL or host is None else str(host),
                 since=since,
                 until=until,
-                kinds=tuple(self.query_one("#filter-kinds", SelectionList).selected),
-                outcomes=tuple(self.query_one("#filter-outcomes", SelectionList).selected),
-                show_system=self.query_one("#filter-system", Checkbox).value,
+                kinds=tuple(self.query_one("#filter-kinds", CheckList).selected),
+                outcomes=tuple(self.query_one("#filter-outcomes", CheckList).selected),
+                show_system=self.query_one("#filter-system", TickBox).value,
             )
         )
 

@@ -19,7 +19,11 @@ from textual.widgets import Static
 TABLE_KEYS = (
     ("↑ ↓ ← →", "move the cursor"),
     ("PgUp PgDn Home End", "page / jump in a table"),
-    ("Enter", "drill down: user → source IPs → sessions → detail; on a source: the full event"),
+    (
+        "Enter",
+        "drill down: user → source IPs → sessions → detail; on a burst of failures: its "
+        "attempts; on a source or activity row: the full event",
+    ),
 )
 
 
@@ -47,9 +51,14 @@ def _pretty(key: str) -> str:
         "enter": "Enter",
         "right_square_bracket": "]",
         "left_square_bracket": "[",
-        "ctrl+p": "Ctrl+P",
     }
-    return names.get(key.strip(), key.strip())
+    key = key.strip()
+    if key in names:
+        return names[key]
+    if "+" in key:  # ctrl+q → Ctrl+Q, the way the footer and dialogs spell it
+        *mods, last = key.split("+")
+        return "+".join([m.capitalize() for m in mods] + [last.upper() if len(last) == 1 else last])
+    return key
 
 
 class HelpScreen(ModalScreen[None]):

@@ -33,8 +33,15 @@ class PaneJob:
     context: str = ""  # what the result is of, for the pane's title
     select: Any = None  # the key to put the cursor on
 
-    def loaded(self, table: pa.Table, started: float, timeline: bool = False) -> Loaded:
-        """`table` shaped for the pane (and its timeline histogram), as a message."""
+    def loaded(
+        self,
+        table: pa.Table,
+        started: float,
+        timeline: bool = False,
+        counted: pa.Table | None = None,
+    ) -> Loaded:
+        """`table` shaped for the pane (and its timeline histogram, of `counted` when given:
+        every attempt of a burst counts), as a message."""
         shaped = prepare(self.spec.apply(table))
         return Loaded(
             self.pane,
@@ -43,7 +50,7 @@ class PaneJob:
             shaped,
             self.context,
             self.select,
-            histogram(table) if timeline else None,
+            histogram(table if counted is None else counted) if timeline else None,
             seconds=time.perf_counter() - started,
             spec=self.spec,
         )

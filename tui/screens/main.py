@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
 from logonscope.tui.backend import FilterState
+from logonscope.tui.screens.columns import ColumnsScreen
 from logonscope.tui.screens.export import ExportScreen
 from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.help import HelpScreen
@@ -58,9 +59,10 @@ class MainScreen(DrillDownScreen):
         Binding("f", "filters", "filters: host, time, kind, outcome, system"),
         Binding("o", "sort", "sort this table by a column"),
         Binding("O", "reverse_sort", "reverse sort", show=False),
+        Binding("C", "columns", "choose the columns this table shows", show=False),
         Binding("S", "toggle_system", "show / hide system accounts", show=False),
         Binding("x", "failures", "failures only", show=False),
-        Binding("c", "clear_filters", "clear filters", show=False),
+        Binding("c", "clear_filters", "clear filters and searches", show=False),
         Binding("s", "all_sessions", "all sessions of the case", show=False),
         Binding("H", "hosts", "sessions of a host", show=False),
         Binding("u", "goto('users')", "go to Users", show=False),
@@ -115,7 +117,8 @@ class MainScreen(DrillDownScreen):
         table = self.active_table()
         if table.shaped is None:
             return
-        columns = [c for c in sortable(table.shaped.rows) if c in table.columns()]
+        available = table.available_columns()
+        columns = [c for c in available if c in sortable(table.shaped.rows)]
         current = table.order.column if table.order else None
 
         def picked(column: str | None) -> None:
@@ -136,6 +139,20 @@ class MainScreen(DrillDownScreen):
             for c in columns
         ]
         self.app.push_screen(PickScreen(f"Sort {table.title} by", labels, current), picked)
+
+    def action_columns(self) -> None:
+        table = self.active_table()
+        if table.shaped is None:
+            return
+        available = table.available_columns()
+        shown = list(table.chosen_columns or available)
+
+        def picked(columns: tuple[str, ...] | None) -> None:
+            if columns:
+                table.chosen_columns = columns
+                table.post_message(table.Searched(table))
+
+        self.app.push_screen(ColumnsScreen(f"Columns of {table.title}", available, shown), picked)
 
     def action_reverse_sort(self) -> None:
         table = self.active_table()
@@ -164,12 +181,25 @@ class MainScreen(DrillDownScreen):
         self._apply_filters(replace(self.filters, outcomes=outcomes))
 
     def action_clear_filters(self) -> None:
+        """Back to every row: no filter, no search in any pane."""
+        if self.query_one("#search", Input).has_class("open"):
+            self._close_search(clear=True)
+        for name in ("users", "ips", "sessions"):
+            self.pane(name).clear_searches()
+        for table in self.pane("detail").tables():
+            table.clear_searches()
         self._apply_filters(FilterState(show_system=self.filters.show_system))
 
     def action_all_sessions(self) -> None:
         self._push()
         self.nav = replace(
-            self.nav, user=None, user_label=None, ip=None, ip_set=False, session_id=None
+            self.nav,
+            user=None,
+            user_label=None,
+            ip=None,
+            ip_set=False,
+            session_id=None,
+            burst=None,
         )
         self.load_ips()
         self.load_sessions()
@@ -209,11 +239,11 @@ class MainScreen(DrillDownScreen):
             if path:
                 self.export_view(view, path)
 
-        self.app.push_screen(ExportScreen(f"./logonscope-{name}-{stamp}.csv", what), chosen)
+        folder = (self.backend.case_dir / "exports").resolve()
+        default = str(folder / f"logonscope-{name}-{stamp}.csv")
+        self.app.push_screen(ExportScreen(default, what), chosen)
 
     def action_help(self) -> None:
-        from logonscope.tui.widgets.table_pane import Grid
-
         groups: list[tuple[str, list[Any]]] = [
             ("main", self.BINDINGS),
             ("app", list(self.app.BINDINGS)),
@@ -221,10 +251,11 @@ class MainScreen(DrillDownScreen):
                 "dialogs",
                 [
                     Binding("escape", "", "close a dialog / cancel"),
-                    Binding("ctrl+s", "", "apply filters (filter dialog)"),
+                    Binding("space", "", "tick or untick a [x] box (filters, columns)"),
+                    Binding("enter,ctrl+s", "", "apply the filter or column dialog"),
                 ],
             ),
-            ("tables", [b for b in Grid.BINDINGS if b.key in ("ctrl+c,super+c",)]),
+            ("tables", [Binding("ctrl+c", "", "copy the row under the cursor")]),
         ]
         self.app.push_screen(HelpScreen(groups))
 

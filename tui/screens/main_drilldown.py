@@ -41,6 +41,7 @@ class DrillDownScreen(LoadingScreen):
             ip=None,
             ip_set=False,
             session_id=None,
+            burst=None,
         )
         self.preview("users", self._preview_user)
         self._status()
@@ -62,6 +63,7 @@ class DrillDownScreen(LoadingScreen):
                 ip=None,
                 ip_set=False,
                 session_id=None,
+                burst=None,
             )
             self.load_ips()
             self.load_sessions()
@@ -70,7 +72,9 @@ class DrillDownScreen(LoadingScreen):
     @on(UserIpsPane.IpChosen)
     def _ip_chosen(self, message: UserIpsPane.IpChosen) -> None:
         self._push()
-        self.nav = replace(self.nav, ip=message.row.get("src_ip"), ip_set=True, session_id=None)
+        self.nav = replace(
+            self.nav, ip=message.row.get("src_ip"), ip_set=True, session_id=None, burst=None
+        )
         self.load_sessions()
         self._focus("sessions")
 
@@ -79,6 +83,7 @@ class DrillDownScreen(LoadingScreen):
         sid = message.session.get("session_id") if message.session else None
         self.nav = replace(self.nav, session_id=sid)
         self.preview("sessions", lambda: self.load_detail(self.nav.session_id))
+        self._status()  # the breadcrumb names the session the detail shows, or none
 
     @on(SessionsPane.SessionChosen)
     def _session_chosen(self, message: SessionsPane.SessionChosen) -> None:
@@ -88,6 +93,17 @@ class DrillDownScreen(LoadingScreen):
             self.nav = replace(self.nav, session_id=sid)
             self.load_detail(sid)
         self._focus("detail")
+
+    @on(SessionsPane.BurstChosen)
+    def _burst_chosen(self, message: SessionsPane.BurstChosen) -> None:
+        """Enter on a burst of failures: Sessions lists its attempts (Esc comes back)."""
+        ids = tuple(message.row.get("burst_ids") or ())
+        if not ids:
+            return
+        self._push()
+        self.nav = replace(self.nav, burst=ids, session_id=ids[0])
+        self.load_sessions(select=ids[0])
+        self._focus("sessions")
 
     @on(SourcesTable.SourceChosen)
     @on(ActivityTable.ActivityChosen)
@@ -112,7 +128,12 @@ class DrillDownScreen(LoadingScreen):
     def _go(self, target: Nav) -> None:
         before = self.nav
         self.nav = target
-        if (target.user, target.ip, target.ip_set) != (before.user, before.ip, before.ip_set):
+        if (target.user, target.ip, target.ip_set, target.burst) != (
+            before.user,
+            before.ip,
+            before.ip_set,
+            before.burst,
+        ):
             if target.user != before.user:
                 self.load_ips()
                 self.pane("users").reset_announced()

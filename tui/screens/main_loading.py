@@ -20,6 +20,7 @@ from textual import on, work
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from logonscope.analysis.queries import BURST_GAP_S, burst_attempts, collapse_bursts
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
 from logonscope.tui.screens.event import EventScreen
@@ -37,7 +38,8 @@ from logonscope.tui.widgets.detail import DetailPane
 from logonscope.tui.widgets.table_pane import TablePane
 from logonscope.tui.widgets.timeline import TimelineStrip
 
-Who = tuple[str | None, object, bool]  # (user_key, source IP, whether the IP narrows)
+# (user_key, source IP, whether the IP narrows, the burst whose attempts are listed)
+Who = tuple[str | None, object, bool, tuple[str, ...] | None]
 
 # A cursor that moved again within this many seconds is still moving: its preview (the panes
 # that follow it) waits until it has rested this long, restarted on each move. A single press
@@ -53,6 +55,7 @@ class LoadingScreen(PanesScreen):
         self.tokens: dict[str, int] = {}
         self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
         self._holding = False
+        self._bursts: dict[tuple[int, bool], tuple[pa.Table, pa.Table]] = {}
         self._moved: dict[str, float] = {}  # when each cursor last asked for a preview
         self._previews: dict[str, Timer] = {}
 
@@ -115,7 +118,7 @@ class LoadingScreen(PanesScreen):
         nav = self.nav
         context = sessions_context(nav, self.filters)
         self.pane("sessions").loading_for(context)
-        who: Who = (nav.user, nav.ip, nav.ip_set)
+        who: Who = (nav.user, nav.ip, nav.ip_set, nav.burst)
         self._sessions_worker(self.backend, self._job("sessions", context, select), who)
 
     def load_detail(self, session_id: str | None) -> None:
@@ -137,7 +140,16 @@ class LoadingScreen(PanesScreen):
             return
         key = f"shape-{pane.id or ''}"
         job = PaneJob(key, self._token(key), self.filters, pane.shape_spec(), pane.context)
-        self._shape_worker(job, pane.source)
+        source = pane.source
+        # one worker group per pane: reshaping one pane must not cancel another's (`c`
+        # clears the searches of several panes at once)
+        self.run_worker(
+            lambda: self._shape(job, source),
+            thread=True,
+            exclusive=True,
+            group=key,
+            exit_on_error=False,
+        )
 
     @on(TablePane.Searched)
     def _searched(self, message: TablePane.Searched) -> None:
@@ -162,25 +174,41 @@ class LoadingScreen(PanesScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sessions")
     def _sessions_worker(self, backend: Backend, job: PaneJob, who: Who) -> None:
         started = time.perf_counter()
-        user, ip, ip_set = who
+        user, ip, ip_set, burst = who
         table = backend.sessions(job.filters, user, ip, ip_set)
+        # bursts of failures as one row each; or, opened, one burst's attempts
+        table = burst_attempts(table, burst) if burst else table
+        rows = self._collapsed(table, burst)
         if get_current_worker().is_cancelled:
             return
-        loaded = job.loaded(table, started, timeline=True)
+        loaded = job.loaded(rows, started, timeline=True, counted=table)
         self.post_message(loaded)
         # The session the cursor will land on is previewed next: read its detail now, while
         # the UI thread shows the list (the detail worker then finds it in the cache).
-        rows = loaded.shaped.rows
-        if rows.num_rows and "session_id" in rows.column_names:
+        shown = loaded.shaped.rows
+        if shown.num_rows and "session_id" in shown.column_names:
             index = 0
             if job.select is not None:
-                index = max(pc.index(rows.column("session_id"), job.select).as_py(), 0)
-            row = rows.slice(index, 1).to_pylist()[0]
+                index = max(pc.index(shown.column("session_id"), job.select).as_py(), 0)
+            row = shown.slice(index, 1).to_pylist()[0]
             if not get_current_worker().is_cancelled and row.get("session_id"):
                 try:
                     backend.session_detail(row["session_id"], row)
                 except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
                     pass
+
+    def _collapsed(self, table: pa.Table, burst: tuple[str, ...] | None) -> pa.Table:
+        """`table` with its bursts collapsed (an opened burst: its attempts, one row each),
+        remembered per result: the backend hands back the same table for a repeated query."""
+        key = (id(table), burst is not None)
+        hit = self._bursts.get(key)
+        if hit is not None and hit[0] is table:
+            return hit[1]
+        rows = collapse_bursts(table, gap_s=-1 if burst else BURST_GAP_S)  # -1: none
+        self._bursts[key] = (table, rows)
+        while len(self._bursts) > 8:
+            self._bursts.pop(next(iter(self._bursts)))
+        return rows
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _detail_worker(self, backend: Backend, job: DetailJob) -> None:
@@ -189,8 +217,7 @@ class LoadingScreen(PanesScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(detail, started))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="shape")
-    def _shape_worker(self, job: PaneJob, source: pa.Table) -> None:
+    def _shape(self, job: PaneJob, source: pa.Table) -> None:
         self.post_message(job.loaded(source, time.perf_counter()))
 
     def load_facets(self) -> None:

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from logonscope.tui.backend import Backend, FilterState
-from logonscope.tui.screens.breadcrumbs import crumbs
+from logonscope.tui.screens.breadcrumbs import crumbs, filters_short
 from logonscope.tui.screens.navigation import PANES, History, Nav
 from logonscope.tui.widgets.status import StatusLine
 from logonscope.tui.widgets.table_pane import TablePane
@@ -103,6 +103,7 @@ class PanesScreen(Screen[None]):
         status = self.query_one(StatusLine)
         status.crumbs = crumbs(self.nav, self.filters, self.case_label)
         status.filters = self.filters.describe()
+        status.filters_short = filters_short(self.filters)
         status.note = note
 
     # --- the search bar -------------------------------------------------------------

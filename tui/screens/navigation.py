@@ -24,6 +24,7 @@ class Nav:
     ip: Any = None
     ip_set: bool = False  # sessions narrowed to one source IP (which may be null)
     session_id: str | None = None
+    burst: tuple[str, ...] | None = None  # Sessions opened on one burst's attempts (ids)
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """The Session detail pane: tabs Summary, Sources and Activity for one session.
 
-Summary lists the session's fields (strings made inert); Sources lists every event that
-defined the session with its role and key fields (Enter posts `SourceChosen`, the screen
-shows the whole event); Activity lists the events attributed to it. It renders what the
+Summary lists the session's fields grouped (who, from where, when, how it ended, ids) with
+codes in words (strings made inert); Sources lists every event that defined the session
+with its role and key fields (Enter posts `SourceChosen`, the screen shows the whole
+event); Activity lists the events attributed to it. Under Sources and Activity a preview
+line shows the whole of the row under the cursor, which a column would cut. It renders what the
 screen hands it and never queries the case.
 """
 
@@ -16,62 +18,128 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from logonscope.tui.tables import Shaped, shape, visible
 from logonscope.tui.widgets.table_pane import TablePane
 
-SUMMARY_FIELDS = (
-    "session_id",
-    "host",
-    "user",
-    "domain",
-    "sid",
-    "logon_kind",
-    "logon_type",
-    "outcome",
-    "failure_reason",
-    "start",
-    "end",
-    "duration",
-    "end_reason",
-    "src_ip",
-    "src_ip_source",
-    "src_ip_class",
-    "src_ip_zone",
-    "src_host",
-    "tunnelled",
-    "logon_ids",
-    "lsm_session_id",
-    "is_reconnect",
-    "elevated",
-    "admin",
-    "system",
-    "n_sources",
-    "n_activity",
+# The Summary tab, grouped as a responder reads a session: who, from where, when, how it
+# ended, then the identifiers. The address comes early, so it is on the first screen.
+SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("who", ("user", "domain", "logon_kind")),
+    (
+        "from where",
+        ("src_ip", "src_ip_source", "src_host", "src_ip_class", "src_ip_zone", "tunnelled"),
+    ),
+    ("when", ("start", "end", "duration", "is_reconnect")),
+    ("how it ended", ("outcome", "failure_reason", "end_reason")),
+    (
+        "host and ids",
+        (
+            "host",
+            "logon_type",
+            "admin",
+            "elevated",
+            "system",
+            "sid",
+            "logon_ids",
+            "lsm_session_id",
+            "n_sources",
+            "n_activity",
+            "session_id",
+        ),
+    ),
 )
+SUMMARY_FIELDS = tuple(f for _, fields in SUMMARY_GROUPS for f in fields)
+
+# What the event that gave a session its source address is, in words.
+IP_SOURCES = {
+    "131": "RdpCoreTS 131 (RDP connection accepted)",
+    "1149": "RemoteConnectionManager 1149 (RDP user authenticated)",
+    "4624": "Security 4624 (successful logon)",
+    "4625": "Security 4625 (failed logon)",
+    "4778": "Security 4778 (session reconnected)",
+    "4648": "Security 4648 (logon with explicit credentials)",
+    "LSM": "LocalSessionManager 21/22/25 (session logon / shell / reconnect)",
+}
+LOGON_TYPES = {
+    0: "system",
+    2: "interactive (console)",
+    3: "network",
+    4: "batch",
+    5: "service",
+    7: "unlock",
+    8: "network, cleartext password",
+    9: "new credentials (runas /netonly)",
+    10: "remote interactive (RDP)",
+    11: "cached interactive",
+    12: "cached remote interactive",
+    13: "cached unlock",
+}
+
+
+def explained(name: str, value: Any) -> str:
+    """A field's value as inert text, with a code said in words (`3 (network)`)."""
+    text = visible(value)
+    if value is None or text == "":
+        return text
+    if name == "src_ip_source":
+        return visible(IP_SOURCES.get(str(value), f"event {value}"))
+    if name == "logon_type" and isinstance(value, int) and value in LOGON_TYPES:
+        return f"{value} ({LOGON_TYPES[value]})"
+    return text
 
 
 def summary_table(detail: dict[str, Any]) -> pa.Table:
-    """(field, value) rows of a session, values as inert text."""
+    """(field, value) rows of a session, grouped under `── group ──` rows, values as inert
+    text with codes explained."""
     values = dict(detail)
     start, end = values.get("start"), values.get("end")
     if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
         values["duration"] = str(end - start)
     elif start is not None and "end" in values:
         values["duration"] = "open (no end seen)"
-    names = [f for f in SUMMARY_FIELDS if f in values]
-    names += [
+    names: list[str] = []
+    shown: list[str] = []
+    for group, fields in SUMMARY_GROUPS:
+        present = [f for f in fields if f in values]
+        if present:
+            names.append(f"── {group}")
+            shown.append("")
+            names += present
+            shown += [explained(f, values[f]) for f in present]
+    rest = [
         k
         for k in values
-        if k not in names and k not in ("sources", "activity") and not k.endswith("_key")
+        if k not in SUMMARY_FIELDS and k not in ("sources", "activity") and not k.endswith("_key")
     ]
-    return pa.table({"field": names, "value": [visible(values[n]) for n in names]})
+    if rest:
+        names.append("── more")
+        shown.append("")
+        names += rest
+        shown += [explained(k, values[k]) for k in rest]
+    return pa.table({"field": names, "value": shown})
+
+
+def preview(row: dict[str, Any] | None, first: tuple[str, ...]) -> str:
+    """The whole of a row on one wrapped line: `first` fields, then every other non-empty
+    one as `name: value` (what a table column cuts at its width)."""
+    if not row:
+        return ""
+    hidden = ("evidence_sha256", "session_id", "host_key")
+    parts = [visible(row.get(f)) for f in first if row.get(f) not in (None, "")]
+    parts += [
+        f"{k}: {visible(v)}"
+        for k, v in row.items()
+        if k not in first and k not in hidden and v not in (None, "", [])
+    ]
+    return " · ".join(parts)
 
 
 class SummaryTable(TablePane):
     title: ClassVar[str] = "Summary"
     key_column: ClassVar[str | None] = "field"
+    fit: ClassVar[bool] = False  # two columns: a long value may run past the edge
     empty_text: ClassVar[str] = "choose a session (Enter in Sessions)"
 
 
@@ -100,6 +168,9 @@ class SourcesTable(TablePane):
     )
     empty_text: ClassVar[str] = "no source events"
 
+    def highlighted(self, row: dict[str, Any] | None) -> None:
+        _show_preview(self, preview(row, ("time", "channel", "event_id", "role")))
+
     class SourceChosen(Message, bubble=True):
         def __init__(self, row: dict[str, Any]) -> None:
             super().__init__()
@@ -127,6 +198,10 @@ class ActivityTable(TablePane):
         ("channel", "TerminalServices-", "TS-"),
     )
     empty_text: ClassVar[str] = "no activity attributed to this session"
+    fit: ClassVar[bool] = False  # the summary runs to the edge; the preview shows it whole
+
+    def highlighted(self, row: dict[str, Any] | None) -> None:
+        _show_preview(self, preview(row, ("time", "event_id", "summary")))
 
     class ActivityChosen(Message, bubble=True):
         def __init__(self, row: dict[str, Any]) -> None:
@@ -135,6 +210,15 @@ class ActivityTable(TablePane):
 
     def chosen(self, row: dict[str, Any]) -> None:
         self.post_message(self.ActivityChosen(row))
+
+
+def _show_preview(table: TablePane, text: str) -> None:
+    """Put `text` in the preview line under `table` (its tab's `.preview` Static)."""
+    parent = table.parent
+    if parent is not None:
+        for line in parent.query(".preview"):
+            if isinstance(line, Static):
+                line.update(Content(text))
 
 
 class DetailPane(Vertical):
@@ -146,6 +230,7 @@ class DetailPane(Vertical):
     DetailPane TablePane, DetailPane TablePane:focus-within { border: none; }
     DetailPane TabbedContent, DetailPane ContentSwitcher, DetailPane TabPane { height: 1fr; }
     DetailPane TabPane { padding: 0; }
+    DetailPane .preview { height: auto; max-height: 3; padding: 0 1; background: $boost; }
     """
 
     TABS: ClassVar[tuple[str, ...]] = ("summary", "sources", "activity")
@@ -160,8 +245,10 @@ class DetailPane(Vertical):
                 yield SummaryTable(id="summary-table")
             with TabPane("Sources", id="sources"):
                 yield SourcesTable(id="sources-table")
+                yield Static("", classes="preview", id="sources-preview", markup=False)
             with TabPane("Activity", id="activity"):
                 yield ActivityTable(id="activity-table")
+                yield Static("", classes="preview", id="activity-preview", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "Session detail"
@@ -227,4 +314,5 @@ class DetailPane(Vertical):
         for name in self.TABS:
             source, result = shaped[name]
             table = self.query_one(f"#{name}-table", TablePane)
+            table.reset_announced()  # row 0 of another session is news: its preview changes
             table.show(source, result, focus=focus and table is active)

@@ -1,7 +1,9 @@
 """The Sessions pane: sessions of the selection (a user, a user + IP, a host or the case).
 
 Posts `SessionHighlighted` as the cursor moves (the screen previews the detail) and
-`SessionChosen` on Enter; never queries the case itself.
+`SessionChosen` on Enter; never queries the case itself. A burst of failed attempts (one
+source, one user, one host, close together) is one row, its outcome `failure ×95`; Enter on
+it posts `BurstChosen` and the screen lists its attempts.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from logonscope.tui.widgets.table_pane import TablePane
 class SessionsPane(TablePane):
     title: ClassVar[str] = "Sessions"
     key_column: ClassVar[str | None] = "session_id"
-    hidden_columns: ClassVar[tuple[str, ...]] = ("host_key", "user_key")
+    hidden_columns: ClassVar[tuple[str, ...]] = ("host_key", "user_key", "burst_ids")
+    # Most important first: a pane shows the leading columns that fit its width whole.
     preferred: ClassVar[tuple[str, ...]] = (
         "start",
-        "end",
-        "host",
         "user",
-        "logon_kind",
         "src_ip",
         "outcome",
+        "duration",
+        "logon_kind",
+        "host",
+        "end",
+        "attempts",
         "failure_reason",
         "end_reason",
         "src_ip_class",
@@ -44,6 +49,7 @@ class SessionsPane(TablePane):
         "system",
         "session_id",
     )
+    counted: ClassVar[tuple[tuple[str, str], ...]] = (("outcome", "attempts"),)
     empty_text: ClassVar[str] = "no sessions for this selection and these filters"
 
     class SessionHighlighted(Message, bubble=True):
@@ -54,6 +60,13 @@ class SessionsPane(TablePane):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, SessionsPane.SessionHighlighted)
 
+    class BurstChosen(Message, bubble=True):
+        """Enter on a burst of failures: its attempts, one row each."""
+
+        def __init__(self, row: dict[str, Any]) -> None:
+            super().__init__()
+            self.row = row
+
     class SessionChosen(Message, bubble=True):
         def __init__(self, session: dict[str, Any]) -> None:
             super().__init__()
@@ -63,4 +76,7 @@ class SessionsPane(TablePane):
         self.post_message(self.SessionHighlighted(row))
 
     def chosen(self, row: dict[str, Any]) -> None:
-        self.post_message(self.SessionChosen(row))
+        if row.get("attempts"):
+            self.post_message(self.BurstChosen(row))
+        else:
+            self.post_message(self.SessionChosen(row))

@@ -1,6 +1,8 @@
 """The status line: where you are (breadcrumb) and which filters apply.
 
-Two lines of inert text, set by the screen; never queries, never parses markup.
+Two lines of inert text, set by the screen; never queries, never parses markup. Each line
+is fitted to the width on its own: the breadcrumb loses its start (the end says where you
+are), the filters line is never pushed out of sight, and the footer keeps `? help`.
 """
 
 from __future__ import annotations
@@ -21,9 +23,28 @@ HINTS = (
     ("s", "all sessions"),
     ("e", "export"),
     ("?", "help"),
-    ("^p", "commands"),
+    ("Ctrl+P", "commands"),
     ("q", "quit"),
 )
+# Hints left out, in this order, when the footer is too narrow for all of them.
+DROP_FIRST = ("Ctrl+P", "S", "o", "e", "s", "x", "Tab", "/")
+
+
+def fitted_hints(width: int) -> list[tuple[str, str]]:
+    """The hints that fit `width` cells; `? help` and `q quit` always stay."""
+    hints = list(HINTS)
+    for key in DROP_FIRST:
+        if sum(len(k) + len(w) + 3 for k, w in hints) <= width:
+            break
+        hints = [h for h in hints if h[0] != key]
+    return hints
+
+
+def left_cut(text: str, width: int) -> str:
+    """`text` in `width` cells, its start replaced by `…` when it is too long."""
+    if width <= 0 or len(text) <= width:
+        return text
+    return "…" + text[len(text) - width + 1 :]
 
 
 class KeyHints(Widget):
@@ -36,9 +57,10 @@ class KeyHints(Widget):
 
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
-        for key, what in HINTS:
+        for key, what in fitted_hints(self.content_size.width or 200):
             text.append(key, style="bold reverse")
             text.append(f" {what}  ")
+        text.rstrip()
         return text
 
 
@@ -49,14 +71,21 @@ class StatusLine(Widget):
 
     crumbs: reactive[str] = reactive("")
     filters: reactive[str] = reactive("")
+    filters_short: reactive[str] = reactive("")  # only what is set, for narrow terminals
     note: reactive[str] = reactive("")
 
     def render(self) -> Text:
+        width = self.content_size.width or 200
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(self.crumbs, style="bold")
-        if self.note:
-            text.append("   " + self.note, style="italic")
+        crumbs = left_cut(self.crumbs, width)
+        text.append(crumbs, style="bold")
+        note = f"   {self.note}" if self.note else ""
+        if note and len(crumbs) + len(note) <= width:
+            text.append(note, style="italic")
         text.append("\n")
+        shown = self.filters
+        if len("filters ") + len(shown) > width and self.filters_short:
+            shown = self.filters_short
         text.append("filters ", style="dim")
-        text.append(self.filters)
+        text.append(shown)
         return text

@@ -76,6 +76,11 @@ class TablePane(Vertical):
     preferred: ClassVar[tuple[str, ...]] = ()  # columns shown first, in this order
     # (column, text, shorter) replacements made on screen only
     abbreviate: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    blanks: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, label for an empty value)
+    percent: ClassVar[tuple[str, ...]] = ()  # fractions shown as percentages
+    labels: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, shorter header)
+    counted: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, its `×N` count column)
+    fit: ClassVar[bool] = True  # show only the columns that fit whole (no cut headers)
 
     class Searched(Message):
         """The pane's search text or sort order changed: reshape its current result."""
@@ -91,6 +96,10 @@ class TablePane(Vertical):
         self.search_text = ""
         self.order: Sort | None = None
         self.context = ""  # what the result is of ("alice @ 10.0.0.5")
+        self.searches: dict[str, str] = {}  # a search belongs to the view it was typed in
+        self.chosen_columns: tuple[str, ...] | None = None  # the column chooser's choice
+        self._fit_width = 0
+        self._generation = 0
         self._announced: Any = object()
         self._wants_focus = False
         self._grid: Grid | None = None
@@ -105,8 +114,28 @@ class TablePane(Vertical):
     # --- showing results ------------------------------------------------------------
 
     def loading_for(self, context: str) -> None:
+        if context != self.context:  # another view: its own search, not this one's
+            if self.search_text:
+                self.searches[self.context] = self.search_text
+            else:
+                self.searches.pop(self.context, None)
+            self.search_text = self.searches.get(context, "")
         self.context = context
         self._retitle(loading=True)
+
+    def clear_searches(self) -> None:
+        """Forget every search typed in this pane (and the current one)."""
+        self.searches.clear()
+        if self.search_text:
+            self.set_search("")
+
+    def on_resize(self) -> None:
+        width = self._width()
+        if self.fit and width != self._fit_width and self.source is not None:
+            self.post_message(self.Searched(self))  # reshape: other columns fit now
+
+    def _width(self) -> int:
+        return self.content_size.width if self.fit and self.display else 0
 
     def show(
         self,
@@ -212,9 +241,20 @@ class TablePane(Vertical):
         return self.shaped.rows.slice(row, 1).to_pylist()[0]
 
     def columns(self) -> list[str]:
+        """The columns on screen (those that fit the width), by their names in the rows."""
         if self.shaped is None:
             return []
-        return [c for c in self.shaped.display.column_names]
+        names = {label: name for name, label in self.labels}
+        return [names.get(c, c) for c in self.shaped.display.column_names]
+
+    def available_columns(self) -> list[str]:
+        """Every column this pane can show, in its order of importance."""
+        if self.shaped is None:
+            return []
+        names = [c for c in self.shaped.rows.column_names if c not in self.hidden_columns]
+        order = list(self.chosen_columns or ()) + list(self.preferred)
+        first = [c for c in dict.fromkeys(order) if c in names]
+        return first + [c for c in names if c not in first]
 
     # --- titles ---------------------------------------------------------------------
 
@@ -236,6 +276,9 @@ class TablePane(Vertical):
                 bits.append(f"{total:,} row{'' if total == 1 else 's'}")
             if shown < matched:
                 bits.append(f"showing {shown:,} of {matched:,}")
+            more = len(self.available_columns()) - self.shaped.display.num_columns
+            if more > 0:
+                bits.append(f"+{more} columns: C")
         if self.order is not None:
             bits.append(f"by {self.order.column} {'↓' if self.order.descending else '↑'}")
         self.border_subtitle = Content(" · ".join(bits))
@@ -244,8 +287,25 @@ class TablePane(Vertical):
 
     def shape_spec(self) -> ShapeSpec:
         """This pane's search, sort and column choices, frozen for a worker to apply."""
+        self._fit_width = self._width()
+        preferred, hidden = self.preferred, self.hidden_columns
+        if self.chosen_columns is not None:
+            preferred = self.chosen_columns
+            if self.source is not None:
+                hidden = hidden + tuple(
+                    c for c in self.source.column_names if c not in self.chosen_columns
+                )
         return ShapeSpec(
-            self.search_text, self.order, self.hidden_columns, self.preferred, self.abbreviate
+            self.search_text,
+            self.order,
+            hidden,
+            preferred,
+            self.abbreviate,
+            self._fit_width,
+            self.blanks,
+            self.percent,
+            self.labels,
+            self.counted,
         )
 
     def set_search(self, text: str) -> None:

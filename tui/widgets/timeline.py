@@ -35,6 +35,17 @@ def bars(values: list[int], peak: int) -> str:
     return "".join(BLOCKS[0 if v == 0 else max(1, round(v * top / peak))] for v in values)
 
 
+def label_between(context: str, room: int) -> str:
+    """`context` to sit between the first and last time in `room` cells, two spaces clear of
+    both: cut with `…` when it is longer, left out when not even a few letters fit."""
+    room -= 4
+    if not context or room < 4:
+        return ""
+    if len(context) > room:
+        context = context[: room - 1] + "…"
+    return context
+
+
 class TimelineStrip(Widget):
     DEFAULT_CSS = """
     TimelineStrip { height: 3; padding: 0 1; }
@@ -61,9 +72,8 @@ class TimelineStrip(Widget):
         text.append(total_f + "\n")
         first = hist.start.strftime("%Y-%m-%d %H:%M") if hist.start else ""
         last = hist.end.strftime("%Y-%m-%d %H:%M UTC") if hist.end else ""
-        middle = f" {self.context} " if self.context else ""
-        middle = middle[: max(width - len(first) - len(last) - 2, 0)]
-        gap = max(width - len(first) - len(last) - len(middle), 1)
+        middle = label_between(self.context, width - len(first) - len(last))
+        gap = max(width - len(first) - len(last) - len(middle), 2)
         left = gap // 2
         text.append(" " * (LABEL + 1) + first + " " * left, style="dim")
         text.append(middle, style="italic")

@@ -1,6 +1,8 @@
 """The User + source IP pane: the selected user's sessions grouped by source address.
 
-Counts, first/last, IP class and rarity, so an outlier address stands out. Posts
+Successful logons and failed attempts counted apart, first/last of each, IP class and
+rarity (on successful logons), so an outlier address stands out; a session without an
+address is listed as `no address`. Posts
 `IpChosen` on Enter (the screen then narrows Sessions to that address); never queries.
 """
 
@@ -17,24 +19,36 @@ class UserIpsPane(TablePane):
     title: ClassVar[str] = "User + source IP"
     key_column: ClassVar[str | None] = "src_ip"
     hidden_columns: ClassVar[tuple[str, ...]] = ("user_key", "user", "system")
+    # Most important first: a pane shows the leading columns that fit its width whole.
     preferred: ClassVar[tuple[str, ...]] = (
         "src_ip",
         "rare_for_user",
-        "sessions",
+        "successes",
         "failures",
+        "first_logon",
+        "last_logon",
+        "first_failure",
+        "last_failure",
         "user_share",
         "case_users",
         "case_share",
         "src_ip_class",
         "src_network",
-        "first_seen",
-        "last_seen",
         "hosts",
         "logon_kinds",
         "src_hosts",
-        "successes",
-        "user_sessions",
-        "case_sessions",
+        "sessions",
+        "first_seen",
+        "last_seen",
+        "user_logons",
+        "case_logons",
+    )
+    blanks: ClassVar[tuple[tuple[str, str], ...]] = (("src_ip", "no address"),)
+    percent: ClassVar[tuple[str, ...]] = ("user_share", "case_share")
+    labels: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("rare_for_user", "rare"),
+        ("successes", "logons"),
+        ("user_share", "share"),
     )
     empty_text: ClassVar[str] = "choose a user (Enter in Users)"
 
