@@ -33,7 +33,7 @@ from logonscope.storage import identity
 from logonscope.storage.case import connect, write_derived
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = "sessions-2"
+RULES_VERSION = "sessions-3"
 DERIVED = (
     "sessions",
     "session_sources",

@@ -19,11 +19,21 @@ from typing import Any
 
 from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
 
+from . import links
 from . import stories as st
 from .host import TICKS_PER_SECOND, Host, Truth, User
 
 S = TICKS_PER_SECOND
-SCENARIOS = ("rdp-bruteforce", "rdp-reconnect", "console", "lateral", "reboot", "noise", "bulk")
+SCENARIOS = (
+    "rdp-bruteforce",
+    "rdp-reconnect",
+    "console",
+    "lateral",
+    "reboot",
+    "noise",
+    "bulk",
+    "cached-unlock",
+)
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
 DOMAIN, FQDN = "CORP", "corp.example.com"
@@ -273,6 +283,16 @@ def generate(
             r.then(sc_reboot(r, r.host(2)))
         elif name == "bulk":
             sc_bulk(r, events or 100_000)
+        elif name == "cached-unlock":
+            r.then(links.sc_cached_unlock(r.host(1), r.clock, r.erin))
+        elif name == "reconnect-no-4778":
+            r.then(links.sc_reconnect_no_4778(server, r.clock, r.dave, ATTACKER_IPS[1], HOME_IP))
+        elif name == "rdp-no-lsm21":
+            r.then(links.sc_rdp_no_lsm21(server, r.clock, r.alice, r.ips[r.host(1).short]))
+        elif name == "rdp-slow-logon":
+            r.then(links.sc_rdp_slow_logon(server, r.clock, r.bob, ATTACKER_IPS[2]))
+        elif name == "late-logoff":
+            r.then(links.sc_late_logoff(r.host(1), r.clock, r.bob))
         if progress:
             progress(r.emitted())
     files: list[dict[str, Any]] = []
