@@ -12,7 +12,11 @@ WITH ids AS (
     FROM _ls_all0 a JOIN _ls_e e USING (eid)
     JOIN _ls_unit u1 ON u1.host_key = e.host_key AND u1.boot = e.boot AND u1.lid = e.lid
     JOIN _ls_unit u2 ON u2.unit = u1.unit
-    WHERE e.kind = 'reconnect')
+    WHERE e.kind = 'reconnect'
+    UNION
+    -- the original ids a reconnect without 4778 learned (step 7a)
+    SELECT o.attempt, a.host_key, a.boot, o.lid
+    FROM _ls_orig o JOIN _ls_att a USING (attempt))
 SELECT i.attempt, x.eid, x.role, FALSE AS step
 FROM ids i JOIN _ls_e x
   ON x.host_key = i.host_key AND x.boot = i.boot AND x.lid = i.lid

@@ -78,7 +78,8 @@ SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1,
        CASE WHEN a.failed THEN 'failure' WHEN a.succeeded THEN 'success' ELSE 'unknown' END
            AS outcome,
        a.status, a.sub,
-       coalesce(a.logon_ids, []) AS logon_ids,
+       list_sort(list_distinct(list_concat(coalesce(a.logon_ids, []),
+                                           coalesce(o.lids, [])))) AS logon_ids,
        coalesce(a.lsid, ns.lsid22) AS lsm_session_id,
        coalesce(a.is_reconnect, FALSE) AS is_reconnect,
        coalesce(a.elevated, FALSE) AS elevated, coalesce(ns.admin, FALSE) AS admin,
@@ -86,4 +87,6 @@ SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1,
 FROM a JOIN first_src f USING (attempt)
 LEFT JOIN ns USING (attempt)
 LEFT JOIN ip USING (attempt)
-LEFT JOIN _ls_end en USING (attempt);
+LEFT JOIN _ls_end en USING (attempt)
+LEFT JOIN (SELECT attempt, list(lid) AS lids FROM _ls_orig GROUP BY attempt) o
+  USING (attempt);

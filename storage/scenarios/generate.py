@@ -33,6 +33,7 @@ SCENARIOS = (
     "noise",
     "bulk",
     "cached-unlock",
+    "reconnect-no-4778",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")

@@ -1,0 +1,48 @@
+"""Each link rule on its own generated scenario: what an investigator reads in the session
+row and its sources, beyond the truth.json comparison of tests/test_sessions_truth.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_sessions_truth import _generate_and_ingest, compare
+
+
+def _built(tmp_path: Path, scenario: str):
+    from logonscope.storage.case import connect
+
+    gen, case = _generate_and_ingest(tmp_path, [scenario], seed=1)
+    assert compare(gen, case) == []
+    con = connect(case)
+    sessions = con.sql("SELECT * FROM sessions WHERE NOT system").to_arrow_table().to_pylist()
+    sources = (
+        con.sql(
+            """SELECT s.*, e.target_logon_id FROM session_sources s
+           JOIN events e USING (evidence_sha256, record_id)"""
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
+    return sessions, sources
+
+
+def _of(sources, session_id: str) -> list[tuple[str, int, str]]:
+    return [
+        (r["channel"], r["event_id"], r["role"]) for r in sources if r["session_id"] == session_id
+    ]
+
+
+def test_reconnect_without_4778_is_ended_by_the_original_ids_logoff(tmp_path: Path) -> None:
+    sessions, sources = _built(tmp_path, "reconnect-no-4778")
+    first, again = sorted((s for s in sessions if s["logon_type"] == 10), key=lambda s: s["start"])
+    assert not first["is_reconnect"] and again["is_reconnect"]
+    assert first["end_reason"] == "disconnect"
+    assert again["end_reason"] == "logoff"
+    (logoff,) = [
+        r for r in sources if r["session_id"] == again["session_id"] and r["event_id"] == 4647
+    ]
+    # the 4647 names the first session's id: the reconnect learned it through LSM 25
+    assert logoff["target_logon_id"] in first["logon_ids"]
+    assert logoff["target_logon_id"] in again["logon_ids"]
+    assert logoff["time"] == again["end"] and logoff["role"] == "logoff"
+    assert again["lsm_session_id"] == first["lsm_session_id"]
