@@ -46,3 +46,13 @@ def test_reconnect_without_4778_is_ended_by_the_original_ids_logoff(tmp_path: Pa
     assert logoff["target_logon_id"] in again["logon_ids"]
     assert logoff["time"] == again["end"] and logoff["role"] == "logoff"
     assert again["lsm_session_id"] == first["lsm_session_id"]
+
+
+def test_rdp_logon_without_lsm21_takes_its_lsm_session_from_lsm41(tmp_path: Path) -> None:
+    sessions, sources = _built(tmp_path, "rdp-no-lsm21")
+    (rdp,) = [s for s in sessions if s["logon_type"] == 10]
+    assert rdp["lsm_session_id"] == 2 and rdp["end_reason"] == "logoff"
+    got = {(ch.split("-")[-1], eid) for ch, eid, _ in _of(sources, rdp["session_id"])}
+    # Winlogon 7001/7002 and LSM 23/40/24 name only the LSM session id
+    assert {("System", 7001), ("System", 7002)} <= got
+    assert {("LocalSessionManager/Operational", e) for e in (41, 42, 23, 40, 24)} <= got

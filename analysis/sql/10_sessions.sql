@@ -80,7 +80,7 @@ SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1,
        a.status, a.sub,
        list_sort(list_distinct(list_concat(coalesce(a.logon_ids, []),
                                            coalesce(o.lids, [])))) AS logon_ids,
-       coalesce(a.lsid, ns.lsid22) AS lsm_session_id,
+       coalesce(a.lsid, ns.lsid22, att.lsid) AS lsm_session_id,
        coalesce(a.is_reconnect, FALSE) AS is_reconnect,
        coalesce(a.elevated, FALSE) AS elevated, coalesce(ns.admin, FALSE) AS admin,
        a.n_steps + coalesce(ns.n, 0) AS n_sources, a.attempt
@@ -88,5 +88,6 @@ FROM a JOIN first_src f USING (attempt)
 LEFT JOIN ns USING (attempt)
 LEFT JOIN ip USING (attempt)
 LEFT JOIN _ls_end en USING (attempt)
+LEFT JOIN _ls_att att USING (attempt)
 LEFT JOIN (SELECT attempt, list(lid) AS lids FROM _ls_orig GROUP BY attempt) o
   USING (attempt);

@@ -34,6 +34,7 @@ SCENARIOS = (
     "bulk",
     "cached-unlock",
     "reconnect-no-4778",
+    "rdp-no-lsm21",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
