@@ -56,3 +56,12 @@ def test_rdp_logon_without_lsm21_takes_its_lsm_session_from_lsm41(tmp_path: Path
     # Winlogon 7001/7002 and LSM 23/40/24 name only the LSM session id
     assert {("System", 7001), ("System", 7002)} <= got
     assert {("LocalSessionManager/Operational", e) for e in (41, 42, 23, 40, 24)} <= got
+
+
+def test_rdp_connection_long_before_the_logon_is_linked_by_activity_id(tmp_path: Path) -> None:
+    sessions, sources = _built(tmp_path, "rdp-slow-logon")
+    (rdp,) = [s for s in sessions if s["logon_type"] == 10]
+    (connect,) = [
+        r for r in sources if r["session_id"] == rdp["session_id"] and r["event_id"] == 261
+    ]
+    assert (rdp["start"] - connect["time"]).total_seconds() > 30

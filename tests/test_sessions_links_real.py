@@ -71,3 +71,26 @@ def test_cached_unlocks_fold_into_the_desktop_they_unlock(belkasoft):
     assert desk2["end_reason"] == "logoff" and desk2["lsm_session_id"] == 5
     sec2 = _records(sources, desk2["session_id"], "Security")
     assert {2245, 2247, 2248, 2249} <= set(sec2)
+
+
+def test_activity_id_links_are_not_cut_by_the_short_window(belkasoft, velociraptor):
+    sessions, sources = belkasoft
+    # RCM 261 #29 is 11.8 s before the reconnect's 4624 and shares its ActivityID 16FAB9F6
+    (rc,) = _starting(sessions, "user", "2021-02-13T19:56:50")
+    assert _records(sources, rc["session_id"], "RemoteConnectionManager/Operational") == {
+        29: "attempt"
+    }
+    # RCM 261 #76, 39 s before Administrator's RDP logon (ActivityID 135DC3A2)
+    (admin,) = _starting(sessions, "administrator", "2020-08-01T22:56:06")
+    assert _records(sources, admin["session_id"], "RemoteConnectionManager/Operational") == {
+        76: "attempt"
+    }
+    assert admin["end"].isoformat().startswith("2020-08-01T22:56:33")
+    assert admin["end_reason"] == "logoff"
+    # Velociraptor: LSM 40 #174 ends the reconnect's temporary session 2 (ActivityID F4205BAC)
+    sessions, sources = velociraptor
+    (rc,) = [s for s in sessions if s["user_key"] == "vagrant" and s["is_reconnect"]]
+    lsm = _records(sources, rc["session_id"], "LocalSessionManager/Operational")
+    assert lsm[174] == "disconnect"
+    assert rc["end"].isoformat().startswith("2021-02-12T12:34:40")
+    assert rc["end_reason"] == "logoff"

@@ -1,5 +1,6 @@
 -- 6. Sources attached to attempts: 4672 by logon id, 4648 by user and time, LSM 22/41/42 and
--- Winlogon 7001 by LSM session id (ASOF), RCM 261 / RdpCoreTS 131 by ActivityID; a failed
+-- Winlogon 7001 by LSM session id (ASOF), RCM 261 / RdpCoreTS 131 by ActivityID (up to the
+-- activity window before the logon); a failed
 -- NLA logon without an address takes the 131 just before it (and that connection's 261).
 -- 6a. An interactive/RDP logon without LSM 21 (seen on domain controllers) still has an LSM
 -- session: the LSM 41/42 of its connection name it (same ActivityID), else the LSM 41 of the
@@ -60,12 +61,13 @@ lsm AS (
     SELECT a.attempt, e.eid, e.role, abs(e.t - a.start_t)
     FROM _ls_e e JOIN att_act a ON a.host_key = e.host_key AND a.act = e.act
     WHERE e.src = 'lsm' AND e.kind IN ('shell_start', 'session_notice')
-      AND e.t BETWEEN a.start_t - $window_us AND a.last_t + $window_us),
+      AND e.t BETWEEN a.start_t - $activity_us AND a.last_t + $window_us),
 conn AS (
     SELECT a.attempt, e.eid, e.role, abs(e.t - a.start_t) AS d
     FROM _ls_e e JOIN att_act a ON a.host_key = e.host_key AND a.act = e.act
+    -- an ActivityID is one connection's GUID: the wait at the credential prompt is no cut
     WHERE e.kind = 'rdp_connect'
-      AND e.t BETWEEN a.start_t - $connect_us AND a.last_t),
+      AND e.t BETWEEN a.start_t - $activity_us AND a.last_t),
 nla AS (
     -- failed NLA logons write no address: the 131 connection just before carries it
     SELECT a.attempt, c.eid, c.role, f.t - c.t AS d

@@ -30,8 +30,24 @@ WHERE x.src = 'sec' AND x.kind IN ('logoff', 'lock', 'unlock')
   AND x.eid NOT IN (SELECT eid FROM _ls_all0)
 QUALIFY row_number() OVER (PARTITION BY x.eid ORDER BY a.start_t DESC, i.attempt) = 1;
 
+-- 9b. Every LSM/RCM/RdpCoreTS event sharing a session's connection ActivityID inside its span
+-- is a source too (the LSM 40 of a reconnect's temporary session), without ending it.
+CREATE OR REPLACE TEMP TABLE _ls_actmore AS
+SELECT a.attempt, x.eid, x.role, FALSE AS step
+FROM (SELECT attempt, host_key, start_t, unnest(acts) AS act FROM _ls_att) a
+JOIN _ls_e x ON x.host_key = a.host_key AND x.act = a.act
+JOIN _ls_end en ON en.attempt = a.attempt
+LEFT JOIN _ls_cap c ON c.attempt = a.attempt
+WHERE a.attempt NOT IN (SELECT child FROM _ls_fold)
+  AND x.t >= a.start_t - $activity_us
+  AND (en.end_t IS NULL OR x.t <= en.end_t + $end_group_us)
+  AND (c.cap_t IS NULL OR x.t <= c.cap_t)
+  AND x.eid NOT IN (SELECT eid FROM _ls_all0)
+  AND x.eid NOT IN (SELECT eid FROM _ls_more)
+QUALIFY row_number() OVER (PARTITION BY x.eid ORDER BY a.start_t DESC, a.attempt) = 1;
+
 CREATE OR REPLACE TEMP TABLE _ls_all AS
-SELECT * FROM _ls_all0 UNION ALL SELECT * FROM _ls_more;
+SELECT * FROM _ls_all0 UNION ALL SELECT * FROM _ls_more UNION ALL SELECT * FROM _ls_actmore;
 
 -- each member and source with the event columns the session rows are made of
 CREATE OR REPLACE TEMP TABLE _ls_j AS

@@ -35,6 +35,7 @@ SCENARIOS = (
     "cached-unlock",
     "reconnect-no-4778",
     "rdp-no-lsm21",
+    "rdp-slow-logon",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
