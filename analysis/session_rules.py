@@ -64,6 +64,8 @@ CHAIN_LOGON_TYPES = (2, 3, 10, 11, 12)
 NLA_LOGON_TYPE = 3
 UNLOCK_LOGON_TYPE = 7
 CACHED_LOGON_TYPE = 11
+# Logon ids of SYSTEM, LOCAL/NETWORK SERVICE and "none": shared by everything, they link nothing.
+SHARED_LOGON_IDS = (0, 0x3E4, 0x3E5, 0x3E7)
 # Logon types of the interactive sessions an unlock can belong to.
 INTERACTIVE_LOGON_TYPES = (2, 10, 11, 12)
 
@@ -158,6 +160,7 @@ def sql_params(rules: Rules, events: str) -> dict[str, str]:
         "activity_us": rules.us(rules.activity_window),
         "cached_unlock_us": rules.us(rules.cached_unlock_window),
         "cached_type": CACHED_LOGON_TYPE,
+        "shared_ids": str(SHARED_LOGON_IDS),
         "end_group_us": rules.us(rules.end_group),
         "boot_gap_us": rules.boot_gap_minutes * 60_000_000,
         "chain_types": str(CHAIN_LOGON_TYPES),

@@ -65,3 +65,15 @@ def test_rdp_connection_long_before_the_logon_is_linked_by_activity_id(tmp_path:
         r for r in sources if r["session_id"] == rdp["session_id"] and r["event_id"] == 261
     ]
     assert (rdp["start"] - connect["time"]).total_seconds() > 30
+
+
+def test_logoffs_minutes_after_the_end_are_late_logoffs_that_move_nothing(tmp_path: Path) -> None:
+    sessions, sources = _built(tmp_path, "late-logoff")
+    (desk,) = [s for s in sessions if s["logon_type"] == 2 and s["user_key"] == "bob"]
+    mine = [r for r in sources if r["session_id"] == desk["session_id"]]
+    (logoff,) = [r for r in mine if r["event_id"] == 4647]
+    assert desk["end"] == logoff["time"] and desk["end_reason"] == "logoff"
+    late = [r for r in mine if r["role"] == "late logoff"]
+    assert [r["event_id"] for r in late] == [4634]
+    assert (late[0]["time"] - desk["end"]).total_seconds() >= 120
+    assert late[0]["target_logon_id"] in desk["logon_ids"]

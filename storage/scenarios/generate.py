@@ -36,6 +36,7 @@ SCENARIOS = (
     "reconnect-no-4778",
     "rdp-no-lsm21",
     "rdp-slow-logon",
+    "late-logoff",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
