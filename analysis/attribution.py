@@ -169,7 +169,8 @@ def _catalogue_sql(sources: str) -> str:
                 THEN upper(coalesce(e.user_sid, e.subject_sid)) END AS usid,
            CASE WHEN NOT ls_is_system(e.subject_user, NULL, e.subject_sid)
                 THEN ls_user_key(e.subject_user) END AS uk,
-           coalesce(nullif(e.subject_domain, '-') || '\\', '') || e.subject_user AS "user"
+           coalesce(nullif(e.subject_domain, '-') || '\\', '') || e.subject_user AS "user",
+           epoch_us(e.time) AS ct
     FROM events e
     WHERE ({keys})
       AND NOT EXISTS (SELECT 1 FROM {sources} ss
@@ -181,27 +182,70 @@ def _imported_sql() -> str:
     return """
     INSERT INTO _at_ev
     SELECT sha256, line, time, host, ls_host_key(host), source, NULL, description,
-           NULL, NULL, ls_user_key("user"), "user"
+           NULL, NULL, ls_user_key("user"), "user", epoch_us(time)
     FROM imported
     """
 
 
+# Clock changes: when the sessions were just built on this connection, analysis.sessions left
+# each host's eras behind (_ls_chgx: the change records; _ls_erab: each era's written times and
+# offset; _ls_s0: each session's corrected start and end). Activity is then matched on the
+# corrected time too -- exactly by record order in the logs that record the changes, else by
+# the first era whose written times hold it. Otherwise (or for hosts without changes) the
+# written time is the corrected one.
+_CORRECTED_SQL = """
+CREATE OR REPLACE TEMP TABLE _at_ev AS
+WITH x AS (
+    SELECT c.host_key, h.evidence_sha256, c.record_id, c.era
+    FROM _ls_chgx c JOIN _ls_sha h USING (sha_h)),
+exact AS (
+    SELECT e.evidence_sha256, e.record_id, e.channel, coalesce(x.era, 0) AS era
+    FROM (SELECT * FROM _at_ev WHERE (host_key, evidence_sha256) IN
+          (SELECT DISTINCT host_key, evidence_sha256 FROM x)) e
+    ASOF LEFT JOIN x ON x.host_key = e.host_key AND x.evidence_sha256 = e.evidence_sha256
+     AND e.record_id >= x.record_id),
+guess AS (
+    SELECT e.evidence_sha256, e.record_id, e.channel, min(b.era) AS era
+    FROM _at_ev e JOIN _ls_erab b
+      ON b.host_key = e.host_key AND epoch_us(e.time) >= coalesce(b.lo, epoch_us(e.time))
+     AND epoch_us(e.time) <= coalesce(b.hi, epoch_us(e.time))
+    GROUP BY ALL),
+era AS (
+    SELECT e.evidence_sha256, e.record_id, e.channel, coalesce(x.era, g.era) AS era
+    FROM _at_ev e LEFT JOIN exact x USING (evidence_sha256, record_id, channel)
+    LEFT JOIN guess g USING (evidence_sha256, record_id, channel))
+SELECT e.* EXCLUDE (ct), e.ct - coalesce(b.offset_us, 0) AS ct
+FROM _at_ev e LEFT JOIN era r USING (evidence_sha256, record_id, channel)
+LEFT JOIN _ls_erab b ON b.host_key = e.host_key AND b.era = r.era
+"""
+
 _SESSIONS_SQL = """
 CREATE OR REPLACE TEMP TABLE _at_sess AS
 SELECT session_id, host_key, user_key, upper(sid) AS sid, logon_type, logon_ids, start,
-       coalesce("end", start + INTERVAL 100 YEAR) AS stop
+       epoch_us(start) AS start_us,
+       coalesce(epoch_us("end"), epoch_us(start) + 100 * 365 * 86400000000) AS stop_us
 FROM {sessions} WHERE outcome <> 'failure'
+"""
+
+_SESSIONS_CORRECTED_SQL = """
+CREATE OR REPLACE TEMP TABLE _at_sess AS
+SELECT s.* REPLACE (
+           CASE WHEN c.session_id IS NOT NULL THEN c.start_c ELSE s.start_us END AS start_us,
+           CASE WHEN c.session_id IS NULL THEN s.stop_us
+                ELSE coalesce(c.end_c, c.start_c + 100 * 365 * 86400000000) END AS stop_us)
+FROM _at_sess s LEFT JOIN _ls_s0 c USING (session_id)
 """
 
 _MATCH_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _at_by_lid AS
 SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id
 FROM _at_ev e
-JOIN (SELECT session_id, host_key, unnest(logon_ids) AS lid, start, stop FROM _at_sess) s
+JOIN (SELECT session_id, host_key, unnest(logon_ids) AS lid, start_us, stop_us
+      FROM _at_sess) s
   ON s.host_key = e.host_key AND s.lid = e.lid
- AND e.time >= s.start - INTERVAL {LEAD_SECONDS} SECOND AND e.time <= s.stop
+ AND e.ct >= s.start_us - {LEAD_SECONDS * 1_000_000} AND e.ct <= s.stop_us
 QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
-                           ORDER BY s.start DESC, s.session_id) = 1;
+                           ORDER BY s.start_us DESC, s.session_id) = 1;
 
 CREATE OR REPLACE TEMP TABLE _at_by_user AS
 SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id,
@@ -211,11 +255,11 @@ FROM _at_ev e
 JOIN _at_sess s
   ON s.host_key = e.host_key
  AND (s.sid = e.usid OR (e.usid IS NULL AND s.user_key = e.uk))
- AND e.time BETWEEN s.start AND s.stop
+ AND e.ct BETWEEN s.start_us AND s.stop_us
 WHERE NOT EXISTS (SELECT 1 FROM _at_by_lid l WHERE l.evidence_sha256 = e.evidence_sha256
                   AND l.record_id = e.record_id AND l.channel = e.channel)
 QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
-                           ORDER BY {_REMOTE_FIRST}, s.start DESC, s.session_id) = 1;
+                           ORDER BY {_REMOTE_FIRST}, s.start_us DESC, s.session_id) = 1;
 """
 
 _RESULT_SQL = """
@@ -241,6 +285,17 @@ ORDER BY e.host_key, e.time, e.record_id
 """
 
 
+def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
+    found = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name = ANY(?)",
+            [list(names)],
+        ).fetchall()
+    }
+    return found == set(names)
+
+
 def attribute(
     con: duckdb.DuckDBPyConnection,
     sessions: str = "sessions",
@@ -255,6 +310,11 @@ def attribute(
     con.execute(_catalogue_sql(sources))
     if with_imported:
         con.execute(_imported_sql())
+    corrected = _has_tables(con, "_ls_chgx", "_ls_erab", "_ls_s0", "_ls_sha")
+    if corrected:
+        con.execute(_CORRECTED_SQL)
     con.execute(_SESSIONS_SQL.format(sessions=sessions))
+    if corrected:
+        con.execute(_SESSIONS_CORRECTED_SQL)
     con.execute(_MATCH_SQL)
     return con.sql(_RESULT_SQL).to_arrow_table().cast(SCHEMA)

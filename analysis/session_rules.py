@@ -42,6 +42,8 @@ class Rules:
     # a cached (type 11) logon whose id is logged off this soon re-authenticates a desktop
     cached_unlock_window: float = 1.0
     end_group: float = 2.0  # end events this close to the first one are the same end
+    # the clock set by at least this much (4616, Kernel-General 1) starts a new era
+    clock_change: float = 60.0
     boot_gap_minutes: int = 10  # boot markers further apart than this are separate boots
 
     def us(self, seconds: float) -> int:
@@ -163,6 +165,10 @@ def sql_params(rules: Rules, events: str) -> dict[str, str]:
         "shared_ids": str(SHARED_LOGON_IDS),
         "end_group_us": rules.us(rules.end_group),
         "boot_gap_us": rules.boot_gap_minutes * 60_000_000,
+        "clock_change_us": rules.us(rules.clock_change),
+        "security": _text(SECURITY),
+        "system": _text(SYSTEM),
+        "kernel_general": _text(KERNEL_GENERAL),
         "chain_types": str(CHAIN_LOGON_TYPES),
         "interactive_types": str(INTERACTIVE_LOGON_TYPES),
         "nla_type": NLA_LOGON_TYPE,

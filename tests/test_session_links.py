@@ -77,3 +77,17 @@ def test_logoffs_minutes_after_the_end_are_late_logoffs_that_move_nothing(tmp_pa
     assert [r["event_id"] for r in late] == [4634]
     assert (late[0]["time"] - desk["end"]).total_seconds() >= 120
     assert late[0]["target_logon_id"] in desk["logon_ids"]
+
+
+def test_clock_set_back_keeps_times_as_written_and_flags_the_session(tmp_path: Path) -> None:
+    sessions, sources = _built(tmp_path, "clock-change")
+    carol = next(s for s in sessions if s["user_key"] == "carol")
+    bob = next(s for s in sessions if s["user_key"] == "bob")
+    # carol's logoff is written ~3 h before her logon: the clock went back in between
+    assert carol["end"] < carol["start"] and carol["clock_changed"]
+    assert carol["end_reason"] == "logoff"
+    mine = [r for r in sources if r["session_id"] == carol["session_id"]]
+    assert max(r["time"] for r in mine) > carol["end"]  # sources keep their written times
+    # bob's logon is written before the boot holding it, and nothing ends it
+    assert bob["end"] is None and bob["end_reason"] == "none seen"
+    assert not bob["clock_changed"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
 
-from . import links
+from . import clock, links
 from . import stories as st
 from .host import TICKS_PER_SECOND, Host, Truth, User
 
@@ -37,6 +37,7 @@ SCENARIOS = (
     "rdp-no-lsm21",
     "rdp-slow-logon",
     "late-logoff",
+    "clock-change",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
@@ -297,6 +298,10 @@ def generate(
             r.then(links.sc_rdp_slow_logon(server, r.clock, r.bob, ATTACKER_IPS[2]))
         elif name == "late-logoff":
             r.then(links.sc_late_logoff(r.host(1), r.clock, r.bob))
+        elif name == "clock-change":
+            h = r.host(2)
+            r.clock = max(r.clock, h.horizon + S)  # nothing of earlier stories may follow it
+            r.then(clock.sc_clock_change(h, r.clock, r.carol, r.bob))
         if progress:
             progress(r.emitted())
     files: list[dict[str, Any]] = []
