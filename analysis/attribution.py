@@ -11,7 +11,13 @@ event with the session it happened in (or null), a one-line summary, and how it 
   an imported row): the session of that user on that host whose span holds the time,
   preferring remote and interactive sessions over network/service ones, then the latest
   start, then the session id -- deterministic, and the reason is kept in `match_note`;
-- null: neither matched; the row stays, listed by host and time, so nothing is hidden.
+- `host+time` (weak): a service install, scheduled task or log clearing that names no logon
+  id and no user but SYSTEM (7045 ...): the one interactive/RDP session on that host whose (closed) span holds the
+  time, only when exactly one does;
+- null: none matched; the row stays, listed by host and time, so nothing is hidden.
+
+Times are matched on the corrected order when the sessions were just built on `con` (clock
+changes, see analysis.sessions step 01b).
 
 Set-based SQL only; no file I/O, no UI.
 """
@@ -143,6 +149,24 @@ CATALOGUE: tuple[tuple[str, int, str], ...] = (
     (TASKS, 200, f"'scheduled task action started: ' || {_d('TaskName')}"),
 )
 
+# Sessions that SYSTEM activity naming no user is attributed to by host and time alone (the
+# weakest link, `host+time`): interactive and RDP ones, when exactly one is open. Only for the
+# actions an intruder has SYSTEM do for them (services, tasks, clearing logs); SYSTEM's own
+# process creations and the like would flood any session open at the time.
+HOST_TIME_TYPES = (2, 10, 11, 12)
+HOST_TIME_EVENTS: tuple[tuple[str, int], ...] = (
+    (SYSTEM, 7045),
+    (SECURITY, 4697),
+    (SECURITY, 4698),
+    (SECURITY, 4702),
+    (TASKS, 106),
+    (TASKS, 140),
+    (SECURITY, 1102),
+    (SYSTEM, 104),
+)
+_HOST_TIME_KEYS = " OR ".join(
+    f"(e.channel = '{channel}' AND e.event_id = {eid})" for channel, eid in HOST_TIME_EVENTS
+)
 _REMOTE_FIRST = "CASE WHEN s.logon_type IN (10, 2, 11, 12, 7) THEN 0 ELSE 1 END"
 
 
@@ -222,7 +246,7 @@ LEFT JOIN _ls_erab b ON b.host_key = e.host_key AND b.era = r.era
 _SESSIONS_SQL = """
 CREATE OR REPLACE TEMP TABLE _at_sess AS
 SELECT session_id, host_key, user_key, upper(sid) AS sid, logon_type, logon_ids, start,
-       epoch_us(start) AS start_us,
+       system, "end" IS NOT NULL AS closed, epoch_us(start) AS start_us,
        coalesce(epoch_us("end"), epoch_us(start) + 100 * 365 * 86400000000) AS stop_us
 FROM {sessions} WHERE outcome <> 'failure'
 """
@@ -260,14 +284,25 @@ WHERE NOT EXISTS (SELECT 1 FROM _at_by_lid l WHERE l.evidence_sha256 = e.evidenc
                   AND l.record_id = e.record_id AND l.channel = e.channel)
 QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
                            ORDER BY {_REMOTE_FIRST}, s.start_us DESC, s.session_id) = 1;
+
+CREATE OR REPLACE TEMP TABLE _at_by_host AS
+SELECT e.evidence_sha256, e.record_id, e.channel,
+       any_value(s.session_id) AS session_id, count(*) AS candidates
+FROM _at_ev e JOIN _at_sess s
+  ON s.host_key = e.host_key AND e.ct BETWEEN s.start_us AND s.stop_us
+WHERE e.lid IS NULL AND e.usid IS NULL AND e.uk IS NULL AND ({_HOST_TIME_KEYS})
+  AND s.logon_type IN {HOST_TIME_TYPES} AND NOT s.system AND s.closed
+GROUP BY ALL;
 """
 
 _RESULT_SQL = """
-SELECT coalesce(l.session_id, u.session_id) AS session_id,
+SELECT coalesce(l.session_id, u.session_id,
+                CASE WHEN h.candidates = 1 THEN h.session_id END) AS session_id,
        e.time, e.host, e.host_key, e.channel, e.event_id, e.record_id, e.evidence_sha256,
        e."user", e.summary,
        CASE WHEN l.session_id IS NOT NULL THEN 'logon_id'
-            WHEN u.session_id IS NOT NULL THEN 'user+time' END AS confidence,
+            WHEN u.session_id IS NOT NULL THEN 'user+time'
+            WHEN h.candidates = 1 THEN 'host+time' END AS confidence,
        CASE WHEN l.session_id IS NOT NULL THEN 'the session owns the acting logon id'
             WHEN u.candidates = 1 THEN 'the only session of this user open at that time'
             WHEN u.session_id IS NOT NULL THEN
@@ -277,10 +312,15 @@ SELECT coalesce(l.session_id, u.session_id) AS session_id,
             WHEN e.lid IS NOT NULL THEN 'no session on this host owns logon id '
                  || printf('0x%X', e.lid) || ' at that time'
             WHEN e.usid IS NOT NULL OR e.uk IS NOT NULL THEN 'no session of this user open at that time'
+            WHEN h.candidates = 1 THEN 'weak: no user named (SYSTEM); the only interactive/RDP '
+                 || 'session open on this host at that time'
+            WHEN h.candidates > 1 THEN 'no user named (SYSTEM); ' || h.candidates
+                 || ' interactive/RDP sessions open on this host at that time'
             ELSE 'the event names no logon id or user' END AS match_note
 FROM _at_ev e
 LEFT JOIN _at_by_lid l USING (evidence_sha256, record_id, channel)
 LEFT JOIN _at_by_user u USING (evidence_sha256, record_id, channel)
+LEFT JOIN _at_by_host h USING (evidence_sha256, record_id, channel)
 ORDER BY e.host_key, e.time, e.record_id
 """
 
@@ -318,3 +358,35 @@ def attribute(
         con.execute(_SESSIONS_CORRECTED_SQL)
     con.execute(_MATCH_SQL)
     return con.sql(_RESULT_SQL).to_arrow_table().cast(SCHEMA)
+
+
+LISTED = (
+    "time",
+    "host",
+    "channel",
+    "event_id",
+    "record_id",
+    "user",
+    "summary",
+    "confidence",
+    "match_note",
+    "session_id",
+    "evidence_sha256",
+)
+
+
+def activity_rows(
+    con: duckdb.DuckDBPyConnection, *, unattributed: bool = False, host: str | None = None
+) -> pa.Table:
+    """The built `activity` of a case for listing, by host and time: every row, or only those
+    no session holds (`unattributed`), on one host (any of its spellings) or all."""
+    where, params = [], []
+    if unattributed:
+        where.append("session_id IS NULL")
+    if host is not None:
+        where.append("host_key = ?")
+        params.append(identity.host_key(host))
+    sql = f"SELECT {', '.join(LISTED)} FROM activity"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return con.execute(sql + " ORDER BY host_key, time, record_id", params).to_arrow_table()

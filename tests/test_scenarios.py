@@ -102,7 +102,9 @@ def assert_truth_consistent(out: Path) -> dict[str, Any]:
         )
         if a["session"] is not None:
             s = sessions[a["session"]]
-            assert a["confidence"] in ("logon_id", "user+time") and s["host"] == a["host"]
+            assert (
+                a["confidence"] in ("logon_id", "user+time", "host+time") and s["host"] == a["host"]
+            )
             t = rec["time"]
             if not s["clock_changed"]:
                 assert parse_time(s["start"]) <= t

@@ -25,6 +25,7 @@ COMMANDS = (
     "demo",
     "generate",
     "import_activity",
+    "activity",
 )
 
 

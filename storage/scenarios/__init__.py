@@ -13,7 +13,7 @@ every activity event:
                    "admin", "elevated", "clock_changed",
                    "sources": [{"file", "channel", "event_id", "record_id"}]}],
      "activity": [{"file", "host", "channel", "event_id", "record_id",
-                   "session": key | null, "confidence": "logon_id" | "user+time" | null}]}
+                   "session": key | null, "confidence": "logon_id" | "user+time" | "host+time" | null}]}
 
 Files are relative to OUT; times UTC with 6 fractional digits, as the host's clock wrote them
 (the `clock-change` scenario sets it back: a session spanning that has `clock_changed`); a failure has start = end and

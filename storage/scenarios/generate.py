@@ -38,6 +38,7 @@ SCENARIOS = (
     "rdp-slow-logon",
     "late-logoff",
     "clock-change",
+    "system-service",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
@@ -298,6 +299,8 @@ def generate(
             r.then(links.sc_rdp_slow_logon(server, r.clock, r.bob, ATTACKER_IPS[2]))
         elif name == "late-logoff":
             r.then(links.sc_late_logoff(r.host(1), r.clock, r.bob))
+        elif name == "system-service":
+            r.then(links.sc_system_service(server, r.clock, r.svc, ATTACKER_IPS[3]))
         elif name == "clock-change":
             h = r.host(2)
             r.clock = max(r.clock, h.horizon + S)  # nothing of earlier stories may follow it

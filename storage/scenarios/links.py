@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import catalog as c
 from . import stories as st
-from .host import TICKS_PER_SECOND, Host, User
+from .host import TICKS_PER_SECOND, Host, Session, User
 
 S = TICKS_PER_SECOND
 
@@ -105,3 +105,37 @@ def sc_late_logoff(h: Host, t: int, u: User) -> int:
     lg, t = st.console_logon(h, t, u)
     t = st.work(h, t + S, lg, 2)
     return late_logoff(h, t + 30 * S, lg)
+
+
+def system_service(h: Host, t: int, sess: Session | None) -> None:
+    """7045 installed by SYSTEM (UserID S-1-5-18, no logon id, no user): a named-pipe trick
+    (`cmd.exe /c echo x > \\\\.\\pipe\\x`, as getsystem does). Only host and time tie it to
+    a session: `host+time` when one interactive/RDP session is open, else none."""
+    name = "".join(h.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(6))
+    h.emit(
+        t,
+        c.Y7045,
+        (
+            name,
+            f"cmd.exe /c echo {name} > \\\\.\\pipe\\{name}",
+            "user mode service",
+            "demand start",
+            "LocalSystem",
+        ),
+        user_sid="S-1-5-18",
+        pid=h.lsm_pid,
+        activity=(sess, "host+time" if sess else None),
+        tid=h.rng.randrange(600, 5000),
+    )
+
+
+def sc_system_service(h: Host, t: int, u: User, ip: str) -> int:
+    """A SYSTEM service install before anyone logs on (no session), then two during an RDP
+    session, the only one open on the host."""
+    system_service(h, t, None)
+    lg, t = st.rdp_logon(h, t + 60 * S, u, ip)
+    t = st.work(h, t + 2 * S, lg, 1)
+    for _ in range(2):
+        t += st._ms(h, 5000, 20000)
+        system_service(h, t, lg.session)
+    return st.interactive_logoff(h, t + 30 * S, lg, rdp=True)
