@@ -91,3 +91,25 @@ def test_clock_set_back_keeps_times_as_written_and_flags_the_session(tmp_path: P
     # bob's logon is written before the boot holding it, and nothing ends it
     assert bob["end"] is None and bob["end_reason"] == "none seen"
     assert not bob["clock_changed"]
+
+
+def test_clock_change_in_rolled_over_logs_equals_truth(tmp_path: Path) -> None:
+    """A later Security/System file begins in the era its own first change follows, not in
+    the first era: here the two changes land in two rolled-over Security files."""
+    from logonscope.storage.case import connect
+    from logonscope.storage.ingest import ingest
+    from logonscope.storage.scenarios import generate
+
+    gen, case = tmp_path / "gen", tmp_path / "case"
+    generate(gen, ["bulk", "clock-change"], events=2500, max_bytes=4096 + 0x10000, seed=6)
+    ingest([gen], case, jobs=1)
+    files_with_a_change = (
+        connect(case)
+        .execute(
+            """SELECT count(DISTINCT evidence_sha256) FROM events
+           WHERE channel = 'Security' AND event_id = 4616"""
+        )
+        .fetchone()
+    )
+    assert files_with_a_change == (2,)
+    assert compare(gen, case) == []

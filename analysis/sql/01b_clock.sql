@@ -45,11 +45,14 @@ FROM _ls_chg1 o JOIN _ls_chg c
 QUALIFY row_number() OVER (PARTITION BY o.host_key, o.sha_h, o.record_id
     ORDER BY abs(c.prev_us - o.prev_us) + abs(c.new_us - o.new_us), c.era) = 1;
 
--- exact: the logs that record the changes
+-- exact: the logs that record the changes (records before a log's first change are in the
+-- era before it: a rolled-over log may begin in a later era)
 CREATE OR REPLACE TEMP TABLE _ls_exact AS
-SELECT e.eid, e.host_key, e.tw, coalesce(x.era, 0) AS era
+SELECT e.eid, e.host_key, e.tw, coalesce(x.era, f.first_era - 1) AS era
 FROM (SELECT * FROM _ls_ev
       WHERE (host_key, sha_h) IN (SELECT DISTINCT host_key, sha_h FROM _ls_chgx)) e
+JOIN (SELECT host_key, sha_h, min(era) AS first_era FROM _ls_chgx GROUP BY ALL) f
+  USING (host_key, sha_h)
 ASOF LEFT JOIN _ls_chgx x
   ON x.host_key = e.host_key AND x.sha_h = e.sha_h AND e.record_id >= x.record_id;
 
@@ -65,35 +68,63 @@ e AS (
     SELECT host_key, 0, NULL, prev_us, CAST(0 AS BIGINT) FROM c WHERE era = 1),
 x AS (SELECT host_key, era, min(tw) AS lo, max(tw) AS hi FROM _ls_exact GROUP BY ALL)
 SELECT e.host_key, e.era, e.offset_us,
-       least(e.lo, x.lo) - 1000000 AS lo, greatest(e.hi, x.hi) + 1000000 AS hi
+       least(e.lo, x.lo) - 1000000 AS lo,
+       -- the last era runs on: its clock keeps going after the last exact record
+       CASE WHEN e.hi IS NOT NULL THEN greatest(e.hi, x.hi) + 1000000 END AS hi
 FROM e LEFT JOIN x USING (host_key, era);
 
--- the other logs: the eras holding each event; one holding it is sure, else the first
--- one not before the last sure era in its own log (eras only move on in record order);
--- none holding it: that last sure era
-CREATE OR REPLACE TEMP TABLE _ls_guess AS
+-- the other logs: their records in order, cut into segments where the written time goes back
+-- by a clock change or more (a backward jump in record order is an era change)
+CREATE OR REPLACE TEMP TABLE _ls_gseg AS
 WITH o AS (
     SELECT eid, host_key, sha_h, record_id, tw FROM _ls_ev
     WHERE host_key IN (SELECT host_key FROM _ls_chg)
       AND eid NOT IN (SELECT eid FROM _ls_exact)),
-c AS (
-    SELECT o.eid, b.era FROM o JOIN _ls_erab b
-      ON b.host_key = o.host_key AND o.tw >= coalesce(b.lo, o.tw)
-     AND o.tw <= coalesce(b.hi, o.tw)),
-n AS (
-    SELECT o.eid, o.host_key, o.sha_h, o.record_id,
-           CASE WHEN count(c.era) = 1 THEN min(c.era) END AS sure
-    FROM o LEFT JOIN c USING (eid) GROUP BY ALL),
-w AS (
-    SELECT *,
-           last_value(sure IGNORE NULLS) OVER (PARTITION BY host_key, sha_h ORDER BY record_id
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
-    FROM n)
-SELECT w.eid,
-       coalesce(any_value(w.sure),
-                min(c.era) FILTER (WHERE c.era >= coalesce(w.before, 0)),
-                any_value(w.before), max(c.era), 0) AS era
-FROM w LEFT JOIN c USING (eid) GROUP BY w.eid;
+j AS (
+    SELECT *, CASE WHEN tw < lag(tw) OVER (PARTITION BY host_key, sha_h ORDER BY record_id)
+                        - $clock_change_us THEN 1 ELSE 0 END AS jump
+    FROM o)
+SELECT eid, host_key, sha_h, record_id, tw,
+       sum(jump) OVER (PARTITION BY host_key, sha_h ORDER BY record_id
+                       ROWS UNBOUNDED PRECEDING) AS seg
+FROM j;
+
+-- the eras whose written times hold each record
+CREATE OR REPLACE TEMP TABLE _ls_gcand AS
+SELECT g.eid, b.era FROM _ls_gseg g JOIN _ls_erab b
+  ON b.host_key = g.host_key AND g.tw >= coalesce(b.lo, g.tw) AND g.tw <= coalesce(b.hi, g.tw);
+
+-- each segment's floor: past the era the segment before it ended in (two passes: the lowest
+-- era holding that last record, then the lowest at or past its own floor)
+CREATE OR REPLACE TEMP TABLE _ls_gfloor AS
+WITH last AS (
+    SELECT host_key, sha_h, seg, arg_max(eid, record_id) AS eid FROM _ls_gseg GROUP BY ALL),
+p1 AS (
+    SELECT l.host_key, l.sha_h, l.seg, l.eid, coalesce(min(c.era), 0) AS lo
+    FROM last l LEFT JOIN _ls_gcand c USING (eid) GROUP BY ALL),
+f1 AS (
+    SELECT *, coalesce(max(lo + 1) OVER (PARTITION BY host_key, sha_h ORDER BY seg
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS floor1
+    FROM p1),
+p2 AS (
+    SELECT f.host_key, f.sha_h, f.seg,
+           coalesce(min(c.era) FILTER (WHERE c.era >= f.floor1), any_value(f.floor1)) AS lo2
+    FROM f1 f LEFT JOIN _ls_gcand c USING (eid) GROUP BY f.host_key, f.sha_h, f.seg)
+SELECT p2.host_key, p2.sha_h, p2.seg,
+       least(coalesce(max(p2.lo2 + 1) OVER (PARTITION BY p2.host_key, p2.sha_h ORDER BY p2.seg
+                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), m.last_era)
+           AS floor
+FROM p2 JOIN (SELECT host_key, max(era) AS last_era FROM _ls_chg GROUP BY host_key) m
+  USING (host_key);
+
+-- each record: the lowest era holding it at or past its segment's floor
+CREATE OR REPLACE TEMP TABLE _ls_guess AS
+SELECT g.eid,
+       coalesce(min(c.era) FILTER (WHERE c.era >= f.floor), max(c.era), any_value(f.floor))
+           AS era
+FROM _ls_gseg g JOIN _ls_gfloor f USING (host_key, sha_h, seg)
+LEFT JOIN _ls_gcand c USING (eid)
+GROUP BY g.eid;
 
 -- corrected era starts (for turning a corrected time back into the written one) and the
 -- changes on the corrected line
