@@ -11,7 +11,13 @@ event with the session it happened in (or null), a one-line summary, and how it 
   an imported row): the session of that user on that host whose span holds the time,
   preferring remote and interactive sessions over network/service ones, then the latest
   start, then the session id -- deterministic, and the reason is kept in `match_note`;
-- null: neither matched; the row stays, listed by host and time, so nothing is hidden.
+- `host+time` (weak): a service install, scheduled task or log clearing that names no logon
+  id and no user but SYSTEM (7045 ...): the one interactive/RDP session on that host whose (closed) span holds the
+  time, only when exactly one does;
+- null: none matched; the row stays, listed by host and time, so nothing is hidden.
+
+Times are matched on the corrected order when the sessions were just built on `con` (clock
+changes, see analysis.sessions step 01b).
 
 Set-based SQL only; no file I/O, no UI.
 """
@@ -143,6 +149,24 @@ CATALOGUE: tuple[tuple[str, int, str], ...] = (
     (TASKS, 200, f"'scheduled task action started: ' || {_d('TaskName')}"),
 )
 
+# Sessions that SYSTEM activity naming no user is attributed to by host and time alone (the
+# weakest link, `host+time`): interactive and RDP ones, when exactly one is open. Only for the
+# actions an intruder has SYSTEM do for them (services, tasks, clearing logs); SYSTEM's own
+# process creations and the like would flood any session open at the time.
+HOST_TIME_TYPES = (2, 10, 11, 12)
+HOST_TIME_EVENTS: tuple[tuple[str, int], ...] = (
+    (SYSTEM, 7045),
+    (SECURITY, 4697),
+    (SECURITY, 4698),
+    (SECURITY, 4702),
+    (TASKS, 106),
+    (TASKS, 140),
+    (SECURITY, 1102),
+    (SYSTEM, 104),
+)
+_HOST_TIME_KEYS = " OR ".join(
+    f"(e.channel = '{channel}' AND e.event_id = {eid})" for channel, eid in HOST_TIME_EVENTS
+)
 _REMOTE_FIRST = "CASE WHEN s.logon_type IN (10, 2, 11, 12, 7) THEN 0 ELSE 1 END"
 
 
@@ -169,7 +193,8 @@ def _catalogue_sql(sources: str) -> str:
                 THEN upper(coalesce(e.user_sid, e.subject_sid)) END AS usid,
            CASE WHEN NOT ls_is_system(e.subject_user, NULL, e.subject_sid)
                 THEN ls_user_key(e.subject_user) END AS uk,
-           coalesce(nullif(e.subject_domain, '-') || '\\', '') || e.subject_user AS "user"
+           coalesce(nullif(e.subject_domain, '-') || '\\', '') || e.subject_user AS "user",
+           epoch_us(e.time) AS ct
     FROM events e
     WHERE ({keys})
       AND NOT EXISTS (SELECT 1 FROM {sources} ss
@@ -181,27 +206,70 @@ def _imported_sql() -> str:
     return """
     INSERT INTO _at_ev
     SELECT sha256, line, time, host, ls_host_key(host), source, NULL, description,
-           NULL, NULL, ls_user_key("user"), "user"
+           NULL, NULL, ls_user_key("user"), "user", epoch_us(time)
     FROM imported
     """
 
 
+# Clock changes: when the sessions were just built on this connection, analysis.sessions left
+# each host's eras behind (_ls_chgx: the change records; _ls_erab: each era's written times and
+# offset; _ls_s0: each session's corrected start and end). Activity is then matched on the
+# corrected time too -- exactly by record order in the logs that record the changes, else by
+# the first era whose written times hold it. Otherwise (or for hosts without changes) the
+# written time is the corrected one.
+_CORRECTED_SQL = """
+CREATE OR REPLACE TEMP TABLE _at_ev AS
+WITH x AS (
+    SELECT c.host_key, h.evidence_sha256, c.record_id, c.era
+    FROM _ls_chgx c JOIN _ls_sha h USING (sha_h)),
+exact AS (
+    SELECT e.evidence_sha256, e.record_id, e.channel, coalesce(x.era, 0) AS era
+    FROM (SELECT * FROM _at_ev WHERE (host_key, evidence_sha256) IN
+          (SELECT DISTINCT host_key, evidence_sha256 FROM x)) e
+    ASOF LEFT JOIN x ON x.host_key = e.host_key AND x.evidence_sha256 = e.evidence_sha256
+     AND e.record_id >= x.record_id),
+guess AS (
+    SELECT e.evidence_sha256, e.record_id, e.channel, min(b.era) AS era
+    FROM _at_ev e JOIN _ls_erab b
+      ON b.host_key = e.host_key AND epoch_us(e.time) >= coalesce(b.lo, epoch_us(e.time))
+     AND epoch_us(e.time) <= coalesce(b.hi, epoch_us(e.time))
+    GROUP BY ALL),
+era AS (
+    SELECT e.evidence_sha256, e.record_id, e.channel, coalesce(x.era, g.era) AS era
+    FROM _at_ev e LEFT JOIN exact x USING (evidence_sha256, record_id, channel)
+    LEFT JOIN guess g USING (evidence_sha256, record_id, channel))
+SELECT e.* EXCLUDE (ct), e.ct - coalesce(b.offset_us, 0) AS ct
+FROM _at_ev e LEFT JOIN era r USING (evidence_sha256, record_id, channel)
+LEFT JOIN _ls_erab b ON b.host_key = e.host_key AND b.era = r.era
+"""
+
 _SESSIONS_SQL = """
 CREATE OR REPLACE TEMP TABLE _at_sess AS
 SELECT session_id, host_key, user_key, upper(sid) AS sid, logon_type, logon_ids, start,
-       coalesce("end", start + INTERVAL 100 YEAR) AS stop
+       system, "end" IS NOT NULL AS closed, epoch_us(start) AS start_us,
+       coalesce(epoch_us("end"), epoch_us(start) + 100 * 365 * 86400000000) AS stop_us
 FROM {sessions} WHERE outcome <> 'failure'
+"""
+
+_SESSIONS_CORRECTED_SQL = """
+CREATE OR REPLACE TEMP TABLE _at_sess AS
+SELECT s.* REPLACE (
+           CASE WHEN c.session_id IS NOT NULL THEN c.start_c ELSE s.start_us END AS start_us,
+           CASE WHEN c.session_id IS NULL THEN s.stop_us
+                ELSE coalesce(c.end_c, c.start_c + 100 * 365 * 86400000000) END AS stop_us)
+FROM _at_sess s LEFT JOIN _ls_s0 c USING (session_id)
 """
 
 _MATCH_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _at_by_lid AS
 SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id
 FROM _at_ev e
-JOIN (SELECT session_id, host_key, unnest(logon_ids) AS lid, start, stop FROM _at_sess) s
+JOIN (SELECT session_id, host_key, unnest(logon_ids) AS lid, start_us, stop_us
+      FROM _at_sess) s
   ON s.host_key = e.host_key AND s.lid = e.lid
- AND e.time >= s.start - INTERVAL {LEAD_SECONDS} SECOND AND e.time <= s.stop
+ AND e.ct >= s.start_us - {LEAD_SECONDS * 1_000_000} AND e.ct <= s.stop_us
 QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
-                           ORDER BY s.start DESC, s.session_id) = 1;
+                           ORDER BY s.start_us DESC, s.session_id) = 1;
 
 CREATE OR REPLACE TEMP TABLE _at_by_user AS
 SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id,
@@ -211,19 +279,30 @@ FROM _at_ev e
 JOIN _at_sess s
   ON s.host_key = e.host_key
  AND (s.sid = e.usid OR (e.usid IS NULL AND s.user_key = e.uk))
- AND e.time BETWEEN s.start AND s.stop
+ AND e.ct BETWEEN s.start_us AND s.stop_us
 WHERE NOT EXISTS (SELECT 1 FROM _at_by_lid l WHERE l.evidence_sha256 = e.evidence_sha256
                   AND l.record_id = e.record_id AND l.channel = e.channel)
 QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
-                           ORDER BY {_REMOTE_FIRST}, s.start DESC, s.session_id) = 1;
+                           ORDER BY {_REMOTE_FIRST}, s.start_us DESC, s.session_id) = 1;
+
+CREATE OR REPLACE TEMP TABLE _at_by_host AS
+SELECT e.evidence_sha256, e.record_id, e.channel,
+       any_value(s.session_id) AS session_id, count(*) AS candidates
+FROM _at_ev e JOIN _at_sess s
+  ON s.host_key = e.host_key AND e.ct BETWEEN s.start_us AND s.stop_us
+WHERE e.lid IS NULL AND e.usid IS NULL AND e.uk IS NULL AND ({_HOST_TIME_KEYS})
+  AND s.logon_type IN {HOST_TIME_TYPES} AND NOT s.system AND s.closed
+GROUP BY ALL;
 """
 
 _RESULT_SQL = """
-SELECT coalesce(l.session_id, u.session_id) AS session_id,
+SELECT coalesce(l.session_id, u.session_id,
+                CASE WHEN h.candidates = 1 THEN h.session_id END) AS session_id,
        e.time, e.host, e.host_key, e.channel, e.event_id, e.record_id, e.evidence_sha256,
        e."user", e.summary,
        CASE WHEN l.session_id IS NOT NULL THEN 'logon_id'
-            WHEN u.session_id IS NOT NULL THEN 'user+time' END AS confidence,
+            WHEN u.session_id IS NOT NULL THEN 'user+time'
+            WHEN h.candidates = 1 THEN 'host+time' END AS confidence,
        CASE WHEN l.session_id IS NOT NULL THEN 'the session owns the acting logon id'
             WHEN u.candidates = 1 THEN 'the only session of this user open at that time'
             WHEN u.session_id IS NOT NULL THEN
@@ -233,12 +312,28 @@ SELECT coalesce(l.session_id, u.session_id) AS session_id,
             WHEN e.lid IS NOT NULL THEN 'no session on this host owns logon id '
                  || printf('0x%X', e.lid) || ' at that time'
             WHEN e.usid IS NOT NULL OR e.uk IS NOT NULL THEN 'no session of this user open at that time'
+            WHEN h.candidates = 1 THEN 'weak: no user named (SYSTEM); the only interactive/RDP '
+                 || 'session open on this host at that time'
+            WHEN h.candidates > 1 THEN 'no user named (SYSTEM); ' || h.candidates
+                 || ' interactive/RDP sessions open on this host at that time'
             ELSE 'the event names no logon id or user' END AS match_note
 FROM _at_ev e
 LEFT JOIN _at_by_lid l USING (evidence_sha256, record_id, channel)
 LEFT JOIN _at_by_user u USING (evidence_sha256, record_id, channel)
+LEFT JOIN _at_by_host h USING (evidence_sha256, record_id, channel)
 ORDER BY e.host_key, e.time, e.record_id
 """
+
+
+def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
+    found = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name = ANY(?)",
+            [list(names)],
+        ).fetchall()
+    }
+    return found == set(names)
 
 
 def attribute(
@@ -255,6 +350,43 @@ def attribute(
     con.execute(_catalogue_sql(sources))
     if with_imported:
         con.execute(_imported_sql())
+    corrected = _has_tables(con, "_ls_chgx", "_ls_erab", "_ls_s0", "_ls_sha")
+    if corrected:
+        con.execute(_CORRECTED_SQL)
     con.execute(_SESSIONS_SQL.format(sessions=sessions))
+    if corrected:
+        con.execute(_SESSIONS_CORRECTED_SQL)
     con.execute(_MATCH_SQL)
     return con.sql(_RESULT_SQL).to_arrow_table().cast(SCHEMA)
+
+
+LISTED = (
+    "time",
+    "host",
+    "channel",
+    "event_id",
+    "record_id",
+    "user",
+    "summary",
+    "confidence",
+    "match_note",
+    "session_id",
+    "evidence_sha256",
+)
+
+
+def activity_rows(
+    con: duckdb.DuckDBPyConnection, *, unattributed: bool = False, host: str | None = None
+) -> pa.Table:
+    """The built `activity` of a case for listing, by host and time: every row, or only those
+    no session holds (`unattributed`), on one host (any of its spellings) or all."""
+    where, params = [], []
+    if unattributed:
+        where.append("session_id IS NULL")
+    if host is not None:
+        where.append("host_key = ?")
+        params.append(identity.host_key(host))
+    sql = f"SELECT {', '.join(LISTED)} FROM activity"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return con.execute(sql + " ORDER BY host_key, time, record_id", params).to_arrow_table()

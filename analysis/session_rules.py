@@ -36,7 +36,14 @@ class Rules:
     privileges_window: float = 2.0  # 4672 to its 4624
     auth_window: float = 1.0  # 4648 before its 4624
     connect_window: float = 10.0  # RdpCoreTS 131 before a failed NLA 4625
+    # an RDP connection's ActivityID is a GUID: its events are linked this far before the
+    # logon (a user may sit at the credential prompt), not only within `window`
+    activity_window: float = 600.0
+    # a cached (type 11) logon whose id is logged off this soon re-authenticates a desktop
+    cached_unlock_window: float = 1.0
     end_group: float = 2.0  # end events this close to the first one are the same end
+    # the clock set by at least this much (4616, Kernel-General 1) starts a new era
+    clock_change: float = 60.0
     boot_gap_minutes: int = 10  # boot markers further apart than this are separate boots
 
     def us(self, seconds: float) -> int:
@@ -58,6 +65,9 @@ class Rank(IntEnum):
 CHAIN_LOGON_TYPES = (2, 3, 10, 11, 12)
 NLA_LOGON_TYPE = 3
 UNLOCK_LOGON_TYPE = 7
+CACHED_LOGON_TYPE = 11
+# Logon ids of SYSTEM, LOCAL/NETWORK SERVICE and "none": shared by everything, they link nothing.
+SHARED_LOGON_IDS = (0, 0x3E4, 0x3E5, 0x3E7)
 # Logon types of the interactive sessions an unlock can belong to.
 INTERACTIVE_LOGON_TYPES = (2, 10, 11, 12)
 
@@ -149,8 +159,16 @@ def sql_params(rules: Rules, events: str) -> dict[str, str]:
         "privileges_us": rules.us(rules.privileges_window),
         "auth_us": rules.us(rules.auth_window),
         "connect_us": rules.us(rules.connect_window),
+        "activity_us": rules.us(rules.activity_window),
+        "cached_unlock_us": rules.us(rules.cached_unlock_window),
+        "cached_type": CACHED_LOGON_TYPE,
+        "shared_ids": str(SHARED_LOGON_IDS),
         "end_group_us": rules.us(rules.end_group),
         "boot_gap_us": rules.boot_gap_minutes * 60_000_000,
+        "clock_change_us": rules.us(rules.clock_change),
+        "security": _text(SECURITY),
+        "system": _text(SYSTEM),
+        "kernel_general": _text(KERNEL_GENERAL),
         "chain_types": str(CHAIN_LOGON_TYPES),
         "interactive_types": str(INTERACTIVE_LOGON_TYPES),
         "nla_type": NLA_LOGON_TYPE,

@@ -11,6 +11,7 @@ temp tables that the next steps read, so a step can be read, run and inspected o
 (`run_steps(con, upto=...)`):
 
   01_events     the events that take part, joined once to the rule table
+  01b_clock     clock changes: each event's era and corrected time (`t`; `tw` as written)
   02_boots      boot epochs per host (logon ids and LSM session ids repeat across boots)
   03_normalise  users and addresses normalised once per distinct value; each event's boot
   04_units      UAC split-token 4624 pairs collapse into one logon unit
@@ -77,6 +78,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "system",
     "n_sources",
     "n_activity",
+    "clock_changed",
 )
 SOURCE_COLUMNS: tuple[str, ...] = (
     "session_id",
@@ -91,6 +93,7 @@ SOURCE_COLUMNS: tuple[str, ...] = (
 
 STEPS: tuple[str, ...] = (
     "01_events",
+    "01b_clock",
     "02_boots",
     "03_normalise",
     "04_units",
@@ -195,6 +198,7 @@ SESSIONS_SCHEMA = pa.schema(
         ("system", pa.bool_()),
         ("n_sources", pa.int64()),
         ("n_activity", pa.int64()),
+        ("clock_changed", pa.bool_()),
     ]
 )
 SOURCES_SCHEMA = pa.schema(

@@ -132,11 +132,12 @@ def test_import_attributes_good_rows_and_reports_bad_lines(tmp_path: Path) -> No
 def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(
     tmp_path: Path,
 ) -> None:
-    """Belkasoft DESKTOP-23PS6ES, 2020-08-01: `User` reconnects over RDP at 21:17:25 (LSM 25) to a
-    desktop whose logon (0x1E4ED) predates the log, and types domain credentials (anit.ghosh,
-    administrator) for
-    PM.praivacymatrix.com 21 times (4648 records 901-909, 915-926, SubjectLogonId 0x1E4ED). No 4624 or
-    4778 names 0x1E4ED, so no session owns that id: they land by user+time in the reconnect."""
+    """Belkasoft DESKTOP-23PS6ES, 2020-08-01: `User` reconnects over RDP at 21:17:25 (LSM 25) and
+    types domain credentials (anit.ghosh, administrator) for PM.praivacymatrix.com 21 times (4648
+    records 901-909, 915-926, SubjectLogonId 0x1E4ED). 0x1E4ED is the desktop logon it
+    reconnects to: 4624 #702, written 2021-02-13 19:56:38 before the clock was set back, earlier
+    in record order in the same boot. No 4778 names it; the reconnect learns it through LSM 25's
+    session id, so they land in the reconnect by logon id."""
     from tests.conftest import BELKASOFT
 
     ingest(
@@ -164,7 +165,7 @@ def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(
     assert [r[0] for r in rows] == [*range(901, 910), *range(915, 927)]
     for _record, confidence, user, logon_type, reconnect, start, summary in rows:
         assert (confidence, user, logon_type, reconnect, start) == (
-            "user+time",
+            "logon_id",
             "User",
             10,
             True,

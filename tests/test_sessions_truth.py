@@ -93,6 +93,8 @@ def compare(gen: Path, case: Path) -> list[Any]:
                 diffs[field] = (ts[field], o[field])
         if (ts["user"] or "").lower() != (o["user"] or "").lower():
             diffs["user"] = (ts["user"], o["user"])
+        if ts.get("clock_changed", False) != o["clock_changed"]:
+            diffs["clock_changed"] = (ts.get("clock_changed", False), o["clock_changed"])
         if ts["elevated"] != o["elevated"]:
             diffs["elevated"] = (ts["elevated"], o["elevated"])
         for field in ("start", "end"):

@@ -25,6 +25,7 @@ COMMANDS = (
     "demo",
     "generate",
     "import_activity",
+    "activity",
 )
 # Commands that ingest or build sessions: they take --executor/--scheduler/--workers.
 BUILDS = ("ingest", "open", "sessions", "users", "user-ips", "session", "query", "import-activity")

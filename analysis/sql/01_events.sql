@@ -7,7 +7,7 @@ SELECT hash(evidence_sha256) AS sha_h, evidence_sha256,
 FROM (SELECT DISTINCT evidence_sha256 FROM $events);
 
 CREATE OR REPLACE TEMP TABLE _ls_ev AS
-SELECT eid, sha_h, record_id, t, host, host_key, event_id, src, kind, rnk, role,
+SELECT eid, sha_h, record_id, t, t AS tw, host, host_key, event_id, src, kind, rnk, role,
        CASE WHEN kind = 'privileges' THEN subject_user ELSE target_user END AS user_raw,
        target_domain AS domain_raw, target_sid,
        CASE WHEN kind = 'privileges' THEN subject_logon_id ELSE target_logon_id END AS lid,

@@ -1,6 +1,36 @@
 -- 6. Sources attached to attempts: 4672 by logon id, 4648 by user and time, LSM 22/41/42 and
--- Winlogon 7001 by LSM session id (ASOF), RCM 261 / RdpCoreTS 131 by ActivityID; a failed
+-- Winlogon 7001 by LSM session id (ASOF), RCM 261 / RdpCoreTS 131 by ActivityID (up to the
+-- activity window before the logon); a failed
 -- NLA logon without an address takes the 131 just before it (and that connection's 261).
+-- 6a. An interactive/RDP logon without LSM 21 (seen on domain controllers) still has an LSM
+-- session: the LSM 41/42 of its connection name it (same ActivityID), else the LSM 41 of the
+-- same user just after the logon. It is set here so that LSM 40/23/24 and Winlogon 7001/7002
+-- of that session are found like those of any other.
+CREATE OR REPLACE TEMP TABLE _ls_lsid AS
+WITH need AS (
+    SELECT a.* FROM _ls_att a
+    WHERE a.lsid IS NULL AND NOT a.failed
+      AND EXISTS (SELECT 1 FROM _ls_ids i WHERE i.attempt = a.attempt
+                  AND i.logon_type IN $interactive_types)),
+notice AS (SELECT * FROM _ls_e WHERE src = 'lsm' AND kind = 'session_notice'
+           AND lsid IS NOT NULL),
+by_act AS (
+    SELECT a.attempt, arg_min(e.lsid, e.t) AS lsid, 1 AS prio
+    FROM (SELECT attempt, host_key, start_t, last_t, unnest(acts) AS act FROM need) a
+    JOIN notice e ON e.host_key = a.host_key AND e.act = a.act
+    WHERE e.t BETWEEN a.start_t - $activity_us AND a.last_t + $window_us
+    GROUP BY a.attempt),
+by_user AS (
+    SELECT a.attempt, e.lsid, 2 AS prio
+    FROM need a ASOF JOIN (SELECT * FROM notice WHERE event_id = 41) e
+      ON e.host_key = a.host_key AND e.boot = a.boot AND e.uk = a.uk AND e.t >= a.start_t
+    WHERE e.t <= a.start_t + $window_us)
+SELECT attempt, arg_min(lsid, prio) AS lsid
+FROM (SELECT * FROM by_act UNION ALL SELECT * FROM by_user) GROUP BY attempt;
+
+UPDATE _ls_att SET lsid = l.lsid FROM _ls_lsid l WHERE _ls_att.attempt = l.attempt;
+
+-- 6b. The sources
 CREATE OR REPLACE TEMP TABLE _ls_src AS
 WITH priv AS (
     SELECT i.attempt, e.eid, e.role, abs(e.t - i.t) AS d
@@ -31,12 +61,13 @@ lsm AS (
     SELECT a.attempt, e.eid, e.role, abs(e.t - a.start_t)
     FROM _ls_e e JOIN att_act a ON a.host_key = e.host_key AND a.act = e.act
     WHERE e.src = 'lsm' AND e.kind IN ('shell_start', 'session_notice')
-      AND e.t BETWEEN a.start_t - $window_us AND a.last_t + $window_us),
+      AND e.t BETWEEN a.start_t - $activity_us AND a.last_t + $window_us),
 conn AS (
     SELECT a.attempt, e.eid, e.role, abs(e.t - a.start_t) AS d
     FROM _ls_e e JOIN att_act a ON a.host_key = e.host_key AND a.act = e.act
+    -- an ActivityID is one connection's GUID: the wait at the credential prompt is no cut
     WHERE e.kind = 'rdp_connect'
-      AND e.t BETWEEN a.start_t - $connect_us AND a.last_t),
+      AND e.t BETWEEN a.start_t - $activity_us AND a.last_t),
 nla AS (
     -- failed NLA logons write no address: the 131 connection just before carries it
     SELECT a.attempt, c.eid, c.role, f.t - c.t AS d

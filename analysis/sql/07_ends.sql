@@ -1,7 +1,35 @@
 -- 7. Ends, per boot (ASOF: the first end at/after the start): logoff/disconnect on the logon
--- ids that own the session (a reconnect: the ORIGINAL id from 4778, never its temporary ids
--- nor the NLA id) or on the LSM session id (across boots too when the RDP ActivityID
+-- ids that own the session (a reconnect: the ORIGINAL id from 4778 or learned in 7a, never its
+-- temporary ids nor the NLA id) or on the LSM session id (across boots too when the RDP ActivityID
 -- matches); a later reconnect of the same session caps it; else shutdown/boot; else none.
+-- 7a. A reconnect without 4778 (its audit is often off) learns the original logon ids from
+-- the latest earlier session of the same user on the LSM session it reconnects (LSM 25), in
+-- the same boot: the ids that own that session, or the original ids that one reconnected to.
+CREATE OR REPLACE TEMP TABLE _ls_origm AS
+WITH r AS (
+    SELECT attempt, host_key, boot, uk, lsid, start_t FROM _ls_att
+    WHERE is_reconnect AND orig_lid IS NULL AND lsid IS NOT NULL AND NOT failed),
+o AS (
+    SELECT attempt AS o_attempt, host_key, boot, uk, lsid, start_t, orig_lid FROM _ls_att
+    WHERE NOT failed AND lsid IS NOT NULL)
+SELECT r.attempt, o.o_attempt, o.orig_lid
+FROM r ASOF JOIN o
+  ON o.host_key = r.host_key AND o.boot = r.boot AND o.uk = r.uk AND o.lsid = r.lsid
+ AND o.start_t < r.start_t;
+
+CREATE OR REPLACE TEMP TABLE _ls_orig1 AS
+SELECT m.attempt, i.lid FROM _ls_origm m JOIN _ls_ids i ON i.attempt = m.o_attempt
+WHERE i.owns
+UNION
+SELECT attempt, orig_lid FROM _ls_origm WHERE orig_lid IS NOT NULL;
+
+-- ... and through one earlier reconnect that learned its own
+CREATE OR REPLACE TEMP TABLE _ls_orig AS
+SELECT * FROM _ls_orig1
+UNION
+SELECT m.attempt, x.lid FROM _ls_origm m JOIN _ls_orig1 x ON x.attempt = m.o_attempt;
+
+-- 7b. The keys that end each attempt
 CREATE OR REPLACE TEMP TABLE _ls_key AS
 SELECT attempt, host_key, boot, 'id' AS kind, lid AS k,
        coalesce(reconnect_t, start_t) AS from_t
@@ -10,6 +38,9 @@ FROM (SELECT a.*, i.lid FROM _ls_att a JOIN _ls_ids i USING (attempt)
 UNION ALL
 SELECT attempt, host_key, boot, 'id', orig_lid, reconnect_t
 FROM _ls_att WHERE is_reconnect AND orig_lid IS NOT NULL
+UNION ALL
+SELECT a.attempt, a.host_key, a.boot, 'id', o.lid, a.reconnect_t
+FROM _ls_att a JOIN _ls_orig o USING (attempt)
 UNION ALL
 SELECT attempt, host_key, boot, 'sid', lsid, coalesce(reconnect_t, start_t)
 FROM _ls_att WHERE lsid IS NOT NULL AND NOT failed;

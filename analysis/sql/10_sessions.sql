@@ -1,5 +1,5 @@
 -- 10. One row per attempt: its representative event, address, outcome, ids and counts.
-CREATE OR REPLACE TEMP TABLE _ls_s AS
+CREATE OR REPLACE TEMP TABLE _ls_s0 AS
 WITH st AS (SELECT * FROM _ls_j WHERE step),
 ns AS (
     -- what the attached (non-step) sources add: cheap aggregates only
@@ -72,18 +72,34 @@ SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1,
            AS logon_type,
        ip.src_ip, ip.src_ip_source, ip.src_ip_zone,
        coalesce(a.client, a.ws) AS src_host,
-       make_timestamp(a.start_t) AS start,
-       make_timestamp(en.end_t) AS "end",
+       a.start_t AS start_c, en.end_t AS end_c,
        en.end_reason,
        CASE WHEN a.failed THEN 'failure' WHEN a.succeeded THEN 'success' ELSE 'unknown' END
            AS outcome,
        a.status, a.sub,
-       coalesce(a.logon_ids, []) AS logon_ids,
-       coalesce(a.lsid, ns.lsid22) AS lsm_session_id,
+       list_sort(list_distinct(list_concat(coalesce(a.logon_ids, []),
+                                           coalesce(o.lids, [])))) AS logon_ids,
+       coalesce(a.lsid, ns.lsid22, att.lsid) AS lsm_session_id,
        coalesce(a.is_reconnect, FALSE) AS is_reconnect,
        coalesce(a.elevated, FALSE) AS elevated, coalesce(ns.admin, FALSE) AS admin,
        a.n_steps + coalesce(ns.n, 0) AS n_sources, a.attempt
 FROM a JOIN first_src f USING (attempt)
 LEFT JOIN ns USING (attempt)
 LEFT JOIN ip USING (attempt)
-LEFT JOIN _ls_end en USING (attempt);
+LEFT JOIN _ls_end en USING (attempt)
+LEFT JOIN _ls_att att USING (attempt)
+LEFT JOIN (SELECT attempt, list(lid) AS lids FROM _ls_orig GROUP BY attempt) o
+  USING (attempt);
+
+-- start and end as written (the corrected times turned back through their era's offset);
+-- a session spanning a clock change says so
+CREATE OR REPLACE TEMP TABLE _ls_s AS
+SELECT s.* EXCLUDE (start_c, end_c),
+       make_timestamp(s.start_c + coalesce(a.offset_us, 0)) AS start,
+       make_timestamp(s.end_c + coalesce(b.offset_us, 0)) AS "end",
+       EXISTS (SELECT 1 FROM _ls_clock k WHERE k.host_key = s.host_key
+               AND k.c_from > s.start_c AND k.c_from <= coalesce(s.end_c, s.start_c))
+           AS clock_changed
+FROM _ls_s0 s
+ASOF LEFT JOIN _ls_clock a ON a.host_key = s.host_key AND s.start_c >= a.c_from
+ASOF LEFT JOIN _ls_clock b ON b.host_key = s.host_key AND s.end_c >= b.c_from;

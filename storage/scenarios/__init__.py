@@ -10,12 +10,13 @@ every activity event:
                    "start": "...Z", "end": "...Z" | null,
                    "end_reason": "logoff" | "disconnect" | "shutdown" | "none seen",
                    "outcome": "success" | "failure" | "unknown", "is_reconnect", "system",
-                   "admin", "elevated",
+                   "admin", "elevated", "clock_changed",
                    "sources": [{"file", "channel", "event_id", "record_id"}]}],
      "activity": [{"file", "host", "channel", "event_id", "record_id",
-                   "session": key | null, "confidence": "logon_id" | "user+time" | null}]}
+                   "session": key | null, "confidence": "logon_id" | "user+time" | "host+time" | null}]}
 
-Files are relative to OUT; times UTC with 6 fractional digits; a failure has start = end and
+Files are relative to OUT; times UTC with 6 fractional digits, as the host's clock wrote them
+(the `clock-change` scenario sets it back: a session spanning that has `clock_changed`); a failure has start = end and
 end_reason "none seen"; `start` is the attempt's first 4624/4625. Never imports the UI.
 """
 

@@ -172,6 +172,16 @@ S5145 = _sec(
     "AccessReason",
 )
 S4608 = _sec(4608, 12288)
+S4616 = _sec(
+    4616,
+    12288,
+    *_SUBJECT,
+    ("PreviousTime", VT.FILETIME),
+    ("NewTime", VT.FILETIME),
+    ("ProcessId", VT.HEX64),
+    "ProcessName",
+    version=1,
+)
 S1100 = EventType(
     "Microsoft-Windows-Eventlog",
     "FC65DDD8-D6EF-4962-83D5-6E5CFE9CE148",
@@ -226,6 +236,20 @@ Y12 = EventType(
     ),
     task=1,
     keywords=0x8000000000000080,
+)
+Y1 = EventType(
+    *_KG,
+    1,
+    event_data(
+        ("NewTime", VT.FILETIME),
+        ("OldTime", VT.FILETIME),
+        ("Reason", VT.UINT32),
+        "ProcessName",
+        ("ProcessID", VT.UINT32),
+    ),
+    version=2,
+    task=5,
+    keywords=0x8000000000000010,
 )
 Y13 = EventType(
     *_KG, 13, event_data(("StopTime", VT.FILETIME)), task=2, keywords=0x8000000000000080

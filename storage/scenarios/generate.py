@@ -19,11 +19,27 @@ from typing import Any
 
 from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
 
+from . import clock, links
 from . import stories as st
 from .host import TICKS_PER_SECOND, Host, Truth, User
 
 S = TICKS_PER_SECOND
-SCENARIOS = ("rdp-bruteforce", "rdp-reconnect", "console", "lateral", "reboot", "noise", "bulk")
+SCENARIOS = (
+    "rdp-bruteforce",
+    "rdp-reconnect",
+    "console",
+    "lateral",
+    "reboot",
+    "noise",
+    "bulk",
+    "cached-unlock",
+    "reconnect-no-4778",
+    "rdp-no-lsm21",
+    "rdp-slow-logon",
+    "late-logoff",
+    "clock-change",
+    "system-service",
+)
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
 DOMAIN, FQDN = "CORP", "corp.example.com"
@@ -273,6 +289,22 @@ def generate(
             r.then(sc_reboot(r, r.host(2)))
         elif name == "bulk":
             sc_bulk(r, events or 100_000)
+        elif name == "cached-unlock":
+            r.then(links.sc_cached_unlock(r.host(1), r.clock, r.erin))
+        elif name == "reconnect-no-4778":
+            r.then(links.sc_reconnect_no_4778(server, r.clock, r.dave, ATTACKER_IPS[1], HOME_IP))
+        elif name == "rdp-no-lsm21":
+            r.then(links.sc_rdp_no_lsm21(server, r.clock, r.alice, r.ips[r.host(1).short]))
+        elif name == "rdp-slow-logon":
+            r.then(links.sc_rdp_slow_logon(server, r.clock, r.bob, ATTACKER_IPS[2]))
+        elif name == "late-logoff":
+            r.then(links.sc_late_logoff(r.host(1), r.clock, r.bob))
+        elif name == "system-service":
+            r.then(links.sc_system_service(server, r.clock, r.svc, ATTACKER_IPS[3]))
+        elif name == "clock-change":
+            h = r.host(2)
+            r.clock = max(r.clock, h.horizon + S)  # nothing of earlier stories may follow it
+            r.then(clock.sc_clock_change(h, r.clock, r.carol, r.bob))
         if progress:
             progress(r.emitted())
     files: list[dict[str, Any]] = []

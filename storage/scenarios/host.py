@@ -44,6 +44,7 @@ class Session:
     sources: list[dict[str, Any]] = field(default_factory=list)
     pending: int = 0
     closed: bool = False
+    start_real: int = 0  # the start on the true clock (fields hold times as written)
 
 
 class Truth:
@@ -145,7 +146,27 @@ class Host:
         self.svchost_pid = rng.randrange(900, 1100)
         self.lsm_pid = rng.randrange(700, 900)
         self.rcm_pid = rng.randrange(900, 1000)
+        # (true time from which, offset): the host's clock once someone has set it
+        self.clock: list[tuple[int, int]] = []
         self.boot()
+
+    # -- the host's clock --------------------------------------------------------------------
+    def written(self, t: int) -> int:
+        """The time this host's clock shows at true time t (what its events carry)."""
+        offset = 0
+        for since, off in self.clock:
+            if t >= since:
+                offset = off
+        return t + offset
+
+    def set_clock(self, t: int, shift: int) -> tuple[int, int]:
+        """From true time t on, the clock shows `shift` more (less) than before: (old, new)."""
+        old = self.written(t)
+        self.clock.append((t, self.written(t) - t + shift))
+        return old, self.written(t)
+
+    def clock_changed(self, start: int, end: int | None) -> bool:
+        return end is not None and any(start < since <= end for since, _ in self.clock)
 
     # -- counters --------------------------------------------------------------------------
     def boot(self) -> None:
@@ -208,7 +229,7 @@ class Host:
                 w = self.writers[channel] = EvtxWriter(
                     self.folder / FILE_NAMES[channel], max_bytes=self.max_bytes
                 )
-            path, rid = w.write(et, t, values, computer=self.computer, **system)
+            path, rid = w.write(et, self.written(t), values, computer=self.computer, **system)
             self.records += 1
             rel = self._rel.get(path)
             if rel is None:
@@ -247,13 +268,13 @@ class Host:
         admin: bool = False,
         elevated: bool = False,
     ) -> Session:
-        return self.truth.new_session(
+        s = self.truth.new_session(
             host=self.computer,
             user=user.name,
             domain=user.domain,
             logon_type=logon_type,
             src_ip=src_ip,
-            start=iso(start),
+            start=iso(self.written(start)),
             end=None,
             end_reason="none seen",
             outcome=outcome,
@@ -261,11 +282,15 @@ class Host:
             system=system,
             admin=admin,
             elevated=elevated,
+            clock_changed=False,
         )
+        s.start_real = start
+        return s
 
     def close(self, s: Session, end: int | None, reason: str) -> None:
-        s.fields["end"] = iso(end)
+        s.fields["end"] = iso(None if end is None else self.written(end))
         s.fields["end_reason"] = reason
+        s.fields["clock_changed"] = self.clock_changed(s.start_real, end)
         s.closed = True
         if s in self.open_sessions:
             self.open_sessions.remove(s)

@@ -263,17 +263,28 @@ def _token_pair(h: Host, t: int, u: User, lt: int, sess: Session, **kw) -> tuple
 
 
 def rdp_logon(
-    h: Host, t: int, u: User, ip: str, *, reconnect_of: Logon | None = None
+    h: Host,
+    t: int,
+    u: User,
+    ip: str,
+    *,
+    reconnect_of: Logon | None = None,
+    wait_ms: tuple[int, int] = (1500, 3000),
+    audit_4778: bool = True,
+    lsm21: bool = True,
 ) -> tuple[Logon, int]:
     """261 -> NLA 4624 type 3 -> 1149 -> 131 -> 4648 -> 4624 type 10 (pair) -> 4672 -> LSM.
 
-    A reconnect (`reconnect_of`) adds 4778 on the original limited id and LSM 25 on the original
-    LSM session, and logs the temporary type-10 ids off within ~3 s. Returns (logon, end time).
+    A reconnect (`reconnect_of`) adds 4778 on the original limited id (unless that audit is
+    off) and LSM 25 on the original LSM session, and logs the temporary type-10 ids off within
+    ~3 s. `wait_ms`: from the connection (261) to the NLA logon. Without `lsm21` (seen on
+    domain controllers) LSM writes 41/42 for the new session but no 21/22. Returns (logon,
+    end time).
     """
     act = h.activity_id()
     port = str(h.rng.randrange(49152, 65535))
     nla = h.logon_id()
-    t_nla = t + _ms(h, 1500, 3000)
+    t_nla = t + _ms(h, *wait_ms)
     sess = h.session(
         u,
         10,
@@ -346,23 +357,30 @@ def rdp_logon(
         lsm_id = h.lsm_session()
         lsm(h, t_auth + _ms(h, 10, 40), c.L41, (u.qualified, lsm_id), act, one)
         t21 = t_auth + _ms(h, 600, 1500)
-        lsm(h, t21, c.L21, (u.qualified, lsm_id, ip), act, one)
+        if lsm21:
+            lsm(h, t21, c.L21, (u.qualified, lsm_id, ip), act, one)
+        else:
+            lsm(h, t_auth + _ms(h, 50, 90), c.L42, (u.qualified, lsm_id), act, one)
         winlogon(h, t21 + _ms(h, 1, 5), c.Y7001, lsm_id, u, one)
         t_end = t21 + _ms(h, 900, 2000)
-        lsm(h, t_end, c.L22, (u.qualified, lsm_id, ip), act, one)
+        if lsm21:
+            lsm(h, t_end, c.L22, (u.qualified, lsm_id, ip), act, one)
         logon = Logon(u, sess, lids, lsm_id, act, ip, nla)
     else:
         old = reconnect_of
         lsm_id = old.lsm_id
         t_rc = t_auth + _ms(h, 300, 900)
-        h.emit(
-            t_rc,
-            c.S4778,
-            (u.name, u.domain, old.limited, f"RDP-Tcp#{_rdp_tcp(h)}", "CLIENT-" + h.short[-2:], ip),
-            sessions=one,
-            pid=h.lsass_pid,
-            tid=h.rng.randrange(600, 5000),
-        )
+        tcp = _rdp_tcp(h)
+        tid = h.rng.randrange(600, 5000)
+        if audit_4778:
+            h.emit(
+                t_rc,
+                c.S4778,
+                (u.name, u.domain, old.limited, f"RDP-Tcp#{tcp}", "CLIENT-" + h.short[-2:], ip),
+                sessions=one,
+                pid=h.lsass_pid,
+                tid=tid,
+            )
         lsm(h, t_rc + _ms(h, 20, 200), c.L25, (u.qualified, lsm_id, ip), act, one)
         t_end = t_rc + _ms(h, 300, 800)
         lsm(h, t_end, c.L42, (u.qualified, lsm_id), act, one)
@@ -381,25 +399,28 @@ def _rdp_tcp(h: Host) -> int:
     return h.rdp_tcp - 1
 
 
-def rdp_disconnect(h: Host, t: int, lg: Logon) -> int:
+def rdp_disconnect(h: Host, t: int, lg: Logon, *, audit_4779: bool = True) -> int:
     """LSM 40 -> 4779 on the original limited id -> LSM 24, then the NLA logon's 4634."""
     one = (lg.session,)
     lsm(h, t, c.L40, (lg.lsm_id, 11), lg.activity, one)
-    h.emit(
-        t + _ms(h, 50, 150),
-        c.S4779,
-        (
-            lg.user.name,
-            lg.user.domain,
-            lg.limited,
-            f"RDP-Tcp#{max(h.rdp_tcp - 1, 0)}",
-            "CLIENT-" + h.short[-2:],
-            lg.ip,
-        ),
-        sessions=one,
-        pid=h.lsass_pid,
-        tid=h.rng.randrange(600, 5000),
-    )
+    t4779 = t + _ms(h, 50, 150)
+    tid = h.rng.randrange(600, 5000)
+    if audit_4779:  # 4778/4779 are one audit subcategory, often left off
+        h.emit(
+            t4779,
+            c.S4779,
+            (
+                lg.user.name,
+                lg.user.domain,
+                lg.limited,
+                f"RDP-Tcp#{max(h.rdp_tcp - 1, 0)}",
+                "CLIENT-" + h.short[-2:],
+                lg.ip,
+            ),
+            sessions=one,
+            pid=h.lsass_pid,
+            tid=tid,
+        )
     lsm(h, t + _ms(h, 300, 600), c.L24, (lg.user.qualified, lg.lsm_id, lg.ip), lg.activity, one)
     if lg.nla_lid is not None:
         s4634(h, t + _ms(h, 700, 900), lg.user, lg.nla_lid, 3, one)
