@@ -38,23 +38,43 @@ def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
         {"evidence_sha256": [r.sha256 for r in new], "file_order": list(range(len(new)))}
     )
     con.register("_order", order)
-    con.read_parquet(staged).create_view("_staged")
-    existing = case_folder.event_files(root)
-    key = ", ".join(DEDUP_KEY)
-    same = " AND ".join(f"n.{k} IS NOT DISTINCT FROM e.{k}" for k in DEDUP_KEY)
-    if existing:
-        con.read_parquet(existing).select(*DEDUP_KEY).create_view("_existing")
-        against_case = f"WHERE NOT EXISTS (SELECT 1 FROM _existing e WHERE {same})"
+    con.read_parquet(staged, hive_partitioning=False).create_view("_staged")
+    overlapping = _overlapping_hosts(con, root, staged)
+    plain = (
+        "SELECT s.* FROM _staged s WHERE s.evidence_sha256 IN (SELECT evidence_sha256 FROM _order)"
+    )
+    if not overlapping:  # the usual case: no record can be stored twice, no dedup window
+        con.execute(f"CREATE TEMP TABLE _new AS {plain} ORDER BY host_key, time")
     else:
-        against_case = ""
-    con.execute(f"""
-        CREATE TEMP TABLE _new AS
-        SELECT n.* FROM (
-            SELECT s.* FROM _staged s JOIN _order o USING (evidence_sha256)
-            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY o.file_order) = 1
-        ) n {against_case}
-        ORDER BY host_key, time
-    """)
+        con.register(
+            "_dedup", pa.table({"host_key": pa.array(sorted(overlapping, key=str), pa.string())})
+        )
+        in_dedup = (
+            "EXISTS (SELECT 1 FROM _dedup d WHERE d.host_key IS NOT DISTINCT FROM s.host_key)"
+        )
+        key = ", ".join(DEDUP_KEY)
+        same = " AND ".join(f"n.{k} IS NOT DISTINCT FROM e.{k}" for k in DEDUP_KEY)
+        existing = _partition_files(root, overlapping)
+        if existing:
+            # the folder name (host=...) must not stand in for the host column
+            con.read_parquet(existing, hive_partitioning=False).select(*DEDUP_KEY).create_view(
+                "_existing"
+            )
+            against_case = f"WHERE NOT EXISTS (SELECT 1 FROM _existing e WHERE {same})"
+        else:
+            against_case = ""
+        con.execute(f"""
+            CREATE TEMP TABLE _new AS
+            SELECT * FROM (
+                {plain} AND NOT {in_dedup}
+                UNION ALL
+                SELECT n.* FROM (
+                    SELECT s.* FROM _staged s JOIN _order o USING (evidence_sha256)
+                    WHERE {in_dedup}
+                    QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY o.file_order) = 1
+                ) n {against_case}
+            ) ORDER BY host_key, time
+        """)
     stored: dict[str, int] = {}
     files: dict[str, list[str]] = {}
     host_keys = [row[0] for row in con.execute("SELECT DISTINCT host_key FROM _new").fetchall()]
@@ -77,6 +97,61 @@ def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
         result.stored = stored.get(result.sha256, 0)
         result.duplicates = result.records - result.stored
         result.event_files = files.get(result.sha256, [])
+
+
+def _overlapping_hosts(con: duckdb.DuckDBPyConnection, root: Path, staged: list[str]) -> set:
+    """host_keys whose new records may repeat a record: a staged file's (host, channel)
+    record-id range overlaps another's (two copies, a log and its longer copy, one log given
+    twice) or one already in the case, or repeats or lacks ids within itself. Only their rows
+    go through the dedup window: a duplicate has the same host, channel and record id."""
+    ranges = con.execute(
+        """
+        SELECT host_key, host, channel, filename, evidence_sha256, min(record_id), max(record_id),
+               count(*) = count(DISTINCT record_id)
+        FROM read_parquet(?, filename = true, hive_partitioning = false) GROUP BY ALL
+    """,
+        [staged],
+    ).fetchall()
+    flagged = {r[0] for r in ranges if not r[7] or r[5] is None}
+    spans: dict[tuple, list[tuple[int, int, bool]]] = {}  # (host, channel) -> (lo, hi, new)
+    keys: dict[tuple, str] = {}
+    for hk, host, channel, _, _, lo, hi, _ in ranges:
+        if lo is not None:
+            spans.setdefault((host, channel), []).append((lo, hi, True))
+            keys[(host, channel)] = hk
+    existing = _partition_files(root, {r[0] for r in ranges})
+    if existing:
+        rows = con.execute(
+            """
+            SELECT host, channel, min(record_id), max(record_id), count(record_id) < count(*)
+            FROM read_parquet(?, hive_partitioning = false)
+            GROUP BY host, channel, evidence_sha256
+            """,
+            [existing],
+        ).fetchall()
+        for host, channel, lo, hi, nulls in rows:
+            if (host, channel) in spans:
+                whole = nulls or lo is None
+                spans[(host, channel)].append((-1, 1 << 62, False) if whole else (lo, hi, False))
+    for group, intervals in spans.items():
+        # overlap with a new range: any range that starts before the farthest end so far
+        intervals.sort()
+        reach_all = reach_new = None
+        for lo, hi, is_new in intervals:
+            reach = reach_all if is_new else reach_new
+            if reach is not None and lo <= reach:
+                flagged.add(keys[group])
+                break
+            reach_all = hi if reach_all is None else max(reach_all, hi)
+            if is_new:
+                reach_new = hi if reach_new is None else max(reach_new, hi)
+    return flagged
+
+
+def _partition_files(root: Path, host_keys: set) -> list[str]:
+    """The case's events files in the partitions of `host_keys`."""
+    folders = {case_folder.partition_name(hk) for hk in host_keys}
+    return [f for f in case_folder.event_files(root) if Path(f).parent.name in folders]
 
 
 def _write_evidence(root: Path, evidence: pa.Table, new: list[FileResult]) -> None:
