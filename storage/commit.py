@@ -8,6 +8,7 @@ channel, EventRecordID, TimeCreated and EventID.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 
 from logonscope.storage import case as case_folder
 from logonscope.storage import connection
+from logonscope.storage.convert import ROW_GROUP
 from logonscope.storage.outcomes import FileResult
 from logonscope.storage.schema import EVIDENCE_SCHEMA
 
@@ -29,69 +31,55 @@ def commit(root: Path, evidence: pa.Table, new: list[FileResult], staged: list[s
 
 
 def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
+    """Each host's events of this run as one file: the workers' staged file moved into place
+    when it is the host's only one and nothing overlaps, else merged (and, when record ranges
+    overlap, deduplicated) in time order."""
     run = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     if not staged:  # only empty logs: nothing to store, but they are evidence all the same
         return
     # Bounded memory whatever the input: DuckDB spills the sort to the staging folder.
     con = connection.connect(root)
-    order = pa.table(
-        {"evidence_sha256": [r.sha256 for r in new], "file_order": list(range(len(new)))}
-    )
-    con.register("_order", order)
-    con.read_parquet(staged, hive_partitioning=False).create_view("_staged")
-    overlapping = _overlapping_hosts(con, root, staged)
-    plain = (
-        "SELECT s.* FROM _staged s WHERE s.evidence_sha256 IN (SELECT evidence_sha256 FROM _order)"
-    )
-    if not overlapping:  # the usual case: no record can be stored twice, no dedup window
-        con.execute(f"CREATE TEMP TABLE _new AS {plain} ORDER BY host_key, time")
-    else:
-        con.register(
-            "_dedup", pa.table({"host_key": pa.array(sorted(overlapping, key=str), pa.string())})
-        )
-        in_dedup = (
-            "EXISTS (SELECT 1 FROM _dedup d WHERE d.host_key IS NOT DISTINCT FROM s.host_key)"
-        )
-        key = ", ".join(DEDUP_KEY)
-        same = " AND ".join(f"n.{k} IS NOT DISTINCT FROM e.{k}" for k in DEDUP_KEY)
-        existing = _partition_files(root, overlapping)
-        if existing:
-            # the folder name (host=...) must not stand in for the host column
-            con.read_parquet(existing, hive_partitioning=False).select(*DEDUP_KEY).create_view(
-                "_existing"
-            )
-            against_case = f"WHERE NOT EXISTS (SELECT 1 FROM _existing e WHERE {same})"
-        else:
-            against_case = ""
-        con.execute(f"""
-            CREATE TEMP TABLE _new AS
-            SELECT * FROM (
-                {plain} AND NOT {in_dedup}
-                UNION ALL
-                SELECT n.* FROM (
-                    SELECT s.* FROM _staged s JOIN _order o USING (evidence_sha256)
-                    WHERE {in_dedup}
-                    QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY o.file_order) = 1
-                ) n {against_case}
-            ) ORDER BY host_key, time
-        """)
+    ranges = _ranges(con, staged)
+    overlapping = _overlapping_hosts(con, root, ranges)
+    shas = {r.sha256 for r in new}
+    by_host: dict[str | None, list[str]] = {}
+    for row in ranges:
+        if row[4] in shas and row[0] not in overlapping:
+            files = by_host.setdefault(row[0], [])
+            files += [] if row[3] in files else [row[3]]
     stored: dict[str, int] = {}
     files: dict[str, list[str]] = {}
-    host_keys = [row[0] for row in con.execute("SELECT DISTINCT host_key FROM _new").fetchall()]
-    for hk in sorted(host_keys, key=lambda h: (h is None, h or "")):
-        relative = f"{case_folder.EVENTS}/{case_folder.partition_name(hk)}/{run}.parquet"
-        target = root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        rows = con.table("_new").filter(
-            duckdb.ColumnExpression("host_key").isnull()
-            if hk is None
-            else duckdb.ColumnExpression("host_key") == duckdb.ConstantExpression(hk)
-        )
-        # _new is stored in (host_key, time) order and scans keep insertion order
-        rows.write_parquet(str(target), compression="zstd", row_group_size=100_000)
-        for sha, count in rows.aggregate("evidence_sha256, count(*)").fetchall():
+    used: set[str] = set()
+
+    def target(hk: str | None) -> tuple[str, Path]:
+        folder = f"{case_folder.EVENTS}/{case_folder.partition_name(hk)}"
+        relative, number = f"{folder}/{run}.parquet", 1
+        while relative in used:  # two host_keys, one folder name
+            number += 1
+            relative = f"{folder}/{run}-{number}.parquet"
+        used.add(relative)
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        return relative, root / relative
+
+    def note(relative: str, counts: list[tuple[str, int]]) -> None:
+        for sha, count in counts:
             stored[sha] = stored.get(sha, 0) + count
             files.setdefault(sha, []).append(relative)
+
+    for hk, paths in sorted(by_host.items(), key=lambda h: (h[0] is None, h[0] or "")):
+        relative, path = target(hk)
+        if len(paths) == 1:
+            os.replace(paths[0], path)
+        else:
+            rows = con.read_parquet(paths, hive_partitioning=False).order("time")
+            rows.write_parquet(str(path), compression="zstd", row_group_size=ROW_GROUP)
+        counts: dict[str, int] = {}
+        for row in ranges:
+            if row[0] == hk and row[3] in paths:
+                counts[row[4]] = counts.get(row[4], 0) + row[8]
+        note(relative, sorted(counts.items()))
+    if overlapping:
+        _write_deduplicated(con, root, new, ranges, overlapping, target, note)
     connection.close(con)
     for result in new:
         result.stored = stored.get(result.sha256, 0)
@@ -99,23 +87,68 @@ def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
         result.event_files = files.get(result.sha256, [])
 
 
-def _overlapping_hosts(con: duckdb.DuckDBPyConnection, root: Path, staged: list[str]) -> set:
+def _write_deduplicated(con, root, new, ranges, overlapping, target, note) -> None:
+    """The hosts whose record ranges overlap: the first copy of each record (in input order)
+    that the case does not hold yet."""
+    order = pa.table(
+        {"evidence_sha256": [r.sha256 for r in new], "file_order": list(range(len(new)))}
+    )
+    con.register("_order", order)
+    paths = sorted({r[3] for r in ranges if r[0] in overlapping})
+    con.read_parquet(paths, hive_partitioning=False).create_view("_staged")
+    key = ", ".join(DEDUP_KEY)
+    same = " AND ".join(f"n.{k} IS NOT DISTINCT FROM e.{k}" for k in DEDUP_KEY)
+    existing = _partition_files(root, overlapping)
+    if existing:
+        # the folder name (host=...) must not stand in for the host column
+        rel = con.read_parquet(existing, hive_partitioning=False)
+        rel.select(*DEDUP_KEY).create_view("_existing")
+        against_case = f"WHERE NOT EXISTS (SELECT 1 FROM _existing e WHERE {same})"
+    else:
+        against_case = ""
+    con.execute(f"""
+        CREATE TEMP TABLE _new AS
+        SELECT n.* FROM (
+            SELECT s.* FROM _staged s JOIN _order o USING (evidence_sha256)
+            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY o.file_order) = 1
+        ) n {against_case}
+        ORDER BY host_key, time
+    """)
+    host_keys = [row[0] for row in con.execute("SELECT DISTINCT host_key FROM _new").fetchall()]
+    for hk in sorted(host_keys, key=lambda h: (h is None, h or "")):
+        relative, path = target(hk)
+        rows = con.table("_new").filter(
+            duckdb.ColumnExpression("host_key").isnull()
+            if hk is None
+            else duckdb.ColumnExpression("host_key") == duckdb.ConstantExpression(hk)
+        )
+        # _new is stored in (host_key, time) order and scans keep insertion order
+        rows.write_parquet(str(path), compression="zstd", row_group_size=ROW_GROUP)
+        note(relative, rows.aggregate("evidence_sha256, count(*)").fetchall())
+
+
+def _ranges(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple]:
+    """Per staged file, host and channel: (host_key, host, channel, file, sha256, first and
+    last record id, whether the ids are unique and present, rows)."""
+    return con.execute(
+        """
+        SELECT host_key, host, channel, filename, evidence_sha256, min(record_id),
+               max(record_id), count(*) = count(DISTINCT record_id), count(*)
+        FROM read_parquet(?, filename = true, hive_partitioning = false) GROUP BY ALL
+        """,
+        [staged],
+    ).fetchall()
+
+
+def _overlapping_hosts(con: duckdb.DuckDBPyConnection, root: Path, ranges: list[tuple]) -> set:
     """host_keys whose new records may repeat a record: a staged file's (host, channel)
     record-id range overlaps another's (two copies, a log and its longer copy, one log given
     twice) or one already in the case, or repeats or lacks ids within itself. Only their rows
     go through the dedup window: a duplicate has the same host, channel and record id."""
-    ranges = con.execute(
-        """
-        SELECT host_key, host, channel, filename, evidence_sha256, min(record_id), max(record_id),
-               count(*) = count(DISTINCT record_id)
-        FROM read_parquet(?, filename = true, hive_partitioning = false) GROUP BY ALL
-    """,
-        [staged],
-    ).fetchall()
     flagged = {r[0] for r in ranges if not r[7] or r[5] is None}
     spans: dict[tuple, list[tuple[int, int, bool]]] = {}  # (host, channel) -> (lo, hi, new)
     keys: dict[tuple, str] = {}
-    for hk, host, channel, _, _, lo, hi, _ in ranges:
+    for hk, host, channel, _, _, lo, hi, _, _ in ranges:
         if lo is not None:
             spans.setdefault((host, channel), []).append((lo, hi, True))
             keys[(host, channel)] = hk

@@ -9,13 +9,16 @@ Evidence is only ever opened for reading.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow.parquet as pq
 
+from logonscope.storage import connection
 from logonscope.storage.chunks import scan_chunks
 from logonscope.storage.discover import Candidate
 from logonscope.storage.normalise import Normaliser
@@ -25,6 +28,7 @@ from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 BATCH_ROWS = 50_000
+ROW_GROUP = 100_000  # rows per row group of a stored events file
 TICK_RECORDS = 1024  # how often the read loop looks at the clock
 TICK_SECONDS = 0.2  # how often a worker reports its counts
 
@@ -81,23 +85,47 @@ class _Stager:
                 self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
         self._records, self._times, self._shas = [], [], []
 
-    def close(self) -> str | None:
+    def close(self, threads: int) -> list[str]:
         self.flush()
         if self._writer is None:
-            return None
+            return []
         self._writer.close()
-        return str(self.path)
+        return _split_by_host(self.path, threads)
+
+
+def _split_by_host(path: Path, threads: int) -> list[str]:
+    """The staged rows as one time-sorted, compressed file per host_key (what the case stores),
+    so that the commit of a host whose records overlap nothing is a rename."""
+    con = connection.connect(share=max(1, (os.cpu_count() or 1) // threads), threads=threads)
+    out: list[str] = []
+    try:
+        rows = con.read_parquet(str(path), hive_partitioning=False)
+        rows.order("host_key, time").create("_rows")  # DuckDB spills beyond its budget
+        keys = [r[0] for r in con.execute("SELECT DISTINCT host_key FROM _rows").fetchall()]
+        column = duckdb.ColumnExpression("host_key")
+        for number, hk in enumerate(sorted(keys, key=lambda h: (h is None, h or ""))):
+            target = path.with_name(f"{path.stem}-host-{number}.parquet")
+            only = column.isnull() if hk is None else column == duckdb.ConstantExpression(hk)
+            # the table is stored in (host_key, time) order and scans keep insertion order
+            con.table("_rows").filter(only).write_parquet(
+                str(target), compression="zstd", row_group_size=ROW_GROUP
+            )
+            out.append(str(target))
+    finally:
+        connection.close(con)
+    path.unlink()
+    return out
 
 
 def convert_files(
     candidates: list[Candidate], known: dict[str, str], staged: Path, parser: str, threads: int = 1
-) -> tuple[list[FileResult], str | None]:
-    """Hash each file and, when new, stage its records (unsorted, not yet deduplicated) into
-    the one Parquet file `staged`. Returns a result per file and the staged path (None if
-    nothing was staged)."""
+) -> tuple[list[FileResult], list[str]]:
+    """Hash each file and, when new, stage its records (not yet deduplicated) beside `staged`,
+    one time-sorted Parquet file per host_key. Returns a result per file and the staged
+    files."""
     stager = _Stager(staged, threads)
     results = [_convert_one(c, known, parser, threads, stager) for c in candidates]
-    path = stager.close()
+    paths = stager.close(threads)
     for result in results:
         result.hosts = (
             sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
@@ -107,7 +135,7 @@ def convert_files(
             result.records -= dropped
             result.skipped += dropped
             result.errors.extend(notes)
-    return results, path
+    return results, paths
 
 
 def _convert_one(

@@ -54,9 +54,9 @@ def convert_on(
     staged: list[str] = []
     for task, group in zip(tasks, parts, strict=True):
         if task.name in outcome.results:
-            converted, path = outcome.results[task.name]
+            converted, paths = outcome.results[task.name]
             results.update(zip(group, converted, strict=True))
-            staged += [path] if path else []
+            staged += paths
         else:
             for i in group:
                 reason = f"failed twice on the cluster ({outcome.failed[task.name]})"

@@ -22,7 +22,7 @@ from logonscope.storage.lifeline import start_worker
 from logonscope.storage.outcomes import FileProgress, FileResult, Progress, ProgressCallback
 
 REPORT_SECONDS = 0.25
-Converted = tuple[list[FileResult], str | None]
+Converted = tuple[list[FileResult], list[str]]
 
 
 class Tracker:
@@ -96,8 +96,7 @@ def convert_all(
         for index, result in zip(indexes, outcome[0], strict=True):
             results[index] = result
             tracker.finish(result.source)
-        if outcome[1]:
-            staged.append(outcome[1])
+        staged.extend(outcome[1])
 
     parts = groups(candidates, workers)
     tracker.report(force=True)
