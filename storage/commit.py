@@ -31,9 +31,9 @@ def commit(root: Path, evidence: pa.Table, new: list[FileResult], staged: list[s
 
 
 def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
-    """Each host's events of this run as one file: the workers' staged file moved into place
-    when it is the host's only one and nothing overlaps, else merged (and, when record ranges
-    overlap, deduplicated) in time order."""
+    """Each host's events of this run: the workers' time-sorted files moved into place when
+    nothing overlaps (a host read by two workers gets two files, as two runs would), else
+    deduplicated into one file in time order."""
     run = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     if not staged:  # only empty logs: nothing to store, but they are evidence all the same
         return
@@ -67,17 +67,14 @@ def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
             files.setdefault(sha, []).append(relative)
 
     for hk, paths in sorted(by_host.items(), key=lambda h: (h[0] is None, h[0] or "")):
-        relative, path = target(hk)
-        if len(paths) == 1:
-            os.replace(paths[0], path)
-        else:
-            rows = con.read_parquet(paths, hive_partitioning=False).order("time")
-            rows.write_parquet(str(path), compression="zstd", row_group_size=ROW_GROUP)
-        counts: dict[str, int] = {}
-        for row in ranges:
-            if row[0] == hk and row[3] in paths:
-                counts[row[4]] = counts.get(row[4], 0) + row[8]
-        note(relative, sorted(counts.items()))
+        for staged_file in paths:  # each time-sorted: stored as is, like a later run's file
+            relative, path = target(hk)
+            os.replace(staged_file, path)
+            counts: dict[str, int] = {}
+            for row in ranges:
+                if row[0] == hk and row[3] == staged_file:
+                    counts[row[4]] = counts.get(row[4], 0) + row[8]
+            note(relative, sorted(counts.items()))
     if overlapping:
         _write_deduplicated(con, root, new, ranges, overlapping, target, note)
     connection.close(con)

@@ -9,6 +9,7 @@ Evidence is only ever opened for reading.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -96,7 +97,9 @@ class _Stager:
 def _split_by_host(path: Path, threads: int) -> list[str]:
     """The staged rows as one time-sorted, compressed file per host_key (what the case stores),
     so that the commit of a host whose records overlap nothing is a rename."""
-    con = connection.connect(share=max(1, (os.cpu_count() or 1) // threads), threads=threads)
+    inline = multiprocessing.parent_process() is None  # no other worker: use every core
+    share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
+    con = connection.connect(share=share, threads=None if inline else threads)
     out: list[str] = []
     try:
         rows = con.read_parquet(str(path), hive_partitioning=False)
