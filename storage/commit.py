@@ -1,14 +1,16 @@
-"""The commit of an ingest (main process, under the case lock): deduplicate the staged rows
-within the run and against the case, write one time-sorted events file per host for this run,
-then evidence.parquet, whose atomic replacement is the commit point (storage.case).
+"""The commit of an ingest (main process, under the case lock): move the workers' sorted,
+compressed per-host files into the case (deduplicating the hosts whose record ranges overlap),
+then write evidence.parquet, whose atomic replacement is the commit point (storage.case).
 
 A record already stored from another copy of the same log is a duplicate, keyed on host,
-channel, EventRecordID, TimeCreated and EventID.
+channel, EventRecordID, TimeCreated and EventID; it can only be one when the (host, channel)
+record-id ranges of two files overlap, so the dedup window runs only then.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -84,7 +86,15 @@ def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
         result.event_files = files.get(result.sha256, [])
 
 
-def _write_deduplicated(con, root, new, ranges, overlapping, target, note) -> None:
+def _write_deduplicated(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    new: list[FileResult],
+    ranges: list[tuple],
+    overlapping: set,
+    target: Callable[[str | None], tuple[str, Path]],
+    note: Callable[[str, list[tuple[str, int]]], None],
+) -> None:
     """The hosts whose record ranges overlap: the first copy of each record (in input order)
     that the case does not hold yet."""
     order = pa.table(
