@@ -162,8 +162,8 @@ def sweep(root: Path) -> None:
 
 
 def event_files(root: Path) -> list[str]:
-    """Every events Parquet file the case holds (one ingest run writes one per host, shared
-    by the evidence files of that run)."""
+    """Every events Parquet file the case holds (one ingest run writes one or a few per host,
+    each time-sorted, shared by the evidence files of that run)."""
     files = read_evidence(Path(root)).column("event_files").to_pylist()
     return sorted({str(Path(root) / f) for group in files for f in group or ()})
 

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from logonscope.storage import case as case_folder
-from logonscope.storage.ingest import sha256_of
+from logonscope.storage.convert import sha256_of
 from logonscope.storage.times import parse_time
 
 SCHEMA = pa.schema(

@@ -9,14 +9,9 @@ import time
 from pathlib import Path
 
 from logonscope.storage import executors
+from logonscope.storage.convert import convert_files, groups
 from logonscope.storage.discover import Candidate
-from logonscope.storage.ingest import (
-    FileResult,
-    Progress,
-    ProgressCallback,
-    _groups,
-    convert_files,
-)
+from logonscope.storage.outcomes import FileResult, Progress, ProgressCallback
 
 
 def convert_on(
@@ -30,7 +25,7 @@ def convert_on(
 ) -> tuple[list[FileResult], list[str]]:
     """Groups of files on a cluster's workers, staged into the case (a shared folder); a
     group that fails twice leaves its files rejected with the reason."""
-    groups = _groups(candidates, max(1, min(len(candidates), 2 * executor.slots())))
+    parts = groups(candidates, max(1, min(len(candidates), 2 * executor.slots())))
     tasks = [
         executors.Task(
             f"files {number}",
@@ -43,7 +38,7 @@ def convert_on(
                 executor.threads or 1,
             ),
         )
-        for number, group in enumerate(groups)
+        for number, group in enumerate(parts)
     ]
     total = sum(c.size for c in candidates)
 
@@ -57,11 +52,11 @@ def convert_on(
     outcome = executor.run(tasks)
     results: dict[int, FileResult] = {}
     staged: list[str] = []
-    for task, group in zip(tasks, groups, strict=True):
+    for task, group in zip(tasks, parts, strict=True):
         if task.name in outcome.results:
-            converted, path = outcome.results[task.name]
+            converted, paths = outcome.results[task.name]
             results.update(zip(group, converted, strict=True))
-            staged += [path] if path else []
+            staged += paths
         else:
             for i in group:
                 reason = f"failed twice on the cluster ({outcome.failed[task.name]})"

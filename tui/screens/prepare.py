@@ -1,6 +1,7 @@
 """The prepare screen: ingest new evidence and (re)build the analysis, with progress.
 
-Runs in a thread worker; the bar shows files, records and speed. Esc cancels: the ingest
+Runs in a thread worker; the bar shows files, records, speed and ETA, in total and per file
+being read, updated several times a second. Esc cancels: the ingest
 stops at its next progress report and the case stays as it was (storage commits atomically).
 Dismisses with True when the case is ready, False when cancelled or failed.
 """
@@ -21,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from logonscope.tui.progress import ingest_lines
 from logonscope.tui.tables import visible
 
 
@@ -80,15 +82,8 @@ class PrepareScreen(Screen[bool]):
             def progress(p: Any) -> None:
                 if cancel.is_set():
                     raise Cancelled()
-                rate = p.records / p.seconds if p.seconds > 0 else 0
-                self.post_message(
-                    self.Step(
-                        f"ingest: {p.files_done}/{p.files_total} files · {p.records:,} records · "
-                        f"{rate:,.0f} records/s",
-                        p.bytes_done,
-                        p.bytes_total or None,
-                    )
-                )
+                text = "\n".join(ingest_lines(p))
+                self.post_message(self.Step(text, p.bytes_done, p.bytes_total or None))
 
             ingested = ingest(list(paths), case_dir, progress=progress)
             stored = ingested.of("stored")

@@ -1,0 +1,231 @@
+"""The worker side of an ingest: hash each evidence file, read its records, normalise them in
+batches and stage them into one Parquet file per group of files, reporting counts as it goes.
+
+Runs in worker processes (local pool or cluster) or inline. Nothing here touches the case's
+committed files: staged rows are unsorted and not yet deduplicated (storage.commit does that).
+Evidence is only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+
+from logonscope.storage import connection
+from logonscope.storage.chunks import scan_chunks
+from logonscope.storage.discover import Candidate
+from logonscope.storage.normalise import Normaliser
+from logonscope.storage.outcomes import FileResult
+from logonscope.storage.parse import ReadReport, read_records
+from logonscope.storage.salvage import Isolating
+from logonscope.storage.schema import EVENTS_SCHEMA
+
+BATCH_ROWS = 50_000
+ROW_GROUP = 100_000  # rows per row group of a stored events file
+TICK_RECORDS = 1024  # how often the read loop looks at the clock
+TICK_SECONDS = 0.2  # how often a worker reports its counts
+
+# A file's progress as a worker reports it: (source, records read, fraction of the file, done).
+Tick = tuple[str, int, float, bool]
+_sink: Callable[[Tick], None] | None = None
+
+
+def init_worker(sink: Any) -> None:
+    """Pool initializer: `sink` is a multiprocessing queue (or None: no progress)."""
+    set_sink(sink.put if sink is not None else None)
+
+
+def set_sink(sink: Callable[[Tick], None] | None) -> None:
+    """Where this process's workers send their counts (inline: a function of the caller's)."""
+    global _sink
+    _sink = sink
+
+
+class _Stager:
+    """Collects the records of several files into shared batches (one DuckDB statement per
+    ~50,000 records, however small the files) and appends them to one staging Parquet."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        self.path = path
+        self.normalise = Isolating(_normaliser(threads).batch)
+        self._writer: pq.ParquetWriter | None = None
+        self._records: list[str] = []
+        self._times: list[str | None] = []
+        self._shas: list[str] = []
+        self.hosts: dict[str, set[str]] = {}
+
+    def add(self, json_text: str, header_time: str | None, sha256: str) -> None:
+        self._records.append(json_text)
+        self._times.append(header_time)
+        self._shas.append(sha256)
+        if len(self._records) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._records:
+            return
+        table = self.normalise(self._records, self._times, self._shas)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, EVENTS_SCHEMA, compression="lz4")
+        self._writer.write_table(table)
+        pairs = (
+            table.select(["evidence_sha256", "host"])
+            .group_by(["evidence_sha256", "host"])
+            .aggregate([])
+        )
+        for row in pairs.to_pylist():
+            if row["host"]:
+                self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
+        self._records, self._times, self._shas = [], [], []
+
+    def close(self, threads: int) -> list[str]:
+        self.flush()
+        if self._writer is None:
+            return []
+        self._writer.close()
+        return _split_by_host(self.path, threads)
+
+
+def _split_by_host(path: Path, threads: int) -> list[str]:
+    """The staged rows as one time-sorted, compressed file per host_key (what the case stores),
+    so that the commit of a host whose records overlap nothing is a rename."""
+    inline = multiprocessing.parent_process() is None  # no other worker: use every core
+    share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
+    con = connection.connect(share=share, threads=None if inline else threads)
+    out: list[str] = []
+    try:
+        rows = con.read_parquet(str(path), hive_partitioning=False)
+        rows.order("host_key, time").create("_rows")  # DuckDB spills beyond its budget
+        keys = [r[0] for r in con.execute("SELECT DISTINCT host_key FROM _rows").fetchall()]
+        column = duckdb.ColumnExpression("host_key")
+        for number, hk in enumerate(sorted(keys, key=lambda h: (h is None, h or ""))):
+            target = path.with_name(f"{path.stem}-host-{number}.parquet")
+            only = column.isnull() if hk is None else column == duckdb.ConstantExpression(hk)
+            # the table is stored in (host_key, time) order and scans keep insertion order
+            con.table("_rows").filter(only).write_parquet(
+                str(target), compression="zstd", row_group_size=ROW_GROUP
+            )
+            out.append(str(target))
+    finally:
+        connection.close(con)
+    path.unlink()
+    return out
+
+
+def convert_files(
+    candidates: list[Candidate], known: dict[str, str], staged: Path, parser: str, threads: int = 1
+) -> tuple[list[FileResult], list[str]]:
+    """Hash each file and, when new, stage its records (not yet deduplicated) beside `staged`,
+    one time-sorted Parquet file per host_key. Returns a result per file and the staged
+    files."""
+    stager = _Stager(staged, threads)
+    results = [_convert_one(c, known, parser, threads, stager) for c in candidates]
+    paths = stager.close(threads)
+    for result in results:
+        result.hosts = (
+            sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
+        )
+        if result.status == "stored":
+            dropped, notes = stager.normalise.notes(result.sha256)
+            result.records -= dropped
+            result.skipped += dropped
+            result.errors.extend(notes)
+    return results, paths
+
+
+def _convert_one(
+    candidate: Candidate, known: dict[str, str], parser: str, threads: int, stager: _Stager
+) -> FileResult:
+    result = FileResult(
+        candidate.source,
+        "stored",
+        size=candidate.size,
+        mtime=candidate.mtime,
+        collected_from=candidate.collected_from,
+    )
+    _tell(candidate.source, 0, 0.0, False)
+    try:
+        result.sha256 = sha256_of(candidate.path)
+    except OSError as exc:
+        result.status, result.reason = "rejected", f"unreadable ({exc.strerror or exc})"
+    else:
+        if result.sha256 in known:
+            result.status, result.reason = "known", f"already in the case as {known[result.sha256]}"
+        else:
+            _read_one(candidate, parser, threads, stager, result)
+    _tell(candidate.source, result.records, 1.0, True)
+    return result
+
+
+def _read_one(
+    candidate: Candidate, parser: str, threads: int, stager: _Stager, result: FileResult
+) -> None:
+    report = ReadReport()
+    expected = _expected_records(candidate.path)
+    last = time.monotonic()
+    add, sha = stager.add, result.sha256
+    try:
+        for raw in read_records(candidate.path, report, parser, threads):
+            add(raw.json, raw.header_time, sha)
+            result.records += 1
+            if not result.records % TICK_RECORDS and _sink is not None:
+                now = time.monotonic()
+                if now - last >= TICK_SECONDS:
+                    last = now
+                    fraction = min(result.records / expected, 0.99) if expected else 0.0
+                    _tell(candidate.source, result.records, fraction, False)
+    except OSError as exc:
+        report.errors.append(f"read error after {result.records} records ({exc})")
+    result.parser, result.skipped, result.errors = report.parser, report.skipped, report.errors
+    if result.records == 0 and result.errors:
+        result.status, result.reason = "rejected", "no readable records: " + result.errors[0]
+
+
+def _tell(source: str, records: int, fraction: float, done: bool) -> None:
+    if _sink is not None:
+        _sink((source, records, fraction, done))
+
+
+def _expected_records(path: Path) -> int:
+    """Records the chunk headers declare: only to say how far through a file the read is."""
+    try:
+        return sum(c.declared for c in scan_chunks(path))
+    except OSError:
+        return 0
+
+
+_normalisers: dict[int, Normaliser] = {}
+
+
+def _normaliser(threads: int) -> Normaliser:
+    """One per process, reused across files: setting up DuckDB costs ~20 ms."""
+    if threads not in _normalisers:
+        _normalisers[threads] = Normaliser(threads)
+    return _normalisers[threads]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def groups(candidates: list[Candidate], workers: int) -> list[list[int]]:
+    """Candidate indexes split into `workers` groups of similar total size (largest first)."""
+    out: list[list[int]] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+    for index in sorted(range(len(candidates)), key=lambda i: -candidates[i].size):
+        smallest = sizes.index(min(sizes))
+        out[smallest].append(index)
+        sizes[smallest] += candidates[index].size
+    return [sorted(g) for g in out if g]
