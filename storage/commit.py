@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -47,8 +48,8 @@ def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
     by_host: dict[str | None, list[str]] = {}
     for row in ranges:
         if row[4] in shas and row[0] not in overlapping:
-            files = by_host.setdefault(row[0], [])
-            files += [] if row[3] in files else [row[3]]
+            host_files = by_host.setdefault(row[0], [])
+            host_files += [] if row[3] in host_files else [row[3]]
     stored: dict[str, int] = {}
     files: dict[str, list[str]] = {}
     used: set[str] = set()
@@ -90,8 +91,8 @@ def _write_deduplicated(
     con: duckdb.DuckDBPyConnection,
     root: Path,
     new: list[FileResult],
-    ranges: list[tuple],
-    overlapping: set,
+    ranges: list[tuple[Any, ...]],
+    overlapping: set[str | None],
     target: Callable[[str | None], tuple[str, Path]],
     note: Callable[[str, list[tuple[str, int]]], None],
 ) -> None:
@@ -134,7 +135,7 @@ def _write_deduplicated(
         note(relative, rows.aggregate("evidence_sha256, count(*)").fetchall())
 
 
-def _ranges(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple]:
+def _ranges(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple[Any, ...]]:
     """Per staged file, host and channel: (host_key, host, channel, file, sha256, first and
     last record id, whether the ids are unique and present, rows)."""
     return con.execute(
@@ -147,14 +148,18 @@ def _ranges(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple]:
     ).fetchall()
 
 
-def _overlapping_hosts(con: duckdb.DuckDBPyConnection, root: Path, ranges: list[tuple]) -> set:
+def _overlapping_hosts(
+    con: duckdb.DuckDBPyConnection, root: Path, ranges: list[tuple[Any, ...]]
+) -> set[str | None]:
     """host_keys whose new records may repeat a record: a staged file's (host, channel)
     record-id range overlaps another's (two copies, a log and its longer copy, one log given
     twice) or one already in the case, or repeats or lacks ids within itself. Only their rows
     go through the dedup window: a duplicate has the same host, channel and record id."""
     flagged = {r[0] for r in ranges if not r[7] or r[5] is None}
-    spans: dict[tuple, list[tuple[int, int, bool]]] = {}  # (host, channel) -> (lo, hi, new)
-    keys: dict[tuple, str] = {}
+    spans: dict[
+        tuple[Any, ...], list[tuple[int, int, bool]]
+    ] = {}  # (host, channel) -> (lo, hi, new)
+    keys: dict[tuple[Any, ...], str | None] = {}
     for hk, host, channel, _, _, lo, hi, _, _ in ranges:
         if lo is not None:
             spans.setdefault((host, channel), []).append((lo, hi, True))
@@ -176,7 +181,8 @@ def _overlapping_hosts(con: duckdb.DuckDBPyConnection, root: Path, ranges: list[
     for group, intervals in spans.items():
         # overlap with a new range: any range that starts before the farthest end so far
         intervals.sort()
-        reach_all = reach_new = None
+        reach_all: int | None = None
+        reach_new: int | None = None
         for lo, hi, is_new in intervals:
             reach = reach_all if is_new else reach_new
             if reach is not None and lo <= reach:
@@ -188,7 +194,7 @@ def _overlapping_hosts(con: duckdb.DuckDBPyConnection, root: Path, ranges: list[
     return flagged
 
 
-def _partition_files(root: Path, host_keys: set) -> list[str]:
+def _partition_files(root: Path, host_keys: set[str | None]) -> list[str]:
     """The case's events files in the partitions of `host_keys`."""
     folders = {case_folder.partition_name(hk) for hk in host_keys}
     return [f for f in case_folder.event_files(root) if Path(f).parent.name in folders]
