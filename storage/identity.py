@@ -174,14 +174,21 @@ def ip_zone(value: str | None) -> str | None:
     return split_address(value)[2]
 
 
-def ip_class(ip: str | None) -> str | None:
-    """loopback / private / link-local / CGNAT / multicast / public, or None when not an address."""
+def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The normalised address parsed, or None when it is none or not an address."""
     addr = normalise_ip(ip)
     if addr is None:
         return None
     try:
-        parsed = ipaddress.ip_address(addr)
+        return ipaddress.ip_address(addr)
     except ValueError:
+        return None
+
+
+def ip_class(ip: str | None) -> str | None:
+    """loopback / private / link-local / CGNAT / multicast / public, or None when not an address."""
+    parsed = _address(ip)
+    if parsed is None:
         return None
     if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
         parsed = parsed.ipv4_mapped
@@ -203,12 +210,8 @@ _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 def ip_network(ip: str | None) -> str | None:
     """The /24 (IPv4) or /64 (IPv6) network an address sits in, as text."""
-    addr = normalise_ip(ip)
-    if addr is None:
-        return None
-    try:
-        parsed = ipaddress.ip_address(addr)
-    except ValueError:
+    parsed = _address(ip)
+    if parsed is None:
         return None
     prefix = 24 if parsed.version == 4 else 64
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
