@@ -1,9 +1,9 @@
-"""Zip archives as evidence: EVTX members extracted (the parser needs a real file), nested
-zips opened, bombs refused, collection tools' layouts understood.
+"""Zip and 7z archives as evidence: EVTX members extracted (the parser needs a real file),
+nested archives opened, bombs refused, collection tools' layouts understood.
 
 Every member goes to a path unique to its archive and member, so two triage zips that both
 hold `Security.evtx` stay two pieces of evidence. A zip inside a zip is opened up to
-`MAX_DEPTH` levels. Extraction stops at `MAX_MEMBER_BYTES`, and at `MAX_RATIO` times the
+`MAX_DEPTH` levels (a 7z inside a zip too, and the other way round). Extraction stops at `MAX_MEMBER_BYTES`, and at `MAX_RATIO` times the
 compressed size once past `RATIO_FLOOR_BYTES` (real logs compress well, but not 1000x).
 Velociraptor offline collections store paths URL-encoded (`uploads/auto/C%3A/...`,
 `%254Operational`): sources are shown decoded, and the collected host from `client_info.json`
@@ -21,11 +21,15 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote
 
+import py7zr
+import py7zr.io
+
 MAX_DEPTH = 3
 MAX_MEMBER_BYTES = 8 << 30
 MAX_RATIO = 200
 RATIO_FLOOR_BYTES = 64 << 20
 _ZIP_MAGIC = b"PK\x03\x04"
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 _EVTX_MAGIC = b"ElfFile\x00"
 
 
@@ -62,6 +66,9 @@ class Extractor:
         self, path: Path, source: str | None = None, depth: int = 1
     ) -> Iterator[Extracted | Refused]:
         source = source or str(path)
+        if _head(path).startswith(SEVEN_ZIP_MAGIC):
+            yield from self._walk_7z(path, source, depth)
+            return
         try:
             archive = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -90,13 +97,13 @@ class Extractor:
         try:
             with archive.open(member, pwd=self.password) as handle:
                 head = handle.read(len(_EVTX_MAGIC))
-                if head[:4] == _ZIP_MAGIC:
+                if head[:4] == _ZIP_MAGIC or head[:6] == SEVEN_ZIP_MAGIC:
                     if depth >= MAX_DEPTH:
                         yield Refused(
-                            label, f"zip nested deeper than {MAX_DEPTH} levels, not opened"
+                            label, f"archive nested deeper than {MAX_DEPTH} levels, not opened"
                         )
                         return
-                    inner = target.with_suffix(".zip")
+                    inner = target.with_suffix(".zip" if head[:4] == _ZIP_MAGIC else ".7z")
                     _copy(head, handle, inner, member.compress_size)
                 elif head == _EVTX_MAGIC:
                     inner = None
@@ -120,6 +127,153 @@ class Extractor:
             yield from self.walk(inner, label, depth + 1)
             return
         yield Extracted(label, target, target.stat().st_size, _zip_mtime(member), host)
+
+    def _walk_7z(self, path: Path, source: str, depth: int) -> Iterator[Extracted | Refused]:
+        """Every member of a 7z archive in one pass (solid archives decompress in sequence),
+        each streamed to its own file through `_Member`, which keeps only EVTX and archives.
+        Members finished before a decoding error are kept; the rest are counted in one line."""
+        self._archives += 1
+        factory = _MemberFactory(self.folder / "7z" / f"{self._archives:05d}", path.stat().st_size)
+        infos: list[py7zr.FileInfo] = []
+        failure = ""
+        try:
+            with py7zr.SevenZipFile(path, password=self.password_text) as archive:
+                infos = [info for info in archive.list() if info.is_file]
+                archive.extract(factory=factory)
+        except py7zr.exceptions.PasswordRequired:
+            failure = "wrong --password" if self.password else "encrypted; give --password"
+        except Exception as exc:  # py7zr on hostile bytes: lzma/zlib/CRC/header errors alike
+            hint = "wrong --password? " if self.password else ""
+            failure = f"{hint}{_one_line(exc)}"
+        unread = 0
+        for info in infos:
+            member = factory.members.get(info.filename)
+            if member is None or not member.finished:
+                unread += 1
+                continue
+            yield from self._7z_member(
+                member, info, f"{source}!{display_name(info.filename)}", depth
+            )
+        if failure:
+            counted = f"; {unread} of {len(infos)} members unread" if unread < len(infos) else ""
+            yield Refused(source, f"unreadable 7z archive ({failure}){counted}")
+
+    def _7z_member(
+        self, member: _Member, info: py7zr.FileInfo, label: str, depth: int
+    ) -> Iterator[Extracted | Refused]:
+        if member.refused:
+            yield Refused(label, f"{member.refused}: not extracted (possible archive bomb)")
+        elif member.kind == "evtx":
+            mtime = info.creationtime.timestamp() if info.creationtime else 0.0
+            yield Extracted(label, member.path, member.written, mtime)
+        elif member.kind == "archive":
+            if depth >= MAX_DEPTH:
+                yield Refused(label, f"archive nested deeper than {MAX_DEPTH} levels, not opened")
+            else:
+                yield from self.walk(member.path, label, depth + 1)
+        elif info.filename.lower().endswith(".evtx"):
+            yield Refused(label, "not an EVTX file (no ElfFile signature)")
+
+    @property
+    def password_text(self) -> str | None:
+        return self.password.decode() if self.password else None
+
+
+class _Member(py7zr.io.Py7zIO):
+    """One 7z member as py7zr decompresses it: kept on disk only when it starts like an EVTX
+    or an archive, and only up to the same caps as a zip member (the rest is discarded)."""
+
+    def __init__(self, path: Path, compressed: int) -> None:
+        self.path = path
+        self.compressed = compressed
+        self.kind = ""  # "evtx", "archive", "other" (not kept), "" (not seen yet)
+        self.written = 0
+        self.refused = ""
+        self.finished = False  # py7zr closes a member once it is fully decoded
+        self._head = b""
+        self._out: IO[bytes] | None = None
+
+    def write(self, s: bytes | bytearray) -> int:
+        data = bytes(s)
+        if self.refused:
+            return len(data)
+        if self._out is None:
+            if self.kind:
+                return len(data)  # decided: not kept
+            take = len(_EVTX_MAGIC) - len(self._head)
+            self._head, rest = self._head + data[:take], data[take:]
+            if len(self._head) < len(_EVTX_MAGIC):
+                return len(data)
+            self._open()
+            if self._out is None:
+                return len(data)
+            data_to_keep = self._head + rest
+        else:
+            data_to_keep = data
+        self.written += len(data_to_keep)
+        if self.written > MAX_MEMBER_BYTES:
+            self._refuse(f"member larger than {MAX_MEMBER_BYTES >> 20} MiB")
+        elif self.written > RATIO_FLOOR_BYTES and self.written > MAX_RATIO * self.compressed:
+            self._refuse(f"member expands more than {MAX_RATIO}x the archive's size")
+        else:
+            self._out.write(data_to_keep)
+        return len(data)
+
+    def _open(self) -> None:
+        if self._head == _EVTX_MAGIC:
+            self.kind, suffix = "evtx", ".evtx"
+        elif self._head[:4] == _ZIP_MAGIC or self._head[:6] == SEVEN_ZIP_MAGIC:
+            self.kind = "archive"
+            suffix = ".zip" if self._head[:4] == _ZIP_MAGIC else ".7z"
+        else:
+            self.kind = "other"
+            return
+        self.path = self.path.with_suffix(suffix)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._out = open(self.path, "wb")  # closed by close()
+
+    def _refuse(self, reason: str) -> None:
+        self.refused = reason
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+    def read(self, size: int | None = None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return self.written
+
+    def close(self) -> None:
+        self.finished = True
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+
+class _MemberFactory(py7zr.io.WriterFactory):
+    def __init__(self, folder: Path, compressed: int) -> None:
+        self.folder = folder
+        self.compressed = compressed
+        self.members: dict[str, _Member] = {}
+
+    def create(self, filename: str) -> py7zr.io.Py7zIO:
+        member = _Member(self.folder / f"{len(self.members):06d}", self.compressed)
+        self.members[filename] = member
+        return member
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_EVTX_MAGIC))
+    except OSError:
+        return b""
 
 
 def _copy(head: bytes, handle: IO[bytes], target: Path, compressed: int) -> None:

@@ -1,8 +1,8 @@
-"""Find evidence: files, folders (recursively) and zip archives, EVTX recognised by content.
+"""Find evidence: files, folders (recursively) and zip or 7z archives, EVTX recognised by content.
 
 A file is EVTX when it starts with the `ElfFile\\0` signature, whatever its name. Inputs that
 cannot be used are returned as rejections with a one-line reason, never raised, so one bad
-path does not stop the others. Zip members are extracted (read-only source) into the case's
+path does not stop the others. Archive members are extracted (read-only source) into the case's
 staging folder because the parser needs a real file (storage.archives). Nothing here parses
 records.
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from logonscope.storage.archives import Extractor, Refused
+from logonscope.storage.archives import SEVEN_ZIP_MAGIC, Extractor, Refused
 from logonscope.storage.chunks import CHUNK_MAGIC, FILE_MAGIC, HEADER_SIZE, looks_like
 
 
@@ -126,7 +126,7 @@ class _Walker:
             return
         if head == FILE_MAGIC or _damaged_evtx(path, head):
             yield Candidate(source, path, info.st_size, info.st_mtime)
-        elif head[:4] == b"PK\x03\x04":
+        elif head[:4] == b"PK\x03\x04" or head[:6] == SEVEN_ZIP_MAGIC:
             for item in self.extractor.walk(path):
                 if isinstance(item, Refused):
                     yield Rejection(item.source, item.reason)

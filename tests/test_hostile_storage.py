@@ -111,7 +111,7 @@ def test_a_zip_inside_a_zip_is_opened_to_depth_3(tmp_path: Path) -> None:
     assert [(f.source, f.reason) for f in report.of("rejected")] == [
         (
             f"{too_deep}!outer.zip!middle.zip!inner.zip",
-            "zip nested deeper than 3 levels, not opened",
+            "archive nested deeper than 3 levels, not opened",
         )
     ]
 
