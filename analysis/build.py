@@ -41,7 +41,7 @@ from logonscope.storage import case as case_folder
 from logonscope.storage import connection, executors
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = "sessions-3"
+RULES_VERSION = "sessions-4"
 DERIVED = (
     "sessions",
     "session_sources",

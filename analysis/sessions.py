@@ -177,7 +177,7 @@ SESSIONS_SCHEMA = pa.schema(
         ("domain", pa.string()),
         ("user_key", pa.string()),
         ("sid", pa.string()),
-        ("logon_type", pa.int16()),
+        ("logon_type", pa.int64()),
         ("logon_kind", pa.string()),
         ("src_ip", pa.string()),
         ("src_ip_source", pa.string()),

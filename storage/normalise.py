@@ -218,7 +218,7 @@ SELECT
     CASE WHEN is_winlogon THEN f_UserSid ELSE coalesce(f_TargetUserSid, f_TargetSid) END AS target_sid,
     {_luid("u_target")} AS target_logon_id,
     {_luid("u_linked")} AS linked_logon_id,
-    try_cast(f_LogonType AS SMALLINT) AS logon_type,
+    try_cast(f_LogonType AS BIGINT) AS logon_type,
     CASE WHEN f_ElevatedToken IS NOT NULL
          THEN lower(f_ElevatedToken) IN ('%%1842', 'yes', 'true', '1') END AS elevated,
     CASE WHEN is_131 THEN ls_ip_host(f_ClientIP)

@@ -41,7 +41,7 @@ EVENTS_SCHEMA = pa.schema(
         ("target_sid", pa.string()),
         ("target_logon_id", pa.int64()),
         ("linked_logon_id", pa.int64()),
-        ("logon_type", pa.int16()),
+        ("logon_type", pa.int64()),
         ("elevated", pa.bool_()),
         ("ip", pa.string()),
         ("port", pa.int32()),

@@ -420,3 +420,18 @@ def test_a_damaged_file_or_chunk_signature_does_not_cost_the_records(tmp_path: P
     (result,) = report.files
     assert (result.status, result.stored, result.skipped) == ("stored", 300, 0)
     assert result.parser == "python-evtx"
+
+
+def test_a_logon_type_of_2_32_minus_1_is_kept_in_events_and_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "odd.evtx"
+    with EvtxWriter(path) as w:
+        w.write(catalog.S4624, T0, logon_values(1, logon_type=2**32 - 1), computer="H")
+        w.write(catalog.S4624, T0, logon_values(2, logon_type=3), computer="H")
+    ingest([path], tmp_path / "c", jobs=1)
+    events = connect(tmp_path / "c").execute("select logon_type from events order by target_user")
+    assert [r[0] for r in events.fetchall()] == [2**32 - 1, 3]
+    from logonscope.analysis.build import build
+
+    build(tmp_path / "c")
+    sessions = connect(tmp_path / "c").execute("select user, logon_type from sessions order by 1")
+    assert sessions.fetchall() == [("u1", 2**32 - 1), ("u2", 3)]

@@ -68,7 +68,7 @@ SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1,
            AS session_id,
        a.host, a.host_key, a.user, a.domain, a.user_key, a.sid,
        CAST(coalesce(a.rep_type,
-                     CASE WHEN a.lsm_local THEN 2 WHEN a.rdpish THEN 10 END) AS SMALLINT)
+                     CASE WHEN a.lsm_local THEN 2 WHEN a.rdpish THEN 10 END) AS BIGINT)
            AS logon_type,
        ip.src_ip, ip.src_ip_source, ip.src_ip_zone,
        coalesce(a.client, a.ws) AS src_host,
