@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -31,6 +31,8 @@ from logonscope.storage.outcomes import (
     Progress,
     ProgressCallback,
 )
+
+PULSE_SECONDS = 0.25
 
 __all__ = [
     "BATCH_ROWS",
@@ -84,7 +86,9 @@ def _ingest_locked(
     case_folder.sweep(root)
     staging = case_folder.staging_dir(root)
     staging.mkdir()
-    candidates, rejections = discover(inputs, staging, password)
+    candidates, rejections = discover(
+        inputs, staging, password, cancelled=_discovery_pulse(progress, started)
+    )
     evidence = case_folder.read_evidence(root)
     known = dict(
         zip(
@@ -107,6 +111,26 @@ def _ingest_locked(
         commit(root, evidence, new, staged)
     case_folder.sweep(root)
     return rejections, results
+
+
+def _discovery_pulse(
+    progress: ProgressCallback | None, started: float
+) -> Callable[[], bool] | None:
+    """A poll for the folder walk that reports a `discover` stage a few times a second: a long
+    walk shows life, and a callback that raises to cancel (the app's Esc) stops the walk too."""
+    if progress is None:
+        return None
+    last = 0.0
+
+    def pulse() -> bool:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PULSE_SECONDS:
+            last = now
+            progress(Progress(0, 0, 0, 0, 0, now - started, (), "discover"))
+        return False
+
+    return pulse
 
 
 def _drop_repeats(results: Iterable[FileResult]) -> list[FileResult]:

@@ -77,7 +77,7 @@ class Progress:
     bytes_total: int
     seconds: float
     current: tuple[FileProgress, ...] = ()
-    stage: str = "read"  # "read", then "commit" (deduplicate and write the case)
+    stage: str = "read"  # "discover" (walking inputs), "read", then "commit" (write the case)
 
     @property
     def rate(self) -> float:

@@ -435,3 +435,29 @@ def test_a_logon_type_of_2_32_minus_1_is_kept_in_events_and_sessions(tmp_path: P
     build(tmp_path / "c")
     sessions = connect(tmp_path / "c").execute("select user, logon_type from sessions order by 1")
     assert sessions.fetchall() == [("u1", 2**32 - 1), ("u2", 3)]
+
+
+def test_cancel_stops_the_folder_walk_before_anything_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logonscope.storage import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PULSE_SECONDS", 0.0)
+    tree = tmp_path / "tree"
+    for i in range(50):
+        logons(tree / f"d{i}" / "Security.evtx", 2, host=f"H{i}")
+    stages: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    def progress(p: object) -> None:
+        stages.append(p.stage)  # type: ignore[attr-defined]
+        if len(stages) == 5:
+            raise Stop  # what the app's Esc does
+
+    with pytest.raises(Stop):
+        ingest([tree], tmp_path / "c", jobs=1, progress=progress)
+    assert stages == ["discover"] * 5  # stopped during the walk, before any file was read
+    assert not (tmp_path / "c" / ".staging").exists()
+    assert _count(tmp_path / "c", "select count(*) from evidence") == 0

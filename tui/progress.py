@@ -37,6 +37,8 @@ def file_label(source: str, width: int = 40) -> str:
 
 def ingest_lines(p: Any) -> list[str]:
     """The progress as text: a total line, then a line per file being read."""
+    if p.stage == "discover":
+        return [f"ingest: looking for evidence… ({p.seconds:.0f} s)"]
     if p.stage == "commit":
         head = f"ingest: {p.records:,} records read from {p.files_total} files; storing…"
         return [head]
@@ -95,7 +97,7 @@ class IngestProgress:
             files=f"{p.files_done}/{p.files_total} files",
             records=p.records,
             rate=p.rate,
-            eta="storing…" if p.stage == "commit" else eta_text(p.eta),
+            eta={"commit": "storing…", "discover": "looking…"}.get(p.stage, eta_text(p.eta)),
         )
         live = {f.source: f for f in p.current[:MAX_FILE_ROWS]}
         for source in [s for s in self._files if s not in live]:
