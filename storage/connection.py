@@ -82,7 +82,7 @@ def connect(
     except BaseException:
         shutil.rmtree(spill, ignore_errors=True)
         raise
-    weakref.finalize(con, shutil.rmtree, str(spill), True)
+    weakref.finalize(con, _remove, spill)
     _SPILLS[con] = spill
     con.execute("SET TimeZone = 'UTC'")
     return con
@@ -93,7 +93,19 @@ def close(con: duckdb.DuckDBPyConnection) -> None:
     spill = _SPILLS.pop(con, None)
     con.close()
     if spill is not None:
-        shutil.rmtree(spill, ignore_errors=True)
+        _remove(spill)
+
+
+def _remove(spill: Path) -> None:
+    """Remove a connection's spill folder, and `.spill/<machine>/` and `.spill/` once empty."""
+    shutil.rmtree(spill, ignore_errors=True)
+    for parent in (spill.parent, spill.parent.parent):
+        if SPILL not in (parent.name, parent.parent.name):
+            break  # a private temporary folder: leave /tmp alone
+        try:
+            parent.rmdir()
+        except OSError:
+            break  # not empty (another connection), or gone
 
 
 def spill_folder(case: Path | str) -> Path:
