@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from logonscope.storage import case as case_folder
 from logonscope.storage.convert import sha256_of
+from logonscope.storage.json_scan import bracket_depths
 from logonscope.storage.times import parse_time
 
 SCHEMA = pa.schema(
@@ -118,24 +119,7 @@ def _jsonl(text: str, report: ImportReport) -> list[dict[str, Any]]:
 
 def _depth(line: str) -> int:
     """The deepest nesting of arrays/objects in a JSON line (brackets in strings ignored)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in line:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+    return max((depth for _, depth in bracket_depths(line)), default=0)
 
 
 class _Lines:

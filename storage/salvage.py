@@ -17,6 +17,8 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from logonscope.storage.json_scan import bracket_depths
+
 _BATCH_ERRORS = (duckdb.Error, pa.ArrowException, UnicodeError)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -63,28 +65,13 @@ def _object_after(text: str, key: str) -> object | None:
     start += len(key)
     if text[start : start + 1] != "{":
         return None
-    depth, in_string, escaped = 0, False, False
-    for index in range(start, len(text)):
-        char = text[index]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                try:
-                    value: object = orjson.loads(text[start : index + 1])
-                except orjson.JSONDecodeError:
-                    return None
-                return value
+    for index, depth in bracket_depths(text, start):
+        if depth == 0:
+            try:
+                value: object = orjson.loads(text[start : index + 1])
+            except orjson.JSONDecodeError:
+                return None
+            return value
     return None
 
 
