@@ -26,7 +26,7 @@ FAILED = "✗"
 STYLES = {
     "rdp": "cyan",
     "console": "green",
-    "network": "yellow",
+    "network": "magenta",
     "other": "white",
     "failed": "bold red",
 }
@@ -131,48 +131,53 @@ class HostChart:
         shown = self.lane_rows()
         top = min(max(self.top, 0), max(len(lanes) - shown, 0))
         if top:
-            out.append(Text(f"{'':{self.label}}  ↑ {top} more lane(s) above", style="dim"))
+            out.append(self._note(f"↑ {top} more lane(s) above"))
         if not lanes:
             note = "no sessions of this host in this window"
             if tl.users_outside:
                 note += f" ({tl.users_outside} user(s) outside it: - zooms out, 0 shows all)"
-            out.append(Text(f"{'':{self.label}}  {note}", style="dim"))
+            out.append(self._note(note))
         for index in range(top, min(top + shown, len(lanes))):
             out.append(self._lane(index))
         below = len(lanes) - top - shown
         if below > 0:
-            out.append(Text(f"{'':{self.label}}  ↓ {below} more lane(s) below", style="dim"))
+            out.append(self._note(f"↓ {below} more lane(s) below"))
         out.append(self._legend())
         for line in out:
             line.no_wrap, line.overflow = True, "ellipsis"
         return out
 
+    # Each run of text starts with a visible character and pads after it: SVG renderers such
+    # as rsvg-convert drop a text run's leading spaces, which would shift what follows.
     def _header(self) -> Text:
         tl = self.timeline
         text = Text()
         text.append("host ", style="dim")
-        text.append(visible_text(self.host), style="bold")
+        text.append(visible_text(self.host) + "  ", style="bold")
         start, end = tl.window.start, tl.window.end
-        text.append(f"  {start:%Y-%m-%d %H:%M:%S} → {end:%Y-%m-%d %H:%M:%S} UTC")
-        text.append(f"  · 1 col ≈ {duration_text(tl.seconds_per_column)}", style="dim")
-        text.append(f"  · {tl.sessions:,} sessions · {tl.failures:,} failed", style="dim")
+        text.append(f"{start:%Y-%m-%d %H:%M:%S} → {end:%Y-%m-%d %H:%M:%S} UTC  ")
+        text.append(
+            f"· 1 col ≈ {duration_text(tl.seconds_per_column)}  "
+            f"· {tl.sessions:,} sessions · {tl.failures:,} failed",
+            style="dim",
+        )
         return text
 
     def _axis(self) -> list[Text]:
         width = self.timeline.width
-        labels = [" "] * width
+        labels = Text(" " * (self.label + 2))
         ruler = ["─"] * width
-        end = -1
+        end = 0
         for column, label in ticks(self.timeline):
             ruler[column] = "┼"
-            if column > end and column + len(label) <= width:
-                labels[column : column + len(label)] = list(label)
-                end = column + len(label)
-        pad = " " * (self.label + 2)
-        return [
-            Text(pad + "".join(labels), style="dim"),
-            Text(" " * (self.label + 1) + "├" + "".join(ruler), style="dim"),
-        ]
+            if column >= end and column + len(label) <= width:
+                labels.append(" " * (column - end))
+                labels.append(label, style="dim")
+                end = column + len(label) + 1
+                labels.append(" ")
+        rule = Text(" " * (self.label + 1))
+        rule.append("├" + "".join(ruler), style="dim")
+        return [labels, rule]
 
     def _lane(self, index: int) -> Text:
         lane = self.timeline.lanes[index]
@@ -195,15 +200,21 @@ class HostChart:
             text.append(glyph, style=style)
         return text
 
+    def _note(self, note: str) -> Text:
+        text = Text(" " * (self.label + 2))
+        text.append(note, style="dim")
+        return text
+
     def _legend(self) -> Text:
         text = Text(" " * (self.label + 2))
         for key in ("rdp", "console", "network", "other"):
-            text.append(GLYPHS[key], style=STYLES[key])
-            text.append(f" {NAMES[key]}  ")
-        text.append(FAILED, style=STYLES["failed"])
-        text.append(" failed")
+            text.append(GLYPHS[key] + " ", style=STYLES[key])
+            text.append(f"{NAMES[key]}  ", style="italic")
+        text.append(FAILED + " ", style=STYLES["failed"])
+        text.append("failed", style="italic")
         if self.selected is not None:
-            text.append("  ▶ selected", style="dim")
+            text.append("  ")
+            text.append("▶ selected", style="dim")
         return text
 
 
