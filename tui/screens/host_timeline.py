@@ -100,7 +100,8 @@ class HostTimelineScreen(Screen[OpenSession | None]):
         keys = Text(no_wrap=True, overflow="ellipsis")
         for key, what in HINTS:
             keys.append(key, style="bold reverse")
-            keys.append(f" {what}  ")
+            keys.append(" ", style="not bold")  # its own run: SVG renderers drop leading spaces
+            keys.append(f"{what}  ")
         keys.rstrip()
         yield Static(keys, id="timeline-keys")
 

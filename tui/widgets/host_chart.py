@@ -227,13 +227,13 @@ def _look(item: Item) -> tuple[str, str]:
 def describe(item: Item, user: str | None) -> Text:
     """Two lines about an item for under the chart: who and what; when and from where."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(visible_text(user or "-"), style="bold")
+    text.append(visible_text(user or "-") + "  ", style="bold")
     kind = visible_text(item.logon_kind or "unknown kind")
     if item.failed:
         count = len(item.session_ids)
-        text.append(f"  {count} failed attempt{'s' if count > 1 else ''} ({kind})", style="bold")
+        text.append(f"{count} failed attempt{'s' if count > 1 else ''} ({kind})", style="bold")
     else:
-        text.append(f"  {NAMES[item.family]} ({kind}) {visible_text(item.outcome or '')}")
+        text.append(f"{NAMES[item.family]} ({kind}) {visible_text(item.outcome or '')}")
     text.append(f"\n{item.start:%Y-%m-%d %H:%M:%S}")
     if item.end is not None:
         text.append(f" → {item.end:%Y-%m-%d %H:%M:%S} UTC")
