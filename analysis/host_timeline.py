@@ -11,7 +11,7 @@ row of marks, not a thousand bars). No SQL, no files, never imports the UI.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 US = 1_000_000
 MIN_SPAN_US = 60 * US  # zooming in stops at one minute across the chart
+MAX_ROWS = 3  # rows a user's lane grows to at most when their sessions overlap
 
 # logon_kind → the families the chart tells apart (anything else is "other")
 FAMILIES = {
@@ -104,12 +105,13 @@ def extent(sessions: pa.Table) -> Window | None:
 
 @dataclass(frozen=True)
 class Item:
-    """A bar (one session, `first`..`last` columns) or a failure mark (one column, every
-    failed attempt of the lane's user that fell in it, oldest first)."""
+    """A bar (`first`..`last` columns: a session, or the sessions of one kind that start in
+    the same column) or a failure mark (one column: every failed attempt of the lane's user
+    that fell in it). `session_ids` oldest first; the other fields are of the first one."""
 
     first: int
     last: int
-    family: str
+    family: str  # of the first session
     failed: bool
     session_ids: tuple[str, ...]
     start: dt.datetime
@@ -155,92 +157,161 @@ def _micros(sessions: pa.Table) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     return start, pc.fill_null(end, start)
 
 
-def _text(sessions: pa.Table, name: str) -> list[str | None]:
-    if name in sessions.column_names:
-        return [None if v is None else str(v) for v in sessions.column(name).to_pylist()]
-    return [None] * sessions.num_rows
+def _column(table: pa.Table, name: str, kind: pa.DataType) -> pa.ChunkedArray:
+    if name in table.column_names:
+        return table.column(name)
+    return pa.chunked_array([pa.nulls(table.num_rows, kind)])
+
+
+def _families(kinds: pa.ChunkedArray) -> pa.ChunkedArray:
+    out: pa.ChunkedArray = pa.chunked_array([pa.array(["other"] * len(kinds), pa.string())])
+    for name in ("network", "console", "rdp"):
+        members = pa.array([k for k, f in FAMILIES.items() if f == name], pa.string())
+        out = pc.if_else(pc.fill_null(pc.is_in(kinds, value_set=members), False), name, out)
+    return out
+
+
+def _grid(sessions: pa.Table, window: Window, width: int) -> pa.Table:
+    """One row per session reaching into the window: its columns on the grid and what the
+    lanes need of it, oldest first."""
+    start, end = _micros(sessions)
+    inside = pc.and_(pc.less(start, window.end_us), pc.greater_equal(end, window.start_us))
+    rows = sessions.filter(inside)
+    s_us, e_us = start.filter(inside), end.filter(inside)
+
+    def column(micros: pa.ChunkedArray) -> pa.ChunkedArray:
+        offset = pc.subtract(micros, window.start_us)
+        return pc.divide(pc.multiply(offset, width), window.span_us)
+
+    first = pc.max_element_wise(column(s_us), 0)
+    last = pc.min_element_wise(pc.max_element_wise(column(e_us), first), width - 1)
+    outcome = _column(rows, "outcome", pa.string())
+    kind = _column(rows, "logon_kind", pa.string())
+    return pa.table(
+        {
+            "user_key": _column(rows, "user_key", pa.string()),
+            "first": first,
+            "last": last,
+            "family": _families(kind),
+            "failed": pc.fill_null(pc.equal(outcome, "failure"), False),
+            "session_id": _column(rows, "session_id", pa.string()),
+            "start_us": s_us,
+            "end": pc.cast(_column(rows, "end", pa.timestamp("us", tz="UTC")), pa.int64()),
+            "src_ip": _column(rows, "src_ip", pa.string()),
+            "logon_kind": kind,
+            "outcome": outcome,
+        }
+    )
 
 
 def host_timeline(sessions: pa.Table, window: Window, width: int) -> HostTimeline:
-    """The lanes of `sessions` (one host's) inside `window`, on a grid of `width` columns."""
+    """The lanes of `sessions` (one host's, oldest first as `queries.sessions` returns them)
+    inside `window`, on a grid of `width` columns.
+
+    Sessions of one user that start in the same column with the same kind are one bar (at
+    that zoom they cannot be told apart; the bar lists them all), failed attempts one mark
+    per column; so the work after the Arrow grouping is bounded by users × columns."""
     width = max(width, 1)
-    users_all: dict[str | None, tuple[int, str | None]] = {}  # key → (first start, label)
     if sessions.num_rows == 0 or "start" not in sessions.column_names:
         return HostTimeline(window, width, (), 0, 0, 0)
     sessions = sessions.filter(pc.is_valid(sessions.column("start")))
-    start, end = _micros(sessions)
-    keys, labels = _text(sessions, "user_key"), _text(sessions, "user")
-    for key, label, first in zip(keys, labels, start.to_pylist(), strict=True):
-        known = users_all.get(key)
-        if known is None or first < known[0]:
-            users_all[key] = (first, label if known is None else known[1])
-    inside = pc.and_(
-        pc.less(start, window.end_us), pc.greater_equal(end, window.start_us)
-    ).combine_chunks()
-    rows = sessions.filter(inside)
-    s_us, e_us = start.filter(inside).to_pylist(), end.filter(inside).to_pylist()
-    failed = [o == "failure" for o in _text(rows, "outcome")]
-    ids, kinds = _text(rows, "session_id"), _text(rows, "logon_kind")
-    ips, outcomes = _text(rows, "src_ip"), _text(rows, "outcome")
-    row_keys = _text(rows, "user_key")
-    ends = rows.column("end").to_pylist() if "end" in rows.column_names else [None] * len(ids)
+    start, _ = _micros(sessions)
+    people = (
+        pa.table(
+            {
+                "user_key": _column(sessions, "user_key", pa.string()),
+                "user": _column(sessions, "user", pa.string()),
+                "start_us": start,
+            }
+        )
+        .group_by("user_key", use_threads=False)
+        .aggregate([("start_us", "min"), ("user", "first")])
+        .to_pylist()
+    )
+    users = {p["user_key"]: (p["start_us_min"], p["user_first"]) for p in people}
+    grid = _grid(sessions, window, width)
+    failed = grid.column("failed")
+    bars = (
+        grid.filter(pc.invert(failed))
+        .group_by(["user_key", "first", "family"], use_threads=False)
+        .aggregate(
+            [
+                ("last", "max"),
+                ("session_id", "list"),
+                ("start_us", "min"),
+                ("end", "max"),
+                ("src_ip", "first"),
+                ("logon_kind", "first"),
+                ("outcome", "first"),
+            ]
+        )
+    )
+    marks = (
+        grid.filter(failed)
+        .group_by(["user_key", "first"], use_threads=False)
+        .aggregate(
+            [
+                ("session_id", "list"),
+                ("start_us", "min"),
+                ("start_us", "max"),
+                ("family", "first"),
+                ("src_ip", "first"),
+                ("logon_kind", "first"),
+            ]
+        )
+    )
     per_user: dict[str | None, list[Item]] = {}
-    marks: dict[tuple[str | None, int], list[int]] = {}
-    for i in range(rows.num_rows):
-        first = max(window.column(s_us[i], width), 0)
-        if failed[i]:
-            marks.setdefault((row_keys[i], first), []).append(i)
-            continue
-        last = min(max(window.column(e_us[i], width), first), width - 1)
-        per_user.setdefault(row_keys[i], []).append(
+    for b in bars.to_pylist():
+        end = b["end_max"]
+        per_user.setdefault(b["user_key"], []).append(
             Item(
-                first,
-                last,
-                family(kinds[i]),
+                b["first"],
+                b["last_max"],
+                b["family"],
                 False,
-                (ids[i] or "",),
-                to_time(s_us[i]),
-                ends[i],
-                ips[i],
-                outcomes[i],
-                kinds[i],
+                tuple(b["session_id_list"]),
+                to_time(b["start_us_min"]),
+                None if end is None else to_time(end),
+                b["src_ip_first"],
+                b["outcome_first"],
+                b["logon_kind_first"],
             )
         )
-    for (key, column), members in marks.items():
-        members.sort(key=lambda i: (s_us[i], ids[i] or ""))
-        head = members[0]
-        per_user.setdefault(key, []).append(
+    for m in marks.to_pylist():
+        ids = tuple(m["session_id_list"])
+        per_user.setdefault(m["user_key"], []).append(
             Item(
-                column,
-                column,
-                family(kinds[head]),
+                m["first"],
+                m["first"],
+                m["family_first"],
                 True,
-                tuple(ids[i] or "" for i in members),
-                to_time(s_us[head]),
-                to_time(s_us[members[-1]]) if len(members) > 1 else None,
-                ips[head],
-                outcomes[head],
-                kinds[head],
+                ids,
+                to_time(m["start_us_min"]),
+                to_time(m["start_us_max"]) if len(ids) > 1 else None,
+                m["src_ip_first"],
+                "failure",
+                m["logon_kind_first"],
             )
         )
     lanes: list[Lane] = []
-    order = sorted(per_user, key=lambda k: (users_all[k][0], k or ""))
-    for key in order:
+    for key in sorted(per_user, key=lambda k: (users[k][0], k or "")):
         for row, items in enumerate(_pack(per_user[key])):
-            lanes.append(Lane(users_all[key][1], key, row, tuple(items)))
+            lanes.append(Lane(users[key][1], key, row, tuple(items)))
+    failures = pc.sum(pc.cast(failed, pa.int64())).as_py() or 0
     return HostTimeline(
         window,
         width,
         tuple(lanes),
-        sessions=sum(not f for f in failed),
-        failures=sum(failed),
-        users_outside=len(users_all) - len(per_user),
+        sessions=grid.num_rows - failures,
+        failures=failures,
+        users_outside=len(users) - len(per_user),
     )
 
 
 def _pack(items: list[Item]) -> list[list[Item]]:
     """Rows of items that do not share a column, first fit, oldest first (bars before marks
-    in the same column, so a mark over a bar moves down a row instead of hiding it)."""
+    in the same column, so a mark over a bar moves down a row instead of hiding it). Past
+    `MAX_ROWS` an item joins the last row's item it overlaps (one bar, both sessions)."""
     rows: list[list[Item]] = []
     for item in sorted(items, key=lambda x: (x.first, x.failed, x.start, x.session_id)):
         for row in rows:
@@ -248,5 +319,19 @@ def _pack(items: list[Item]) -> list[list[Item]]:
                 row.append(item)
                 break
         else:
-            rows.append([item])
+            if len(rows) < MAX_ROWS:
+                rows.append([item])
+            else:
+                rows[-1][-1] = _merged(rows[-1][-1], item)
     return rows
+
+
+def _merged(a: Item, b: Item) -> Item:
+    ends = [t for t in (a.end, b.end) if t is not None]
+    return replace(
+        a,
+        last=max(a.last, b.last),
+        failed=a.failed and b.failed,
+        session_ids=a.session_ids + b.session_ids,
+        end=max(ends) if ends else None,
+    )

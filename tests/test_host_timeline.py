@@ -9,7 +9,7 @@ import datetime as dt
 import pyarrow as pa
 from rich.console import Console
 
-from logonscope.analysis.host_timeline import Window, extent, family, host_timeline
+from logonscope.analysis.host_timeline import MAX_ROWS, Window, extent, family, host_timeline
 from logonscope.tui.widgets.host_chart import FAILED, GLYPHS, HostChart, ticks
 
 T0 = dt.datetime(2025, 3, 3, 8, 0, tzinfo=dt.timezone.utc)
@@ -144,3 +144,30 @@ def test_axis_ticks_are_round_times_whose_labels_do_not_touch() -> None:
     assert [label for _, label in marks][:2] == ["08:00", "08:10"]
     columns = [c for c, _ in marks]
     assert all(b - a >= len("08:00") + 2 for a, b in zip(columns, columns[1:], strict=False))
+
+
+def test_sessions_of_one_kind_starting_in_one_column_are_one_bar_and_rows_stop_at_three() -> None:
+    same = table(
+        ("s1", "eve", 10.1, 12, "RemoteInteractive", "success"),
+        ("s2", "eve", 10.5, 30, "RemoteInteractive", "success"),
+        ("s3", "eve", 10.7, 11, "Network", "success"),  # another kind: its own bar
+    )
+    (lane, other) = host_timeline(same, HOUR, 60).lanes
+    assert [(i.session_ids, i.first, i.last) for i in lane.items] == [(("s1", "s2"), 10, 30)]
+    assert [i.session_ids for i in other.items] == [("s3",)]
+    stacked = table(*[(f"o{i}", "eve", i, 50, "Interactive", "success") for i in range(6)])
+    lanes = host_timeline(stacked, HOUR, 60).lanes
+    assert len(lanes) == MAX_ROWS  # the rest share the last row's bar
+    assert sorted(sid for lane in lanes for i in lane.items for sid in i.session_ids) == [
+        f"o{i}" for i in range(6)
+    ]
+
+
+def test_a_chart_taller_than_its_room_says_how_many_lanes_are_out_of_sight() -> None:
+    many = table(*[(f"x{i}", f"user{i:02d}", i, i + 1, "Network", "success") for i in range(30)])
+    tl = host_timeline(many, HOUR, 60)
+    chart = HostChart(tl, "srv", 8, selected=(12, 0), top=10, height=12)
+    lines = [line.plain for line in chart.lines()]
+    assert len(lines) == 12
+    assert "↑ 10 more lane(s) above" in lines[3] and "↓ 14 more lane(s) below" in lines[-2]
+    assert any(line.startswith("user12") and "▶" in line for line in lines)

@@ -45,7 +45,7 @@ PAN = 0.25
 
 @dataclass(frozen=True)
 class OpenSession:
-    """What Enter chose: a session (or a failure mark's attempts) of one user."""
+    """What Enter chose: a session of one user (or the several a mark or bar stands for)."""
 
     user_key: str | None
     user: str | None

@@ -252,8 +252,9 @@ class MainScreen(DrillDownScreen):
         self.app.push_screen(screen, self._open_from_timeline)
 
     def _open_from_timeline(self, chosen: OpenSession | None) -> None:
-        """Enter on the timeline: that user's sessions, the session's detail (a failure
-        mark: its attempts listed, as Enter on a burst does). Esc comes back here."""
+        """Enter on the timeline: that user's sessions, the session's detail (a failure mark
+        or a bar of several sessions: those listed, as Enter on a burst does). Esc comes back
+        here."""
         if chosen is None:
             return
         self._push()
@@ -265,7 +266,7 @@ class MainScreen(DrillDownScreen):
             ip=None,
             ip_set=False,
             session_id=first,
-            burst=chosen.session_ids if chosen.failed else None,
+            burst=chosen.session_ids if chosen.failed or len(chosen.session_ids) > 1 else None,
         )
         self.load_ips()
         self.load_sessions(select=first)

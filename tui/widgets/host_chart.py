@@ -232,6 +232,9 @@ def describe(item: Item, user: str | None) -> Text:
     if item.failed:
         count = len(item.session_ids)
         text.append(f"{count} failed attempt{'s' if count > 1 else ''} ({kind})", style="bold")
+    elif len(item.session_ids) > 1:
+        count = len(item.session_ids)
+        text.append(f"{count} sessions starting here, the first {NAMES[item.family]} ({kind})")
     else:
         text.append(f"{NAMES[item.family]} ({kind}) {visible_text(item.outcome or '')}")
     text.append(f"\n{item.start:%Y-%m-%d %H:%M:%S}")
