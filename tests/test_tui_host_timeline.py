@@ -202,3 +202,27 @@ async def test_user_names_in_the_host_timeline_are_inert(
         assert "[red]x[/red]\\x1b[31mEVIL" in text  # the line under the chart, as typed
         assert "[red]x[/red]\\x1…" in text  # the lane label, cut to its column
         assert "\x1b" not in text and "\x07" not in text
+
+
+@async_test
+async def test_a_host_with_nothing_under_the_filters_says_so_and_enter_does_nothing(
+    case: Path,
+) -> None:
+    from logonscope.tui.backend import FilterState
+
+    app = make_app(case, label="demo")
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        main = app.screen
+        nothing = FilterState(outcomes=("no such outcome",))
+        await app.push_screen(HostTimelineScreen(app.backend, nothing, "srv01"))
+        await settle(pilot)
+        text = screen_text(app)
+        assert "no sessions of srv01 with these filters" in text
+        assert "filters " in text and "outcome: no such outcome" in text
+        await pilot.press("plus", "right", "down", "tab", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HostTimelineScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is main

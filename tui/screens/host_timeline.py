@@ -61,6 +61,7 @@ class HostSessionsLoaded(Message):
 
 class HostTimelineScreen(Screen[OpenSession | None]):
     DEFAULT_CSS = """
+    HostTimelineScreen #timeline-filters { height: 1; padding: 0 1; background: $boost; }
     HostTimelineScreen #timeline-info { height: 2; padding: 0 1; background: $boost; }
     HostTimelineScreen #timeline-keys { height: 1; dock: bottom; background: $panel;
                                         padding: 0 1; }
@@ -95,6 +96,11 @@ class HostTimelineScreen(Screen[OpenSession | None]):
         self.memory = memory if memory is not None else {}
 
     def compose(self) -> ComposeResult:
+        shown = replace(self.filters, host=None)
+        if shown.active:  # the lanes leave out what the main screen's filters hide
+            note = Text("filters ", style="dim")
+            note.append(shown.describe().replace("host: all  ", ""))
+            yield Static(note, id="timeline-filters")
         yield HostTimelineView(self.host, id="host-timeline")
         yield Static(Text(""), id="timeline-info")
         keys = Text(no_wrap=True, overflow="ellipsis")

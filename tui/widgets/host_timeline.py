@@ -51,6 +51,7 @@ class HostTimelineView(Widget):
         """The host's sessions; `window`/`anchor`: where a previous visit left the view."""
         self.sessions = sessions
         self.window = window or extent(sessions)
+        self.refresh()
         users = sessions.column("user").to_pylist() if "user" in sessions.column_names else []
         self._label = label_width(set(users), self._total())
         self.selection_key = (None, anchor, 0) if anchor else None
@@ -180,5 +181,8 @@ class HostTimelineView(Widget):
 
     def render(self) -> Any:
         if self.timeline is None:
-            return Text(f"reading the sessions of {visible_text(self.host)}…", style="dim")
+            what = "no sessions of {} with these filters (Esc goes back)"
+            if self.sessions is None:
+                what = "reading the sessions of {}…"
+            return Text(what.format(visible_text(self.host)), style="dim")
         return self.chart()
