@@ -7,6 +7,7 @@ the host and every user the generator's truth.json puts on it in the chosen time
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,14 @@ def test_plot_keeps_hostile_user_names_inert_in_the_svg(
     assert "\x1b" not in raw and "\x07" not in raw
     _, texts = svg_texts(out)  # well-formed XML
     assert any(t.startswith("[red]x[/red]\\x1") for t in texts)
+
+
+@pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="PNG needs rsvg-convert")
+def test_plot_writes_a_png_when_rsvg_convert_is_there(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    case = demo_case(tmp_path_factory)
+    out = tmp_path / "srv01.png"
+    result = run_cli_inline("plot", "host", "srv01", "--case", case, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
