@@ -70,6 +70,9 @@ class HostTimelineView(Widget):
         width = grid_width(self._total(), self._label)
         self.timeline = host_timeline(self.sessions, self.window, width)
         self.selected = self._find(self.selection_key)
+        found = self.current()
+        if self.selection_key is None and found is not None:  # the first item, from now on
+            self.selection_key = _key(*found)
         self._scroll()
         self.refresh()
 
@@ -89,8 +92,7 @@ class HostTimelineView(Widget):
         self.selected = place
         found = self.current()
         if found is not None:
-            lane, item = found
-            self.selection_key = (lane.user_key, item.session_id, to_micros(item.start))
+            self.selection_key = _key(*found)
         self._scroll()
         self.refresh()
 
@@ -186,3 +188,8 @@ class HostTimelineView(Widget):
                 what = "reading the sessions of {}…"
             return Text(what.format(visible_text(self.host)), style="dim")
         return self.chart()
+
+
+def _key(lane: Lane, item: Item) -> tuple[str | None, str | None, int]:
+    """What the selection follows: its user, its (first) session and when that started."""
+    return (lane.user_key, item.session_id, to_micros(item.start))
