@@ -104,6 +104,18 @@ SHOTS: list[tuple[str, tuple[int, int], Steps, str]] = [
     ("filters", (120, 36), press("f"), "Filter dialog (f)"),
     ("help", (120, 36), press("question_mark"), "Help: every key (?)"),
     (
+        "host-timeline",
+        (120, 36),
+        press("h", "enter", "down", "down", "down"),
+        "Host timeline (h): who was on SRV01 when; bars by logon kind, failures as ✗",
+    ),
+    (
+        "host-timeline-80x24",
+        (80, 24),
+        press("h", "enter", "down", "down", "down", "plus", "right"),
+        "Host timeline at 80×24, zoomed in (+) and panned (→)",
+    ),
+    (
         "narrow-80x24",
         (80, 24),
         press("x", "enter", "enter"),
@@ -128,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "screenshots"), help="output folder")
     parser.add_argument("--case", help="use this demo case folder (default: a fresh temp one)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="only these screenshots")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -145,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         case = Path(args.case) if args.case else Path(tmp) / "demo-case"
         prepare(case, quiet=True)
         for name, size, steps, caption in SHOTS:
+            if args.only and name not in args.only:
+                continue
             svg = asyncio.run(shoot(case, out, name, size, steps))
             line = f"{svg.name}"
             if rsvg:

@@ -146,3 +146,37 @@ def test_json_keeps_hostile_strings_exact() -> None:
     out = io.StringIO()
     write(pa.table({"value": values}), "json", out)
     assert [row["value"] for row in json.loads(out.getvalue())] == values
+
+
+@async_test
+async def test_markup_host_and_user_names_on_the_host_timeline_are_shown_as_typed(
+    hostile: Path,
+) -> None:
+    from logonscope.tui.screens.host_timeline import HostTimelineScreen
+    from logonscope.tui.screens.pick import PickScreen
+
+    app = make_app(hostile, label="hostile")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("h")  # on Users: which host?
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, PickScreen)
+        picker.query_one("#pick-list").highlighted = [h for h, _ in picker.options].index(RED_HOST)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HostTimelineScreen) and app.is_running
+        text = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert f"host {RED_HOST}" in text
+        assert visible_text(RTL_USER) in text and "\u202e" not in text
+        await pilot.press("escape", "h")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, PickScreen)
+        picker.query_one("#pick-list").highlighted = [h for h, _ in picker.options].index(
+            CLICK_HOST
+        )
+        await pilot.press("enter", "enter")  # Enter on the bar: a link's action never runs
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, MainScreen)
+        assert app.screen.pane("detail").session_id

@@ -75,6 +75,7 @@ CACHE_SIZES = {
     "sessions": 8,
     "case_sessions": 4,  # every user's (large): apart, so browsing users does not evict them
     "detail": 256,
+    "host": 8,
 }
 # Connections that query at once, at most, in practice (users, ips, sessions, detail): each
 # gets this share of the memory budget; more spills to disk rather than growing.
@@ -286,6 +287,15 @@ class Backend:
 
         return self.cached(
             "sessions", (state, user, ip, ip_set), lambda: self.run("sessions", query)
+        )
+
+    def host_sessions(self, state: FilterState) -> pa.Table:
+        """Every session of `state.host` under the other filters of `state` (the host
+        timeline's lanes), oldest first."""
+        return self.cached(
+            "host",
+            state,
+            lambda: self.run("host", self.queries.sessions, self.filters(state)),
         )
 
     def session_detail(

@@ -26,9 +26,20 @@ COMMANDS = (
     "generate",
     "import_activity",
     "activity",
+    "plot",
 )
 # Commands that ingest or build sessions: they take --executor/--scheduler/--workers.
-BUILDS = ("ingest", "open", "sessions", "users", "user-ips", "session", "query", "import-activity")
+BUILDS = (
+    "ingest",
+    "open",
+    "sessions",
+    "users",
+    "user-ips",
+    "session",
+    "query",
+    "import-activity",
+    "plot",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ from logonscope.tui.screens.columns import ColumnsScreen
 from logonscope.tui.screens.export import ExportScreen
 from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.help import HelpScreen
+from logonscope.tui.screens.host_timeline import HostTimelineScreen, OpenSession
 from logonscope.tui.screens.main_drilldown import DrillDownScreen
 from logonscope.tui.screens.navigation import PANES
 from logonscope.tui.screens.pick import PickScreen
@@ -65,6 +66,7 @@ class MainScreen(DrillDownScreen):
         Binding("c", "clear_filters", "clear filters and searches", show=False),
         Binding("s", "all_sessions", "all sessions of the case", show=False),
         Binding("H", "hosts", "sessions of a host", show=False),
+        Binding("h", "host_timeline", "host timeline: who was on this host when", show=False),
         Binding("u", "goto('users')", "go to Users", show=False),
         Binding("t", "next_tab", "next detail tab", show=False),
         Binding("e", "export", "export this view (CSV / JSON)"),
@@ -219,6 +221,57 @@ class MainScreen(DrillDownScreen):
         self.app.push_screen(
             PickScreen("Sessions of host", options, self.filters.host or ""), picked
         )
+
+    def action_host_timeline(self) -> None:
+        """The host of the session under the cursor, else the host filter, else the one host
+        of the address under the cursor; otherwise ask which host."""
+        focused = self.focused_pane()
+        row = self.pane("sessions").current() if focused in ("sessions", "detail") else None
+        host = (row or {}).get("host") or self.filters.host
+        hosts = list(getattr(self.facets, "hosts", ()) or ())
+        if host is None and focused == "ips":
+            hosts = list((self.pane("ips").current() or {}).get("hosts") or hosts)
+            host = hosts[0] if len(hosts) == 1 else None
+        if host is not None:
+            self._open_timeline(str(host))
+            return
+        if not hosts:
+            self.notify("no hosts in this case yet", severity="warning")
+            return
+
+        def picked(choice: str | None) -> None:
+            if choice:
+                self._open_timeline(choice)
+
+        self.app.push_screen(
+            PickScreen("Host timeline of", [(h, h) for h in hosts], hosts[0]), picked
+        )
+
+    def _open_timeline(self, host: str) -> None:
+        screen = HostTimelineScreen(self.backend, self.filters, host, self.timelines)
+        self.app.push_screen(screen, self._open_from_timeline)
+
+    def _open_from_timeline(self, chosen: OpenSession | None) -> None:
+        """Enter on the timeline: that user's sessions, the session's detail (a failure mark
+        or a bar of several sessions: those listed, as Enter on a burst does). Esc comes back
+        here."""
+        if chosen is None:
+            return
+        self._push()
+        first = chosen.session_ids[0]
+        self.nav = replace(
+            self.nav,
+            user=chosen.user_key,
+            user_label=chosen.user,
+            ip=None,
+            ip_set=False,
+            session_id=first,
+            burst=chosen.session_ids if chosen.failed or len(chosen.session_ids) > 1 else None,
+        )
+        self.load_ips()
+        self.load_sessions(select=first)
+        self.load_detail(first)
+        self._focus("detail")
 
     def action_reload(self) -> None:
         self.reload_all()

@@ -37,6 +37,8 @@ class PanesScreen(Screen[None]):
         self.nav = Nav()
         self.history = History()
         self.facets: Any = None
+        # the host timeline's window and selected session per host, kept between visits
+        self.timelines: dict[str, tuple[Any, str | None]] = {}
         self._wide = True
         self._search_target: TablePane | None = None
 

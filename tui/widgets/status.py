@@ -21,13 +21,14 @@ HINTS = (
     ("S", "system"),
     ("o", "sort"),
     ("s", "all sessions"),
+    ("h", "host timeline"),
     ("e", "export"),
     ("?", "help"),
     ("Ctrl+P", "commands"),
     ("q", "quit"),
 )
 # Hints left out, in this order, when the footer is too narrow for all of them.
-DROP_FIRST = ("Ctrl+P", "S", "o", "e", "s", "x", "Tab", "/")
+DROP_FIRST = ("Ctrl+P", "S", "o", "e", "s", "h", "x", "Tab", "/")
 
 
 def fitted_hints(width: int) -> list[tuple[str, str]]:
