@@ -106,6 +106,7 @@ def shape(
     percent: tuple[str, ...] = (),
     labels: tuple[tuple[str, str], ...] = (),
     counted: tuple[tuple[str, str], ...] = (),
+    fallbacks: tuple[tuple[str, str, str], ...] = (),
 ) -> Shaped:
     """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
     `preferred` columns come first, in that order. With a `width`, only the columns that fit
@@ -113,7 +114,9 @@ def shape(
     others stay in `rows` for the detail, the column chooser and export. `blanks` labels a
     column's empty values; `percent` shows fractions as percentages; `labels` gives columns
     shorter headers; `counted` (column, count column) appends ` ×N` to a value whose row
-    has a count (a burst's outcome: `failure ×95`). All display only."""
+    has a count (a burst's outcome: `failure ×95`); `fallbacks` (column, other, unless)
+    shows `other`'s value where `column` is empty, unless it is `unless` (a private address's
+    country column says `private`). All display only."""
     matched = sort(search(table, text), order)
     rows = matched.slice(0, cap)
     names = rows.column_names
@@ -136,6 +139,15 @@ def shape(
             index = display.column_names.index(name)
             filled = pc.fill_null(display.column(name), label)
             display = display.set_column(index, name, filled)
+    for name, other, unless in fallbacks:
+        if name in display.column_names and other in rows.column_names:
+            index = display.column_names.index(name)
+            column = display.column(name)
+            if not pa.types.is_string(column.type):
+                column = pc.cast(column, pa.string())
+            spare = visible_column(pc.cast(rows.column(other), pa.string()))
+            spare = pc.if_else(pc.equal(spare, unless), pa.scalar(None, pa.string()), spare)
+            display = display.set_column(index, name, pc.coalesce(column, spare))
     for name, count in counted:
         if name in display.column_names and count in rows.column_names:
             index = display.column_names.index(name)
@@ -209,6 +221,7 @@ class ShapeSpec:
     percent: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     counted: tuple[tuple[str, str], ...] = ()
+    fallbacks: tuple[tuple[str, str, str], ...] = ()
 
     def apply(self, table: pa.Table) -> Shaped:
         return shape(
@@ -223,6 +236,7 @@ class ShapeSpec:
             percent=self.percent,
             labels=self.labels,
             counted=self.counted,
+            fallbacks=self.fallbacks,
         )
 
 
