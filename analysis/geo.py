@@ -48,7 +48,7 @@ def register_places(
         ips = []
     table = geoip.lookup(ips, dbs)
     con.register("_ls_geo", table)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def located_sql(relation: str) -> str:

@@ -107,6 +107,7 @@ def shape(
     labels: tuple[tuple[str, str], ...] = (),
     counted: tuple[tuple[str, str], ...] = (),
     fallbacks: tuple[tuple[str, str, str], ...] = (),
+    sparse: tuple[str, ...] = (),
 ) -> Shaped:
     """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
     `preferred` columns come first, in that order. With a `width`, only the columns that fit
@@ -116,10 +117,14 @@ def shape(
     shorter headers; `counted` (column, count column) appends ` ×N` to a value whose row
     has a count (a burst's outcome: `failure ×95`); `fallbacks` (column, other, unless)
     shows `other`'s value where `column` is empty, unless it is `unless` (a private address's
-    country column says `private`). All display only."""
+    country column says `private`); `sparse` preferred columns lead only when one of them
+    holds something (not null, not false) in the rows shown: where addresses are, known only
+    with a database. All display only."""
     matched = sort(search(table, text), order)
     rows = matched.slice(0, cap)
     names = rows.column_names
+    if sparse and not any(_holds(rows.column(c)) for c in sparse if c in names):
+        preferred = tuple(c for c in preferred if c not in sparse)
     first = [c for c in preferred if c in names and c not in hidden]
     rest = [c for c in names if c not in first and c not in hidden]
     shown = rows.select(first + rest)
@@ -164,6 +169,13 @@ def shape(
     if width > 0:
         display = display.select(fitting(display, width))
     return Shaped(display, rows, matched.num_rows, table.num_rows, matched)
+
+
+def _holds(column: pa.ChunkedArray) -> bool:
+    """Whether any value is set (a false flag is not)."""
+    if pa.types.is_boolean(column.type):
+        return bool(pc.any(column).as_py())
+    return column.null_count < len(column)
 
 
 def column_width(column: pa.ChunkedArray, name: str) -> int:
@@ -222,6 +234,7 @@ class ShapeSpec:
     labels: tuple[tuple[str, str], ...] = ()
     counted: tuple[tuple[str, str], ...] = ()
     fallbacks: tuple[tuple[str, str, str], ...] = ()
+    sparse: tuple[str, ...] = ()
 
     def apply(self, table: pa.Table) -> Shaped:
         return shape(
@@ -237,6 +250,7 @@ class ShapeSpec:
             labels=self.labels,
             counted=self.counted,
             fallbacks=self.fallbacks,
+            sparse=self.sparse,
         )
 
 

@@ -82,6 +82,7 @@ class TablePane(Vertical):
     counted: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, its `×N` count column)
     # (column, other, unless): an empty cell shows `other`'s value, unless it is `unless`
     fallbacks: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    sparse: ClassVar[tuple[str, ...]] = ()  # preferred columns that lead only when set
     fit: ClassVar[bool] = True  # show only the columns that fit whole (no cut headers)
 
     class Searched(Message):
@@ -309,6 +310,7 @@ class TablePane(Vertical):
             self.labels,
             self.counted,
             self.fallbacks,
+            self.sparse if self.chosen_columns is None else (),  # the user's choice stands
         )
 
     def set_search(self, text: str) -> None:

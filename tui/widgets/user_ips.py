@@ -64,7 +64,16 @@ class UserIpsPane(TablePane):
         ("src_org", "org"),
         ("src_city", "city"),
     )
-    # without a database (or for a private address) the place columns name the range class
+    # without a database nothing is located: the pane looks as it did, places at the end
+    sparse: ClassVar[tuple[str, ...]] = (
+        "new_country",
+        "new_asn",
+        "src_country",
+        "src_asn",
+        "src_org",
+        "src_city",
+    )
+    # a private address's place columns name its range class
     fallbacks: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("src_country", "src_ip_class", "public"),
         ("src_asn", "src_ip_class", "public"),
