@@ -170,3 +170,68 @@ async def test_user_ip_pane_shows_country_asn_and_flags_the_new_country(made):
         assert (shown["cc"][odd], shown["ASN"][odd], shown["new cc"][odd]) == ("CN", "4837", "yes")
         for ip in fact["usual_ips"]:
             assert (shown["cc"][by_ip[ip]], shown["new cc"][by_ip[ip]]) == ("SE", "")
+
+
+def _placed(hour: int, user: str, ip: str, cc: str, asn: int, outcome: str = "success") -> dict:
+    import datetime as dt
+
+    from logonscope.analysis.sessions import SESSIONS_SCHEMA
+
+    row: dict[str, Any] = {name: None for name in SESSIONS_SCHEMA.names}
+    start = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc) + dt.timedelta(hours=hour)
+    row.update(
+        session_id=f"{user}-{hour}",
+        host_key="srv01",
+        user=user,
+        user_key=user,
+        logon_kind="RemoteInteractive",
+        src_ip=ip,
+        src_ip_class="public",
+        src_country=cc,
+        src_asn=asn,
+        start=start,
+        end=start,
+        outcome=outcome,
+        system=False,
+        is_reconnect=False,
+        admin=False,
+    )
+    return row
+
+
+def test_new_country_means_first_seen_after_a_successful_logon_from_another_country():
+    import duckdb
+    import pyarrow as pa
+
+    from logonscope.analysis import queries
+    from logonscope.analysis.sessions import SESSIONS_SCHEMA
+
+    rows = [
+        # ann: the first country is never new; a failure from a second one counts as new
+        _placed(1, "ann", "1.1.1.1", "SE", 1),
+        _placed(2, "ann", "2.2.2.2", "CN", 2, outcome="failure"),
+        _placed(3, "ann", "3.3.3.3", "CN", 3),  # same new country, another address: flagged too
+        _placed(4, "ann", "4.4.4.4", "SE", 2),  # home country, but ASN 2 is new (first seen at 2)
+        # ben: only failures from the first country, so nothing to compare a second one with
+        _placed(1, "ben", "5.5.5.5", "SE", 1, outcome="failure"),
+        _placed(2, "ben", "6.6.6.6", "DE", 4, outcome="failure"),
+        # cy: two countries in the same hour: neither came after the other
+        _placed(5, "cy", "7.7.7.7", "SE", 1),
+        _placed(5, "cy", "8.8.8.8", "NO", 5),
+    ]
+    con = duckdb.connect()
+    con.register("sessions", pa.Table.from_pylist(rows, schema=SESSIONS_SCHEMA))
+    table = queries.user_ips(con, queries.Filters(show_system=True))
+    got = {
+        (r["user_key"], r["src_ip"]): (r["new_country"], r["new_asn"]) for r in table.to_pylist()
+    }
+    assert got == {
+        ("ann", "1.1.1.1"): (False, False),
+        ("ann", "2.2.2.2"): (True, True),
+        ("ann", "3.3.3.3"): (True, True),
+        ("ann", "4.4.4.4"): (False, True),
+        ("ben", "5.5.5.5"): (False, False),
+        ("ben", "6.6.6.6"): (False, False),
+        ("cy", "7.7.7.7"): (False, False),
+        ("cy", "8.8.8.8"): (False, False),
+    }
