@@ -38,10 +38,10 @@ from logonscope.analysis import build_parts as parts
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
-from logonscope.storage import connection, executors
+from logonscope.storage import connection, executors, geoip
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = "sessions-4"
+RULES_VERSION = "sessions-5"  # 4: LogonType as BIGINT; 5: source address places (analysis.geo)
 DERIVED = (
     "sessions",
     "session_sources",
@@ -95,13 +95,15 @@ class BuildReport:
         return text
 
 
-def evidence_digest(con: duckdb.DuckDBPyConnection) -> str:
-    """One digest of the case's evidence set and the rules version."""
+def evidence_digest(con: duckdb.DuckDBPyConnection, places: str = "") -> str:
+    """One digest of the case's evidence set, the rules version and the address databases
+    (`storage.geoip.digest`): a new database rebuilds the tables, not the hosts' sessions."""
     shas = [
         row[0]
         for row in con.execute("SELECT DISTINCT sha256 FROM evidence ORDER BY sha256").fetchall()
     ]
-    return hashlib.sha256("\n".join([RULES_VERSION, *shas]).encode()).hexdigest()
+    head = RULES_VERSION if not places else f"{RULES_VERSION}|{places}"
+    return hashlib.sha256("\n".join([head, *shas]).encode()).hexdigest()
 
 
 def host_digests(con: duckdb.DuckDBPyConnection) -> dict[str | None, str]:
@@ -141,7 +143,7 @@ def is_stale(case_dir: Path | str) -> bool:
     con = case_folder.connect(Path(case_dir))
     try:
         digest, _ = _previous(con)
-        return digest != evidence_digest(con)
+        return digest != evidence_digest(con, geoip.digest(geoip.databases(Path(case_dir))))
     finally:
         connection.close(con)
 
@@ -205,7 +207,8 @@ def _build(
     report = BuildReport(rebuilt=True)
     con = case_folder.connect(root)
     try:
-        ev_digest = evidence_digest(con)
+        places = geoip.databases(root)
+        ev_digest = evidence_digest(con, geoip.digest(places))
         old_digest, old_hosts = (None, {}) if force else _previous(con)
         digests = host_digests(con)
         counts = dict(con.execute("SELECT host_key, count(*) FROM events GROUP BY 1").fetchall())
@@ -241,8 +244,11 @@ def _build(
         )
         report.failed = sorted(failed)
         report.hosts_failed = sorted(h for group in failed.values() for h in group)
+        for db in places:
+            if db.sha256 is None:
+                say(f"{db.kind} database {db.path} is missing or unreadable: not used")
         say("summarising users and source addresses")
-        report.sessions, report.sources = parts.assemble(root, work, kept)
+        report.sessions, report.sources = parts.assemble(root, work, kept, places)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     now = dt.datetime.now(dt.timezone.utc)
@@ -263,6 +269,7 @@ def _build(
         schema=BUILD_INFO_SCHEMA,
     )
     # build_info last: a crash before it leaves the case "stale", so the next read rebuilds.
+    geoip.remember(root, places)  # which databases the tables were built with
     case_folder.write_derived(root, {"build_info": info})
     report.seconds = time.perf_counter() - started
     say(report.summary())

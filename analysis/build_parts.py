@@ -12,16 +12,16 @@ that did not change) with DuckDB, which sorts and spills within its memory limit
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
 
-from logonscope.analysis import attribution, views
+from logonscope.analysis import attribution, geo, views
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
-from logonscope.storage import connection, executors, identity
+from logonscope.storage import connection, executors, geoip, identity
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 # Events per correlation task: bounds what one task holds (its DuckDB share plus the Arrow
@@ -151,9 +151,12 @@ def _columns(schema: pa.Schema) -> str:
     return ", ".join('"' + name.replace('"', '""') + '"' for name in schema.names)
 
 
-def assemble(root: Path, work: Path, kept: list[str]) -> tuple[int, int]:
+def assemble(
+    root: Path, work: Path, kept: list[str], places: Iterable[geoip.Database] = ()
+) -> tuple[int, int]:
     """Write the derived tables from the tasks' parts and the kept hosts' previous rows;
-    sources and activity first: they read the previous sessions."""
+    sources and activity first: they read the previous sessions. Source addresses are
+    located with the `places` databases (none: the address columns stay blank)."""
     con = case_folder.connect(root)
     try:
         con.register("_ls_kept", pa.table({"host_key": pa.array(kept, pa.string())}))
@@ -206,12 +209,18 @@ def assemble(root: Path, work: Path, kept: list[str]) -> tuple[int, int]:
             if old
             else ""
         )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW _ls_all_sessions AS "
+            f"SELECT {cols} FROM _ls_new_sessions {sess_old}"
+        )
+        # every address located again: kept hosts too, so a new database needs no re-correlation
+        geo.register_places(con, "_ls_all_sessions", places)
         # stored by user then time: a user's sessions sit in few row groups
         case_folder.write_derived_relation(
             root,
             "sessions",
             con.sql(
-                f"SELECT {cols} FROM _ls_new_sessions {sess_old} "
+                f"{geo.located_sql('_ls_all_sessions')} "
                 "ORDER BY user_key, start, host_key, session_id"
             ),
             sessions_mod.SESSIONS_SCHEMA,

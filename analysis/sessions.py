@@ -79,6 +79,11 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "n_sources",
     "n_activity",
     "clock_changed",
+    # where the source address is (analysis.geo, filled when the tables are assembled)
+    "src_country",
+    "src_city",
+    "src_asn",
+    "src_org",
 )
 SOURCE_COLUMNS: tuple[str, ...] = (
     "session_id",
@@ -199,6 +204,10 @@ SESSIONS_SCHEMA = pa.schema(
         ("n_sources", pa.int64()),
         ("n_activity", pa.int64()),
         ("clock_changed", pa.bool_()),
+        ("src_country", pa.string()),
+        ("src_city", pa.string()),
+        ("src_asn", pa.int64()),
+        ("src_org", pa.string()),
     ]
 )
 SOURCES_SCHEMA = pa.schema(

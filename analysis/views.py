@@ -7,7 +7,8 @@ only, so a brute-forcer's address with 95 failures does not look common: per use
 (`user_share`: the user's successful logons from this IP / all their successful logons;
 `rare_for_user`, also true for an address the user never logged on from) and per case
 (`case_users`: distinct users who logged on from it; `case_share`: its share of the case's
-successful logons that have an address). A user is named by their most frequent spelling in
+successful logons that have an address). Where each address is, and whether its country or
+ASN is new for the user (`new_country`, `new_asn`), is defined in `analysis.geo`. A user is named by their most frequent spelling in
 the evidence (`administrator` over a rarer `Administrator`).
 
 This module must not read files or import the UI; callers pass the relation to read.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
+from logonscope.analysis import geo
 from logonscope.storage import identity
 from logonscope.storage.vocabulary import require_identifier
 
@@ -46,6 +48,12 @@ USER_IPS_COLUMNS = (
     "src_ip",
     "src_ip_class",
     "src_network",
+    "src_country",
+    "src_city",
+    "src_asn",
+    "src_org",
+    "new_country",
+    "new_asn",
     "sessions",
     "successes",
     "failures",
@@ -80,7 +88,7 @@ KIND = f"CASE WHEN {RDP_ATTEMPT} THEN 'RemoteInteractive' ELSE logon_kind END"
 # Order of the `user_ips` rows: the addresses to look at first (rare, fewest logons, most
 # failures) on top; sessions without an address last.
 USER_IPS_ORDER = (
-    "rare_for_user DESC, src_ip IS NULL, user_share ASC NULLS FIRST, failures DESC,"
+    "rare_for_user DESC, (new_country OR new_asn) DESC, src_ip IS NULL, user_share ASC NULLS FIRST, failures DESC,"
     " user_key NULLS LAST, src_ip NULLS LAST"
 )
 
@@ -135,6 +143,8 @@ def user_ips_sql(relation: str = "sessions") -> str:
         SELECT user_key, src_ip,
                any_value(names.name) AS user,  -- the most frequent spelling, as in `users`
                any_value(src_ip_class) AS src_ip_class,
+               any_value(src_country) AS src_country, any_value(src_city) AS src_city,
+               any_value(src_asn) AS src_asn, any_value(src_org) AS src_org,
                count(*) AS sessions,
                count(*) FILTER (WHERE outcome = 'success') AS successes,
                count(*) FILTER (WHERE outcome = 'failure') AS failures,
@@ -157,8 +167,13 @@ def user_ips_sql(relation: str = "sessions") -> str:
     c AS (SELECT src_ip, count(DISTINCT user_key) FILTER (WHERE successes > 0) AS case_users,
                  CAST(sum(successes) AS BIGINT) AS case_logons
           FROM per WHERE src_ip IS NOT NULL GROUP BY src_ip),
-    t AS (SELECT CAST(sum(successes) AS BIGINT) AS total FROM per WHERE src_ip IS NOT NULL)
+    t AS (SELECT CAST(sum(successes) AS BIGINT) AS total FROM per WHERE src_ip IS NOT NULL),
+    {geo.novelty_ctes("per", "src_country", "new_country")},
+    {geo.novelty_ctes("per", "src_asn", "new_asn")}
     SELECT per.user_key, per.user, per.src_ip, per.src_ip_class, n.ip_network AS src_network,
+           per.src_country, per.src_city, per.src_asn, per.src_org,
+           coalesce(nv_new_country.new_country, FALSE) AS new_country,
+           coalesce(nv_new_asn.new_asn, FALSE) AS new_asn,
            per.sessions, per.successes, per.failures, per.hosts, per.logon_kinds, per.src_hosts,
            per.first_seen, per.last_seen, per.first_logon, per.last_logon,
            per.first_failure, per.last_failure,
@@ -174,6 +189,8 @@ def user_ips_sql(relation: str = "sessions") -> str:
            per.system
     FROM per JOIN u USING (user_key) LEFT JOIN c USING (src_ip) CROSS JOIN t
     LEFT JOIN _ls_ipnet n ON n.ip = per.src_ip
+    {geo.novelty_join("per", "src_country", "new_country")}
+    {geo.novelty_join("per", "src_asn", "new_asn")}
     ORDER BY {USER_IPS_ORDER}
     """
 

@@ -222,6 +222,11 @@ def write_table_atomic(path: Path, table: pa.Table) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Replace a small file of the case (a settings file) in one step."""
+    _write_atomic(Path(path), data)
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = _tmp_name(path)
     try:

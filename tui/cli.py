@@ -60,7 +60,26 @@ def build_parser() -> argparse.ArgumentParser:
             )
     for name in BUILDS:
         _executor_options(sub.choices[name])
+        _place_options(sub.choices[name])
     return parser
+
+
+def _place_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "where addresses are (offline; the case remembers the files and rebuilds when they change)"
+    )
+    group.add_argument(
+        "--geoip",
+        metavar="PATH",
+        help="a MaxMind or DB-IP city/country .mmdb file: country and city of each public "
+        "source address (e.g. GeoLite2-City.mmdb, dbip-city-lite.mmdb)",
+    )
+    group.add_argument(
+        "--asn",
+        metavar="PATH",
+        help="a MaxMind or DB-IP ASN .mmdb file: autonomous system number and organisation "
+        "(e.g. GeoLite2-ASN.mmdb, dbip-asn-lite.mmdb)",
+    )
 
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
@@ -98,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             _set_memory(args.memory)
         if hasattr(args, "executor"):
             _set_executor(args)
+        if getattr(args, "geoip", None) or getattr(args, "asn", None):
+            _set_places(args.geoip, args.asn)
         return int(args.func(args) or 0)
     except UsageError as exc:
         print(f"logonscope: {exc}", file=sys.stderr)
@@ -107,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if getattr(args, "geoip", None) or getattr(args, "asn", None):
+            from logonscope.storage import geoip as places
+
+            places.forget_choice()  # the choice is this command's (tests run many in one process)
 
 
 def _set_memory(text: str) -> None:
@@ -116,6 +142,16 @@ def _set_memory(text: str) -> None:
         set_memory(parse_size(text))
     except ValueError as exc:
         raise UsageError(f"--memory: {exc}") from None
+
+
+def _set_places(geoip: str | None, asn: str | None) -> None:
+    from logonscope.storage import geoip as places
+
+    for option, path in (("--geoip", geoip), ("--asn", asn)):
+        try:
+            places.choose(**{option.lstrip("-"): path})
+        except ValueError as exc:
+            raise UsageError(f"{option}: {exc}") from None
 
 
 def _set_executor(args: argparse.Namespace) -> None:

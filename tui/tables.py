@@ -106,6 +106,8 @@ def shape(
     percent: tuple[str, ...] = (),
     labels: tuple[tuple[str, str], ...] = (),
     counted: tuple[tuple[str, str], ...] = (),
+    fallbacks: tuple[tuple[str, str, str], ...] = (),
+    sparse: tuple[str, ...] = (),
 ) -> Shaped:
     """Search, sort and cap `table`; `hidden` columns stay in `rows`/`view` but not on screen;
     `preferred` columns come first, in that order. With a `width`, only the columns that fit
@@ -113,10 +115,16 @@ def shape(
     others stay in `rows` for the detail, the column chooser and export. `blanks` labels a
     column's empty values; `percent` shows fractions as percentages; `labels` gives columns
     shorter headers; `counted` (column, count column) appends ` ×N` to a value whose row
-    has a count (a burst's outcome: `failure ×95`). All display only."""
+    has a count (a burst's outcome: `failure ×95`); `fallbacks` (column, other, unless)
+    shows `other`'s value where `column` is empty, unless it is `unless` (a private address's
+    country column says `private`); `sparse` preferred columns lead only when one of them
+    holds something (not null, not false) in the rows shown: where addresses are, known only
+    with a database. All display only."""
     matched = sort(search(table, text), order)
     rows = matched.slice(0, cap)
     names = rows.column_names
+    if sparse and not any(_holds(rows.column(c)) for c in sparse if c in names):
+        preferred = tuple(c for c in preferred if c not in sparse)
     first = [c for c in preferred if c in names and c not in hidden]
     rest = [c for c in names if c not in first and c not in hidden]
     shown = rows.select(first + rest)
@@ -136,6 +144,15 @@ def shape(
             index = display.column_names.index(name)
             filled = pc.fill_null(display.column(name), label)
             display = display.set_column(index, name, filled)
+    for name, other, unless in fallbacks:
+        if name in display.column_names and other in rows.column_names:
+            index = display.column_names.index(name)
+            column = display.column(name)
+            if not pa.types.is_string(column.type):
+                column = pc.cast(column, pa.string())
+            spare = visible_column(pc.cast(rows.column(other), pa.string()))
+            spare = pc.if_else(pc.equal(spare, unless), pa.scalar(None, pa.string()), spare)
+            display = display.set_column(index, name, pc.coalesce(column, spare))
     for name, count in counted:
         if name in display.column_names and count in rows.column_names:
             index = display.column_names.index(name)
@@ -152,6 +169,13 @@ def shape(
     if width > 0:
         display = display.select(fitting(display, width))
     return Shaped(display, rows, matched.num_rows, table.num_rows, matched)
+
+
+def _holds(column: pa.ChunkedArray) -> bool:
+    """Whether any value is set (a false flag is not)."""
+    if pa.types.is_boolean(column.type):
+        return bool(pc.any(column).as_py())
+    return column.null_count < len(column)
 
 
 def column_width(column: pa.ChunkedArray, name: str) -> int:
@@ -209,6 +233,8 @@ class ShapeSpec:
     percent: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     counted: tuple[tuple[str, str], ...] = ()
+    fallbacks: tuple[tuple[str, str, str], ...] = ()
+    sparse: tuple[str, ...] = ()
 
     def apply(self, table: pa.Table) -> Shaped:
         return shape(
@@ -223,6 +249,8 @@ class ShapeSpec:
             percent=self.percent,
             labels=self.labels,
             counted=self.counted,
+            fallbacks=self.fallbacks,
+            sparse=self.sparse,
         )
 
 

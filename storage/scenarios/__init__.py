@@ -12,6 +12,7 @@ every activity event:
                    "outcome": "success" | "failure" | "unknown", "is_reconnect", "system",
                    "admin", "elevated", "clock_changed",
                    "sources": [{"file", "channel", "event_id", "record_id"}]}],
+     "facts": {...}  (only some scenarios: new-country names its user, usual and odd addresses),
      "activity": [{"file", "host", "channel", "event_id", "record_id",
                    "session": key | null, "confidence": "logon_id" | "user+time" | "host+time" | null}]}
 

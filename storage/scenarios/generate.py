@@ -19,7 +19,7 @@ from typing import Any
 
 from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
 
-from . import clock, links
+from . import clock, links, travel
 from . import stories as st
 from .host import TICKS_PER_SECOND, Host, Truth, User
 
@@ -39,6 +39,7 @@ SCENARIOS = (
     "late-logoff",
     "clock-change",
     "system-service",
+    "new-country",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
@@ -301,6 +302,8 @@ def generate(
             r.then(links.sc_late_logoff(r.host(1), r.clock, r.bob))
         elif name == "system-service":
             r.then(links.sc_system_service(server, r.clock, r.svc, ATTACKER_IPS[3]))
+        elif name == "new-country":
+            r.then(travel.sc_new_country(server, r.clock, r.erin, r.truth))
         elif name == "clock-change":
             h = r.host(2)
             r.clock = max(r.clock, h.horizon + S)  # nothing of earlier stories may follow it

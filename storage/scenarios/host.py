@@ -60,6 +60,8 @@ class Truth:
         self._activity = open(self._activity_path, "w", encoding="utf-8")  # noqa: SIM115
         self.n_sessions = 0
         self.n_activity = 0
+        # what a scenario wants a test to know beyond sessions (e.g. its odd address)
+        self.facts: dict[str, Any] = {}
 
     def new_session(self, **fields: Any) -> Session:
         self.n_sessions += 1
@@ -79,7 +81,10 @@ class Truth:
         self._activity.close()
         path = self.out / "truth.json"
         with open(path, "w", encoding="utf-8") as fh:
-            head = {"seed": self.seed, "scenarios": self.scenarios, "files": files}
+            head: dict[str, Any] = {"seed": self.seed, "scenarios": self.scenarios}
+            head["files"] = files
+            if self.facts:
+                head["facts"] = self.facts
             fh.write(json.dumps(head, ensure_ascii=False)[:-1])
             for name, part in (
                 ("sessions", self._sessions_path),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +66,11 @@ def run(args: argparse.Namespace) -> int:
     if not report.usable:
         print("logonscope: no usable evidence", file=sys.stderr)
         return 2
-    if not args.no_build:
+    if args.no_build:
+        from logonscope.storage import geoip
+
+        geoip.remember(Path(args.case), geoip.databases(Path(args.case)))  # for the build
+    else:
         from logonscope.analysis.build import ensure_built
 
         def say(msg: str) -> None:

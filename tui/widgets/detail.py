@@ -29,7 +29,18 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("who", ("user", "domain", "logon_kind")),
     (
         "from where",
-        ("src_ip", "src_ip_source", "src_host", "src_ip_class", "src_ip_zone", "tunnelled"),
+        (
+            "src_ip",
+            "src_ip_source",
+            "src_host",
+            "src_ip_class",
+            "src_country",
+            "src_city",
+            "src_asn",
+            "src_org",
+            "src_ip_zone",
+            "tunnelled",
+        ),
     ),
     ("when", ("start", "end", "duration", "is_reconnect")),
     ("how it ended", ("outcome", "failure_reason", "end_reason")),
@@ -51,6 +62,8 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 SUMMARY_FIELDS = tuple(f for _, fields in SUMMARY_GROUPS for f in fields)
+# Shown only when known: where the address is needs a geoip/ASN database (storage.geoip).
+ONLY_WHEN_KNOWN = frozenset({"src_country", "src_city", "src_asn", "src_org"})
 
 # What the event that gave a session its source address is, in words.
 IP_SOURCES = {
@@ -102,7 +115,11 @@ def summary_table(detail: dict[str, Any]) -> pa.Table:
     names: list[str] = []
     shown: list[str] = []
     for group, fields in SUMMARY_GROUPS:
-        present = [f for f in fields if f in values]
+        present = [
+            f
+            for f in fields
+            if f in values and not (f in ONLY_WHEN_KNOWN and values[f] in (None, ""))
+        ]
         if present:
             names.append(f"── {group}")
             shown.append("")

@@ -80,6 +80,9 @@ class TablePane(Vertical):
     percent: ClassVar[tuple[str, ...]] = ()  # fractions shown as percentages
     labels: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, shorter header)
     counted: ClassVar[tuple[tuple[str, str], ...]] = ()  # (column, its `×N` count column)
+    # (column, other, unless): an empty cell shows `other`'s value, unless it is `unless`
+    fallbacks: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    sparse: ClassVar[tuple[str, ...]] = ()  # preferred columns that lead only when set
     fit: ClassVar[bool] = True  # show only the columns that fit whole (no cut headers)
 
     class Searched(Message):
@@ -306,6 +309,8 @@ class TablePane(Vertical):
             self.percent,
             self.labels,
             self.counted,
+            self.fallbacks,
+            self.sparse if self.chosen_columns is None else (),  # the user's choice stands
         )
 
     def set_search(self, text: str) -> None:

@@ -1,8 +1,10 @@
 """The User + source IP pane: the selected user's sessions grouped by source address.
 
 Successful logons and failed attempts counted apart, first/last of each, IP class and
-rarity (on successful logons), so an outlier address stands out; a session without an
-address is listed as `no address`. Posts
+rarity (on successful logons), so an outlier address stands out; with a geoip/ASN database
+its country and ASN, and whether either is new for the user (`new cc`, `new AS`: defined in
+`analysis.geo`); a private address's country and ASN name its range (`private`, `CGNAT`);
+a session without an address is listed as `no address`. Posts
 `IpChosen` on Enter (the screen then narrows Sessions to that address); never queries.
 """
 
@@ -23,6 +25,10 @@ class UserIpsPane(TablePane):
     preferred: ClassVar[tuple[str, ...]] = (
         "src_ip",
         "rare_for_user",
+        "new_country",
+        "new_asn",
+        "src_country",
+        "src_asn",
         "successes",
         "failures",
         "first_logon",
@@ -33,6 +39,8 @@ class UserIpsPane(TablePane):
         "case_users",
         "case_share",
         "src_ip_class",
+        "src_org",
+        "src_city",
         "src_network",
         "hosts",
         "logon_kinds",
@@ -49,6 +57,26 @@ class UserIpsPane(TablePane):
         ("rare_for_user", "rare"),
         ("successes", "logons"),
         ("user_share", "share"),
+        ("new_country", "new cc"),
+        ("new_asn", "new AS"),
+        ("src_country", "cc"),
+        ("src_asn", "ASN"),
+        ("src_org", "org"),
+        ("src_city", "city"),
+    )
+    # without a database nothing is located: the pane looks as it did, places at the end
+    sparse: ClassVar[tuple[str, ...]] = (
+        "new_country",
+        "new_asn",
+        "src_country",
+        "src_asn",
+        "src_org",
+        "src_city",
+    )
+    # a private address's place columns name its range class
+    fallbacks: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("src_country", "src_ip_class", "public"),
+        ("src_asn", "src_ip_class", "public"),
     )
     empty_text: ClassVar[str] = "choose a user (Enter in Users)"
 
