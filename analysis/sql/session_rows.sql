@@ -9,7 +9,8 @@ SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
            AS failure_reason,
        s.logon_ids, s.lsm_session_id, s.is_reconnect, s.elevated, s.admin,
        ls_is_system(s.user, s.logon_type, s.sid) AS system,
-       s.n_sources, CAST(0 AS BIGINT) AS n_activity, s.clock_changed
+       s.n_sources, CAST(0 AS BIGINT) AS n_activity, s.clock_changed,
+       s.client_tz, s.gateway_ip, s.gateway_host
 FROM _ls_s s
 LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
 ORDER BY s.start, s.host_key, s.session_id
