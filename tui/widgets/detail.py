@@ -29,7 +29,17 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("who", ("user", "domain", "logon_kind")),
     (
         "from where",
-        ("src_ip", "src_ip_source", "src_host", "src_ip_class", "src_ip_zone", "tunnelled"),
+        (
+            "src_ip",
+            "src_ip_source",
+            "gateway_ip",
+            "gateway_host",
+            "src_host",
+            "src_ip_class",
+            "src_ip_zone",
+            "tunnelled",
+            "client_tz",
+        ),
     ),
     ("when", ("start", "end", "duration", "is_reconnect")),
     ("how it ended", ("outcome", "failure_reason", "end_reason")),
@@ -51,10 +61,14 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 SUMMARY_FIELDS = tuple(f for _, fields in SUMMARY_GROUPS for f in fields)
+# Shown only when the session has them (an RD Gateway in between, a client time zone told).
+WHEN_SET = ("gateway_ip", "gateway_host", "client_tz")
 
 # What the event that gave a session its source address is, in words.
 IP_SOURCES = {
     "131": "RdpCoreTS 131 (RDP connection accepted)",
+    "140": "RdpCoreTS 140 (RDP logon failed: user name or password not correct)",
+    "gateway": "RD Gateway 302 (the external client behind the gateway's address)",
     "1149": "RemoteConnectionManager 1149 (RDP user authenticated)",
     "4624": "Security 4624 (successful logon)",
     "4625": "Security 4625 (failed logon)",
@@ -102,7 +116,9 @@ def summary_table(detail: dict[str, Any]) -> pa.Table:
     names: list[str] = []
     shown: list[str] = []
     for group, fields in SUMMARY_GROUPS:
-        present = [f for f in fields if f in values]
+        present = [
+            f for f in fields if f in values and (f not in WHEN_SET or values[f] is not None)
+        ]
         if present:
             names.append(f"── {group}")
             shown.append("")
