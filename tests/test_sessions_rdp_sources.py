@@ -125,7 +125,9 @@ def gateway(log: Log, sec: float, event_id: int, user: str, ip: str, resource: s
         target_user=user,
         target_domain="CORP",
         ip=ip,
-        data=json.dumps({"Username": f"CORP\\{user}", "IpAddress": ip, "Resource": resource}),
+        data=json.dumps(
+            {"EventInfo": {"Username": f"CORP\\{user}", "IpAddress": ip, "Resource": resource}}
+        ),
     )
     return rid
 

@@ -22,7 +22,9 @@ SELECT eid, sha_h, record_id, t, t AS tw, host, host_key, event_id, src, kind, r
            AS status, sub_status,
        -- what only these sources say, read from the event's own fields: the resource an RD
        -- Gateway connected the user to, the client's time zone (RdpCoreTS 104, `[-5]`)
-       CASE WHEN src = 'gw' THEN json_extract_string(data, '$$.Resource')
+       -- (Gateway events write UserData: `{"EventInfo": {...}}`)
+       CASE WHEN src = 'gw' THEN coalesce(json_extract_string(data, '$$.EventInfo.Resource'),
+                                          json_extract_string(data, '$$.Resource'))
             WHEN kind = 'rdp_client' THEN json_extract_string(data, '$$.TimezoneBiasHour')
        END AS info,
        -- ActivityIDs link RDP events of one connection; the constant console one links nothing
