@@ -178,3 +178,23 @@ def test_gateway_events_from_another_relation_explain_this_hosts_sessions():
     sessions, _ = build_sessions(con, events="task_events", gateway_events="gw_events")
     (s,) = [x for x in sessions.to_pylist() if not x["system"]]
     assert (s["src_ip"], s["src_ip_source"]) == ("81.2.69.160", "gateway")
+
+
+def test_detail_says_in_words_where_the_address_came_from_and_shows_gateway_and_time_zone():
+    from logonscope.tui.widgets.detail import summary_table
+
+    log = Log()
+    gateway(log, 9.2, 302, "alice", "81.2.69.160", "WS01")
+    rdp_new_logon(log, 10, ip="10.20.0.40")
+    log.add(11.5, RDPCORE, 104, activity_id=RDP_ACT, data='{"TimezoneBiasHour": "[2]"}')
+    (s,) = human(log.build()[0])
+    rows = dict(zip(*summary_table(s).to_pydict().values(), strict=True))
+    assert rows["src_ip"] == "81.2.69.160"
+    assert "RD Gateway" in rows["src_ip_source"] and "external client" in rows["src_ip_source"]
+    assert (rows["gateway_ip"], rows["gateway_host"]) == ("10.20.0.40", "RDG01.corp.local")
+    assert rows["client_tz"] == "UTC+2"
+    plain = Log()
+    rdp_new_logon(plain, 10)
+    (p,) = human(plain.build()[0])
+    shown = summary_table(p).column("field").to_pylist()
+    assert "src_ip_source" in shown and not {"gateway_ip", "gateway_host", "client_tz"} & set(shown)

@@ -35,6 +35,7 @@ def gateway_event(
     duration_s: int = 0,
 ) -> None:
     """RD Gateway 302 (connected to resource) or 303 (disconnected), in the gateway's log."""
+    values: tuple[str, ...]
     if event == 302:
         et, values = G302, (u.qualified, client, "NTLM", resource, "HTTP", "0")
     else:
