@@ -60,3 +60,32 @@ def test_rdp_gateway_writes_302_303_on_the_gateway_and_the_logon_from_its_addres
     credited = {(x["file"], x["record_id"]) for s in truth["sessions"] for x in s["sources"]}
     lone = [k for k, r in records.items() if r["event_id"] == 302 and k not in credited]
     assert [records[k]["fields"]["Resource"] for k in lone] == ["SRV09.corp.example.com"]
+
+
+def test_a_gateway_log_added_later_reaches_sessions_built_in_another_task(tmp_path: Path) -> None:
+    """Sessions are built per group of hosts; the gateway's log lives on another host. Adding
+    it rebuilds the target's sessions, and a task holding only the target still sees it."""
+    from logonscope.analysis.build import build
+    from logonscope.storage.case import connect
+    from logonscope.storage.ingest import ingest
+
+    gen, case = tmp_path / "gen", tmp_path / "case"
+    generate(gen, ["rdp-gateway"], seed=5)
+
+    def via_gateway() -> list[tuple]:
+        con = connect(case)
+        return con.execute(
+            "SELECT user, src_ip, src_ip_source, gateway_ip FROM sessions "
+            "WHERE logon_type = 10 ORDER BY start"
+        ).fetchall()
+
+    ingest([gen / "SRV01"], case, jobs=1)
+    build(case, jobs=1, task_events=1)
+    assert [r[2] for r in via_gateway()] == ["131", "131"]
+    ingest([gen / "WS01"], case, jobs=1)
+    report = build(case, jobs=1, task_events=1)  # one host per task
+    assert "srv01" in report.hosts_rebuilt
+    assert via_gateway() == [
+        ("alice", "81.2.69.160", "gateway", "10.20.0.12"),
+        ("bob", "92.63.197.48", "gateway", "10.20.0.12"),
+    ]
