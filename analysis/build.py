@@ -41,7 +41,9 @@ from logonscope.storage import case as case_folder
 from logonscope.storage import connection, executors, geoip
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = "sessions-5"  # 4: LogonType as BIGINT; 5: source address places (analysis.geo)
+RULES_VERSION = (
+    "sessions-6"  # 4: LogonType BIGINT; 5: address places; 6: RdpCoreTS 140/104, RD Gateway
+)
 DERIVED = (
     "sessions",
     "session_sources",
@@ -107,12 +109,23 @@ def evidence_digest(con: duckdb.DuckDBPyConnection, places: str = "") -> str:
 
 
 def host_digests(con: duckdb.DuckDBPyConnection) -> dict[str | None, str]:
-    """Per host_key: a digest of the evidence files holding its events (+ rules version)."""
+    """Per host_key: a digest of the evidence files holding its events (+ rules version), and
+    of those holding RD Gateway events: a gateway's log changes sessions on every host."""
     rows = con.execute(
         """SELECT host_key, string_agg(DISTINCT evidence_sha256, ',' ORDER BY evidence_sha256)
            FROM events GROUP BY host_key"""
     ).fetchall()
-    return {h: hashlib.sha256(f"{RULES_VERSION}|{s}".encode()).hexdigest() for h, s in rows}
+    gateways = ",".join(
+        sorted(
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT evidence_sha256 FROM ({parts.gateway_sql()})"
+            ).fetchall()
+        )
+    )
+    return {
+        h: hashlib.sha256(f"{RULES_VERSION}|{s}|{gateways}".encode()).hexdigest() for h, s in rows
+    }
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | None, str]]:
@@ -232,6 +245,11 @@ def _build(
     spill.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=spill))
     try:
+        con = case_folder.connect(root)
+        try:
+            parts.write_gateway_events(con, work)
+        finally:
+            connection.close(con)
         failed = parts.run(
             root,
             work,

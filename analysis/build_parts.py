@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from logonscope.analysis import attribution, geo, views
@@ -23,11 +24,29 @@ from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
 from logonscope.storage import connection, executors, geoip, identity
 from logonscope.storage.schema import EVENTS_SCHEMA
+from logonscope.storage.vocabulary import GATEWAY, require_identifier
 
 # Events per correlation task: bounds what one task holds (its DuckDB share plus the Arrow
 # tables it returns); a host is never split, sessions being per host.
 TASK_EVENTS = 300_000
 DERIVED = ("sessions", "session_sources", "activity")
+# The RD Gateway events of the whole case, written once per build into its work folder: a
+# gateway's log explains sessions on other hosts, which other tasks correlate.
+GATEWAY_FILE = "gateway-events.parquet"
+
+
+def gateway_sql(relation: str = "events") -> str:
+    """The RD Gateway connect/disconnect events of `relation` (our own relation names)."""
+    return (
+        f"SELECT * FROM {require_identifier(relation)} WHERE event_id IN (302, 303) "
+        f"AND channel = '{GATEWAY}'"
+    )
+
+
+def write_gateway_events(con: duckdb.DuckDBPyConnection, work: Path) -> None:
+    """Every task reads the gateway events of every host from `work`/GATEWAY_FILE."""
+    table = con.sql(gateway_sql()).to_arrow_table().cast(EVENTS_SCHEMA)
+    case_folder.write_table_atomic(work / GATEWAY_FILE, table)
 
 
 def plan(hosts: list[str], counts: dict[str, int], size: int) -> list[list[str]]:
@@ -127,7 +146,12 @@ def correlate_task(
                 "CREATE OR REPLACE TEMP VIEW imported AS SELECT * FROM _ls_case_imported WHERE "
                 f"ls_host_key(host) IN (SELECT host_key FROM _ls_task_hosts) {orphan_rows}"
             )
-        sess, src = sessions_mod.build_sessions(con, rules)
+        gateway = prefix.parent / GATEWAY_FILE
+        if gateway.exists():
+            con.read_parquet(str(gateway)).create_view("_ls_gateway_events")
+        else:
+            con.register("_ls_gateway_events", EVENTS_SCHEMA.empty_table())
+        sess, src = sessions_mod.build_sessions(con, rules, gateway_events="_ls_gateway_events")
         con.register("_ls_built", sess)
         con.register("_ls_built_src", src)
         activity = attribution.attribute(

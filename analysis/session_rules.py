@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from logonscope.storage.vocabulary import (
     CONSOLE_ACTIVITY,
+    GATEWAY,
     KERNEL_GENERAL,
     LSM,
     RCM,
@@ -36,6 +37,12 @@ class Rules:
     privileges_window: float = 2.0  # 4672 to its 4624
     auth_window: float = 1.0  # 4648 before its 4624
     connect_window: float = 10.0  # RdpCoreTS 131 before a failed NLA 4625
+    # RdpCoreTS 140 (failed RDP logon, with the client address) and the 4625 of the same
+    # attempt (same host and address) are at most this far apart: one failure, two sources
+    rdp_failure_window: float = 5.0
+    # an RD Gateway 302 (user connected to resource) and the session it opened on the resource
+    # (same user, resource = the session's host), this far apart either way: two hosts' clocks
+    gateway_window: float = 60.0
     # an RDP connection's ActivityID is a GUID: its events are linked this far before the
     # logon (a user may sit at the credential prompt), not only within `window`
     activity_window: float = 600.0
@@ -108,6 +115,12 @@ EVENT_RULES: tuple[EventRule, ...] = (
     _R("rcm", RCM, 1149, "rdp_auth", Rank.RDP_AUTH, "auth"),
     _R("rcm", RCM, 261, "rdp_connect", None, "attempt"),
     _R("rdp", RDPCORE, 131, "rdp_connect", None, "attempt"),
+    # "the user name or password is not correct", with the client address: a failed attempt
+    _R("rdp", RDPCORE, 140, "failed_logon", None, "attempt"),
+    _R("rdp", RDPCORE, 104, "rdp_client", None, "client"),  # the client's time zone
+    # RD Gateway, on the gateway host: the external client behind the gateway's address
+    _R("gw", GATEWAY, 302, "gateway_connect", None, "gateway"),
+    _R("gw", GATEWAY, 303, "gateway_disconnect", None, "gateway"),
     _R("sys", SYSTEM, 6005, "boot", None, "boot"),
     _R("sys", SYSTEM, 6008, "boot", None, "boot"),
     _R("sys", SYSTEM, 6006, "shutdown", None, "shutdown"),
@@ -146,8 +159,11 @@ def src_channel_sql(column: str) -> str:
     return f"CASE {column} {whens} END"
 
 
-def sql_params(rules: Rules, events: str) -> dict[str, str]:
-    """What the step files' `$name` placeholders stand for: only our own numbers and names."""
+def sql_params(rules: Rules, events: str, gateway_events: str | None = None) -> dict[str, str]:
+    """What the step files' `$name` placeholders stand for: only our own numbers and names.
+    `gateway_events`: where the RD Gateway events come from (they live on another host than
+    the sessions they explain; default: `events` itself)."""
+    gateway_events = gateway_events or events
     params: dict[str, object] = {
         "events": events,
         "relevant_ids": "("
@@ -159,6 +175,9 @@ def sql_params(rules: Rules, events: str) -> dict[str, str]:
         "privileges_us": rules.us(rules.privileges_window),
         "auth_us": rules.us(rules.auth_window),
         "connect_us": rules.us(rules.connect_window),
+        "rdp_failure_us": rules.us(rules.rdp_failure_window),
+        "gateway_us": rules.us(rules.gateway_window),
+        "gateway_events": gateway_events,
         "activity_us": rules.us(rules.activity_window),
         "cached_unlock_us": rules.us(rules.cached_unlock_window),
         "cached_type": CACHED_LOGON_TYPE,

@@ -19,6 +19,7 @@ temp tables that the next steps read, so a step can be read, run and inspected o
   06_sources    privileges, explicit credentials, LSM, RCM and RdpCoreTS events attached
   07_ends       logoff/disconnect/reconnect/shutdown end each attempt
   08_unlocks    unlocks fold into the interactive session they unlock
+  08b_gateway   RD Gateway 302/303 (on the gateway) to the RDP session they opened
   09_more       every logoff/lock/unlock of a session's ids inside its span is a source
   10_sessions   one row per attempt
 
@@ -79,6 +80,9 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "n_sources",
     "n_activity",
     "clock_changed",
+    "client_tz",
+    "gateway_ip",
+    "gateway_host",
     # where the source address is (analysis.geo, filled when the tables are assembled)
     "src_country",
     "src_city",
@@ -106,6 +110,7 @@ STEPS: tuple[str, ...] = (
     "06_sources",
     "07_ends",
     "08_unlocks",
+    "08b_gateway",
     "09_more",
     "10_sessions",
 )
@@ -126,13 +131,17 @@ def run_steps(
     rules: Rules | None = None,
     events: str = "events",
     upto: str | None = None,
+    gateway_events: str | None = None,
 ) -> None:
     """Run the correlation steps in order (through `upto`, inclusive) on `con`, leaving their
-    `_ls_*` temp tables behind: the whole pipeline, or the state one step sees."""
+    `_ls_*` temp tables behind: the whole pipeline, or the state one step sees.
+    `gateway_events`: the RD Gateway events of every host, when `events` holds only some."""
     require_identifier(events)
+    if gateway_events is not None:
+        require_identifier(gateway_events)
     if upto is not None and upto not in STEPS:
         raise ValueError(f"no such step: {upto!r}")
-    params = sql_params(rules or Rules(), events)
+    params = sql_params(rules or Rules(), events, gateway_events)
     identity.install_macros(con)
     con.execute(event_rules_sql())
     for step in STEPS:
@@ -143,21 +152,26 @@ def run_steps(
 
 
 def build_sessions(
-    con: duckdb.DuckDBPyConnection, rules: Rules | None = None, events: str = "events"
+    con: duckdb.DuckDBPyConnection,
+    rules: Rules | None = None,
+    events: str = "events",
+    gateway_events: str | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """(sessions, session_sources) from the `events` view (or another relation) of `con`.
+    """(sessions, session_sources) from the `events` view (or another relation) of `con`;
+    RD Gateway events from `gateway_events` (default: `events`): a gateway's log explains
+    sessions on other hosts.
 
     Leaves `_ls_*` temp tables behind on `con` (cheap; useful when debugging a rule).
     """
     require_identifier(events)
     rules = rules or Rules()
-    params = sql_params(rules, events)
+    params = sql_params(rules, events, gateway_events)
     # every output below is explicitly ordered: let DuckDB materialise steps in any order
     row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
     keep_order = bool(row[0]) if row else True
     con.execute("SET preserve_insertion_order = false")
     try:
-        run_steps(con, rules, events)
+        run_steps(con, rules, events, gateway_events=gateway_events)
         ips = [
             r[0]
             for r in con.execute(
@@ -204,6 +218,9 @@ SESSIONS_SCHEMA = pa.schema(
         ("n_sources", pa.int64()),
         ("n_activity", pa.int64()),
         ("clock_changed", pa.bool_()),
+        ("client_tz", pa.string()),
+        ("gateway_ip", pa.string()),
+        ("gateway_host", pa.string()),
         ("src_country", pa.string()),
         ("src_city", pa.string()),
         ("src_asn", pa.int64()),

@@ -80,9 +80,10 @@ USER_IPS_COLUMNS = (
 RARE_SHARE = 0.10
 RARE_MIN_SESSIONS = 5
 
-# A failed network logon whose address came from an RDP connection event (RdpCoreTS 131) is
-# the NLA check of an RDP attempt: shown and filtered as an RDP (RemoteInteractive) attempt.
-RDP_ATTEMPT = "(logon_kind = 'Network' AND outcome = 'failure' AND src_ip_source = '131')"
+# A failed network logon whose address came from an RDP connection event (RdpCoreTS 131) or
+# an RDP failure (RdpCoreTS 140) is the NLA check of an RDP attempt: shown and filtered as an
+# RDP (RemoteInteractive) attempt.
+RDP_ATTEMPT = "(logon_kind = 'Network' AND outcome = 'failure' AND src_ip_source IN ('131', '140'))"
 KIND = f"CASE WHEN {RDP_ATTEMPT} THEN 'RemoteInteractive' ELSE logon_kind END"
 
 # Order of the `user_ips` rows: the addresses to look at first (rare, fewest logons, most

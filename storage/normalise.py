@@ -90,6 +90,7 @@ _FIELDS = (
     "LogonId",
     "Image",
     "TerminalSessionId",
+    "IPString",
 )
 
 _MACROS = (
@@ -140,6 +141,7 @@ def _sql() -> str:
         "is_winlogon": on(SYSTEM, 7001, 7002),
         "is_gateway": on(GATEWAY, 302, 303),
         "is_131": on(RDPCORE, 131),
+        "is_140": on(RDPCORE, 140),
         "is_sysmon": on(SYSMON, 1, 3, 11),
         "is_lock": on(SECURITY, 4800, 4801),
     }
@@ -222,6 +224,7 @@ SELECT
     CASE WHEN f_ElevatedToken IS NOT NULL
          THEN lower(f_ElevatedToken) IN ('%%1842', 'yes', 'true', '1') END AS elevated,
     CASE WHEN is_131 THEN ls_ip_host(f_ClientIP)
+         WHEN is_140 THEN f_IPString
          WHEN is_lsm THEN f_Address
          WHEN is_rcm1149 THEN f_Param3
          ELSE coalesce(f_IpAddress, f_ClientAddress) END AS ip,

@@ -93,6 +93,10 @@ def compare(gen: Path, case: Path) -> list[Any]:
                 diffs[field] = (ts[field], o[field])
         if (ts["user"] or "").lower() != (o["user"] or "").lower():
             diffs["user"] = (ts["user"], o["user"])
+        # what only some sources tell, checked where the truth says it
+        for field in ("src_ip_source", "gateway_ip", "client_tz"):
+            if field in ts and ts[field] != o[field]:
+                diffs[field] = (ts[field], o[field])
         if ts.get("clock_changed", False) != o["clock_changed"]:
             diffs["clock_changed"] = (ts.get("clock_changed", False), o["clock_changed"])
         if ts["elevated"] != o["elevated"]:

@@ -32,6 +32,32 @@ SELECT g.mid, g.rnk, g.attempt, n.n_steps
 FROM g JOIN (SELECT attempt, count(*) AS n_steps FROM g GROUP BY attempt) n
   USING (attempt);
 
+-- 5b. An RdpCoreTS 140 (a failed RDP logon, with the client address) is the same failure as
+-- the Security 4625 of that attempt when the host logged one: same host, within
+-- Rules.rdp_failure_window, same address -- the 4625's own or, for an NLA failure that writes
+-- none, that of the RdpCoreTS 131 connection just before it (which shares the 140's
+-- ActivityID: preferred). Each pairs with its nearest partner only, both ways (a brute force
+-- writes a failure a second); a 140 left over is an attempt of its own.
+CREATE OR REPLACE TEMP TABLE _ls_f140 AS
+WITH f AS (
+    SELECT f.eid, f.host_key, f.boot, f.t,
+           coalesce(f.ipn, CASE WHEN f.t - c.t <= $connect_us THEN c.ipn END) AS ipn,
+           CASE WHEN f.ipn IS NULL AND f.t - c.t <= $connect_us THEN c.act END AS act
+    FROM (SELECT * FROM _ls_e WHERE kind = 'failed_logon' AND src = 'sec') f
+    ASOF LEFT JOIN (SELECT * FROM _ls_e WHERE src = 'rdp' AND kind = 'rdp_connect'
+                    AND ipn IS NOT NULL) c
+      ON c.host_key = f.host_key AND c.boot = f.boot AND c.t <= f.t),
+p AS (
+    SELECT x.eid AS e140, f.eid AS e4625,
+           (CASE WHEN f.act IS NOT NULL AND f.act = x.act THEN 0 ELSE 1 END,
+            abs(x.t - f.t), f.eid, x.eid) AS d
+    FROM (SELECT * FROM _ls_e WHERE kind = 'failed_logon' AND src = 'rdp') x
+    JOIN f ON f.host_key = x.host_key AND f.ipn = x.ipn
+     AND abs(x.t - f.t) <= $rdp_failure_us
+    QUALIFY row_number() OVER (PARTITION BY x.eid ORDER BY d) = 1)
+SELECT e140, e4625 FROM p
+QUALIFY row_number() OVER (PARTITION BY e4625 ORDER BY d) = 1;
+
 -- members: every event of a chain step, plus lone logons and failures
 CREATE OR REPLACE TEMP TABLE _ls_mem AS
 SELECT c.attempt, u.eid, CASE WHEN c.rnk = $rank_nla AND c.n_steps > 1 THEN 'auth'
@@ -44,7 +70,8 @@ UNION ALL
 SELECT unit, eid, 'logon', TRUE FROM _ls_unit
 WHERE logon_type IS NULL OR logon_type NOT IN $chain_types
 UNION ALL
-SELECT eid, eid, role, TRUE FROM _ls_e WHERE kind = 'failed_logon';
+SELECT coalesce(p.e4625, e.eid), e.eid, e.role, TRUE
+FROM _ls_e e LEFT JOIN _ls_f140 p ON p.e140 = e.eid WHERE e.kind = 'failed_logon';
 
 CREATE OR REPLACE TEMP TABLE _ls_att AS
 SELECT m.attempt, any_value(e.host_key) AS host_key, any_value(e.boot) AS boot,

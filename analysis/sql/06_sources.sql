@@ -65,8 +65,9 @@ lsm AS (
 conn AS (
     SELECT a.attempt, e.eid, e.role, abs(e.t - a.start_t) AS d
     FROM _ls_e e JOIN att_act a ON a.host_key = e.host_key AND a.act = e.act
-    -- an ActivityID is one connection's GUID: the wait at the credential prompt is no cut
-    WHERE e.kind = 'rdp_connect'
+    -- an ActivityID is one connection's GUID: the wait at the credential prompt is no cut,
+    -- the client's time zone (RdpCoreTS 104) is told in the same connection sequence
+    WHERE e.kind IN ('rdp_connect', 'rdp_client')
       AND e.t BETWEEN a.start_t - $activity_us AND a.last_t),
 nla AS (
     -- failed NLA logons write no address: the 131 connection just before carries it
@@ -90,7 +91,10 @@ allx AS (SELECT * FROM priv UNION ALL SELECT * FROM cred UNION ALL SELECT * FROM
 best AS (
     SELECT attempt, eid, role FROM allx
     WHERE eid NOT IN (SELECT eid FROM _ls_mem)
-    QUALIFY row_number() OVER (PARTITION BY eid ORDER BY d, attempt) = 1)
+    QUALIFY row_number() OVER (PARTITION BY eid ORDER BY d, attempt) = 1),
+-- a failure with an RdpCoreTS 140 also finds its connection by ActivityID: listed once
+linked AS (
+    SELECT attempt, eid, role FROM nla UNION ALL SELECT attempt, eid, role FROM nla261)
 SELECT attempt, eid, role, FALSE AS step FROM best
-UNION ALL SELECT attempt, eid, role, FALSE FROM nla
-UNION ALL SELECT attempt, eid, role, FALSE FROM nla261;
+WHERE (attempt, eid) NOT IN (SELECT attempt, eid FROM linked)
+UNION ALL SELECT DISTINCT attempt, eid, role, FALSE FROM linked;

@@ -13,20 +13,37 @@ first_src AS (
           FROM st GROUP BY attempt) f
     JOIN _ls_sha h USING (sha_h)),
 ip AS (
-    -- the address: RdpCoreTS 131 first, then RCM 1149, 4778, the 4624/4625, the rest
+    -- the address: RdpCoreTS 131 first, then RdpCoreTS 140 / RCM 1149, 4778, the 4624/4625,
+    -- the rest (an RD Gateway's client comes after: it replaces the address, below)
     SELECT attempt,
-           arg_min(ipn, prio) AS src_ip, arg_min(tag, prio) AS src_ip_source,
-           arg_min(zone, prio) AS src_ip_zone
-    FROM (SELECT attempt, ipn, zone,
-                 CASE WHEN src = 'rdp' THEN 1 WHEN src = 'rcm' THEN 2
+           arg_min(ipn, (prio, t)) AS src_ip, arg_min(tag, (prio, t)) AS src_ip_source,
+           arg_min(zone, (prio, t)) AS src_ip_zone
+    FROM (SELECT attempt, ipn, zone, t,
+                 CASE WHEN src = 'rdp' AND kind = 'rdp_connect' THEN 1
+                      WHEN src IN ('rdp', 'rcm') THEN 2
                       WHEN kind = 'reconnect' THEN 3
                       WHEN kind IN ('logon', 'failed_logon') THEN 4
                       ELSE 5 END AS prio,
-                 CASE WHEN src = 'rdp' THEN '131' WHEN src = 'rcm' THEN '1149'
+                 CASE WHEN src = 'rcm' THEN '1149'
                       WHEN src = 'lsm' THEN 'LSM' ELSE CAST(event_id AS VARCHAR) END AS tag
-          FROM _ls_j WHERE ipn IS NOT NULL
+          FROM _ls_j WHERE ipn IS NOT NULL AND src <> 'gw'
             AND role NOT IN ('logoff', 'disconnect', 'shutdown'))
     GROUP BY attempt),
+gw AS (
+    -- an RD Gateway's external client: the address the host saw was the gateway's
+    SELECT g.attempt, e.ipn AS ext_ip, e.zone AS ext_zone, e.host AS gateway_host
+    FROM _ls_gw g JOIN _ls_e e ON e.eid = g.e302 WHERE e.ipn IS NOT NULL),
+tz AS (
+    -- the client's time zone (RdpCoreTS 104 writes `[-5]`): `UTC-5`
+    SELECT attempt,
+           'UTC' || CASE WHEN left(v, 1) IN ('-', '+') THEN v ELSE '+' || v END AS client_tz
+    FROM (SELECT a.attempt,
+                 arg_min(regexp_extract(e.info,
+                             '^\s*\[?\s*([+-]?[0-9]{1,2}(\.[0-9]{1,2})?)\s*\]?\s*$$', 1),
+                         e.t) AS v
+          FROM _ls_all a JOIN _ls_e e USING (eid)
+          WHERE e.kind = 'rdp_client' AND e.info IS NOT NULL GROUP BY a.attempt)
+    WHERE v <> ''),
 agg AS (
     SELECT attempt,
            any_value(host_key) AS host_key,
@@ -34,13 +51,13 @@ agg AS (
            -- the representative event: the main 4624/4625 (not the NLA one, not an
            -- unlock), else any 4624/4625, else the first step
            arg_min(eid, (CASE WHEN kind IN ('logon', 'failed_logon')
-                                   AND role <> 'auth'
+                                   AND role <> 'auth' AND src = 'sec'
                                    AND coalesce(logon_type, 0) <> $unlock_type
                               THEN 0
                               WHEN kind IN ('logon', 'failed_logon') THEN 1
                               ELSE 2 END, t, eid)) AS rep,
            bool_or(kind = 'session_logon' AND is_local) AS lsm_local,
-           bool_or(src IN ('lsm', 'rcm') OR kind = 'reconnect') AS rdpish,
+           bool_or(src IN ('lsm', 'rcm', 'rdp') OR kind = 'reconnect') AS rdpish,
            arg_min(workstation, t) FILTER (WHERE kind = 'reconnect') AS client,
            min(t) AS start_t,
            bool_or(kind = 'failed_logon') AS failed,
@@ -70,7 +87,12 @@ SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1,
        CAST(coalesce(a.rep_type,
                      CASE WHEN a.lsm_local THEN 2 WHEN a.rdpish THEN 10 END) AS BIGINT)
            AS logon_type,
-       ip.src_ip, ip.src_ip_source, ip.src_ip_zone,
+       coalesce(gw.ext_ip, ip.src_ip) AS src_ip,
+       CASE WHEN gw.ext_ip IS NOT NULL THEN 'gateway' ELSE ip.src_ip_source END
+           AS src_ip_source,
+       CASE WHEN gw.ext_ip IS NOT NULL THEN gw.ext_zone ELSE ip.src_ip_zone END AS src_ip_zone,
+       CASE WHEN gw.ext_ip IS NOT NULL THEN ip.src_ip END AS gateway_ip, gw.gateway_host,
+       tz.client_tz,
        coalesce(a.client, a.ws) AS src_host,
        a.start_t AS start_c, en.end_t AS end_c,
        en.end_reason,
@@ -86,6 +108,8 @@ SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1,
 FROM a JOIN first_src f USING (attempt)
 LEFT JOIN ns USING (attempt)
 LEFT JOIN ip USING (attempt)
+LEFT JOIN gw USING (attempt)
+LEFT JOIN tz USING (attempt)
 LEFT JOIN _ls_end en USING (attempt)
 LEFT JOIN _ls_att att USING (attempt)
 LEFT JOIN (SELECT attempt, list(lid) AS lids FROM _ls_orig GROUP BY attempt) o

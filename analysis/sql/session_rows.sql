@@ -10,6 +10,7 @@ SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
        s.logon_ids, s.lsm_session_id, s.is_reconnect, s.elevated, s.admin,
        ls_is_system(s.user, s.logon_type, s.sid) AS system,
        s.n_sources, CAST(0 AS BIGINT) AS n_activity, s.clock_changed,
+       s.client_tz, s.gateway_ip, s.gateway_host,
        -- where the address is: looked up once for the whole case when it is assembled
        CAST(NULL AS VARCHAR) AS src_country, CAST(NULL AS VARCHAR) AS src_city,
        CAST(NULL AS BIGINT) AS src_asn, CAST(NULL AS VARCHAR) AS src_org

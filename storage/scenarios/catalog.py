@@ -8,9 +8,11 @@ generated logs parse exactly like Windows' own. Declarations only: no state, no 
 from __future__ import annotations
 
 from logonscope.storage.evtx_writer import VT, EventType, event_data, user_data
-from logonscope.storage.vocabulary import LSM, RCM, RDPCORE, SECURITY, SYSTEM
+from logonscope.storage.vocabulary import GATEWAY, LSM, RCM, RDPCORE, SECURITY, SYSTEM
 
-CHANNELS = (SECURITY, SYSTEM, LSM, RCM, RDPCORE)
+from .catalog_rdp import C104, C140, G302, G303  # noqa: F401 (the catalog names every event)
+
+CHANNELS = (SECURITY, SYSTEM, LSM, RCM, RDPCORE, GATEWAY)
 # Windows stores "/" in a channel's file name as "%4".
 FILE_NAMES = {ch: ch.replace("/", "%4") + ".evtx" for ch in CHANNELS}
 

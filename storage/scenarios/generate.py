@@ -19,7 +19,7 @@ from typing import Any
 
 from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
 
-from . import clock, links, travel
+from . import clock, links, rdp_sources, travel
 from . import stories as st
 from .host import TICKS_PER_SECOND, Host, Truth, User
 
@@ -40,6 +40,8 @@ SCENARIOS = (
     "clock-change",
     "system-service",
     "new-country",
+    "rdp-nla-140",
+    "rdp-gateway",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
@@ -267,7 +269,8 @@ def generate(
         raise FileExistsError(
             f"{out} already holds a generated set (truth.json); pick an empty folder"
         )
-    n_hosts = hosts or (3 if len(names) > 1 or "bulk" in names else 2 if "lateral" in names else 1)
+    two = "lateral" in names or "rdp-gateway" in names
+    n_hosts = hosts or (3 if len(names) > 1 or "bulk" in names else 2 if two else 1)
     if n_hosts < 1:
         raise ValueError("--hosts must be at least 1")
     r = _Run(out, seed, names, n_hosts, max_bytes)
@@ -304,6 +307,26 @@ def generate(
             r.then(links.sc_system_service(server, r.clock, r.svc, ATTACKER_IPS[3]))
         elif name == "new-country":
             r.then(travel.sc_new_country(server, r.clock, r.erin, r.truth))
+        elif name == "rdp-nla-140":
+            r.then(
+                rdp_sources.sc_rdp_nla_140(
+                    server, r.clock, r.erin, ATTACKER_IPS[2], ATTACKER_IPS[3], HOME_IP
+                )
+            )
+        elif name == "rdp-gateway":
+            if len(r.hosts) < 2:
+                raise ValueError("the rdp-gateway scenario needs at least 2 hosts")
+            gw = r.host(1)
+            r.then(
+                rdp_sources.sc_rdp_gateway(
+                    gw,
+                    r.ips[gw.short],
+                    server,
+                    r.clock,
+                    (r.alice, r.bob),
+                    (HOME_IP, "92.63.197.48"),
+                )
+            )
         elif name == "clock-change":
             h = r.host(2)
             r.clock = max(r.clock, h.horizon + S)  # nothing of earlier stories may follow it

@@ -64,14 +64,15 @@ def rdp_logon(
     wait_ms: tuple[int, int] = (1500, 3000),
     audit_4778: bool = True,
     lsm21: bool = True,
+    tz: int | None = None,
 ) -> tuple[Logon, int]:
     """261 -> NLA 4624 type 3 -> 1149 -> 131 -> 4648 -> 4624 type 10 (pair) -> 4672 -> LSM.
 
     A reconnect (`reconnect_of`) adds 4778 on the original limited id (unless that audit is
     off) and LSM 25 on the original LSM session, and logs the temporary type-10 ids off within
     ~3 s. `wait_ms`: from the connection (261) to the NLA logon. Without `lsm21` (seen on
-    domain controllers) LSM writes 41/42 for the new session but no 21/22. Returns (logon,
-    end time).
+    domain controllers) LSM writes 41/42 for the new session but no 21/22. With `tz` (hours
+    from UTC) the client tells its time zone (RdpCoreTS 104). Returns (logon, end time).
     """
     act = h.activity_id()
     port = str(h.rng.randrange(49152, 65535))
@@ -120,6 +121,18 @@ def rdp_logon(
         pid=h.rcm_pid,
         tid=h.rng.randrange(900, 5000),
     )
+    if tz is not None:
+        h.emit(
+            t1149 + _ms(h, 45, 60),
+            c.C104,
+            (f"[{tz}]",),
+            sessions=one,
+            activity_id=act,
+            user_sid="S-1-5-20",
+            pid=h.rcm_pid,
+            tid=h.rng.randrange(900, 5000),
+        )
+        sess.fields["client_tz"] = f"UTC{tz:+d}"
     t_auth = t1149 + _ms(h, 500, 2800)
     guid = h.guid()
     s4648(
@@ -220,14 +233,27 @@ def rdp_disconnect(h: Host, t: int, lg: Logon, *, audit_4779: bool = True) -> in
     return t + S
 
 
-def nla_bruteforce(h: Host, t: int, ip: str, names: list[str], n: int) -> int:
-    """Per attempt: RCM 261 + RdpCoreTS 131 (ip:port) + 4625 type 3 with IpAddress '-'."""
+def nla_bruteforce(
+    h: Host,
+    t: int,
+    ip: str,
+    names: list[str],
+    n: int,
+    *,
+    with_140: bool = False,
+    audited: bool = True,
+) -> int:
+    """Per attempt: RCM 261 + RdpCoreTS 131 (ip:port) + 4625 type 3 with IpAddress '-'.
+
+    `with_140`: RdpCoreTS also writes 140 (the failure, with the client address) just after the
+    4625: one failure, both its sources. Not `audited` (logon failures not audited): no 4625,
+    the 140 alone tells the attempt (an RDP attempt without a user name)."""
     for _ in range(n):
         name = h.rng.choice(names)
         act = h.activity_id()
-        u = User(name, "", NULL_SID)
+        u = User(name if audited else "", "", NULL_SID)
         t_fail = t + _ms(h, 50, 300)
-        sess = h.session(u, 3, t_fail, src_ip=ip, outcome="failure")
+        sess = h.session(u, 3 if audited else 10, t_fail, src_ip=ip, outcome="failure")
         one = (sess,)
         h.emit(
             t,
@@ -250,6 +276,21 @@ def nla_bruteforce(h: Host, t: int, ip: str, names: list[str], n: int) -> int:
             tid=h.rng.randrange(900, 5000),
         )
         sub = 0xC000006A if name.lower() in ("administrator", "admin") else 0xC0000064
+        if with_140:
+            h.emit(
+                t_fail + (_ms(h, 2, 30) if audited else 0),
+                c.C140,
+                (ip,),
+                sessions=one,
+                activity_id=act,
+                user_sid="S-1-5-20",
+                pid=h.rcm_pid,
+                tid=h.rng.randrange(900, 5000),
+            )
+        if not audited:
+            h.close(sess, t_fail, "none seen")
+            t = t_fail + _ms(h, 400, 2500)
+            continue
         h.emit(
             t_fail,
             c.S4625,

@@ -32,6 +32,8 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "src_ip",
             "src_ip_source",
+            "gateway_ip",
+            "gateway_host",
             "src_host",
             "src_ip_class",
             "src_country",
@@ -40,6 +42,7 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "src_org",
             "src_ip_zone",
             "tunnelled",
+            "client_tz",
         ),
     ),
     ("when", ("start", "end", "duration", "is_reconnect")),
@@ -62,12 +65,17 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 SUMMARY_FIELDS = tuple(f for _, fields in SUMMARY_GROUPS for f in fields)
-# Shown only when known: where the address is needs a geoip/ASN database (storage.geoip).
-ONLY_WHEN_KNOWN = frozenset({"src_country", "src_city", "src_asn", "src_org"})
+# Shown only when known: where the address is needs a geoip/ASN database (storage.geoip);
+# an RD Gateway in between and a client time zone only some sessions have.
+ONLY_WHEN_KNOWN = frozenset(
+    {"src_country", "src_city", "src_asn", "src_org", "gateway_ip", "gateway_host", "client_tz"}
+)
 
 # What the event that gave a session its source address is, in words.
 IP_SOURCES = {
     "131": "RdpCoreTS 131 (RDP connection accepted)",
+    "140": "RdpCoreTS 140 (RDP logon failed: user name or password not correct)",
+    "gateway": "RD Gateway 302 (the external client behind the gateway's address)",
     "1149": "RemoteConnectionManager 1149 (RDP user authenticated)",
     "4624": "Security 4624 (successful logon)",
     "4625": "Security 4625 (failed logon)",

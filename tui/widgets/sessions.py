@@ -43,6 +43,8 @@ class SessionsPane(TablePane):
         "logon_type",
         "domain",
         "src_ip_source",
+        "gateway_ip",
+        "client_tz",
         "logon_ids",
         "lsm_session_id",
         "sid",
