@@ -38,10 +38,10 @@ from logonscope.analysis import build_parts as parts
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
-from logonscope.storage import connection, executors
+from logonscope.storage import connection, executors, identity
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = "sessions-3"
+RULES_VERSION = "sessions-4"
 DERIVED = (
     "sessions",
     "session_sources",
@@ -49,7 +49,20 @@ DERIVED = (
     "user_ips",
     "activity",
     "host_aliases",
+    "host_names",
+    "tampering",
     "build_info",
+)
+
+HOST_NAMES_SCHEMA = pa.schema(
+    [
+        ("host_key", pa.string()),  # the machine's key (aliases merged: identity.canonical_hosts)
+        ("name", pa.string()),  # a name it wrote, as written
+        ("name_key", pa.string()),  # that name's own key (identity.host_key)
+        ("events", pa.int64()),
+        ("first_seen", pa.timestamp("us", tz="UTC")),
+        ("last_seen", pa.timestamp("us", tz="UTC")),
+    ]
 )
 
 BUILD_INFO_SCHEMA = pa.schema(
@@ -111,6 +124,38 @@ def host_digests(con: duckdb.DuckDBPyConnection) -> dict[str | None, str]:
            FROM events GROUP BY host_key"""
     ).fetchall()
     return {h: hashlib.sha256(f"{RULES_VERSION}|{s}".encode()).hexdigest() for h, s in rows}
+
+
+def merged_digests(digests: dict[str | None, str], canon: dict[str, str]) -> dict[str | None, str]:
+    """Per machine (aliases merged): one digest of its names' digests, so that a machine is
+    rebuilt when any of its names gains evidence or a name joins or leaves it."""
+    members: dict[str | None, list[str]] = {}
+    for key, digest in digests.items():
+        machine = canon.get(key, key) if key is not None else None
+        members.setdefault(machine, []).append(f"{key}={digest}")
+    return {
+        m: parts[0].split("=", 1)[1]
+        if len(parts) == 1
+        else hashlib.sha256("|".join(sorted(parts)).encode()).hexdigest()
+        for m, parts in members.items()
+    }
+
+
+def host_names_table(rows: list[tuple], canon: dict[str, str]) -> pa.Table:
+    """The `host_names` table from (name_key, name, events, first, last) rows."""
+    rows = [r for r in rows if r[0] is not None and r[1] is not None]
+    rows.sort(key=lambda r: (canon.get(r[0], r[0]), r[1]))
+    return pa.table(
+        {
+            "host_key": pa.array([canon.get(r[0], r[0]) for r in rows], pa.string()),
+            "name": pa.array([r[1] for r in rows], pa.string()),
+            "name_key": pa.array([r[0] for r in rows], pa.string()),
+            "events": pa.array([r[2] for r in rows], pa.int64()),
+            "first_seen": pa.array([r[3] for r in rows], HOST_NAMES_SCHEMA.field(4).type),
+            "last_seen": pa.array([r[4] for r in rows], HOST_NAMES_SCHEMA.field(5).type),
+        },
+        schema=HOST_NAMES_SCHEMA,
+    )
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | None, str]]:
@@ -207,11 +252,26 @@ def _build(
     try:
         ev_digest = evidence_digest(con)
         old_digest, old_hosts = (None, {}) if force else _previous(con)
-        digests = host_digests(con)
-        counts = dict(con.execute("SELECT host_key, count(*) FROM events GROUP BY 1").fetchall())
+        raw_digests = host_digests(con)
+        names = con.execute(
+            "SELECT host_key, host, count(*), min(time), max(time) FROM events GROUP BY ALL"
+        ).fetchall()
+        pairs = con.execute(
+            f"SELECT host_key, alias FROM ({identity.host_aliases_sql()})"
+        ).fetchall()
         with_imported = has_view(con, "imported")
     finally:
         connection.close(con)
+    # renamed hosts: every name of one machine is correlated as that machine (its key)
+    raw_counts: dict[str | None, int] = {}
+    for key, _name, n, _first, _last in names:
+        raw_counts[key] = raw_counts.get(key, 0) + n
+    canon = identity.canonical_hosts(pairs, {k: n for k, n in raw_counts.items() if k})
+    digests = merged_digests(raw_digests, canon)
+    counts: dict[str | None, int] = {}
+    for key, n in raw_counts.items():
+        machine = canon.get(key, key) if key is not None else None
+        counts[machine] = counts.get(machine, 0) + n
     report.events = sum(counts.values())
     changed = [h for h, d in digests.items() if old_hosts.get(h) != d]
     incremental = old_digest is not None and len(changed) < len(digests)
@@ -223,8 +283,8 @@ def _build(
     kept = [h for h in digests if h is not None and h not in redo]
     if not incremental:
         redo, kept = [h for h in digests if h is not None], []
-    tasks = parts.plan(redo, counts, task_events)
-    hosts = [h for h in digests if h is not None]
+    tasks = parts.plan(redo, counts, task_events)  # type: ignore[arg-type]
+    hosts = [h for h in raw_digests if h is not None]
     spill = connection.spill_folder(root)
     spill.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=spill))
@@ -238,11 +298,13 @@ def _build(
             rules,
             executor or executors.configured(jobs),
             say,
+            canon,
         )
         report.failed = sorted(failed)
         report.hosts_failed = sorted(h for group in failed.values() for h in group)
         say("summarising users and source addresses")
         report.sessions, report.sources = parts.assemble(root, work, kept)
+        case_folder.write_derived(root, {"host_names": host_names_table(names, canon)})
     finally:
         shutil.rmtree(work, ignore_errors=True)
     now = dt.datetime.now(dt.timezone.utc)

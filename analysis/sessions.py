@@ -79,6 +79,8 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "n_sources",
     "n_activity",
     "clock_changed",
+    "clock_changes",
+    "tampered",
 )
 SOURCE_COLUMNS: tuple[str, ...] = (
     "session_id",
@@ -199,6 +201,10 @@ SESSIONS_SCHEMA = pa.schema(
         ("n_sources", pa.int64()),
         ("n_activity", pa.int64()),
         ("clock_changed", pa.bool_()),
+        # the clock changes it spans, in words (old -> new, the record that set it)
+        ("clock_changes", pa.list_(pa.string())),
+        # a log clear or missing records on its host during its span (analysis.tampering)
+        ("tampered", pa.bool_()),
     ]
 )
 SOURCES_SCHEMA = pa.schema(

@@ -9,7 +9,22 @@ SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
            AS failure_reason,
        s.logon_ids, s.lsm_session_id, s.is_reconnect, s.elevated, s.admin,
        ls_is_system(s.user, s.logon_type, s.sid) AS system,
-       s.n_sources, CAST(0 AS BIGINT) AS n_activity, s.clock_changed
+       s.n_sources, CAST(0 AS BIGINT) AS n_activity, s.clock_changed,
+       k.clock_changes, FALSE AS tampered
 FROM _ls_s s
 LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
+-- the changes a session spans, in words: old -> new time and the record that set it
+LEFT JOIN (
+    SELECT s0.session_id,
+           list(strftime(make_timestamp(g.prev_us), '%Y-%m-%d %H:%M:%S') || ' -> '
+                || strftime(make_timestamp(g.new_us), '%Y-%m-%d %H:%M:%S') || ' UTC ('
+                || CASE g.event_id WHEN 4616 THEN 'Security 4616'
+                                   ELSE 'System Kernel-General 1' END
+                || ' record ' || CAST(g.record_id AS VARCHAR) || ')' ORDER BY g.era)
+               AS clock_changes
+    FROM _ls_s0 s0
+    JOIN _ls_clock k0 ON k0.host_key = s0.host_key AND k0.c_from > s0.start_c
+     AND k0.c_from <= coalesce(s0.end_c, s0.start_c)
+    JOIN _ls_chg g ON g.host_key = k0.host_key AND g.era = k0.era
+    GROUP BY s0.session_id) k USING (session_id)
 ORDER BY s.start, s.host_key, s.session_id
