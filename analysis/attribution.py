@@ -389,8 +389,10 @@ def activity_rows(
     if unattributed:
         where.append("session_id IS NULL")
     if host is not None:
+        from logonscope.analysis.queries import host_key
+
         where.append("host_key = ?")
-        params.append(identity.host_key(host))
+        params.append(host_key(con, host))
     sql = f"SELECT {', '.join(LISTED)} FROM activity"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -87,9 +87,26 @@ def where(filters: Filters) -> tuple[str, list[Any]]:
     return (" AND ".join(parts) or "TRUE"), params
 
 
+def host_key(con: duckdb.DuckDBPyConnection, name: str | None) -> str | None:
+    """The key of the machine `name` (any of its names, short or full) is listed under: a
+    renamed host's old name resolves to the machine (the `host_names` table of the build)."""
+    key = identity.host_key(name)
+    if key is None or not has_view(con, "host_names"):
+        return key
+    rows = con.execute("SELECT min(host_key) FROM host_names WHERE name_key = ?", [key]).fetchall()
+    return rows[0][0] if rows and rows[0][0] is not None else key
+
+
+def resolved(con: duckdb.DuckDBPyConnection, filters: Filters) -> Filters:
+    """`filters` with the host named by the key of its machine (see `host_key`)."""
+    if filters.host is None:
+        return filters
+    return replace(filters, host=host_key(con, filters.host))
+
+
 def _filtered(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     """Materialise the filtered sessions as temp table `_ls_q` on `con`."""
-    cond, params = where(filters)
+    cond, params = where(resolved(con, filters))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _ls_q AS SELECT * FROM sessions WHERE {cond}", params
     )
@@ -101,7 +118,7 @@ def sessions(
     """Sessions matching `filters`, oldest first. `relation`: where to read them, `sessions`
     or a subset of its rows the caller registered (one user's rows held in memory: the same
     conditions then scan thousands of rows instead of the case)."""
-    cond, params = where(filters or Filters())
+    cond, params = where(resolved(con, filters or Filters()))
     return con.sql(
         f"SELECT * REPLACE ({views.KIND} AS logon_kind) FROM {views.checked(relation)}"
         f" WHERE {cond}"
@@ -196,6 +213,21 @@ def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
+# The signs of tampering inside a session's span (analysis.tampering), in words.
+_SIGNS_SQL = """
+SELECT t.kind || ': ' || t.channel || ' at ' || strftime(t.time, '%Y-%m-%d %H:%M:%S') || ' UTC'
+       || CASE WHEN t.kind = 'log cleared' THEN ' (event ' || CAST(t.event_id AS VARCHAR)
+                    || ', record ' || CAST(t.record_id AS VARCHAR) || ')'
+               ELSE ' (' || CAST(t.missing AS VARCHAR) || ' record ids '
+                    || CAST(t.record_id AS VARCHAR) || '-' || CAST(t.record_to AS VARCHAR) || ')'
+          END
+       || coalesce(' by ' || t."user", '') || coalesce('; ' || t.note, '')
+FROM tampering t JOIN sessions s ON s.session_id = ? AND t.host_key = s.host_key
+ AND t.time <= coalesce(s."end", s.start) AND t.time_to >= s.start
+ORDER BY t.time, t.record_id
+"""
+
+
 def session_detail(
     con: duckdb.DuckDBPyConnection, session_id: str, known: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
@@ -229,6 +261,16 @@ def session_detail(
         .to_arrow_table()
         .to_pylist()
     )
+    if has_view(con, "host_names") and detail.get("host_key") is not None:
+        detail["host_names"] = [
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM host_names WHERE host_key = ? ORDER BY name",
+                [detail["host_key"]],
+            ).fetchall()
+        ]
+    if detail.get("tampered") and has_view(con, "tampering"):
+        detail["tampering_signs"] = [r[0] for r in con.execute(_SIGNS_SQL, [session_id]).fetchall()]
     detail["activity"] = []
     if has_view(con, "activity"):
         detail["activity"] = (

@@ -131,11 +131,11 @@ def listed(con: duckdb.DuckDBPyConnection, host_key: str | None = None) -> pa.Ta
     where, params = "", []
     if host_key is not None:
         where, params = "WHERE t.host_key = ?", [host_key]
-    return con.execute(
+    return con.sql(
         "SELECT t.time, t.host, t.kind, t.channel, t.record_id, t.record_to, t.missing, t.user,"
         " t.time_to, t.note, e.path AS evidence_path, t.evidence_sha256, t.event_id, t.host_key"
         " FROM tampering t LEFT JOIN (SELECT sha256, any_value(path) AS path FROM evidence"
         f" GROUP BY 1) e ON e.sha256 = t.evidence_sha256 {where}"
         " ORDER BY t.host_key, t.time, t.channel, t.record_id",
-        params,
+        params=params,
     ).to_arrow_table()

@@ -95,6 +95,8 @@ def compare(gen: Path, case: Path) -> list[Any]:
             diffs["user"] = (ts["user"], o["user"])
         if ts.get("clock_changed", False) != o["clock_changed"]:
             diffs["clock_changed"] = (ts.get("clock_changed", False), o["clock_changed"])
+        if ts.get("tampered", False) != o["tampered"]:
+            diffs["tampered"] = (ts.get("tampered", False), o["tampered"])
         if ts["elevated"] != o["elevated"]:
             diffs["elevated"] = (ts["elevated"], o["elevated"])
         for field in ("start", "end"):

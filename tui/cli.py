@@ -26,9 +26,20 @@ COMMANDS = (
     "generate",
     "import_activity",
     "activity",
+    "tampering",
 )
 # Commands that ingest or build sessions: they take --executor/--scheduler/--workers.
-BUILDS = ("ingest", "open", "sessions", "users", "user-ips", "session", "query", "import-activity")
+BUILDS = (
+    "ingest",
+    "open",
+    "sessions",
+    "users",
+    "user-ips",
+    "session",
+    "query",
+    "import-activity",
+    "tampering",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -207,7 +207,8 @@ class MainScreen(DrillDownScreen):
 
     def action_hosts(self) -> None:
         hosts = list(getattr(self.facets, "hosts", ()) or ())
-        options = [("", "all hosts")] + [(h, h) for h in hosts]
+        label = getattr(self.facets, "label", lambda h: h)
+        options = [("", "all hosts")] + [(h, label(h)) for h in hosts]
 
         def picked(host: str | None) -> None:
             if host is None:

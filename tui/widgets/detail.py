@@ -31,12 +31,14 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "from where",
         ("src_ip", "src_ip_source", "src_host", "src_ip_class", "src_ip_zone", "tunnelled"),
     ),
-    ("when", ("start", "end", "duration", "is_reconnect")),
+    ("when", ("start", "end", "duration", "is_reconnect", "clock_changed", "clock_changes")),
     ("how it ended", ("outcome", "failure_reason", "end_reason")),
+    ("signs of tampering", ("tampered", "tampering_signs")),
     (
         "host and ids",
         (
             "host",
+            "host_names",
             "logon_type",
             "admin",
             "elevated",
@@ -85,6 +87,8 @@ def explained(name: str, value: Any) -> str:
         return text
     if name == "src_ip_source":
         return visible(IP_SOURCES.get(str(value), f"event {value}"))
+    if name in ("clock_changes", "tampering_signs") and isinstance(value, list):
+        return "; ".join(visible(v) for v in value)
     if name == "logon_type" and isinstance(value, int) and value in LOGON_TYPES:
         return f"{value} ({LOGON_TYPES[value]})"
     return text

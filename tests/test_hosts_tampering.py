@@ -1,0 +1,145 @@
+"""Host identity (renamed hosts are one machine) and signs of tampering (log clears, missing
+records), on generated scenarios with their truth and on the real Belkasoft logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BELKASOFT, evidence, run_cli_inline
+
+
+def _case(tmp: Path, scenario: str) -> tuple[Path, Path]:
+    from logonscope.analysis.build import build
+    from logonscope.storage.ingest import ingest
+    from logonscope.storage.scenarios import generate
+
+    gen, case = tmp / "gen", tmp / "case"
+    generate(gen, [scenario], None, None, 1)
+    ingest([gen], case, jobs=1)
+    build(case, force=True)
+    return gen, case
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return _case(tmp_path_factory.mktemp("rename"), "host-rename")
+
+
+@pytest.fixture(scope="module")
+def cleared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return _case(tmp_path_factory.mktemp("cleared"), "log-cleared")
+
+
+def test_renamed_host_is_one_machine_in_sessions_users_and_filters(renamed):
+    from logonscope.analysis import lookup, queries
+    from logonscope.storage.case import connect
+
+    gen, case = renamed
+    truth = json.loads((gen / "truth.json").read_text())
+    written = {s["host"] for s in truth["sessions"]}
+    assert written == {"SRV01.corp.example.com", "WKS-7.corp.example.com"}
+    con = connect(case)
+    # both names, one machine under its latest name; each session keeps the name it wrote
+    assert {r[0] for r in con.execute("SELECT DISTINCT host_key FROM sessions").fetchall()} == {
+        "wks-7"
+    }
+    assert {r[0] for r in con.execute("SELECT DISTINCT host FROM sessions").fetchall()} == written
+    users = {
+        u["user_key"]: u for u in queries.users(con, queries.Filters(show_system=True)).to_pylist()
+    }
+    assert users["system"]["n_hosts"] == 1 and users["system"]["hosts"] == ["wks-7"]
+    # the old name, short or full, selects the machine's every session
+    every = queries.sessions(con, queries.Filters(show_system=True)).num_rows
+    for name in ("SRV01", "srv01.corp.example.com", "WKS-7"):
+        assert queries.sessions(con, queries.Filters(host=name, show_system=True)).num_rows == every
+    facets = lookup.facets(con)
+    assert len(facets.hosts) == 1 and facets.hosts[0] == "WKS-7.corp.example.com"
+    assert lookup.host_names(con, "srv01") == ["SRV01.corp.example.com", "WKS-7.corp.example.com"]
+    detail = queries.session_detail(con, queries.sessions(con).to_pylist()[0]["session_id"])
+    assert detail is not None
+    assert detail["host_names"] == ["SRV01.corp.example.com", "WKS-7.corp.example.com"]
+
+
+def test_cli_host_option_resolves_an_old_name(renamed):
+    _gen, case = renamed
+    old = run_cli_inline("sessions", "--case", case, "--host", "SRV01", "--format", "json")
+    new = run_cli_inline("sessions", "--case", case, "--host", "wks-7", "--format", "json")
+    assert old.returncode == 0, old.stderr
+    rows = json.loads(old.stdout)
+    assert rows and rows == json.loads(new.stdout)
+    assert {r["user"] for r in rows} == {"alice", "bob"}
+
+
+def test_log_cleared_signs_equal_truth(cleared):
+    from logonscope.storage.case import connect
+
+    gen, case = cleared
+    truth = json.loads((gen / "truth.json").read_text())
+    con = connect(case)
+    sha = {
+        Path(p).resolve(): s for p, s in con.execute("SELECT path, sha256 FROM evidence").fetchall()
+    }
+    want = sorted(
+        (
+            t["kind"],
+            t["host"],
+            t["channel"],
+            sha[(gen / t["file"]).resolve()],
+            t["record_id"],
+            t["record_to"],
+            t["user"],
+        )
+        for t in truth["tampering"]
+    )
+    got = sorted(
+        con.execute(
+            'SELECT kind, host, channel, evidence_sha256, record_id, record_to, "user" '
+            "FROM tampering"
+        ).fetchall()
+    )
+    assert got == want and len(got) == 3
+    flagged = {r[0] for r in con.execute("SELECT user_key FROM sessions WHERE tampered").fetchall()}
+    assert flagged == {s["user"] for s in truth["sessions"] if s["tampered"]} == {"dave"}
+
+
+def test_tampering_command_lists_every_sign(cleared):
+    _gen, case = cleared
+    out = run_cli_inline("tampering", "--case", case, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert [(r["kind"], r["channel"]) for r in rows] == [
+        ("records missing", "Security"),
+        ("log cleared", "Security"),
+        ("log cleared", "System"),
+    ]
+    assert rows[0]["missing"] == 6 and rows[1]["user"] == "CORP\\dave"
+    text = run_cli_inline("tampering", "--case", case)
+    assert "records missing" in text.stdout and "CORP\\dave" in text.stdout
+
+
+@pytest.mark.evidence
+def test_belkasoft_names_are_one_host(tmp_path_factory: pytest.TempPathFactory):
+    from logonscope.analysis import lookup, queries
+    from logonscope.analysis.build import build
+    from logonscope.storage.case import connect
+    from logonscope.storage.ingest import ingest
+
+    case = tmp_path_factory.mktemp("belka")
+    ingest([evidence(f"{BELKASOFT}/Security.evtx").parent], case, jobs=1)
+    build(case)
+    con = connect(case)
+    keys = {r[0] for r in con.execute("SELECT DISTINCT host_key FROM sessions").fetchall()}
+    assert keys == {"desktop-23ps6es"}
+    names = lookup.host_names(con, "WIN-AN5B2T7E4GI")
+    assert {"WIN-AN5B2T7E4GI", "DESKTOP-23PS6ES", "DESKTOP-23PS6ES.praivacymatrix.com"} <= set(
+        names
+    )
+    assert len(lookup.facets(con).hosts) == 1
+    users = queries.users(con, queries.Filters(show_system=True)).to_pylist()
+    assert all(u["n_hosts"] == 1 for u in users)
+    every = queries.sessions(con, queries.Filters(show_system=True)).num_rows
+    old = queries.sessions(con, queries.Filters(host="WIN-AN5B2T7E4GI", show_system=True))
+    assert old.num_rows == every
