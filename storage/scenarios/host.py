@@ -80,12 +80,7 @@ class Truth:
         self._activity.close()
         path = self.out / "truth.json"
         with open(path, "w", encoding="utf-8") as fh:
-            head = {
-                "seed": self.seed,
-                "scenarios": self.scenarios,
-                "files": files,
-                "tampering": self.tampering,
-            }
+            head = {"seed": self.seed, "scenarios": self.scenarios, "files": files}
             fh.write(json.dumps(head, ensure_ascii=False)[:-1])
             for name, part in (
                 ("sessions", self._sessions_path),
@@ -97,6 +92,7 @@ class Truth:
                         ("" if i == 0 else ",\n") + line.rstrip("\n") for i, line in enumerate(src)
                     )
                 fh.write("]")
+            fh.write(f', "tampering": {json.dumps(self.tampering, ensure_ascii=False)}')
             fh.write("}\n")
         os.unlink(self._sessions_path)
         os.unlink(self._activity_path)
@@ -349,12 +345,13 @@ class Host:
             if w is None:
                 continue
             for f in w.close():
-                files.append(
-                    {
-                        "file": f.path.relative_to(self.out).as_posix(),
-                        "host": self.computer,
-                        "channel": channel,
-                        "records": f.records,
-                    }
-                )
+                row = {
+                    "file": f.path.relative_to(self.out).as_posix(),
+                    "host": self.computer,
+                    "channel": channel,
+                    "records": f.records,
+                }
+                if self.names:  # a renamed host: its later names (records carry either)
+                    row["renamed_to"] = [name for _, name in self.names]
+                files.append(row)
         return files
