@@ -24,6 +24,8 @@ Set-based SQL only; no file I/O, no UI.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pyarrow as pa
 
@@ -381,11 +383,24 @@ LISTED = (
 
 
 def activity_rows(
-    con: duckdb.DuckDBPyConnection, *, unattributed: bool = False, host: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    *,
+    unattributed: bool = False,
+    host: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> pa.Table:
     """The built `activity` of a case for listing, by host and time: every row, or only those
-    no session holds (`unattributed`), on one host (any of its spellings) or all."""
-    where, params = [], []
+    no session holds (`unattributed`), on one host (any of its names) or all, within
+    [since, until] when given."""
+    where: list[str] = []
+    params: list[object] = []
+    if since is not None:
+        where.append("time >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("time <= ?")
+        params.append(until)
     if unattributed:
         where.append("session_id IS NULL")
     if host is not None:
@@ -396,4 +411,4 @@ def activity_rows(
     sql = f"SELECT {', '.join(LISTED)} FROM activity"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return con.execute(sql + " ORDER BY host_key, time, record_id", params).to_arrow_table()
+    return con.sql(sql + " ORDER BY host_key, time, record_id", params=params).to_arrow_table()

@@ -92,6 +92,7 @@ class LogonscopeApp(App[int]):
                 ("C", "columns", "Choose the columns of the current table"),
                 ("s", "all_sessions", "All sessions of the case"),
                 ("H", "hosts", "Sessions of one host"),
+                ("A", "unattributed", "Activity no session holds (service installs, ...)"),
                 ("/", "search", "Search the current table"),
                 ("o", "sort", "Sort the current table by a column"),
                 ("e", "export", "Export the current view to CSV / JSON"),

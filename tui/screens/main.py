@@ -65,6 +65,7 @@ class MainScreen(DrillDownScreen):
         Binding("c", "clear_filters", "clear filters and searches", show=False),
         Binding("s", "all_sessions", "all sessions of the case", show=False),
         Binding("H", "hosts", "sessions of a host", show=False),
+        Binding("A", "unattributed", "activity no session holds"),
         Binding("u", "goto('users')", "go to Users", show=False),
         Binding("t", "next_tab", "next detail tab", show=False),
         Binding("e", "export", "export this view (CSV / JSON)"),
@@ -220,6 +221,11 @@ class MainScreen(DrillDownScreen):
         self.app.push_screen(
             PickScreen("Sessions of host", options, self.filters.host or ""), picked
         )
+
+    def action_unattributed(self) -> None:
+        from logonscope.tui.screens.unattributed import UnattributedScreen
+
+        self.app.push_screen(UnattributedScreen(self.backend, self.filters))
 
     def action_reload(self) -> None:
         self.reload_all()

@@ -22,12 +22,13 @@ HINTS = (
     ("o", "sort"),
     ("s", "all sessions"),
     ("e", "export"),
+    ("A", "unattributed"),
     ("?", "help"),
     ("Ctrl+P", "commands"),
     ("q", "quit"),
 )
 # Hints left out, in this order, when the footer is too narrow for all of them.
-DROP_FIRST = ("Ctrl+P", "S", "o", "e", "s", "x", "Tab", "/")
+DROP_FIRST = ("A", "Ctrl+P", "S", "o", "e", "s", "x", "Tab", "/")
 
 
 def fitted_hints(width: int) -> list[tuple[str, str]]:
