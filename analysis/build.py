@@ -30,6 +30,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -141,7 +142,7 @@ def merged_digests(digests: dict[str | None, str], canon: dict[str, str]) -> dic
     }
 
 
-def host_names_table(rows: list[tuple], canon: dict[str, str]) -> pa.Table:
+def host_names_table(rows: list[tuple[Any, ...]], canon: dict[str, str]) -> pa.Table:
     """The `host_names` table from (name_key, name, events, first, last) rows."""
     rows = [r for r in rows if r[0] is not None and r[1] is not None]
     rows.sort(key=lambda r: (canon.get(r[0], r[0]), r[1]))
