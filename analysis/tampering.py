@@ -62,7 +62,7 @@ _GAPS_SQL = """
 WITH f AS (
     SELECT host_key, channel, evidence_sha256
     FROM events WHERE host_key IS NOT NULL
-    GROUP BY ALL HAVING max(record_id) - min(record_id) + 1 > count(DISTINCT record_id)),
+    GROUP BY ALL HAVING max(record_id) - min(record_id) + 1 > count(*)),
 g AS (
     SELECT e.host_key, e.host, e.channel, e.evidence_sha256, e.record_id, e.time,
            lead(e.record_id) OVER w AS next_id, lead(e.time) OVER w AS next_time

@@ -3,6 +3,7 @@ records), on generated scenarios with their truth and on the real Belkasoft logs
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -143,3 +144,47 @@ def test_belkasoft_names_are_one_host(tmp_path_factory: pytest.TempPathFactory):
     every = queries.sessions(con, queries.Filters(show_system=True)).num_rows
     old = queries.sessions(con, queries.Filters(host="WIN-AN5B2T7E4GI", show_system=True))
     assert old.num_rows == every
+
+
+def test_one_machine_is_keyed_by_its_latest_name_deterministically():
+    from logonscope.storage.identity import canonical_hosts
+
+    # win-old -> desk -> desk2: the name no other replaced is the key, whatever the counts
+    pairs = [("desk", "win-old"), ("desk2", "desk")]
+    assert canonical_hosts(pairs, {"win-old": 900, "desk": 50, "desk2": 1}) == {
+        "win-old": "desk2",
+        "desk": "desk2",
+        "desk2": "desk2",
+    }
+    # two later names of one old one: the busier, then the alphabetically first
+    forks = [("b", "a"), ("c", "a")]
+    assert canonical_hosts(forks, {"b": 5, "c": 9})["a"] == "c"
+    assert canonical_hosts(forks, {})["a"] == "b"
+    assert canonical_hosts([], {"x": 3}) == {}
+
+
+def test_detail_shows_the_clock_changes_a_session_spans(tmp_path: Path):
+    from logonscope.analysis import queries
+    from logonscope.storage.case import connect
+    from logonscope.tui.widgets.detail import summary_table
+
+    gen, case = _case(tmp_path, "clock-change")
+    truth = json.loads((gen / "truth.json").read_text())
+    (spanning,) = [s for s in truth["sessions"] if s["clock_changed"] and s["user"] == "carol"]
+    con = connect(case)
+    (sid,) = [
+        r[0]
+        for r in con.execute("SELECT session_id, user FROM sessions WHERE clock_changed").fetchall()
+        if r[1].lower() == spanning["user"].lower()
+    ]
+    detail = queries.session_detail(con, sid)
+    assert detail is not None
+    (change,) = detail["clock_changes"]
+    old, new = change.split(" UTC")[0].split(" -> ")
+    shift = dt.datetime.fromisoformat(new) - dt.datetime.fromisoformat(old)
+    assert shift == dt.timedelta(hours=-3)  # the scenario sets the clock back 3 h
+    assert "(Security 4616 record " in change or "(System Kernel-General 1 record " in change
+    rows = dict(zip(*summary_table(detail).to_pydict().values(), strict=True))
+    assert rows["clock_changed"] == "yes" and rows["clock_changes"] == change
+    unchanged = con.execute("SELECT session_id FROM sessions WHERE NOT clock_changed").fetchall()
+    assert queries.session_detail(con, unchanged[0][0])["clock_changes"] is None
