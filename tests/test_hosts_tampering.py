@@ -188,3 +188,19 @@ def test_detail_shows_the_clock_changes_a_session_spans(tmp_path: Path):
     assert rows["clock_changed"] == "yes" and rows["clock_changes"] == change
     unchanged = con.execute("SELECT session_id FROM sessions WHERE NOT clock_changed").fetchall()
     assert queries.session_detail(con, unchanged[0][0])["clock_changes"] is None
+
+
+@pytest.mark.evidence
+def test_real_security_log_clear_is_listed_with_who_cleared_it(tmp_path: Path):
+    from logonscope.analysis import tampering
+    from logonscope.analysis.build import build
+    from logonscope.storage.case import connect
+    from logonscope.storage.ingest import ingest
+
+    sample = evidence("sans-blue-team__DeepBlueCLI/evtx/password-spray.evtx")
+    ingest([sample], tmp_path / "case", jobs=1)
+    build(tmp_path / "case")
+    rows = tampering.listed(connect(tmp_path / "case")).to_pylist()
+    assert [(r["kind"], r["channel"], r["record_id"], r["user"]) for r in rows] == [
+        ("log cleared", "Security", 42803, "DESKTOP-JR78RLP\\jwrig")
+    ]
