@@ -104,6 +104,14 @@ def test_log_cleared_signs_equal_truth(cleared):
     assert got == want and len(got) == 3
     flagged = {r[0] for r in con.execute("SELECT user_key FROM sessions WHERE tampered").fetchall()}
     assert flagged == {s["user"] for s in truth["sessions"] if s["tampered"]} == {"dave"}
+    from logonscope.analysis import queries
+
+    (sid,) = [
+        r[0] for r in con.execute("SELECT session_id FROM sessions WHERE tampered").fetchall()
+    ]
+    signs = queries.session_detail(con, sid)["tampering_signs"]
+    assert [s.split(":")[0] for s in signs] == ["records missing", "log cleared", "log cleared"]
+    assert "6 record ids" in signs[0] and signs[1].endswith("by CORP\\dave")
 
 
 def test_tampering_command_lists_every_sign(cleared):
