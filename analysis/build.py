@@ -30,12 +30,12 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from logonscope.analysis import build_parts as parts
+from logonscope.analysis import hosts as machines
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
@@ -53,17 +53,6 @@ DERIVED = (
     "host_names",
     "tampering",
     "build_info",
-)
-
-HOST_NAMES_SCHEMA = pa.schema(
-    [
-        ("host_key", pa.string()),  # the machine's key (aliases merged: identity.canonical_hosts)
-        ("name", pa.string()),  # a name it wrote, as written
-        ("name_key", pa.string()),  # that name's own key (identity.host_key)
-        ("events", pa.int64()),
-        ("first_seen", pa.timestamp("us", tz="UTC")),
-        ("last_seen", pa.timestamp("us", tz="UTC")),
-    ]
 )
 
 BUILD_INFO_SCHEMA = pa.schema(
@@ -125,38 +114,6 @@ def host_digests(con: duckdb.DuckDBPyConnection) -> dict[str | None, str]:
            FROM events GROUP BY host_key"""
     ).fetchall()
     return {h: hashlib.sha256(f"{RULES_VERSION}|{s}".encode()).hexdigest() for h, s in rows}
-
-
-def merged_digests(digests: dict[str | None, str], canon: dict[str, str]) -> dict[str | None, str]:
-    """Per machine (aliases merged): one digest of its names' digests, so that a machine is
-    rebuilt when any of its names gains evidence or a name joins or leaves it."""
-    members: dict[str | None, list[str]] = {}
-    for key, digest in digests.items():
-        machine = canon.get(key, key) if key is not None else None
-        members.setdefault(machine, []).append(f"{key}={digest}")
-    return {
-        m: parts[0].split("=", 1)[1]
-        if len(parts) == 1
-        else hashlib.sha256("|".join(sorted(parts)).encode()).hexdigest()
-        for m, parts in members.items()
-    }
-
-
-def host_names_table(rows: list[tuple[Any, ...]], canon: dict[str, str]) -> pa.Table:
-    """The `host_names` table from (name_key, name, events, first, last) rows."""
-    rows = [r for r in rows if r[0] is not None and r[1] is not None]
-    rows.sort(key=lambda r: (canon.get(r[0], r[0]), r[1]))
-    return pa.table(
-        {
-            "host_key": pa.array([canon.get(r[0], r[0]) for r in rows], pa.string()),
-            "name": pa.array([r[1] for r in rows], pa.string()),
-            "name_key": pa.array([r[0] for r in rows], pa.string()),
-            "events": pa.array([r[2] for r in rows], pa.int64()),
-            "first_seen": pa.array([r[3] for r in rows], HOST_NAMES_SCHEMA.field(4).type),
-            "last_seen": pa.array([r[4] for r in rows], HOST_NAMES_SCHEMA.field(5).type),
-        },
-        schema=HOST_NAMES_SCHEMA,
-    )
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | None, str]]:
@@ -267,8 +224,8 @@ def _build(
     raw_counts: dict[str | None, int] = {}
     for key, _name, n, _first, _last in names:
         raw_counts[key] = raw_counts.get(key, 0) + n
-    canon = identity.canonical_hosts(pairs, {k: n for k, n in raw_counts.items() if k})
-    digests = merged_digests(raw_digests, canon)
+    canon = machines.canonical_hosts(pairs, {k: n for k, n in raw_counts.items() if k})
+    digests = machines.merged_digests(raw_digests, canon)
     counts: dict[str | None, int] = {}
     for key, n in raw_counts.items():
         machine = canon.get(key, key) if key is not None else None
@@ -305,7 +262,7 @@ def _build(
         report.hosts_failed = sorted(h for group in failed.values() for h in group)
         say("summarising users and source addresses")
         report.sessions, report.sources = parts.assemble(root, work, kept)
-        case_folder.write_derived(root, {"host_names": host_names_table(names, canon)})
+        case_folder.write_derived(root, {"host_names": machines.host_names_table(names, canon)})
     finally:
         shutil.rmtree(work, ignore_errors=True)
     now = dt.datetime.now(dt.timezone.utc)

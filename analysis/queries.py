@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import views
+from logonscope.analysis import tampering, views
 from logonscope.storage import identity
 
 # `Filters(ip=NO_IP)` selects sessions without a source address (console logons, ...).
@@ -213,21 +213,6 @@ def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-# The signs of tampering inside a session's span (analysis.tampering), in words.
-_SIGNS_SQL = """
-SELECT t.kind || ': ' || t.channel || ' at ' || strftime(t.time, '%Y-%m-%d %H:%M:%S') || ' UTC'
-       || CASE WHEN t.kind = 'log cleared' THEN ' (event ' || CAST(t.event_id AS VARCHAR)
-                    || ', record ' || CAST(t.record_id AS VARCHAR) || ')'
-               ELSE ' (' || CAST(t.missing AS VARCHAR) || ' record ids '
-                    || CAST(t.record_id AS VARCHAR) || '-' || CAST(t.record_to AS VARCHAR) || ')'
-          END
-       || coalesce(' by ' || t."user", '') || coalesce('; ' || t.note, '')
-FROM tampering t JOIN sessions s ON s.session_id = ? AND t.host_key = s.host_key
- AND t.time <= coalesce(s."end", s.start) AND t.time_to >= s.start
-ORDER BY t.time, t.record_id
-"""
-
-
 def session_detail(
     con: duckdb.DuckDBPyConnection, session_id: str, known: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
@@ -270,7 +255,9 @@ def session_detail(
             ).fetchall()
         ]
     if detail.get("tampered") and has_view(con, "tampering"):
-        detail["tampering_signs"] = [r[0] for r in con.execute(_SIGNS_SQL, [session_id]).fetchall()]
+        detail["tampering_signs"] = [
+            r[0] for r in con.execute(tampering.SESSION_SIGNS_SQL, [session_id]).fetchall()
+        ]
     detail["activity"] = []
     if has_view(con, "activity"):
         detail["activity"] = (

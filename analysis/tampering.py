@@ -95,6 +95,21 @@ WHERE p.next_id - p.record_id - 1 > coalesce(h.n, 0)
 """
 
 
+# The signs of tampering inside a session's span (analysis.tampering), in words.
+SESSION_SIGNS_SQL = """
+SELECT t.kind || ': ' || t.channel || ' at ' || strftime(t.time, '%Y-%m-%d %H:%M:%S') || ' UTC'
+       || CASE WHEN t.kind = 'log cleared' THEN ' (event ' || CAST(t.event_id AS VARCHAR)
+                    || ', record ' || CAST(t.record_id AS VARCHAR) || ')'
+               ELSE ' (' || CAST(t.missing AS VARCHAR) || ' record ids '
+                    || CAST(t.record_id AS VARCHAR) || '-' || CAST(t.record_to AS VARCHAR) || ')'
+          END
+       || coalesce(' by ' || t."user", '') || coalesce('; ' || t.note, '')
+FROM tampering t JOIN sessions s ON s.session_id = ? AND t.host_key = s.host_key
+ AND t.time <= coalesce(s."end", s.start) AND t.time_to >= s.start
+ORDER BY t.time, t.record_id
+"""
+
+
 def signs(con: duckdb.DuckDBPyConnection, evidence: str | None = "evidence") -> pa.Table:
     """The `tampering` rows of the `events` view of `con`, by host and time. `evidence`: the
     relation listing the evidence files (for unreadable records), or None."""

@@ -381,34 +381,3 @@ def host_aliases_sql(events: str = "events") -> str:
     FROM pairs WHERE evidence_sha256 NOT IN (SELECT evidence_sha256 FROM overlapping)
     GROUP BY host_key, alias ORDER BY host_key, alias
     """
-
-
-def canonical_hosts(aliases: list[tuple[str, str]], counts: dict[str, int]) -> dict[str, str]:
-    """Every host key that is one machine with another -> the key the case shows it under.
-
-    `aliases` are (name, earlier name) pairs (`host_aliases_sql`); names linked through them
-    are one machine. Its key is the latest name: the one no other name replaced (the machine's
-    current name); when several (or none) qualify, the one with the most events, then the
-    alphabetically first -- so the same evidence always gives the same key. Keys without an
-    alias are left out (they are their own key).
-    """
-    parent: dict[str, str] = {}
-
-    def find(k: str) -> str:
-        while parent.setdefault(k, k) != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
-    for new, old in aliases:
-        parent[find(old)] = find(new)
-    groups: dict[str, list[str]] = {}
-    for k in list(parent):
-        groups.setdefault(find(k), []).append(k)
-    replaced = {old for _, old in aliases}
-    out: dict[str, str] = {}
-    for members in groups.values():
-        latest = [k for k in members if k not in replaced] or members
-        chosen = min(latest, key=lambda k: (-counts.get(k, 0), k))
-        out.update({k: chosen for k in members})
-    return out

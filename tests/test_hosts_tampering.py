@@ -155,7 +155,7 @@ def test_belkasoft_names_are_one_host(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_one_machine_is_keyed_by_its_latest_name_deterministically():
-    from logonscope.storage.identity import canonical_hosts
+    from logonscope.analysis.hosts import canonical_hosts
 
     # win-old -> desk -> desk2: the name no other replaced is the key, whatever the counts
     pairs = [("desk", "win-old"), ("desk2", "desk")]

@@ -316,7 +316,7 @@ class Backend:
     def unattributed(self, state: FilterState) -> pa.Table:
         """Activity no session holds, on the filters' host (any of its names), in their
         time range."""
-        from logonscope.analysis.attribution import activity_rows
+        from logonscope.analysis.listing import activity_rows
 
         def query(con: Any) -> pa.Table:
             return activity_rows(
