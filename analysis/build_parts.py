@@ -2,7 +2,7 @@
 
 Sessions are per host, so a task correlates and attributes a group of hosts of about
 `TASK_EVENTS` events on its own connection (its share of the memory budget) and writes its
-sessions, sources and activity as Parquet parts; tasks run on an executor
+sessions, sources, activity and signs of tampering as Parquet parts; tasks run on an executor
 (`storage.executors`: worker processes here, or a Dask cluster), and one that fails twice
 is left out and reported, not fatal.
 `assemble` then writes the derived tables from the parts (and the previous rows of hosts
@@ -108,7 +108,7 @@ def correlate_task(
     aliases: dict[str, str] | None = None,
 ) -> None:
     """Sessions, sources and activity of `hosts` (plus, with `orphans`, events without a host
-    and imported rows of no known host), written to `prefix`-{sessions,sources,activity}.
+    and imported rows of no known host), written to `prefix`-{sessions,sources,activity,tampering}.
 
     `aliases`: the other names (keys) of these hosts -> their host's key; their events are
     read as the host's (`host` keeps the name as written)."""
