@@ -5,8 +5,8 @@ last two over non-system sessions only: users_nonsystem, user_ips_nonsystem).
 `analysis.sessions` / `analysis.views`, and writes them with `storage.case.write_derived*`
 (atomic per table). A host renamed mid-log is one machine: its names are mapped to one key
 (`analysis.hosts`) before any task runs, tasks and digests are per machine, and `host_names`
-keeps every name as written. It runs under the case lock (a second builder waits, then finds the case
-built) and within the memory budget of `storage.connection`: sessions are per host, so hosts
+keeps every name as written. It runs under the case lock (a second builder waits, then finds
+the case built) and within the memory budget of `storage.connection`: sessions are per host, so hosts
 are correlated and attributed in tasks of bounded size, in parallel worker processes that
 share the budget, and the tables are assembled by DuckDB, spilling to disk
 (`analysis.build_parts`). A `build_info` table remembers, per host, which evidence files the
