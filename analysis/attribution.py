@@ -202,12 +202,16 @@ def _catalogue_sql(sources: str) -> str:
     """
 
 
-def _imported_sql() -> str:
-    return """
+def _imported_sql(host_map: str | None) -> str:
+    # a row naming a host's earlier name belongs to that host (host_map: alias -> host_key)
+    key = "ls_host_key(i.host)"
+    if host_map is not None:
+        key = f"coalesce((SELECT m.host_key FROM {host_map} m WHERE m.alias = {key}), {key})"
+    return f"""
     INSERT INTO _at_ev
-    SELECT sha256, line, time, host, ls_host_key(host), source, NULL, description,
+    SELECT sha256, line, time, host, {key}, source, NULL, description,
            NULL, NULL, ls_user_key("user"), "user", epoch_us(time)
-    FROM imported
+    FROM imported i
     """
 
 
@@ -341,15 +345,16 @@ def attribute(
     sessions: str = "sessions",
     sources: str = "session_sources",
     with_imported: bool = False,
+    host_map: str | None = None,
 ) -> pa.Table:
     """The activity table from `events`, the sessions and their sources (relation names on
     `con`, default the case views) and, with `with_imported`, the `imported` timeline rows."""
-    for name in (sessions, sources):
+    for name in (sessions, sources, *([host_map] if host_map else [])):
         require_identifier(name)
     identity.install_macros(con)
     con.execute(_catalogue_sql(sources))
     if with_imported:
-        con.execute(_imported_sql())
+        con.execute(_imported_sql(host_map))
     corrected = _has_tables(con, "_ls_chgx", "_ls_erab", "_ls_s0", "_ls_sha")
     if corrected:
         con.execute(_CORRECTED_SQL)
@@ -360,33 +365,5 @@ def attribute(
     return con.sql(_RESULT_SQL).to_arrow_table().cast(SCHEMA)
 
 
-LISTED = (
-    "time",
-    "host",
-    "channel",
-    "event_id",
-    "record_id",
-    "user",
-    "summary",
-    "confidence",
-    "match_note",
-    "session_id",
-    "evidence_sha256",
-)
-
-
-def activity_rows(
-    con: duckdb.DuckDBPyConnection, *, unattributed: bool = False, host: str | None = None
-) -> pa.Table:
-    """The built `activity` of a case for listing, by host and time: every row, or only those
-    no session holds (`unattributed`), on one host (any of its spellings) or all."""
-    where, params = [], []
-    if unattributed:
-        where.append("session_id IS NULL")
-    if host is not None:
-        where.append("host_key = ?")
-        params.append(identity.host_key(host))
-    sql = f"SELECT {', '.join(LISTED)} FROM activity"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return con.execute(sql + " ORDER BY host_key, time, record_id", params).to_arrow_table()
+# the activity as listed (command line, app): analysis.listing
+from logonscope.analysis.listing import LISTED, activity_rows  # noqa: E402, F401

@@ -3,8 +3,10 @@ last two over non-system sessions only: users_nonsystem, user_ips_nonsystem).
 
 `build(case_dir)` reads the case through `storage.case.connect`, computes the tables with
 `analysis.sessions` / `analysis.views`, and writes them with `storage.case.write_derived*`
-(atomic per table). It runs under the case lock (a second builder waits, then finds the case
-built) and within the memory budget of `storage.connection`: sessions are per host, so hosts
+(atomic per table). A host renamed mid-log is one machine: its names are mapped to one key
+(`analysis.hosts`) before any task runs, tasks and digests are per machine, and `host_names`
+keeps every name as written. It runs under the case lock (a second builder waits, then finds
+the case built) and within the memory budget of `storage.connection`: sessions are per host, so hosts
 are correlated and attributed in tasks of bounded size, in parallel worker processes that
 share the budget, and the tables are assembled by DuckDB, spilling to disk
 (`analysis.build_parts`). A `build_info` table remembers, per host, which evidence files the
@@ -35,15 +37,15 @@ import duckdb
 import pyarrow as pa
 
 from logonscope.analysis import build_parts as parts
+from logonscope.analysis import hosts as machines
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
-from logonscope.storage import connection, executors, geoip
+from logonscope.storage import connection, executors, geoip, identity
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = (
-    "sessions-6"  # 4: LogonType BIGINT; 5: address places; 6: RdpCoreTS 140/104, RD Gateway
-)
+RULES_VERSION = "sessions-7"  # 4: LogonType BIGINT; 5: address places; 6: RdpCoreTS
+# 140/104 and RD Gateway; 7: renamed hosts are one machine, clock changes, tampering
 DERIVED = (
     "sessions",
     "session_sources",
@@ -51,6 +53,8 @@ DERIVED = (
     "user_ips",
     "activity",
     "host_aliases",
+    "host_names",
+    "tampering",
     "build_info",
 )
 
@@ -223,11 +227,26 @@ def _build(
         places = geoip.databases(root)
         ev_digest = evidence_digest(con, geoip.digest(places))
         old_digest, old_hosts = (None, {}) if force else _previous(con)
-        digests = host_digests(con)
-        counts = dict(con.execute("SELECT host_key, count(*) FROM events GROUP BY 1").fetchall())
+        raw_digests = host_digests(con)
+        names = con.execute(
+            "SELECT host_key, host, count(*), min(time), max(time) FROM events GROUP BY ALL"
+        ).fetchall()
+        pairs = con.execute(
+            f"SELECT host_key, alias FROM ({identity.host_aliases_sql()})"
+        ).fetchall()
         with_imported = has_view(con, "imported")
     finally:
         connection.close(con)
+    # renamed hosts: every name of one machine is correlated as that machine (its key)
+    raw_counts: dict[str | None, int] = {}
+    for key, _name, n, _first, _last in names:
+        raw_counts[key] = raw_counts.get(key, 0) + n
+    canon = machines.canonical_hosts(pairs, {k: n for k, n in raw_counts.items() if k})
+    digests = machines.merged_digests(raw_digests, canon)
+    counts: dict[str | None, int] = {}
+    for key, n in raw_counts.items():
+        machine = canon.get(key, key) if key is not None else None
+        counts[machine] = counts.get(machine, 0) + n
     report.events = sum(counts.values())
     changed = [h for h, d in digests.items() if old_hosts.get(h) != d]
     incremental = old_digest is not None and len(changed) < len(digests)
@@ -239,8 +258,8 @@ def _build(
     kept = [h for h in digests if h is not None and h not in redo]
     if not incremental:
         redo, kept = [h for h in digests if h is not None], []
-    tasks = parts.plan(redo, counts, task_events)
-    hosts = [h for h in digests if h is not None]
+    tasks = parts.plan(redo, counts, task_events)  # type: ignore[arg-type]
+    hosts = [h for h in raw_digests if h is not None]
     spill = connection.spill_folder(root)
     spill.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=spill))
@@ -259,6 +278,7 @@ def _build(
             rules,
             executor or executors.configured(jobs),
             say,
+            canon,
         )
         report.failed = sorted(failed)
         report.hosts_failed = sorted(h for group in failed.values() for h in group)
@@ -267,6 +287,7 @@ def _build(
                 say(f"{db.kind} database {db.path} is missing or unreadable: not used")
         say("summarising users and source addresses")
         report.sessions, report.sources = parts.assemble(root, work, kept, places)
+        case_folder.write_derived(root, {"host_names": machines.host_names_table(names, canon)})
     finally:
         shutil.rmtree(work, ignore_errors=True)
     now = dt.datetime.now(dt.timezone.utc)

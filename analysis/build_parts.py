@@ -2,7 +2,7 @@
 
 Sessions are per host, so a task correlates and attributes a group of hosts of about
 `TASK_EVENTS` events on its own connection (its share of the memory budget) and writes its
-sessions, sources and activity as Parquet parts; tasks run on an executor
+sessions, sources, activity and signs of tampering as Parquet parts; tasks run on an executor
 (`storage.executors`: worker processes here, or a Dask cluster), and one that fails twice
 is left out and reported, not fatal.
 `assemble` then writes the derived tables from the parts (and the previous rows of hosts
@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import attribution, geo, views
+from logonscope.analysis import attribution, geo, tampering, views
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
@@ -29,7 +29,7 @@ from logonscope.storage.vocabulary import GATEWAY, require_identifier
 # Events per correlation task: bounds what one task holds (its DuckDB share plus the Arrow
 # tables it returns); a host is never split, sessions being per host.
 TASK_EVENTS = 300_000
-DERIVED = ("sessions", "session_sources", "activity")
+DERIVED = ("sessions", "session_sources", "activity", "tampering")
 # The RD Gateway events of the whole case, written once per build into its work folder: a
 # gateway's log explains sessions on other hosts, which other tasks correlate.
 GATEWAY_FILE = "gateway-events.parquet"
@@ -80,6 +80,7 @@ def run(
     rules: sessions_mod.Rules | None,
     executor: executors.Executor,
     say: Callable[[str], None],
+    canon: dict[str, str] | None = None,
 ) -> dict[str, list[str]]:
     """Correlate every task on `executor`; returns the tasks that failed twice, by name, with
     their hosts (their parts are missing: the assembly builds the rest)."""
@@ -91,7 +92,18 @@ def run(
         executors.Task(
             task_name(task, n == 0),
             correlate_task,
-            (root, work / f"part-{n}", task, n == 0, hosts, with_imported, rules, share, threads),
+            (
+                root,
+                work / f"part-{n}",
+                task,
+                n == 0,
+                hosts,
+                with_imported,
+                rules,
+                share,
+                threads,
+                {a: m for a, m in (canon or {}).items() if m in task and a != m},
+            ),
         )
         for n, task in enumerate(tasks)
     ]
@@ -112,15 +124,30 @@ def correlate_task(
     rules: sessions_mod.Rules | None,
     share: int,
     threads: int,
+    aliases: dict[str, str] | None = None,
 ) -> None:
     """Sessions, sources and activity of `hosts` (plus, with `orphans`, events without a host
-    and imported rows of no known host), written to `prefix`-{sessions,sources,activity}."""
+    and imported rows of no known host), written to `prefix`-{sessions,sources,activity,tampering}.
+
+    `aliases`: the other names (keys) of these hosts -> their host's key; their events are
+    read as the host's (`host` keeps the name as written)."""
+    aliases = aliases or {}
+    names = [*hosts, *sorted(aliases)]
     con = connection.connect(root, share=share, threads=threads)
     try:
         identity.install_macros(con)
-        con.register("_ls_task_hosts", pa.table({"host_key": pa.array(hosts, pa.string())}))
+        con.register("_ls_task_hosts", pa.table({"host_key": pa.array(names, pa.string())}))
+        con.register(
+            "_ls_host_map",
+            pa.table(
+                {
+                    "alias": pa.array(list(aliases), pa.string()),
+                    "host_key": pa.array(list(aliases.values()), pa.string()),
+                }
+            ),
+        )
         con.register("_ls_all_hosts", pa.table({"host_key": pa.array(all_hosts, pa.string())}))
-        folders = {case_folder.partition_name(h) for h in hosts}
+        folders = {case_folder.partition_name(h) for h in names}
         if orphans:
             folders.add(case_folder.partition_name(None))
         files = [f for f in case_folder.event_files(root) if Path(f).parent.name in folders]
@@ -128,9 +155,17 @@ def correlate_task(
             con.read_parquet(files).create_view("_ls_case_events")
         else:
             con.register("_ls_case_events", EVENTS_SCHEMA.empty_table())
-        null_hosts = "OR host_key IS NULL" if orphans else ""
+        null_hosts = "OR e.host_key IS NULL" if orphans else ""
+        # a renamed host's events under its one key (only when it has other names: the plain
+        # view keeps every filter pushed down into the Parquet scan)
+        mapped = (
+            "SELECT e.* REPLACE (coalesce(m.host_key, e.host_key) AS host_key) "
+            "FROM _ls_case_events e LEFT JOIN _ls_host_map m ON m.alias = e.host_key"
+            if aliases
+            else "SELECT * FROM _ls_case_events e"
+        )
         con.execute(
-            "CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM _ls_case_events WHERE host_key "
+            f"CREATE OR REPLACE TEMP VIEW events AS {mapped} WHERE e.host_key "
             f"IN (SELECT host_key FROM _ls_task_hosts) {null_hosts}"
         )
         imported = sorted(str(p) for p in (root / case_folder.IMPORTED).glob("*.parquet"))
@@ -155,19 +190,29 @@ def correlate_task(
         con.register("_ls_built", sess)
         con.register("_ls_built_src", src)
         activity = attribution.attribute(
-            con, "_ls_built", "_ls_built_src", with_imported=with_imported and bool(imported)
+            con,
+            "_ls_built",
+            "_ls_built_src",
+            with_imported=with_imported and bool(imported),
+            host_map="_ls_host_map",
         )
         con.register("_ls_activity", activity)
-        sess = con.sql(
-            """SELECT s.* REPLACE (coalesce(a.n, 0) AS n_activity)
+        con.register("_ls_evidence", case_folder.read_evidence(root))
+        signs = tampering.signs(con, "_ls_evidence")
+        con.register("_ls_signs", signs)
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE _ls_counted AS
+               SELECT s.* REPLACE (coalesce(a.n, 0) AS n_activity)
                FROM _ls_built s LEFT JOIN (SELECT session_id, count(*) AS n FROM _ls_activity
                                            WHERE session_id IS NOT NULL GROUP BY 1) a
                USING (session_id)"""
-        ).to_arrow_table()
+        )
+        sess = con.sql(tampering.flag_sql("_ls_counted", "_ls_signs")).to_arrow_table()
         sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
     finally:
         connection.close(con)
-    for name, table in (("sessions", sess), ("sources", src), ("activity", activity)):
+    outputs = (("sessions", sess), ("sources", src), ("activity", activity), ("tampering", signs))
+    for name, table in outputs:
         case_folder.write_table_atomic(prefix.with_name(f"{prefix.name}-{name}.parquet"), table)
 
 
@@ -188,6 +233,7 @@ def assemble(
             "sessions": sessions_mod.SESSIONS_SCHEMA,
             "sources": sessions_mod.SOURCES_SCHEMA,
             "activity": attribution.SCHEMA,
+            "tampering": tampering.SCHEMA,
         }
         for name, schema in schemas.items():
             written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
@@ -226,6 +272,21 @@ def assemble(
                 "ORDER BY host_key, time, record_id, channel, evidence_sha256"
             ),
             attribution.SCHEMA,
+        )
+        tp_cols = _columns(tampering.SCHEMA)
+        tp_old = (
+            f"UNION ALL SELECT {tp_cols} FROM tampering WHERE host_key IN (SELECT * FROM _ls_kept)"
+            if old
+            else ""
+        )
+        case_folder.write_derived_relation(
+            root,
+            "tampering",
+            con.sql(
+                f"SELECT {tp_cols} FROM _ls_new_tampering {tp_old} "
+                "ORDER BY host_key, time, channel, record_id"
+            ),
+            tampering.SCHEMA,
         )
         cols = _columns(sessions_mod.SESSIONS_SCHEMA)
         sess_old = (

@@ -8,7 +8,7 @@ and plain dicts; never imports the UI.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -44,6 +44,13 @@ class Facets:
     outcomes: tuple[str, ...]
     first: Any
     last: Any
+    # a host's other names (a renamed host: its earlier names; NAME.domain spellings)
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def label(self, host: str) -> str:
+        """How a host list shows `host`: with the other names it was seen under."""
+        others = self.names.get(host, ())
+        return f"{host}  (also {', '.join(others)})" if others else host
 
 
 def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -53,6 +60,42 @@ def _has(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         params=[name, name],
     ).fetchall()
     return bool(rows)
+
+
+# A machine's name in lists: the name it wrote last (a renamed host shows its new name),
+# among the machines that have sessions.
+_LATEST_NAMES = """
+    SELECT arg_max(name, last_seen) AS name, list(name ORDER BY first_seen, name) AS names
+    FROM host_names
+    WHERE host_key IN (SELECT DISTINCT host_key FROM sessions)
+    GROUP BY host_key ORDER BY 1
+"""
+
+
+def host_names(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """Every name the machine called `name` (any of its names) was seen under, as written."""
+    from logonscope.analysis.queries import host_key
+
+    if not _has(con, "host_names"):
+        return [name]
+    rows = con.execute(
+        "SELECT name FROM host_names WHERE host_key = ? ORDER BY name", [host_key(con, name)]
+    ).fetchall()
+    return [r[0] for r in rows] or [name]
+
+
+def host_list(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """One row per machine: its name (the latest), key, every name seen, events, first and
+    last seen -- the host list a responder checks renames in."""
+    if not _has(con, "host_names"):
+        return pa.table({"host": pa.array([], pa.string())})
+    return con.sql(
+        """SELECT arg_max(name, last_seen) AS host, host_key,
+                  list(name ORDER BY first_seen, name) AS names, count(*) AS n_names,
+                  sum(events) AS events, min(first_seen) AS first_seen,
+                  max(last_seen) AS last_seen
+           FROM host_names GROUP BY host_key ORDER BY host"""
+    ).to_arrow_table()
 
 
 def facets(con: duckdb.DuckDBPyConnection) -> Facets:
@@ -69,6 +112,16 @@ def facets(con: duckdb.DuckDBPyConnection) -> Facets:
     first, last = con.sql(
         'SELECT min(start), max(coalesce("end", start)) FROM sessions'
     ).fetchall()[0]
+    if _has(con, "host_names"):  # one per machine, under its latest name
+        rows = con.sql(_LATEST_NAMES).fetchall()
+        return Facets(
+            tuple(r[0] for r in rows),
+            distinct("logon_kind"),
+            distinct("outcome"),
+            first,
+            last,
+            {r[0]: tuple(n for n in r[1] if n != r[0]) for r in rows},
+        )
     # one name per host_key (a host seen as NAME and NAME.domain is one host)
     hosts = tuple(
         str(r[0])

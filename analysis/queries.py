@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import views
+from logonscope.analysis import tampering, views
 from logonscope.storage import identity
 
 # `Filters(ip=NO_IP)` selects sessions without a source address (console logons, ...).
@@ -87,9 +87,26 @@ def where(filters: Filters) -> tuple[str, list[Any]]:
     return (" AND ".join(parts) or "TRUE"), params
 
 
+def host_key(con: duckdb.DuckDBPyConnection, name: str | None) -> str | None:
+    """The key of the machine `name` (any of its names, short or full) is listed under: a
+    renamed host's old name resolves to the machine (the `host_names` table of the build)."""
+    key = identity.host_key(name)
+    if key is None or not has_view(con, "host_names"):
+        return key
+    rows = con.execute("SELECT min(host_key) FROM host_names WHERE name_key = ?", [key]).fetchall()
+    return rows[0][0] if rows and rows[0][0] is not None else key
+
+
+def resolved(con: duckdb.DuckDBPyConnection, filters: Filters) -> Filters:
+    """`filters` with the host named by the key of its machine (see `host_key`)."""
+    if filters.host is None:
+        return filters
+    return replace(filters, host=host_key(con, filters.host))
+
+
 def _filtered(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
     """Materialise the filtered sessions as temp table `_ls_q` on `con`."""
-    cond, params = where(filters)
+    cond, params = where(resolved(con, filters))
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _ls_q AS SELECT * FROM sessions WHERE {cond}", params
     )
@@ -101,7 +118,7 @@ def sessions(
     """Sessions matching `filters`, oldest first. `relation`: where to read them, `sessions`
     or a subset of its rows the caller registered (one user's rows held in memory: the same
     conditions then scan thousands of rows instead of the case)."""
-    cond, params = where(filters or Filters())
+    cond, params = where(resolved(con, filters or Filters()))
     return con.sql(
         f"SELECT * REPLACE ({views.KIND} AS logon_kind) FROM {views.checked(relation)}"
         f" WHERE {cond}"
@@ -229,6 +246,18 @@ def session_detail(
         .to_arrow_table()
         .to_pylist()
     )
+    if has_view(con, "host_names") and detail.get("host_key") is not None:
+        detail["host_names"] = [
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM host_names WHERE host_key = ? ORDER BY name",
+                [detail["host_key"]],
+            ).fetchall()
+        ]
+    if detail.get("tampered") and has_view(con, "tampering"):
+        detail["tampering_signs"] = [
+            r[0] for r in con.execute(tampering.SESSION_SIGNS_SQL, [session_id]).fetchall()
+        ]
     detail["activity"] = []
     if has_view(con, "activity"):
         detail["activity"] = (

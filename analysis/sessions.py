@@ -88,6 +88,8 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "src_city",
     "src_asn",
     "src_org",
+    "clock_changes",
+    "tampered",
 )
 SOURCE_COLUMNS: tuple[str, ...] = (
     "session_id",
@@ -225,6 +227,10 @@ SESSIONS_SCHEMA = pa.schema(
         ("src_city", pa.string()),
         ("src_asn", pa.int64()),
         ("src_org", pa.string()),
+        # the clock changes it spans, in words (old -> new, the record that set it)
+        ("clock_changes", pa.list_(pa.string())),
+        # a log clear or missing records on its host during its span (analysis.tampering)
+        ("tampered", pa.bool_()),
     ]
 )
 SOURCES_SCHEMA = pa.schema(

@@ -99,6 +99,8 @@ def compare(gen: Path, case: Path) -> list[Any]:
                 diffs[field] = (ts[field], o[field])
         if ts.get("clock_changed", False) != o["clock_changed"]:
             diffs["clock_changed"] = (ts.get("clock_changed", False), o["clock_changed"])
+        if ts.get("tampered", False) != o["tampered"]:
+            diffs["tampered"] = (ts.get("tampered", False), o["tampered"])
         if ts["elevated"] != o["elevated"]:
             diffs["elevated"] = (ts["elevated"], o["elevated"])
         for field in ("start", "end"):

@@ -150,3 +150,14 @@ def write_brute_force(out: Path) -> None:
 def brute_force_case(factory: pytest.TempPathFactory) -> Path:
     """`write_brute_force`'s evidence, ingested and built."""
     return _build(factory, "brute-case", write_brute_force)
+
+
+def write_system_service(out: Path) -> None:
+    """The `system-service` scenario: SYSTEM service installs, one before anyone logs on (no
+    session), two during the only RDP session open on the host (host+time)."""
+    gen.generate(out, ["system-service"], None, None, 1)
+
+
+def system_service_case(factory: pytest.TempPathFactory) -> Path:
+    """`write_system_service`'s evidence, ingested and built."""
+    return _build(factory, "system-service-case", write_system_service)

@@ -93,6 +93,7 @@ class LogonscopeApp(App[int]):
                 ("s", "all_sessions", "All sessions of the case"),
                 ("H", "hosts", "Sessions of one host"),
                 ("h", "host_timeline", "Host timeline: who was on this host when"),
+                ("A", "unattributed", "Activity no session holds (service installs, ...)"),
                 ("/", "search", "Search the current table"),
                 ("o", "sort", "Sort the current table by a column"),
                 ("e", "export", "Export the current view to CSV / JSON"),

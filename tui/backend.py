@@ -323,6 +323,18 @@ class Backend:
 
         return self.run("event", lookup.event, evidence_sha256, record_id)
 
+    def unattributed(self, state: FilterState) -> pa.Table:
+        """Activity no session holds, on the filters' host (any of its names), in their
+        time range."""
+        from logonscope.analysis.listing import activity_rows
+
+        def query(con: Any) -> pa.Table:
+            return activity_rows(
+                con, unattributed=True, host=state.host, since=state.since, until=state.until
+            )
+
+        return self.run("unattributed", query)
+
     def facets(self) -> Any:
         from logonscope.analysis import lookup
 

@@ -27,6 +27,7 @@ COMMANDS = (
     "import_activity",
     "activity",
     "plot",
+    "tampering",
 )
 # Commands that ingest or build sessions: they take --executor/--scheduler/--workers.
 BUILDS = (
@@ -39,6 +40,7 @@ BUILDS = (
     "query",
     "import-activity",
     "plot",
+    "tampering",
 )
 
 

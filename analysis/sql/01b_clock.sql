@@ -8,6 +8,7 @@
 CREATE OR REPLACE TEMP TABLE _ls_chg1 AS
 WITH c AS (
     SELECT f.sha_h, coalesce(e.host_key, ls_host_key(e.host)) AS host_key, e.record_id,
+           e.event_id,
            epoch_us(try_cast(json_extract_string(e.data,
                CASE WHEN e.event_id = 4616 THEN '$$.PreviousTime' ELSE '$$.OldTime' END)
                AS TIMESTAMPTZ)) AS prev_us,
@@ -30,7 +31,7 @@ CREATE OR REPLACE TEMP TABLE _ls_chg AS
 WITH d AS (
     SELECT DISTINCT host_key, sha_h, n_in_log FROM _ls_chg1
     QUALIFY row_number() OVER (PARTITION BY host_key ORDER BY n_in_log DESC, sha_h) = 1)
-SELECT c.host_key, c.sha_h, c.record_id, c.prev_us, c.new_us,
+SELECT c.host_key, c.sha_h, c.record_id, c.event_id, c.prev_us, c.new_us,
        row_number() OVER w AS era,
        CAST(sum(c.new_us - c.prev_us) OVER w AS BIGINT) AS offset_us
 FROM _ls_chg1 c JOIN d USING (host_key, sha_h)

@@ -13,7 +13,22 @@ SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
        s.client_tz, s.gateway_ip, s.gateway_host,
        -- where the address is: looked up once for the whole case when it is assembled
        CAST(NULL AS VARCHAR) AS src_country, CAST(NULL AS VARCHAR) AS src_city,
-       CAST(NULL AS BIGINT) AS src_asn, CAST(NULL AS VARCHAR) AS src_org
+       CAST(NULL AS BIGINT) AS src_asn, CAST(NULL AS VARCHAR) AS src_org,
+       k.clock_changes, FALSE AS tampered
 FROM _ls_s s
 LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
+-- the changes a session spans, in words: old -> new time and the record that set it
+LEFT JOIN (
+    SELECT s0.session_id,
+           list(strftime(make_timestamp(g.prev_us), '%Y-%m-%d %H:%M:%S') || ' -> '
+                || strftime(make_timestamp(g.new_us), '%Y-%m-%d %H:%M:%S') || ' UTC ('
+                || CASE g.event_id WHEN 4616 THEN 'Security 4616'
+                                   ELSE 'System Kernel-General 1' END
+                || ' record ' || CAST(g.record_id AS VARCHAR) || ')' ORDER BY g.era)
+               AS clock_changes
+    FROM _ls_s0 s0
+    JOIN _ls_clock k0 ON k0.host_key = s0.host_key AND k0.c_from > s0.start_c
+     AND k0.c_from <= coalesce(s0.end_c, s0.start_c)
+    JOIN _ls_chg g ON g.host_key = k0.host_key AND g.era = k0.era
+    GROUP BY s0.session_id) k USING (session_id)
 ORDER BY s.start, s.host_key, s.session_id

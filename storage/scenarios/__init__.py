@@ -10,15 +10,19 @@ every activity event:
                    "start": "...Z", "end": "...Z" | null,
                    "end_reason": "logoff" | "disconnect" | "shutdown" | "none seen",
                    "outcome": "success" | "failure" | "unknown", "is_reconnect", "system",
-                   "admin", "elevated", "clock_changed",
+                   "admin", "elevated", "clock_changed", "tampered",
                    "sources": [{"file", "channel", "event_id", "record_id"}]}],
      "facts": {...}  (only some scenarios: new-country names its user, usual and odd addresses),
      "activity": [{"file", "host", "channel", "event_id", "record_id",
-                   "session": key | null, "confidence": "logon_id" | "user+time" | "host+time" | null}]}
+                   "session": key | null, "confidence": "logon_id" | "user+time" | "host+time" | null}],
+     "tampering": [{"kind": "log cleared" | "records missing", "host", "file", "channel",
+                    "record_id", "record_to", "user" | null}]}
 
 Files are relative to OUT; times UTC with 6 fractional digits, as the host's clock wrote them
 (the `clock-change` scenario sets it back: a session spanning that has `clock_changed`); a failure has start = end and
-end_reason "none seen"; `start` is the attempt's first 4624/4625. Never imports the UI.
+end_reason "none seen"; `start` is the attempt's first 4624/4625. `host` is the name the host
+wrote at the session's start (`host-rename` renames one mid-run); `tampered`: a log clear or
+missing records (`log-cleared`) fall inside the session's span. Never imports the UI.
 """
 
 from __future__ import annotations

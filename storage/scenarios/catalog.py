@@ -194,8 +194,36 @@ S1100 = EventType(
     task=103,
     keywords=0x4020000000000000,
 )
+_EVENTLOG_NS = "http://manifests.microsoft.com/win/2004/08/windows/eventlog"
+S1102 = EventType(
+    "Microsoft-Windows-Eventlog",
+    "FC65DDD8-D6EF-4962-83D5-6E5CFE9CE148",
+    SECURITY,
+    1102,
+    user_data("LogFileCleared", _EVENTLOG_NS, *_SUBJECT),
+    level=4,
+    task=104,
+    keywords=0x4020000000000000,
+)
 
 # --- System ----------------------------------------------------------------------------------
+Y104 = EventType(
+    "Microsoft-Windows-Eventlog",
+    "FC65DDD8-D6EF-4962-83D5-6E5CFE9CE148",
+    SYSTEM,
+    104,
+    user_data(
+        "LogFileCleared",
+        _EVENTLOG_NS,
+        "SubjectUserName",
+        "SubjectDomainName",
+        "Channel",
+        "BackupPath",
+    ),
+    level=4,
+    task=104,
+    keywords=0x8000000000000000,
+)
 _CLASSIC = {"version": None, "opcode": None, "task": 0, "keywords": 0x80000000000000}
 Y6005 = EventType("EventLog", None, SYSTEM, 6005, event_data(), qualifiers=32768, **_CLASSIC)
 Y6006 = EventType("EventLog", None, SYSTEM, 6006, event_data(), qualifiers=32768, **_CLASSIC)

@@ -4,6 +4,8 @@ No truth and no sequencing here (the stories do that)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import catalog as c
 from .host import TICKS_PER_SECOND, Host, Session, User
 
@@ -163,6 +165,7 @@ def s4688(
     cmd: str,
     parent: str,
     elevated: bool = False,
+    **extra: Any,
 ) -> None:
     h.emit(
         t,
@@ -187,6 +190,7 @@ def s4688(
         activity=(sess, "logon_id" if sess else None),
         pid=4,
         tid=h.rng.randrange(100, 400),
+        **extra,
     )
 
 

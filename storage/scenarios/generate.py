@@ -19,7 +19,7 @@ from typing import Any
 
 from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
 
-from . import clock, links, rdp_sources, travel
+from . import clock, links, rdp_sources, tamper, travel
 from . import stories as st
 from .host import TICKS_PER_SECOND, Host, Truth, User
 
@@ -42,6 +42,8 @@ SCENARIOS = (
     "new-country",
     "rdp-nla-140",
     "rdp-gateway",
+    "host-rename",
+    "log-cleared",
 )
 DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
@@ -331,6 +333,12 @@ def generate(
             h = r.host(2)
             r.clock = max(r.clock, h.horizon + S)  # nothing of earlier stories may follow it
             r.then(clock.sc_clock_change(h, r.clock, r.carol, r.bob))
+        elif name == "host-rename":
+            h = r.host(1)
+            r.clock = max(r.clock, h.horizon + S)  # the rename follows every earlier story
+            r.then(tamper.sc_host_rename(h, r.clock, r.alice, r.bob))
+        elif name == "log-cleared":
+            r.then(tamper.sc_log_cleared(server, r.clock, r.alice, r.dave, ATTACKER_IPS[2]))
         if progress:
             progress(r.emitted())
     files: list[dict[str, Any]] = []

@@ -62,6 +62,7 @@ class Truth:
         self.n_activity = 0
         # what a scenario wants a test to know beyond sessions (e.g. its odd address)
         self.facts: dict[str, Any] = {}
+        self.tampering: list[dict[str, Any]] = []  # log clears and record gaps, in order
 
     def new_session(self, **fields: Any) -> Session:
         self.n_sessions += 1
@@ -96,6 +97,7 @@ class Truth:
                         ("" if i == 0 else ",\n") + line.rstrip("\n") for i, line in enumerate(src)
                     )
                 fh.write("]")
+            fh.write(f', "tampering": {json.dumps(self.tampering, ensure_ascii=False)}')
             fh.write("}\n")
         os.unlink(self._sessions_path)
         os.unlink(self._activity_path)
@@ -153,6 +155,8 @@ class Host:
         self.rcm_pid = rng.randrange(900, 1000)
         # (true time from which, offset): the host's clock once someone has set it
         self.clock: list[tuple[int, int]] = []
+        # (true time from which, computer name): the names the host wrote, once renamed
+        self.names: list[tuple[int, str]] = []
         self.boot()
 
     # -- the host's clock --------------------------------------------------------------------
@@ -169,6 +173,19 @@ class Host:
         old = self.written(t)
         self.clock.append((t, self.written(t) - t + shift))
         return old, self.written(t)
+
+    def name_at(self, t: int) -> str:
+        """The computer name this host writes into its events at true time t."""
+        name = self.computer
+        for since, new in self.names:
+            if t >= since:
+                name = new
+        return name
+
+    def rename(self, t: int, short: str) -> None:
+        """From true time t on, the host writes `short` (+ its domain suffix) as its name."""
+        suffix = self.computer.partition(".")[2]
+        self.names.append((t, f"{short}.{suffix}" if suffix else short))
 
     def clock_changed(self, start: int, end: int | None) -> bool:
         return end is not None and any(start < since <= end for since, _ in self.clock)
@@ -234,11 +251,28 @@ class Host:
                 w = self.writers[channel] = EvtxWriter(
                     self.folder / FILE_NAMES[channel], max_bytes=self.max_bytes
                 )
-            path, rid = w.write(et, self.written(t), values, computer=self.computer, **system)
+            tamper, skipped = None, 0
+            if "tamper" in system or "skip_records" in system:
+                system = dict(system)
+                tamper = system.pop("tamper", None)  # this record clears a log
+                skipped = system.pop("skip_records", 0)  # records deleted before this one
+                w.next_record_id += skipped
+            computer = self.name_at(t)
+            path, rid = w.write(et, self.written(t), values, computer=computer, **system)
             self.records += 1
             rel = self._rel.get(path)
             if rel is None:
                 rel = self._rel[path] = path.relative_to(self.out).as_posix()
+            if skipped:
+                self.truth.tampering.append(
+                    {"kind": "records missing", "host": computer, "file": rel, "channel": channel}
+                    | {"record_id": rid - skipped, "record_to": rid - 1, "user": None}
+                )
+            if tamper is not None:
+                self.truth.tampering.append(
+                    {"kind": "log cleared", "host": computer, "file": rel, **tamper}
+                    | {"record_id": rid, "record_to": rid}
+                )
             for s in sessions:
                 s.sources.append(
                     {"file": rel, "channel": channel, "event_id": et.event_id, "record_id": rid}
@@ -250,7 +284,7 @@ class Host:
                 self.truth.activity(
                     {
                         "file": rel,
-                        "host": self.computer,
+                        "host": computer,
                         "channel": channel,
                         "event_id": et.event_id,
                         "record_id": rid,
@@ -274,7 +308,7 @@ class Host:
         elevated: bool = False,
     ) -> Session:
         s = self.truth.new_session(
-            host=self.computer,
+            host=self.name_at(start),
             user=user.name,
             domain=user.domain,
             logon_type=logon_type,
@@ -288,6 +322,7 @@ class Host:
             admin=admin,
             elevated=elevated,
             clock_changed=False,
+            tampered=False,
         )
         s.start_real = start
         return s
@@ -315,12 +350,13 @@ class Host:
             if w is None:
                 continue
             for f in w.close():
-                files.append(
-                    {
-                        "file": f.path.relative_to(self.out).as_posix(),
-                        "host": self.computer,
-                        "channel": channel,
-                        "records": f.records,
-                    }
-                )
+                row = {
+                    "file": f.path.relative_to(self.out).as_posix(),
+                    "host": self.computer,
+                    "channel": channel,
+                    "records": f.records,
+                }
+                if self.names:  # a renamed host: its later names (records carry either)
+                    row["renamed_to"] = [name for _, name in self.names]
+                files.append(row)
         return files

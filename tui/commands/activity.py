@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from logonscope.analysis.attribution import activity_rows
+    from logonscope.analysis.listing import activity_rows
     from logonscope.tui.commands.sessions import _open, _print
 
     con = _open(args.case)

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "query",
         help="run DuckDB SQL over the case (views: evidence, events, sessions, ...)",
         description="Run DuckDB SQL over the case's views: evidence, events and the derived "
-        "tables (sessions, session_sources, activity, users, user_ips, host_aliases). When "
+        "tables (sessions, session_sources, activity, users, user_ips, host_aliases, "
+        "host_names, tampering). When "
         "the SQL reads a derived table and the case has not been built since its evidence "
         "changed, it is built first (progress on stderr); SQL over evidence and events only "
         "never builds.",

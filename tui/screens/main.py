@@ -67,6 +67,7 @@ class MainScreen(DrillDownScreen):
         Binding("s", "all_sessions", "all sessions of the case", show=False),
         Binding("H", "hosts", "sessions of a host", show=False),
         Binding("h", "host_timeline", "host timeline: who was on this host when", show=False),
+        Binding("A", "unattributed", "activity no session holds"),
         Binding("u", "goto('users')", "go to Users", show=False),
         Binding("t", "next_tab", "next detail tab", show=False),
         Binding("e", "export", "export this view (CSV / JSON)"),
@@ -209,7 +210,8 @@ class MainScreen(DrillDownScreen):
 
     def action_hosts(self) -> None:
         hosts = list(getattr(self.facets, "hosts", ()) or ())
-        options = [("", "all hosts")] + [(h, h) for h in hosts]
+        label = getattr(self.facets, "label", lambda h: h)
+        options = [("", "all hosts")] + [(h, label(h)) for h in hosts]
 
         def picked(host: str | None) -> None:
             if host is None:
@@ -272,6 +274,11 @@ class MainScreen(DrillDownScreen):
         self.load_sessions(select=first)
         self.load_detail(first)
         self._focus("detail")
+
+    def action_unattributed(self) -> None:
+        from logonscope.tui.screens.unattributed import UnattributedScreen
+
+        self.app.push_screen(UnattributedScreen(self.backend, self.filters))
 
     def action_reload(self) -> None:
         self.reload_all()

@@ -45,12 +45,14 @@ SUMMARY_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "client_tz",
         ),
     ),
-    ("when", ("start", "end", "duration", "is_reconnect")),
+    ("when", ("start", "end", "duration", "is_reconnect", "clock_changed", "clock_changes")),
     ("how it ended", ("outcome", "failure_reason", "end_reason")),
+    ("signs of tampering", ("tampered", "tampering_signs")),
     (
         "host and ids",
         (
             "host",
+            "host_names",
             "logon_type",
             "admin",
             "elevated",
@@ -106,6 +108,8 @@ def explained(name: str, value: Any) -> str:
         return text
     if name == "src_ip_source":
         return visible(IP_SOURCES.get(str(value), f"event {value}"))
+    if name in ("clock_changes", "tampering_signs") and isinstance(value, list):
+        return "; ".join(visible(v) for v in value)
     if name == "logon_type" and isinstance(value, int) and value in LOGON_TYPES:
         return f"{value} ({LOGON_TYPES[value]})"
     return text

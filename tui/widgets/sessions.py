@@ -25,6 +25,7 @@ class SessionsPane(TablePane):
         "user",
         "src_ip",
         "outcome",
+        "tampered",  # "yes" marks a session during a log clear or missing records
         "duration",
         "logon_kind",
         "host",

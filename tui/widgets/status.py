@@ -23,12 +23,13 @@ HINTS = (
     ("s", "all sessions"),
     ("h", "host timeline"),
     ("e", "export"),
+    ("A", "unattributed"),
     ("?", "help"),
     ("Ctrl+P", "commands"),
     ("q", "quit"),
 )
 # Hints left out, in this order, when the footer is too narrow for all of them.
-DROP_FIRST = ("Ctrl+P", "S", "o", "e", "s", "h", "x", "Tab", "/")
+DROP_FIRST = ("A", "Ctrl+P", "S", "o", "e", "s", "h", "x", "Tab", "/")
 
 
 def fitted_hints(width: int) -> list[tuple[str, str]]:
