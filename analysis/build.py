@@ -41,13 +41,15 @@ from logonscope.storage import case as case_folder
 from logonscope.storage import connection, executors
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = "sessions-3"
+RULES_VERSION = "sessions-4"
 DERIVED = (
     "sessions",
     "session_sources",
     "users",
     "user_ips",
     "activity",
+    "logon_sessions",
+    "desktop_sessions",
     "host_aliases",
     "build_info",
 )

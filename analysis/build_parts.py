@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from logonscope.analysis import attribution, views
+from logonscope.analysis import attribution, session_views, views
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
@@ -27,7 +27,7 @@ from logonscope.storage.schema import EVENTS_SCHEMA
 # Events per correlation task: bounds what one task holds (its DuckDB share plus the Arrow
 # tables it returns); a host is never split, sessions being per host.
 TASK_EVENTS = 300_000
-DERIVED = ("sessions", "session_sources", "activity")
+DERIVED = ("sessions", "session_sources", "activity", "logon_sessions", "desktop_sessions")
 
 
 def plan(hosts: list[str], counts: dict[str, int], size: int) -> list[list[str]]:
@@ -128,6 +128,8 @@ def correlate_task(
                 f"ls_host_key(host) IN (SELECT host_key FROM _ls_task_hosts) {orphan_rows}"
             )
         sess, src = sessions_mod.build_sessions(con, rules)
+        # the Windows logon and desktop views, from what the correlation left on `con`
+        other_views = session_views.build_views(con)
         con.register("_ls_built", sess)
         con.register("_ls_built_src", src)
         activity = attribution.attribute(
@@ -143,7 +145,12 @@ def correlate_task(
         sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
     finally:
         connection.close(con)
-    for name, table in (("sessions", sess), ("sources", src), ("activity", activity)):
+    for name, table in (
+        ("sessions", sess),
+        ("sources", src),
+        ("activity", activity),
+        *other_views.items(),
+    ):
         case_folder.write_table_atomic(prefix.with_name(f"{prefix.name}-{name}.parquet"), table)
 
 
@@ -161,6 +168,7 @@ def assemble(root: Path, work: Path, kept: list[str]) -> tuple[int, int]:
             "sessions": sessions_mod.SESSIONS_SCHEMA,
             "sources": sessions_mod.SOURCES_SCHEMA,
             "activity": attribution.SCHEMA,
+            **session_views.SCHEMAS,
         }
         for name, schema in schemas.items():
             written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
@@ -200,6 +208,23 @@ def assemble(root: Path, work: Path, kept: list[str]) -> tuple[int, int]:
             ),
             attribution.SCHEMA,
         )
+        for name, schema in session_views.SCHEMAS.items():
+            view_cols = _columns(schema)
+            view_old = (
+                f"UNION ALL SELECT {view_cols} FROM {name} "
+                "WHERE host_key IN (SELECT * FROM _ls_kept)"
+                if old
+                else ""
+            )
+            case_folder.write_derived_relation(
+                root,
+                name,
+                con.sql(
+                    f"SELECT {view_cols} FROM _ls_new_{name} {view_old} "
+                    f"ORDER BY {session_views.ORDER}"
+                ),
+                schema,
+            )
         cols = _columns(sessions_mod.SESSIONS_SCHEMA)
         sess_old = (
             f"UNION ALL SELECT {cols} FROM sessions WHERE host_key IN (SELECT * FROM _ls_kept)"
