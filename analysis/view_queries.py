@@ -94,13 +94,13 @@ def view_sessions(
     ).to_arrow_table()
 
 
-def _members(con: duckdb.DuckDBPyConnection, members: list[dict[str, Any]]) -> list[dict]:
+def _members(con: duckdb.DuckDBPyConnection, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The member events with the evidence file each was read from."""
     if not members:
         return []
     con.register("_ls_vm", pa.Table.from_pylist(members))
     try:
-        return (
+        found: list[dict[str, Any]] = (
             con.sql(
                 """SELECT m.time, m.channel, m.event_id, m.record_id, m.evidence_sha256,
                           e.path AS evidence_path
@@ -112,15 +112,18 @@ def _members(con: duckdb.DuckDBPyConnection, members: list[dict[str, Any]]) -> l
             .to_arrow_table()
             .to_pylist()
         )
+        return found
     finally:
         con.unregister("_ls_vm")
 
 
-def _contained(con: duckdb.DuckDBPyConnection, ids: list[str], host_key: Any) -> list[dict]:
+def _contained(
+    con: duckdb.DuckDBPyConnection, ids: list[str], host_key: Any
+) -> list[dict[str, Any]]:
     if not ids:
         return []
     cols = ", ".join(f'"{c}"' for c in CONTAINED)
-    return (
+    found: list[dict[str, Any]] = (
         con.sql(
             f"SELECT {cols} FROM sessions WHERE host_key IS NOT DISTINCT FROM ? "
             "AND list_contains(?, session_id) ORDER BY start, session_id",
@@ -129,6 +132,7 @@ def _contained(con: duckdb.DuckDBPyConnection, ids: list[str], host_key: Any) ->
         .to_arrow_table()
         .to_pylist()
     )
+    return found
 
 
 def view_detail(
@@ -150,10 +154,10 @@ def view_detail(
     rows = con.sql(f"SELECT * FROM {table} WHERE {key} = ?", params=[view_id]).to_arrow_table()
     if rows.num_rows == 0:
         return None
-    detail = rows.to_pylist()[0]
-    detail["members"] = _members(con, detail.pop("members") or [])
-    detail["sessions"] = _contained(con, detail["session_ids"], detail["host_key"])
-    return detail
+    found: dict[str, Any] = rows.to_pylist()[0]
+    found["members"] = _members(con, found.pop("members") or [])
+    found["sessions"] = _contained(con, found["session_ids"], found["host_key"])
+    return found
 
 
 def related(
