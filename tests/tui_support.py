@@ -150,3 +150,14 @@ def write_brute_force(out: Path) -> None:
 def brute_force_case(factory: pytest.TempPathFactory) -> Path:
     """`write_brute_force`'s evidence, ingested and built."""
     return _build(factory, "brute-case", write_brute_force)
+
+
+def write_reconnect(out: Path) -> None:
+    """The generator's `rdp-reconnect` scenario alone: dave's RDP session on one server,
+    disconnected and reconnected from another address, then logged off."""
+    gen.generate(out, ["rdp-reconnect"])
+
+
+def reconnect_case(factory: pytest.TempPathFactory) -> Path:
+    """`write_reconnect`'s evidence, ingested and built."""
+    return _build(factory, "reconnect-case", write_reconnect)
