@@ -114,7 +114,9 @@ def test_an_investigator_session_names_its_logon_and_desktop_sessions(
 
 def _summary(main: MainScreen) -> dict[str, str]:
     rows = main.pane("detail").query_one("#summary-table").shaped.rows
-    return dict(zip(rows.column("field").to_pylist(), rows.column("value").to_pylist()))
+    return dict(
+        zip(rows.column("field").to_pylist(), rows.column("value").to_pylist(), strict=True)
+    )
 
 
 @async_test
