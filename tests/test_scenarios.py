@@ -18,7 +18,15 @@ from logonscope.storage.scenarios import SCENARIOS, generate
 from tests.evtx_readback import check_crcs, parse_time, read_python, read_rust
 
 ROOT = Path(__file__).resolve().parent.parent
-TRUTH_KEYS = ["seed", "scenarios", "files", "sessions", "activity"]
+TRUTH_KEYS = [
+    "seed",
+    "scenarios",
+    "files",
+    "sessions",
+    "activity",
+    "logon_sessions",
+    "desktop_sessions",
+]
 SESSION_KEYS = [
     "key",
     "host",
@@ -109,6 +117,15 @@ def assert_truth_consistent(out: Path) -> dict[str, Any]:
             if not s["clock_changed"]:
                 assert parse_time(s["start"]) <= t
                 assert s["end"] is None or t <= parse_time(s["end"])
+    # the Windows logon and desktop sessions: each names records that exist on its host, its
+    # logon id or LSM session id in them, and investigator sessions of the truth
+    for kind, ids in (("logon_sessions", "logon_id"), ("desktop_sessions", "lsm_session_id")):
+        for v in truth[kind]:
+            assert v["sources"] and set(v["sessions"]) <= set(sessions), v
+            assert ISO_Z.match(v["start"]) and (v["end"] is None or ISO_Z.match(v["end"]))
+            for src in v["sources"]:
+                rec = records[(src["file"], src["record_id"])]
+                assert rec["computer"] == v["host"] and v[ids] is not None
     return truth
 
 

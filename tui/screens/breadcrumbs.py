@@ -26,7 +26,7 @@ def crumbs(nav: Nav, filters: FilterState, case_label: str = "") -> str:
     if nav.session_id and nav.pane == "detail":
         parts.append(f"{_kind(nav)}session {visible(nav.session_id)}")
     pane = PANE_NAMES[nav.pane]
-    if nav.pane == "sessions":
+    if nav.pane == "sessions" and nav.view != "investigator":
         pane = f"Sessions: {LABELS[nav.view]}"
     parts.append(f"[{pane}]")
     return " › ".join(parts)
