@@ -148,7 +148,7 @@ async def test_v_cycles_the_sessions_pane_through_the_three_views(case: Path) ->
         await settle(pilot)
         rows = sessions.shaped.rows
         assert rows.num_rows == len(truth["desktop_sessions"]) == 1
-        assert "desktop sessions" in str(sessions.border_title)
+        assert "Desktop sessions" in str(sessions.border_title)
         summary = _summary(main)
         assert "── contains 2 investigator sessions" in summary
         assert investigator <= set(summary)  # each contained session by its id

@@ -41,7 +41,7 @@ def sessions_context(nav: Nav, filters: FilterState) -> str:
         who += f" on {visible(filters.host)}"
     if nav.burst:
         who += f" · burst of {len(nav.burst)} failures (Esc: back)"
-    return f"{who} · {LABELS[nav.view]} (v)"
+    return who
 
 
 def _kind(nav: Nav) -> str:

@@ -251,8 +251,9 @@ class MainScreen(DrillDownScreen):
             return
         view = table.shaped.view
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        name = table.title.lower().replace(" + ", "-").replace(" ", "-")
-        what = f"{table.title} ({view.num_rows:,} rows, every column, search and sort applied)"
+        heading = table.heading().removesuffix(" (v)")
+        name = heading.lower().replace(" + ", "-").replace(" ", "-")
+        what = f"{heading} ({view.num_rows:,} rows, every column, search and sort applied)"
 
         def chosen(path: str | None) -> None:
             if path:

@@ -118,9 +118,9 @@ class LoadingScreen(PanesScreen):
     def load_sessions(self, select: object = None) -> None:
         nav = self.nav
         context = sessions_context(nav, self.filters)
+        self.pane("sessions").view = nav.view  # before its title says what it is loading
         self.pane("sessions").loading_for(context)
         who: Who = (nav.user, nav.ip, nav.ip_set, nav.burst)
-        self.pane("sessions").view = nav.view
         job = self._job("sessions", context, select)
         if nav.view != "investigator":
             self._view_worker(self.backend, job, who, nav.view)

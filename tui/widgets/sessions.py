@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from textual.message import Message
 
-from logonscope.analysis.session_views import TABLES
+from logonscope.analysis.session_views import LABELS, TABLES
 from logonscope.tui.widgets.table_pane import TablePane
 
 
@@ -90,6 +90,10 @@ class SessionsPane(TablePane):
 
     def key_name(self) -> str | None:
         return TABLES[self.view][1]
+
+    def heading(self) -> str:
+        label = LABELS[self.view]
+        return label[0].upper() + label[1:] + " (v)"
 
     def row_id(self, row: dict[str, Any] | None) -> str | None:
         """The id of a listed row in the current view."""

@@ -206,6 +206,11 @@ class TablePane(Vertical):
     def _placeholder(self) -> Static:
         return self.query_one(".placeholder", Static)
 
+    def heading(self) -> str:
+        """What the pane's border calls its rows (the class's `title` unless they change
+        kind)."""
+        return self.title
+
     def key_name(self) -> str | None:
         """The column that identifies a row (the class's `key_column` unless a pane's rows
         change kind)."""
@@ -265,7 +270,7 @@ class TablePane(Vertical):
     # --- titles ---------------------------------------------------------------------
 
     def _retitle(self, loading: bool = False) -> None:
-        title = self.title + (f" · {self.context}" if self.context else "")
+        title = self.heading() + (f" · {self.context}" if self.context else "")
         self.border_title = Content(title)  # Content: plain text, never markup
         bits = []
         if loading:
