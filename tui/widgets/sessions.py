@@ -25,9 +25,12 @@ class SessionsPane(TablePane):
         "start",
         "user",
         "src_ip",
+        "src_ips",  # a desktop session's addresses
+        "logon_id",  # a Windows logon session's id
         "outcome",
         "duration",
         "logon_kind",
+        "n_connects",
         "host",
         "end",
         "attempts",
@@ -50,9 +53,6 @@ class SessionsPane(TablePane):
         "system",
         "session_id",
         # the Windows logon and desktop views
-        "logon_id",
-        "src_ips",
-        "n_connects",
         "n_disconnects",
         "n_members",
         "session_ids",
