@@ -43,11 +43,11 @@ LABELS = {
 _TS = pa.timestamp("us", tz="UTC")
 MEMBER = pa.struct(
     [
-        ("evidence_sha256", pa.string()),
-        ("record_id", pa.int64()),
         ("time", _TS),
         ("channel", pa.string()),
         ("event_id", pa.int32()),
+        ("record_id", pa.int64()),
+        ("evidence_sha256", pa.string()),
     ]
 )
 LOGON_SCHEMA = pa.schema(

@@ -47,9 +47,10 @@ agg AS (
                AS n_connects,
            count(*) FILTER (WHERE src = 'lsm' AND kind = 'disconnect' AND event_id = 24)
                AS n_disconnects,
-           list(struct_pack(evidence_sha256, record_id, time := make_timestamp(tw),
-                            channel := $view_channel, event_id := CAST(event_id AS INTEGER))
-                ORDER BY t, record_id) AS members,
+           -- sorted as structs: by time first (an ordered aggregate is slow per group)
+           list_sort(list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
+                                      event_id := CAST(event_id AS INTEGER), record_id,
+                                      evidence_sha256))) AS members,
            count(*) AS n_members
     FROM m GROUP BY host_key, boot, lsid, seg)
 SELECT substr(md5(concat_ws('|', 'desktop', a.host_key, h.evidence_sha256,

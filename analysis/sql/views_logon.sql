@@ -31,15 +31,22 @@ sid AS (
     FROM _ls_vl_mem m JOIN _ls_all a USING (eid) JOIN _ls_s s USING (attempt)),
 agg AS (
     SELECT opener,
-           list(struct_pack(evidence_sha256, record_id, time := make_timestamp(tw),
-                            channel := $view_channel, event_id := CAST(event_id AS INTEGER))
-                ORDER BY t, record_id) AS members,
+           -- sorted as structs: by time first (an ordered aggregate is slow per group)
+           list_sort(list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
+                                      event_id := CAST(event_id AS INTEGER), record_id,
+                                      evidence_sha256))) AS members,
            count(*) AS n_members,
            -- the first logoff of the id at or after its 4624 ends it
            arg_min(tw, (t, eid)) FILTER (WHERE kind = 'logoff' AND t >= ot) AS end_tw
     FROM m GROUP BY opener),
 ids AS (SELECT opener, list(session_id ORDER BY session_id) AS session_ids
-        FROM sid GROUP BY opener)
+        FROM sid GROUP BY opener),
+sys AS (
+    -- the system rule once per distinct account (it normalises the user name)
+    SELECT user_raw, logon_type, target_sid,
+           ls_is_system(user_raw, logon_type, target_sid) AS system
+    FROM (SELECT DISTINCT e.user_raw, e.logon_type, e.target_sid
+          FROM _ls_vl_open o JOIN _ls_e e ON e.eid = o.opener))
 SELECT substr(md5(concat_ws('|', 'logon', o.host_key, h.evidence_sha256,
                             CAST(e.record_id AS VARCHAR))), 1, 16) AS logon_session_id,
        e.host, o.host_key, o.boot, o.lid AS logon_id, nullif(e.linked, 0) AS linked_logon_id,
@@ -50,9 +57,12 @@ SELECT substr(md5(concat_ws('|', 'logon', o.host_key, h.evidence_sha256,
        make_timestamp(e.tw) AS start,
        make_timestamp(a.end_tw) AS "end",
        CASE WHEN a.end_tw IS NOT NULL THEN 'logoff' ELSE 'none seen' END AS end_reason,
-       ls_is_system(e.user_raw, e.logon_type, e.target_sid) AS system,
+       y.system,
        a.n_members, coalesce(i.session_ids, []) AS session_ids, a.members
 FROM _ls_vl_open o JOIN _ls_e e ON e.eid = o.opener
 JOIN _ls_sha h ON h.sha_h = e.sha_h
 JOIN agg a ON a.opener = o.opener
 LEFT JOIN ids i ON i.opener = o.opener
+JOIN sys y ON y.user_raw IS NOT DISTINCT FROM e.user_raw
+ AND y.logon_type IS NOT DISTINCT FROM e.logon_type
+ AND y.target_sid IS NOT DISTINCT FROM e.target_sid
