@@ -9,11 +9,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow as pa
 import pytest
 
+from logonscope.analysis.session_views import build_views
+from logonscope.analysis.sessions import build_sessions
+from logonscope.storage.schema import EVENTS_SCHEMA
 from logonscope.tui.app import make_app
 from logonscope.tui.screens.main import MainScreen
 from tests.conftest import run_cli_inline
+from tests.test_sessions_rules import RDP_ACT, Log
 from tests.tui_support import async_test, evidence_of, reconnect_case, settle, truth_of
 
 WIDE = (120, 36)
@@ -156,3 +162,47 @@ async def test_v_cycles_the_sessions_pane_through_the_three_views(case: Path) ->
         await pilot.press("v")
         await settle(pilot)
         assert set(sessions.shaped.rows.column("session_id").to_pylist()) == investigator
+
+
+def _views(log: Log) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("events", pa.Table.from_pylist(log.rows, schema=EVENTS_SCHEMA))
+    sessions, _ = build_sessions(con)
+    return sessions.to_pylist(), {k: t.to_pylist() for k, t in build_views(con).items()}
+
+
+def test_a_reused_lsm_session_id_begins_a_new_desktop_after_its_logoff() -> None:
+    log = Log()
+    log.logon(10, "alice", 0x10, 2, ip="127.0.0.1")
+    log.lsm(11, 21, "alice", 2, "LOCAL")
+    log.lsm(100, 23, "alice", 2)
+    log.logoff(101, "alice", 0x10)
+    log.logon(200, "bob", 0x20, 10, ip="10.0.0.7")  # Windows hands session 2 out again
+    log.lsm(201, 21, "bob", 2, "10.0.0.7", act=RDP_ACT)
+    sessions, views = _views(log)
+    desktops = views["desktop_sessions"]
+    assert [(d["user"], d["end_reason"], d["src_ips"]) for d in desktops] == [
+        ("alice", "logoff", []),
+        ("bob", "none seen", ["10.0.0.7"]),
+    ]
+    owner = {s["session_id"]: s["user"] for s in sessions}
+    assert [[owner[i] for i in d["session_ids"]] for d in desktops] == [["alice"], ["bob"]]
+
+
+def test_a_logon_session_ends_at_the_first_logoff_of_its_id_and_shared_ids_never_merge() -> None:
+    log = Log()
+    log.uac_pair(10, "alice", 0x10, 0x11, 2, ip="127.0.0.1")
+    log.priv(10.001, "alice", 0x10)
+    log.logoff(50, "alice", 0x11, 4647)
+    log.logoff(51, "alice", 0x11)
+    log.logoff(51.001, "alice", 0x10)
+    log.logon(60, "SYSTEM", 0x3E7, 5)
+    log.logon(70, "SYSTEM", 0x3E7, 5)
+    _, views = _views(log)
+    rows = {(r["logon_id"], r["start"].second): r for r in views["logon_sessions"]}
+    assert sorted(rows) == [(0x10, 10), (0x11, 10), (0x3E7, 0), (0x3E7, 10)]
+    limited, full = rows[(0x11, 10)], rows[(0x10, 10)]
+    assert (limited["end"].second, limited["n_members"]) == (50, 3)  # 4624, 4647, 4634
+    assert full["n_members"] == 3 and full["linked_logon_id"] == 0x11  # 4624, 4672, 4634
+    assert all(r["end"] is None and r["n_members"] == 1 for k, r in rows.items() if k[0] == 0x3E7)
