@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from logonscope.storage import times as storage_times
+from logonscope.tui.commands.session_views import (
+    VIEW_HELP,
+    VIEW_TABLES,
+    iso_members,
+    pairs,
+    view_session,
+)
 from logonscope.tui.errors import UsageError
 from logonscope.tui.output import FORMATS
 
@@ -40,41 +47,6 @@ FLAGS = (
     ("elevated", "E"),
     ("tunnelled", "T"),
     ("system", "S"),
-)
-# `--format table` for the Windows logon and desktop views
-VIEW_TABLES = {
-    "logon": (
-        "logon_session_id",
-        "start",
-        "end",
-        "end_reason",
-        "host_key",
-        "user",
-        "logon_kind",
-        "logon_id",
-        "src_ip",
-        "n_members",
-        "session_ids",
-    ),
-    "desktop": (
-        "desktop_session_id",
-        "start",
-        "end",
-        "end_reason",
-        "host_key",
-        "user",
-        "lsm_session_id",
-        "src_ips",
-        "n_connects",
-        "n_disconnects",
-        "n_members",
-        "session_ids",
-    ),
-}
-VIEW_HELP = (
-    "which sessions: investigator (default: every attempt, reconnects split), logon "
-    "(Windows logon sessions: one per logon id per boot, 4624 to 4634/4647) or desktop "
-    "(one per LSM session id per boot, across disconnects and reconnects)"
 )
 USERS_TABLE = (
     "user",
@@ -274,27 +246,8 @@ def run_sessions(args: argparse.Namespace) -> int:
         return 0
     members = args.format in ("json", "jsonl")  # nested: not for table or csv
     table = view_queries.view_sessions(con, args.view, filters, members=members)
-    _print(_iso_members(table), args.format, VIEW_TABLES[args.view])
+    _print(iso_members(table), args.format, VIEW_TABLES[args.view])
     return 0
-
-
-def _iso_members(table: Any) -> Any:
-    """Member times as ISO 8601 UTC `Z` like every other time in JSON (nested, the JSON
-    writer would print them its own way)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if "members" not in table.column_names:
-        return table
-    column = table.column("members").combine_chunks()
-    if isinstance(column, pa.ChunkedArray):  # an empty table
-        column = pa.concat_arrays(column.chunks) if column.chunks else column
-    structs = column.flatten()
-    fields = {f.name: structs.field(f.name) for f in structs.type}
-    fields["time"] = pc.strftime(fields["time"], format="%Y-%m-%dT%H:%M:%SZ")
-    iso = pa.StructArray.from_arrays(list(fields.values()), names=list(fields))
-    members = pa.ListArray.from_arrays(column.offsets, iso, mask=column.is_null())
-    return table.set_column(table.column_names.index("members"), "members", members)
 
 
 def run_users(args: argparse.Namespace) -> int:
@@ -325,7 +278,7 @@ def run_session(args: argparse.Namespace) -> int:
 
     con = _open(args.case)
     if args.view != "investigator":
-        return _view_session(con, args)
+        return view_session(con, args)
     detail = queries.session_detail(con, args.session_id)
     if detail is None:
         raise UsageError(f"no session {args.session_id!r} in {args.case}")
@@ -346,7 +299,7 @@ def run_session(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    _pairs(head)
+    pairs(head)
     print("\nsources:")
     src_table = (
         pa.Table.from_pylist(sources).drop_columns(["evidence_sha256"])
@@ -358,48 +311,3 @@ def run_session(args: argparse.Namespace) -> int:
     if activity:
         write(pa.Table.from_pylist(activity), "table")
     return 0
-
-
-def _view_session(con: Any, args: argparse.Namespace) -> int:
-    """`session ID --view logon|desktop`: its columns, member events, contained sessions."""
-    import json
-
-    import pyarrow as pa
-
-    from logonscope.analysis import view_queries
-    from logonscope.tui.output import rows, write
-
-    detail = view_queries.view_detail(con, args.view, args.session_id)
-    if detail is None:
-        raise UsageError(f"no {args.view} session {args.session_id!r} in {args.case}")
-    members = detail.pop("members")
-    contained = detail.pop("sessions")
-    head = rows(pa.Table.from_pylist([detail]))[0]
-    member_rows = rows(pa.Table.from_pylist(members)) if members else []
-    contained_rows = rows(pa.Table.from_pylist(contained)) if contained else []
-    if args.format == "json":
-        out = {**head, "members": member_rows, "sessions": contained_rows}
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
-        return 0
-    _pairs(head)
-    print(f"\nmembers: {len(member_rows)} event(s)")
-    if members:
-        write(pa.Table.from_pylist(members).drop_columns(["evidence_sha256"]), "table")
-    print(f"\ninvestigator sessions: {len(contained_rows)}")
-    if contained:
-        write(pa.Table.from_pylist(contained), "table")
-    return 0
-
-
-def _pairs(head: dict[str, Any]) -> None:
-    import json
-
-    import pyarrow as pa
-
-    from logonscope.tui.output import write
-
-    values = [
-        "" if v is None else json.dumps(v) if isinstance(v, list) else str(v) for v in head.values()
-    ]
-    write(pa.table({"field": list(head), "value": values}), "table")
