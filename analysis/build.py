@@ -44,14 +44,17 @@ from logonscope.storage import case as case_folder
 from logonscope.storage import connection, executors, geoip, identity
 
 # Bump when a correlation rule changes: every host is then rebuilt once.
-RULES_VERSION = "sessions-7"  # 4: LogonType BIGINT; 5: address places; 6: RdpCoreTS
-# 140/104 and RD Gateway; 7: renamed hosts are one machine, clock changes, tampering
+RULES_VERSION = "sessions-8"  # 4: LogonType BIGINT; 5: address places; 6: RdpCoreTS
+# 140/104 and RD Gateway; 7: renamed hosts are one machine, clock changes, tampering; 8: Windows
+# logon and desktop session views
 DERIVED = (
     "sessions",
     "session_sources",
     "users",
     "user_ips",
     "activity",
+    "logon_sessions",
+    "desktop_sessions",
     "host_aliases",
     "host_names",
     "tampering",

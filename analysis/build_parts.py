@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import attribution, geo, tampering, views
+from logonscope.analysis import attribution, geo, session_views, tampering, views
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
@@ -29,7 +29,14 @@ from logonscope.storage.vocabulary import GATEWAY, require_identifier
 # Events per correlation task: bounds what one task holds (its DuckDB share plus the Arrow
 # tables it returns); a host is never split, sessions being per host.
 TASK_EVENTS = 300_000
-DERIVED = ("sessions", "session_sources", "activity", "tampering")
+DERIVED = (
+    "sessions",
+    "session_sources",
+    "activity",
+    "tampering",
+    "logon_sessions",
+    "desktop_sessions",
+)
 # The RD Gateway events of the whole case, written once per build into its work folder: a
 # gateway's log explains sessions on other hosts, which other tasks correlate.
 GATEWAY_FILE = "gateway-events.parquet"
@@ -187,6 +194,8 @@ def correlate_task(
         else:
             con.register("_ls_gateway_events", EVENTS_SCHEMA.empty_table())
         sess, src = sessions_mod.build_sessions(con, rules, gateway_events="_ls_gateway_events")
+        # the Windows logon and desktop views, from what the correlation left on `con`
+        other_views = session_views.build_views(con)
         con.register("_ls_built", sess)
         con.register("_ls_built_src", src)
         activity = attribution.attribute(
@@ -211,7 +220,13 @@ def correlate_task(
         sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
     finally:
         connection.close(con)
-    outputs = (("sessions", sess), ("sources", src), ("activity", activity), ("tampering", signs))
+    outputs = (
+        ("sessions", sess),
+        ("sources", src),
+        ("activity", activity),
+        ("tampering", signs),
+        *other_views.items(),
+    )
     for name, table in outputs:
         case_folder.write_table_atomic(prefix.with_name(f"{prefix.name}-{name}.parquet"), table)
 
@@ -234,6 +249,7 @@ def assemble(
             "sources": sessions_mod.SOURCES_SCHEMA,
             "activity": attribution.SCHEMA,
             "tampering": tampering.SCHEMA,
+            **session_views.SCHEMAS,
         }
         for name, schema in schemas.items():
             written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
@@ -288,6 +304,23 @@ def assemble(
             ),
             tampering.SCHEMA,
         )
+        for name, schema in session_views.SCHEMAS.items():
+            view_cols = _columns(schema)
+            view_old = (
+                f"UNION ALL SELECT {view_cols} FROM {name} "
+                "WHERE host_key IN (SELECT * FROM _ls_kept)"
+                if old
+                else ""
+            )
+            case_folder.write_derived_relation(
+                root,
+                name,
+                con.sql(
+                    f"SELECT {view_cols} FROM _ls_new_{name} {view_old} "
+                    f"ORDER BY {session_views.ORDER}"
+                ),
+                schema,
+            )
         cols = _columns(sessions_mod.SESSIONS_SCHEMA)
         sess_old = (
             f"UNION ALL SELECT {cols} FROM sessions WHERE host_key IN (SELECT * FROM _ls_kept)"

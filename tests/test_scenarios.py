@@ -19,7 +19,16 @@ from logonscope.storage.vocabulary import GATEWAY
 from tests.evtx_readback import check_crcs, parse_time, read_python, read_rust
 
 ROOT = Path(__file__).resolve().parent.parent
-TRUTH_KEYS = ["seed", "scenarios", "files", "sessions", "activity", "tampering"]
+TRUTH_KEYS = [
+    "seed",
+    "scenarios",
+    "files",
+    "sessions",
+    "activity",
+    "logon_sessions",
+    "desktop_sessions",
+    "tampering",
+]
 SESSION_KEYS = [
     "key",
     "host",
@@ -115,6 +124,20 @@ def assert_truth_consistent(out: Path) -> dict[str, Any]:
             if not s["clock_changed"]:
                 assert parse_time(s["start"]) <= t
                 assert s["end"] is None or t <= parse_time(s["end"])
+    # the Windows logon and desktop sessions: each names records that exist on its host, its
+    # logon id or LSM session id in them, and investigator sessions of the truth
+    machine = {}  # any name of a host -> every name it wrote (a renamed host has several)
+    for f in truth["files"]:
+        names = {f["host"], *f.get("renamed_to", [])}
+        for name in names:
+            machine[name] = machine.get(name, set()) | names
+    for kind, ids in (("logon_sessions", "logon_id"), ("desktop_sessions", "lsm_session_id")):
+        for v in truth[kind]:
+            assert v["sources"] and set(v["sessions"]) <= set(sessions), v
+            assert ISO_Z.match(v["start"]) and (v["end"] is None or ISO_Z.match(v["end"]))
+            for src in v["sources"]:
+                rec = records[(src["file"], src["record_id"])]
+                assert rec["computer"] in machine.get(v["host"], {v["host"]}) and v[ids] is not None
     return truth
 
 

@@ -488,7 +488,7 @@ async def test_evidence_strings_are_shown_as_text_never_as_markup_or_escapes(
         assert "[red]x[/red]\\x1b[31mEVIL" in text
         assert "\x1b" not in text
         # pane borders too (a str border title would be parsed as markup)
-        assert "Sessions · [red]x[/red]" in text
+        assert "Investigator sessions (v) · [red]x[/red]" in text
         assert "User + source IP · [red]x[/red]" in text
 
 

@@ -161,3 +161,14 @@ def write_system_service(out: Path) -> None:
 def system_service_case(factory: pytest.TempPathFactory) -> Path:
     """`write_system_service`'s evidence, ingested and built."""
     return _build(factory, "system-service-case", write_system_service)
+
+
+def write_reconnect(out: Path) -> None:
+    """The generator's `rdp-reconnect` scenario alone: dave's RDP session on one server,
+    disconnected and reconnected from another address, then logged off."""
+    gen.generate(out, ["rdp-reconnect"])
+
+
+def reconnect_case(factory: pytest.TempPathFactory) -> Path:
+    """`write_reconnect`'s evidence, ingested and built."""
+    return _build(factory, "reconnect-case", write_reconnect)

@@ -25,6 +25,7 @@ from logonscope.storage.evtx_writer import (
 )
 
 from .catalog import CHANNELS, FILE_NAMES
+from .views import HostViews
 
 TICKS_PER_SECOND = 10_000_000
 
@@ -45,6 +46,7 @@ class Session:
     pending: int = 0
     closed: bool = False
     start_real: int = 0  # the start on the true clock (fields hold times as written)
+    kind: str = "session"  # or a Windows "logon" / "desktop" session (scenarios.views)
 
 
 class Truth:
@@ -58,6 +60,12 @@ class Truth:
         self._activity_path = out / ".truth-activity.part"
         self._sessions = open(self._sessions_path, "w", encoding="utf-8")  # noqa: SIM115
         self._activity = open(self._activity_path, "w", encoding="utf-8")  # noqa: SIM115
+        self._views_paths = {k: out / f".truth-{k}-sessions.part" for k in ("logon", "desktop")}
+        self._views = {
+            k: open(p, "w", encoding="utf-8")  # noqa: SIM115
+            for k, p in self._views_paths.items()
+        }
+        self._view_counts = {k: 0 for k in self._views_paths}
         self.n_sessions = 0
         self.n_activity = 0
         # what a scenario wants a test to know beyond sessions (e.g. its odd address)
@@ -68,10 +76,16 @@ class Truth:
         self.n_sessions += 1
         return Session(f"s{self.n_sessions:04d}", fields)
 
+    def new_view_session(self, kind: str, **fields: Any) -> Session:
+        """A Windows logon or desktop session (`scenarios.views`), keyed L0001 / D0001."""
+        self._view_counts[kind] += 1
+        return Session(f"{kind[0].upper()}{self._view_counts[kind]:04d}", fields, kind=kind)
+
     def maybe_flush(self, s: Session) -> None:
         if s.closed and s.pending == 0:
             row = {"key": s.key, **s.fields, "sources": s.sources}
-            self._sessions.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out = self._sessions if s.kind == "session" else self._views[s.kind]
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     def activity(self, row: dict[str, Any]) -> None:
         self.n_activity += 1
@@ -80,6 +94,8 @@ class Truth:
     def finish(self, files: list[dict[str, Any]]) -> Path:
         self._sessions.close()
         self._activity.close()
+        for fh in self._views.values():
+            fh.close()
         path = self.out / "truth.json"
         with open(path, "w", encoding="utf-8") as fh:
             head: dict[str, Any] = {"seed": self.seed, "scenarios": self.scenarios}
@@ -90,6 +106,8 @@ class Truth:
             for name, part in (
                 ("sessions", self._sessions_path),
                 ("activity", self._activity_path),
+                ("logon_sessions", self._views_paths["logon"]),
+                ("desktop_sessions", self._views_paths["desktop"]),
             ):
                 fh.write(f', "{name}": [')
                 with open(part, encoding="utf-8") as src:
@@ -99,8 +117,8 @@ class Truth:
                 fh.write("]")
             fh.write(f', "tampering": {json.dumps(self.tampering, ensure_ascii=False)}')
             fh.write("}\n")
-        os.unlink(self._sessions_path)
-        os.unlink(self._activity_path)
+        for part in (self._sessions_path, self._activity_path, *self._views_paths.values()):
+            os.unlink(part)
         return path
 
 
@@ -157,6 +175,7 @@ class Host:
         self.clock: list[tuple[int, int]] = []
         # (true time from which, computer name): the names the host wrote, once renamed
         self.names: list[tuple[int, str]] = []
+        self.views = HostViews(self)
         self.boot()
 
     # -- the host's clock --------------------------------------------------------------------
@@ -193,6 +212,7 @@ class Host:
     # -- counters --------------------------------------------------------------------------
     def boot(self) -> None:
         """Logon ids and LSM session ids restart at each boot (so ids repeat across boots)."""
+        self.views.close_all()
         self._next_lid = 0x3E7 + 0x5000
         # The same sequence every boot: ids issued before a reboot are issued again after it.
         self._lid_rng = random.Random(self.short)
@@ -231,7 +251,9 @@ class Host:
         activity: tuple[Session | None, str | None] | None = None,
         **system: Any,
     ) -> None:
-        """Queue one event at FILETIME t, credited to `sessions` and/or as `activity`."""
+        """Queue one event at FILETIME t, credited to `sessions` and/or as `activity` (and to
+        the Windows logon and desktop sessions it belongs to)."""
+        sessions = (*sessions, *self.views.of_event(t, et, values, sessions))
         for s in sessions:
             s.pending += 1
         self._seq += 1
@@ -342,6 +364,7 @@ class Host:
 
     def finish(self) -> list[dict[str, Any]]:
         self.advance()
+        self.views.close_all()
         for s in list(self.open_sessions):
             self.close(s, None, "none seen")
         files = []

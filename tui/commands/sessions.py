@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from logonscope.storage import times as storage_times
+from logonscope.tui.commands.session_views import (
+    VIEW_HELP,
+    VIEW_TABLES,
+    iso_members,
+    pairs,
+    view_session,
+)
 from logonscope.tui.errors import UsageError
 from logonscope.tui.output import FORMATS
 
@@ -116,6 +123,15 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _view(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--view",
+        choices=("investigator", "logon", "desktop"),
+        default="investigator",
+        help=VIEW_HELP,
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sessions",
@@ -126,6 +142,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _common(p)
     _filters(p)
+    _view(p)
     p.set_defaults(func=run_sessions)
 
     p = sub.add_parser(
@@ -160,6 +177,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("session_id", metavar="ID", help="session_id from `logonscope sessions`")
     _common(p, ("json", "table"))
+    _view(p)
     p.set_defaults(func=run_session)
 
 
@@ -223,11 +241,16 @@ def _print(table: Any, fmt: str, table_columns: tuple[str, ...]) -> None:
 
 
 def run_sessions(args: argparse.Namespace) -> int:
-    from logonscope.analysis import queries
+    from logonscope.analysis import queries, view_queries
 
     filters = _make_filters(args)  # bad input is refused before any build
     con = _open(args.case)
-    _print(queries.sessions(con, filters), args.format, TABLE_COLUMNS)
+    if args.view == "investigator":
+        _print(queries.sessions(con, filters), args.format, TABLE_COLUMNS)
+        return 0
+    members = args.format in ("json", "jsonl")  # nested: not for table or csv
+    table = view_queries.view_sessions(con, args.view, filters, members=members)
+    _print(iso_members(table), args.format, VIEW_TABLES[args.view])
     return 0
 
 
@@ -254,13 +277,18 @@ def run_session(args: argparse.Namespace) -> int:
 
     import pyarrow as pa
 
-    from logonscope.analysis import queries
+    from logonscope.analysis import queries, view_queries
     from logonscope.tui.output import rows, write
 
     con = _open(args.case)
+    if args.view != "investigator":
+        return view_session(con, args)
     detail = queries.session_detail(con, args.session_id)
     if detail is None:
         raise UsageError(f"no session {args.session_id!r} in {args.case}")
+    related = view_queries.related(con, args.session_id, detail.get("host_key"))
+    detail["logon_session_ids"] = [r["logon_session_id"] for r in related["logon_sessions"]]
+    detail["desktop_session_ids"] = [r["desktop_session_id"] for r in related["desktop_sessions"]]
     sources = detail.pop("sources")
     activity = detail.pop("activity")
     head = rows(pa.Table.from_pylist([detail]))[0]
@@ -275,16 +303,7 @@ def run_session(args: argparse.Namespace) -> int:
         )
         sys.stdout.write("\n")
         return 0
-    pairs = pa.table(
-        {
-            "field": list(head),
-            "value": [
-                "" if v is None else json.dumps(v) if isinstance(v, list) else str(v)
-                for v in head.values()
-            ],
-        }
-    )
-    write(pairs, "table")
+    pairs(head)
     print("\nsources:")
     src_table = (
         pa.Table.from_pylist(sources).drop_columns(["evidence_sha256"])

@@ -6,6 +6,7 @@ Pure functions of the selection and the filters; every evidence value goes throu
 
 from __future__ import annotations
 
+from logonscope.analysis.session_views import LABELS
 from logonscope.tui.backend import FilterState
 from logonscope.tui.screens.navigation import PANE_NAMES, Nav
 from logonscope.tui.tables import visible
@@ -23,8 +24,11 @@ def crumbs(nav: Nav, filters: FilterState, case_label: str = "") -> str:
     if nav.burst:
         parts.append(f"burst of {len(nav.burst)} failures")
     if nav.session_id and nav.pane == "detail":
-        parts.append(f"session {visible(nav.session_id)}")
-    parts.append(f"[{PANE_NAMES[nav.pane]}]")
+        parts.append(f"{_kind(nav)}session {visible(nav.session_id)}")
+    pane = PANE_NAMES[nav.pane]
+    if nav.pane == "sessions" and nav.view != "investigator":
+        pane = f"Sessions: {LABELS[nav.view]}"
+    parts.append(f"[{pane}]")
     return " › ".join(parts)
 
 
@@ -38,6 +42,10 @@ def sessions_context(nav: Nav, filters: FilterState) -> str:
     if nav.burst:
         who += f" · burst of {len(nav.burst)} failures (Esc: back)"
     return who
+
+
+def _kind(nav: Nav) -> str:
+    return {"logon": "logon ", "desktop": "desktop "}.get(nav.view, "")
 
 
 def user_context(nav: Nav) -> str:

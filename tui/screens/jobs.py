@@ -64,6 +64,7 @@ class DetailJob:
     session_id: str
     specs: tuple[tuple[str, ShapeSpec], ...]  # (tab name, spec) for every tab
     known: dict[str, Any] | None = None  # the session's row, when the Sessions pane has it
+    view: str = "investigator"  # which kind of session `session_id` names
 
     def loaded(self, detail: dict[str, Any] | None, started: float) -> DetailLoaded:
         shaped: dict[str, tuple[pa.Table, Shaped]] = {}

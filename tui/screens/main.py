@@ -22,6 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
+from logonscope.analysis.session_views import LABELS, next_view
 from logonscope.tui.backend import FilterState
 from logonscope.tui.screens.columns import ColumnsScreen
 from logonscope.tui.screens.export import ExportScreen
@@ -70,6 +71,12 @@ class MainScreen(DrillDownScreen):
         Binding("A", "unattributed", "activity no session holds"),
         Binding("u", "goto('users')", "go to Users", show=False),
         Binding("t", "next_tab", "next detail tab", show=False),
+        Binding(
+            "v",
+            "next_view",
+            "sessions view: investigator → Windows logon → desktop sessions",
+            show=False,
+        ),
         Binding("e", "export", "export this view (CSV / JSON)"),
         Binding("r", "reload", "reload every pane", show=False),
         Binding("question_mark", "help", "help (this list)"),
@@ -110,6 +117,18 @@ class MainScreen(DrillDownScreen):
     def action_goto(self, name: str) -> None:
         self._push()
         self._focus(name)
+
+    def action_next_view(self) -> None:
+        """Switch the Sessions pane to the next notion of a session (same selection and
+        filters); the Detail follows the row the cursor lands on."""
+        self._push()
+        view = next_view(self.nav.view)
+        self.nav = replace(self.nav, view=view, session_id=None, burst=None)
+        self.load_sessions()
+        self.load_detail(None)
+        self._status(f"sessions view: {LABELS[view]}")
+        if not self._wide:
+            self._focus("sessions")
 
     def action_next_tab(self) -> None:
         self.pane("detail").next_tab()
@@ -292,8 +311,9 @@ class MainScreen(DrillDownScreen):
             return
         view = table.shaped.view
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        name = table.title.lower().replace(" + ", "-").replace(" ", "-")
-        what = f"{table.title} ({view.num_rows:,} rows, every column, search and sort applied)"
+        heading = table.heading().removesuffix(" (v)")
+        name = heading.lower().replace(" + ", "-").replace(" ", "-")
+        what = f"{heading} ({view.num_rows:,} rows, every column, search and sort applied)"
 
         def chosen(path: str | None) -> None:
             if path:

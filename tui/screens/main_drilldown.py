@@ -80,7 +80,7 @@ class DrillDownScreen(LoadingScreen):
 
     @on(SessionsPane.SessionHighlighted)
     def _session_highlighted(self, message: SessionsPane.SessionHighlighted) -> None:
-        sid = message.session.get("session_id") if message.session else None
+        sid = self.pane("sessions").row_id(message.session)
         self.nav = replace(self.nav, session_id=sid)
         self.preview("sessions", lambda: self.load_detail(self.nav.session_id))
         self._status()  # the breadcrumb names the session the detail shows, or none
@@ -88,7 +88,7 @@ class DrillDownScreen(LoadingScreen):
     @on(SessionsPane.SessionChosen)
     def _session_chosen(self, message: SessionsPane.SessionChosen) -> None:
         self._push()
-        sid = message.session.get("session_id")
+        sid = self.pane("sessions").row_id(message.session)
         if sid != self.pane("detail").session_id:
             self.nav = replace(self.nav, session_id=sid)
             self.load_detail(sid)
@@ -128,11 +128,12 @@ class DrillDownScreen(LoadingScreen):
     def _go(self, target: Nav) -> None:
         before = self.nav
         self.nav = target
-        if (target.user, target.ip, target.ip_set, target.burst) != (
+        if (target.user, target.ip, target.ip_set, target.burst, target.view) != (
             before.user,
             before.ip,
             before.ip_set,
             before.burst,
+            before.view,
         ):
             if target.user != before.user:
                 self.load_ips()

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from logonscope.analysis.queries import BURST_GAP_S, burst_attempts, collapse_bursts
+from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
 from logonscope.tui.screens.event import EventScreen
@@ -117,9 +118,14 @@ class LoadingScreen(PanesScreen):
     def load_sessions(self, select: object = None) -> None:
         nav = self.nav
         context = sessions_context(nav, self.filters)
+        self.pane("sessions").view = nav.view  # before its title says what it is loading
         self.pane("sessions").loading_for(context)
         who: Who = (nav.user, nav.ip, nav.ip_set, nav.burst)
-        self._sessions_worker(self.backend, self._job("sessions", context, select), who)
+        job = self._job("sessions", context, select)
+        if nav.view != "investigator":
+            self._view_worker(self.backend, job, who, nav.view)
+            return
+        self._sessions_worker(self.backend, job, who)
 
     def load_detail(self, session_id: str | None) -> None:
         detail: DetailPane = self.pane("detail")
@@ -132,7 +138,8 @@ class LoadingScreen(PanesScreen):
         specs = tuple((name, tables[f"{name}-table"].shape_spec()) for name in DetailPane.TABS)
         row = self.pane("sessions").current()  # the session's columns, when it is the one
         known = row if row is not None and row.get("session_id") == session_id else None
-        self._detail_worker(self.backend, DetailJob(token, session_id, specs, known))
+        job = DetailJob(token, session_id, specs, known, self.nav.view)
+        self._detail_worker(self.backend, job)
 
     def reshape(self, pane: TablePane) -> None:
         """Search or sort changed: reshape the pane's current result (no new query)."""
@@ -197,6 +204,16 @@ class LoadingScreen(PanesScreen):
                 except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
                     pass
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sessions")
+    def _view_worker(self, backend: Backend, job: PaneJob, who: Who, view: str) -> None:
+        """The Sessions pane in the Windows logon or desktop view (no bursts there: those
+        exist only once a logon succeeded)."""
+        started = time.perf_counter()
+        user, ip, ip_set, _burst = who
+        table = backend_views.view_sessions(backend, job.filters, view, user, ip, ip_set)
+        if not get_current_worker().is_cancelled:
+            self.post_message(job.loaded(table, started, timeline=True))
+
     def _collapsed(self, table: pa.Table, burst: tuple[str, ...] | None) -> pa.Table:
         """`table` with its bursts collapsed (an opened burst: its attempts, one row each),
         remembered per result: the backend hands back the same table for a repeated query."""
@@ -213,7 +230,7 @@ class LoadingScreen(PanesScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _detail_worker(self, backend: Backend, job: DetailJob) -> None:
         started = time.perf_counter()
-        detail = backend.session_detail(job.session_id, job.known)
+        detail = backend_views.view_detail(backend, job.view, job.session_id, job.known)
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(detail, started))
 
@@ -252,7 +269,8 @@ class LoadingScreen(PanesScreen):
             name = message.pane[len("shape-") :]
             pane = self.query_one(f"#{name}", TablePane)
             current = pane.current()
-            key = current.get(pane.key_column) if current and pane.key_column else None
+            column = pane.key_name()
+            key = current.get(column) if current and column else None
             pane.show(
                 message.source,
                 message.shaped,

@@ -25,6 +25,7 @@ class Nav:
     ip_set: bool = False  # sessions narrowed to one source IP (which may be null)
     session_id: str | None = None
     burst: tuple[str, ...] | None = None  # Sessions opened on one burst's attempts (ids)
+    view: str = "investigator"  # which sessions: investigator, logon or desktop (`v`)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
 from logonscope.tui.tables import Shaped, shape, visible
+from logonscope.tui.widgets import relations
 from logonscope.tui.widgets.table_pane import TablePane
 
 # The Summary tab, grouped as a responder reads a session: who, from where, when, how it
@@ -140,13 +141,16 @@ def summary_table(detail: dict[str, Any]) -> pa.Table:
     rest = [
         k
         for k in values
-        if k not in SUMMARY_FIELDS and k not in ("sources", "activity") and not k.endswith("_key")
+        if k not in SUMMARY_FIELDS and k not in relations.NOT_FIELDS and not k.endswith("_key")
     ]
     if rest:
         names.append("── more")
         shown.append("")
         names += rest
         shown += [explained(k, values[k]) for k in rest]
+    for name, value in relations.relation_rows(detail):
+        names.append(name)
+        shown.append(value)
     return pa.table({"field": names, "value": shown})
 
 
@@ -330,15 +334,18 @@ class DetailPane(Vertical):
                     empty, shape(empty), context="", focus=focus and table is self.active_table()
                 )
             return
-        self.session_id = detail.get("session_id")
+        self.session_id, kind = relations.title(detail)
         who = visible(detail.get("user")) or "?"
         # Content, not str: a border title given as str is parsed as markup
         self.border_title = Content(
-            f"Session {visible(self.session_id)} · {who} @ {visible(detail.get('host'))}"
+            f"{kind} {visible(self.session_id)} · {who} @ {visible(detail.get('host'))}"
         )
-        self.border_subtitle = Content(
-            f"{visible(detail.get('outcome'))} · {visible(detail.get('logon_kind'))} · t next tab"
+        how = (
+            f"{visible(detail.get('outcome'))} · {visible(detail.get('logon_kind'))}"
+            if "view" not in detail
+            else f"{detail.get('n_members')} events · {visible(detail.get('end_reason'))}"
         )
+        self.border_subtitle = Content(f"{how} · t next tab")
         active = self.active_table()
         for name in self.TABS:
             source, result = shaped[name]

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from textual.message import Message
 
+from logonscope.analysis.session_views import LABELS, TABLES
 from logonscope.tui.widgets.table_pane import TablePane
 
 
@@ -24,10 +25,13 @@ class SessionsPane(TablePane):
         "start",
         "user",
         "src_ip",
+        "src_ips",  # a desktop session's addresses
+        "logon_id",  # a Windows logon session's id
         "outcome",
         "tampered",  # "yes" marks a session during a log clear or missing records
         "duration",
         "logon_kind",
+        "n_connects",
         "host",
         "end",
         "attempts",
@@ -51,6 +55,14 @@ class SessionsPane(TablePane):
         "sid",
         "system",
         "session_id",
+        # the Windows logon and desktop views
+        "n_disconnects",
+        "n_members",
+        "session_ids",
+        "linked_logon_id",
+        "boot",
+        "logon_session_id",
+        "desktop_session_id",
     )
     counted: ClassVar[tuple[tuple[str, str], ...]] = (("outcome", "attempts"),)
     empty_text: ClassVar[str] = "no sessions for this selection and these filters"
@@ -74,6 +86,21 @@ class SessionsPane(TablePane):
         def __init__(self, session: dict[str, Any]) -> None:
             super().__init__()
             self.session = session
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.view = "investigator"  # the kind of sessions listed (`v` switches)
+
+    def key_name(self) -> str | None:
+        return TABLES[self.view][1]
+
+    def heading(self) -> str:
+        label = LABELS[self.view]
+        return label[0].upper() + label[1:] + " (v)"
+
+    def row_id(self, row: dict[str, Any] | None) -> str | None:
+        """The id of a listed row in the current view."""
+        return None if row is None else row.get(TABLES[self.view][1])
 
     def highlighted(self, row: dict[str, Any] | None) -> None:
         self.post_message(self.SessionHighlighted(row))

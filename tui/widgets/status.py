@@ -22,6 +22,7 @@ HINTS = (
     ("o", "sort"),
     ("s", "all sessions"),
     ("h", "host timeline"),
+    ("v", "view"),
     ("e", "export"),
     ("A", "unattributed"),
     ("?", "help"),
@@ -29,7 +30,7 @@ HINTS = (
     ("q", "quit"),
 )
 # Hints left out, in this order, when the footer is too narrow for all of them.
-DROP_FIRST = ("A", "Ctrl+P", "S", "o", "e", "s", "h", "x", "Tab", "/")
+DROP_FIRST = ("A", "Ctrl+P", "S", "o", "v", "e", "s", "h", "x", "Tab", "/")
 
 
 def fitted_hints(width: int) -> list[tuple[str, str]]:

@@ -209,13 +209,24 @@ class TablePane(Vertical):
     def _placeholder(self) -> Static:
         return self.query_one(".placeholder", Static)
 
+    def heading(self) -> str:
+        """What the pane's border calls its rows (the class's `title` unless they change
+        kind)."""
+        return self.title
+
+    def key_name(self) -> str | None:
+        """The column that identifies a row (the class's `key_column` unless a pane's rows
+        change kind)."""
+        return self.key_column
+
     def row_of(self, key: Any) -> int:
-        if key is None or self.shaped is None or not self.key_column:
+        name = self.key_name()
+        if key is None or self.shaped is None or not name:
             return 0
         rows = self.shaped.rows
-        if self.key_column not in rows.column_names:
+        if name not in rows.column_names:
             return 0
-        index = pc.index(rows.column(self.key_column), key).as_py()
+        index = pc.index(rows.column(name), key).as_py()
         return max(index, 0)
 
     @property
@@ -262,7 +273,7 @@ class TablePane(Vertical):
     # --- titles ---------------------------------------------------------------------
 
     def _retitle(self, loading: bool = False) -> None:
-        title = self.title + (f" · {self.context}" if self.context else "")
+        title = self.heading() + (f" · {self.context}" if self.context else "")
         self.border_title = Content(title)  # Content: plain text, never markup
         bits = []
         if loading:
@@ -343,7 +354,8 @@ class TablePane(Vertical):
 
     def _announce(self, index: int | None) -> None:
         row = self._row(index)
-        key = None if row is None else (row.get(self.key_column) if self.key_column else index)
+        name = self.key_name()
+        key = None if row is None else (row.get(name) if name else index)
         if key == self._announced:
             return
         self._announced = key

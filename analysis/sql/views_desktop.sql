@@ -1,0 +1,68 @@
+-- Desktop sessions: one per LSM session id per boot on a host, spanning its disconnects and
+-- reconnects until LSM logs it off (23). Windows hands a freed session id out again, so an
+-- LSM 21/41 of the id after its logoff begins a new desktop. Members: every event naming the
+-- id (LSM 21-25/39-42, Winlogon 7001/7002, 4800/4801). Addresses: those its LSM events
+-- (21/24/25) name. Runs on what the correlation steps leave behind.
+CREATE OR REPLACE TEMP TABLE _ls_vd_ev AS
+WITH d AS (
+    SELECT e.*, (e.src = 'lsm' AND e.kind IN ('session_logon', 'session_notice')
+                 AND e.event_id IN (21, 41)) AS opens,
+           (e.src = 'lsm' AND e.kind = 'logoff') AS closes
+    FROM _ls_e e WHERE e.lsid IS NOT NULL),
+x AS (
+    SELECT *, coalesce(sum(CAST(closes AS INTEGER)) OVER (
+                  PARTITION BY host_key, boot, lsid ORDER BY t, eid
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS n_closed
+    FROM d),
+y AS (
+    SELECT *, CASE WHEN opens AND n_closed > coalesce(max(CASE WHEN opens THEN n_closed END) OVER (
+                  PARTITION BY host_key, boot, lsid ORDER BY t, eid
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                  THEN 1 ELSE 0 END AS brk
+    FROM x)
+SELECT *, sum(brk) OVER (PARTITION BY host_key, boot, lsid ORDER BY t, eid
+                         ROWS UNBOUNDED PRECEDING) AS seg
+FROM y;
+
+CREATE OR REPLACE TEMP TABLE _ls_vd AS
+WITH m AS (
+    SELECT v.*, h.evidence_sha256 FROM _ls_vd_ev v JOIN _ls_sha h ON h.sha_h = v.sha_h),
+sid AS (
+    SELECT DISTINCT m.host_key, m.boot, m.lsid, m.seg, s.session_id
+    FROM m JOIN _ls_all a USING (eid) JOIN _ls_s s USING (attempt)),
+ids AS (
+    SELECT host_key, boot, lsid, seg, list(session_id ORDER BY session_id) AS session_ids
+    FROM sid GROUP BY ALL),
+agg AS (
+    SELECT host_key, boot, lsid, seg,
+           arg_min(eid, (t, eid)) AS first_eid,
+           arg_min(host, (t, eid)) AS host,
+           arg_min(user_raw, (t, eid)) FILTER (WHERE user_raw IS NOT NULL) AS user,
+           arg_min(domain_raw, (t, eid)) FILTER (WHERE user_raw IS NOT NULL) AS domain,
+           arg_min(uk, (t, eid)) FILTER (WHERE uk IS NOT NULL) AS user_key,
+           min(tw) AS start_tw,
+           arg_min(tw, (t, eid)) FILTER (WHERE closes) AS end_tw,
+           list(DISTINCT ipn) FILTER (WHERE ipn IS NOT NULL AND src = 'lsm') AS src_ips,
+           count(*) FILTER (WHERE kind IN ('session_logon', 'session_reconnect'))
+               AS n_connects,
+           count(*) FILTER (WHERE src = 'lsm' AND kind = 'disconnect' AND event_id = 24)
+               AS n_disconnects,
+           -- sorted as structs: by time first (an ordered aggregate is slow per group)
+           list_sort(list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
+                                      event_id := CAST(event_id AS INTEGER), record_id,
+                                      evidence_sha256))) AS members,
+           count(*) AS n_members
+    FROM m GROUP BY host_key, boot, lsid, seg)
+SELECT substr(md5(concat_ws('|', 'desktop', a.host_key, h.evidence_sha256,
+                            CAST(f.record_id AS VARCHAR))), 1, 16) AS desktop_session_id,
+       a.host, a.host_key, a.boot, a.lsid AS lsm_session_id,
+       a.user, a.domain, a.user_key,
+       make_timestamp(a.start_tw) AS start, make_timestamp(a.end_tw) AS "end",
+       CASE WHEN a.end_tw IS NOT NULL THEN 'logoff' ELSE 'none seen' END AS end_reason,
+       list_sort(coalesce(a.src_ips, [])) AS src_ips, a.n_connects, a.n_disconnects,
+       coalesce(ls_is_system(a.user, 2, NULL), FALSE) AS system,
+       a.n_members, coalesce(i.session_ids, []) AS session_ids, a.members
+FROM agg a JOIN _ls_e f ON f.eid = a.first_eid
+JOIN _ls_sha h ON h.sha_h = f.sha_h
+LEFT JOIN ids i
+  ON i.host_key = a.host_key AND i.boot = a.boot AND i.lsid = a.lsid AND i.seg = a.seg

@@ -1,0 +1,70 @@
+"""The Backend reads of the three session views (`analysis.session_views`): the Sessions
+pane's rows in the Windows logon or desktop view, and the Detail of a session in any view.
+Cached and run on the worker groups' connections like every other read of the Backend."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from logonscope.tui.backend import FilterState, _as_table
+
+if TYPE_CHECKING:
+    from logonscope.tui.backend import Backend
+
+
+def view_sessions(
+    backend: Backend,
+    state: FilterState,
+    view: str,
+    user: str | None,
+    ip: Any = None,
+    ip_set: bool = False,
+) -> pa.Table:
+    """The Windows logon or desktop sessions of a selection (`analysis.session_views`)."""
+    from logonscope.analysis import view_queries
+
+    selection: dict[str, Any] = {"user": user}
+    if ip_set:
+        selection["ip"] = ip if ip is not None else getattr(backend.queries, "NO_IP", "-")
+    filters = backend.filters(state, **selection)
+    return backend.cached(
+        "sessions",
+        (view, state, user, ip, ip_set),
+        lambda: backend.run("sessions", view_queries.view_sessions, view, filters),
+    )
+
+
+def view_detail(
+    backend: Backend, view: str, view_id: str, known: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """One session of `view` as the Detail pane shows it: an investigator session with the
+    Windows logon and desktop sessions it is in (`related`); a logon or desktop session
+    with its members (as `sources`) and the investigator sessions it contains."""
+    from logonscope.analysis import view_queries
+
+    if view == "investigator":
+        found = backend.session_detail(view_id, known)
+        if found is None:
+            return None
+        host = found.get("host_key")
+        related = backend.cached(
+            "detail",
+            ("related", view_id),
+            lambda: backend.run("detail", view_queries.related, view_id, host),
+        )
+        return {**found, "related": related}
+
+    def detail(con: Any) -> dict[str, Any] | None:
+        found = view_queries.view_detail(con, view, view_id)
+        if found is None:
+            return None
+        members = found.pop("members")
+        found["contained"] = found.pop("sessions")
+        found["sources"] = _as_table(members) if members else pa.table({})
+        found["activity"] = pa.table({})
+        found["view"] = view
+        return found
+
+    return backend.cached("detail", (view, view_id), lambda: backend.run("detail", detail))
