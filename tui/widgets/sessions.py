@@ -65,6 +65,7 @@ class SessionsPane(TablePane):
         "desktop_session_id",
     )
     counted: ClassVar[tuple[tuple[str, str], ...]] = (("outcome", "attempts"),)
+    sparse: ClassVar[tuple[str, ...]] = ("tampered",)  # leads only when a shown row is
     empty_text: ClassVar[str] = "no sessions for this selection and these filters"
 
     class SessionHighlighted(Message, bubble=True):
