@@ -1,4 +1,5 @@
-"""Print an Arrow table as table, csv, json or jsonl: the machine-readable contract.
+"""Print an Arrow table as table, csv, json or jsonl: the machine-readable contract (and,
+for sessions, sources and activity, as a Timesketch or Timeline Explorer timeline).
 
 JSON uses the column names as they are, times as ISO 8601 UTC with `Z`, and keeps every
 string exact (JSON escapes controls itself). Table output goes through Rich with markup off,
@@ -23,6 +24,8 @@ import pyarrow as pa
 from logonscope.tui.tables import visible_text
 
 FORMATS = ("table", "csv", "json", "jsonl")
+# Timelines for Timesketch and Timeline Explorer (`tui.timeline_export`): tables with times.
+TIMELINE_FORMATS = ("timesketch", "tle")
 
 
 def _plain(value: Any) -> Any:
@@ -82,6 +85,10 @@ def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
             writer.writerow([csv_cell(v) for v in row.values()])
     elif fmt == "table":
         _write_table(table, out)
+    elif fmt in TIMELINE_FORMATS:
+        from logonscope.tui.timeline_export import write_timeline
+
+        write_timeline(table, fmt, out)
     else:
         raise ValueError(f"unknown format {fmt!r}")
 
