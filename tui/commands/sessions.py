@@ -225,7 +225,7 @@ def _for_humans(table: Any, columns: tuple[str, ...]) -> Any:
     return table.select([c for c in columns if c in table.column_names])
 
 
-def _print(table: Any, fmt: str, table_columns: tuple[str, ...], out: str | None) -> None:
+def _print(table: Any, fmt: str, table_columns: tuple[str, ...], out: str | None = None) -> None:
     from logonscope.tui.output import write
 
     if fmt == "table":
