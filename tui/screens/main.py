@@ -23,14 +23,16 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input
 
 from logonscope.tui.backend import FilterState
+from logonscope.tui.output import TIMELINE_FORMATS
 from logonscope.tui.screens.columns import ColumnsScreen
-from logonscope.tui.screens.export import ExportScreen
+from logonscope.tui.screens.export import PLAIN, ExportScreen
 from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.help import HelpScreen
 from logonscope.tui.screens.main_drilldown import DrillDownScreen
 from logonscope.tui.screens.navigation import PANES
 from logonscope.tui.screens.pick import PickScreen
 from logonscope.tui.tables import Sort, sortable
+from logonscope.tui.timeline_export import timeline_kind
 from logonscope.tui.widgets.detail import DetailPane
 from logonscope.tui.widgets.sessions import SessionsPane
 from logonscope.tui.widgets.status import KeyHints, StatusLine
@@ -67,7 +69,7 @@ class MainScreen(DrillDownScreen):
         Binding("H", "hosts", "sessions of a host", show=False),
         Binding("u", "goto('users')", "go to Users", show=False),
         Binding("t", "next_tab", "next detail tab", show=False),
-        Binding("e", "export", "export this view (CSV / JSON)"),
+        Binding("e", "export", "export this view (CSV, JSON, Timesketch, TLE)"),
         Binding("r", "reload", "reload every pane", show=False),
         Binding("question_mark", "help", "help (this list)"),
         Binding("q", "quit", "quit"),
@@ -235,13 +237,14 @@ class MainScreen(DrillDownScreen):
         name = table.title.lower().replace(" + ", "-").replace(" ", "-")
         what = f"{table.title} ({view.num_rows:,} rows, every column, search and sort applied)"
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self.export_view(view, path)
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice:
+                self.export_view(view, *choice)
 
         folder = (self.backend.case_dir / "exports").resolve()
         default = str(folder / f"logonscope-{name}-{stamp}.csv")
-        self.app.push_screen(ExportScreen(default, what), chosen)
+        formats = PLAIN + (TIMELINE_FORMATS if timeline_kind(view) else ())
+        self.app.push_screen(ExportScreen(default, what, formats), chosen)
 
     def action_help(self) -> None:
         groups: list[tuple[str, list[Any]]] = [
