@@ -69,7 +69,7 @@ class MainScreen(DrillDownScreen):
         Binding("H", "hosts", "sessions of a host", show=False),
         Binding("u", "goto('users')", "go to Users", show=False),
         Binding("t", "next_tab", "next detail tab", show=False),
-        Binding("e", "export", "export this view (CSV, JSON, Timesketch, TLE)"),
+        Binding("e", "export", "export this view (CSV / JSON)"),
         Binding("r", "reload", "reload every pane", show=False),
         Binding("question_mark", "help", "help (this list)"),
         Binding("q", "quit", "quit"),
