@@ -7,6 +7,7 @@ else: DuckDB and Polars are imported by `open_case`, so `import logonscope.stora
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,15 @@ if TYPE_CHECKING:
 __all__ = ["Case", "SessionDetail", "open_case"]
 
 
-def open_case(path: str | Path, build: bool = True) -> Case:
+def open_case(
+    path: str | Path, build: bool = True, progress: Callable[[str], None] | None = None
+) -> Case:
     """Open the case folder `path` read-only (builds its sessions first when they are missing
-    or stale, as the command line does; `build=False` refuses a stale case instead)."""
+    or stale, as the command line does, reporting to `progress`; `build=False` refuses a
+    stale case instead)."""
     from logonscope.api import open_case as _open_case
 
-    return _open_case(path, build=build)
+    return _open_case(path, build=build, progress=progress)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ query runs on an in-memory DuckDB over the case's Parquet files.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -94,8 +94,11 @@ class SessionDetail:
 
 
 class Case:
-    """An open case. Each method takes the command line's filters and returns a new frame;
-    `close()` (or `with`) releases the DuckDB connection."""
+    """An open case. `sessions`, `users` and `user_ips` take the command line's filters:
+    `user` (any spelling: `CORP\\alice`, `alice@corp`, `Alice`), `ip` (any form; `"-"`: no
+    address), `host` (FQDN or short name), `since`/`until` (sessions overlapping the span),
+    `failed`, `kinds` (logon kinds), `search` (text in user/host/ip/...), `show_system`.
+    Each call returns a new frame; `close()` (or `with`) releases the DuckDB connection."""
 
     def __init__(self, root: Path, con: duckdb.DuckDBPyConnection) -> None:
         self.root = root
@@ -108,18 +111,58 @@ class Case:
             raise ValueError(f"{self.root}: case closed")
         return self._con
 
-    def sessions(self, **options: Any) -> pl.DataFrame:
-        """Sessions oldest first; options as in `filters` (user, ip, host, since, until,
-        failed, kinds, search, show_system)."""
-        return frame(queries.sessions(self.con, filters(**options)))
+    def sessions(
+        self,
+        user: str | None = None,
+        ip: str | None = None,
+        host: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        *,
+        failed: bool = False,
+        kinds: str | Iterable[str] = (),
+        search: str | None = None,
+        show_system: bool = False,
+    ) -> pl.DataFrame:
+        """Sessions oldest first (every attempt, failures and reconnects included), as
+        `logonscope sessions` lists them with the same options (`show_system`: `--all`)."""
+        chosen = filters(user, ip, host, since, until, failed, kinds, search, show_system)
+        return frame(queries.sessions(self.con, chosen))
 
-    def users(self, **options: Any) -> pl.DataFrame:
-        """One row per user over the sessions the options select."""
-        return frame(queries.users(self.con, filters(**options)))
+    def users(
+        self,
+        user: str | None = None,
+        ip: str | None = None,
+        host: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        *,
+        failed: bool = False,
+        kinds: str | Iterable[str] = (),
+        search: str | None = None,
+        show_system: bool = False,
+    ) -> pl.DataFrame:
+        """One row per user over the sessions the options select (`logonscope users`)."""
+        chosen = filters(user, ip, host, since, until, failed, kinds, search, show_system)
+        return frame(queries.users(self.con, chosen))
 
-    def user_ips(self, **options: Any) -> pl.DataFrame:
-        """One row per user and source address, rarest first, with rarity over the case."""
-        return frame(queries.user_ips(self.con, filters(**options)))
+    def user_ips(
+        self,
+        user: str | None = None,
+        ip: str | None = None,
+        host: str | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        *,
+        failed: bool = False,
+        kinds: str | Iterable[str] = (),
+        search: str | None = None,
+        show_system: bool = False,
+    ) -> pl.DataFrame:
+        """One row per user and source address, rarest first, rarity over the whole case
+        (`logonscope user-ips`)."""
+        chosen = filters(user, ip, host, since, until, failed, kinds, search, show_system)
+        return frame(queries.user_ips(self.con, chosen))
 
     def session(self, session_id: str) -> SessionDetail:
         """One session by id (KeyError when the case has no such session)."""
@@ -158,12 +201,14 @@ class Case:
         return f"<logonscope.Case {str(self.root)!r}{'' if self._con else ' closed'}>"
 
 
-def open_case(path: str | Path, build: bool = True) -> Case:
+def open_case(
+    path: str | Path, build: bool = True, progress: Callable[[str], None] | None = None
+) -> Case:
     """The case at `path`, its sessions built first when needed (`build=False`: a CaseError
-    instead, and nothing is written)."""
+    instead, and nothing is built). `progress` receives the build's progress lines."""
     root = require_case(Path(path))
     if build:
-        ensure_built(root)
+        ensure_built(root, progress=progress)
     elif is_stale(root):
         raise CaseError(f"{root}: sessions not built for this evidence (open with build=True)")
     return Case(root, connect(root))
