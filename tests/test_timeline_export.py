@@ -166,9 +166,9 @@ async def test_the_export_dialog_writes_the_sessions_view_for_timesketch(
         await settle(pilot)
         await pilot.press("tab", "right", "right", "right", "enter")  # CSV -> ... Timesketch
         path = app.screen.query_one("#export-path")
-        assert path.value.endswith(".jsonl")  # the format set the suffix
+        assert path.value.endswith(".jsonl") and path.has_focus  # suffix set, back to the path
         path.value = str(target)
-        await pilot.press("shift+tab", "enter")
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
     lines = _timesketch_lines(target.read_text(encoding="utf-8"))

@@ -35,7 +35,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
     ExportScreen { align: center middle; }
     ExportScreen > Vertical { width: 80%; max-width: 100; height: auto; border: round $accent;
                               background: $surface; padding: 0 1; }
-    ExportScreen RadioSet { layout: horizontal; width: 100%; border: none; }
+    ExportScreen RadioSet { width: 100%; border: none; }
     ExportScreen .note { color: $text-muted; }
     """
     BINDINGS: ClassVar[list] = [Binding("escape", "cancel", "cancel export")]
@@ -54,7 +54,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
                 for fmt in self.formats:
                     yield RadioButton(LABELS[fmt], value=fmt == self.format, id=f"format-{fmt}")
             yield Static(
-                "Tab: choose the format · Enter writes · Esc cancels",
+                "Tab: format (arrows, Enter picks) · Enter writes · Esc cancels",
                 classes="note",
                 id="export-note",
                 markup=False,
@@ -69,6 +69,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
         target = Path(path.value.strip() or self.default)
         if target.suffix.lower() in (*FORMATS, ""):
             path.value = str(target.with_suffix(SUFFIXES[self.format]))
+        path.focus()  # the next Enter writes
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         path = event.value.strip()
