@@ -174,3 +174,39 @@ async def test_the_export_dialog_writes_the_sessions_view_for_timesketch(
     lines = _timesketch_lines(target.read_text(encoding="utf-8"))
     starts = {line["session_id"] for line in lines if line["timestamp_desc"] != "Session end"}
     assert starts == set(expected.column("session_id").to_pylist()) and starts
+
+
+def test_csv_written_column_by_column_equals_the_per_cell_rule() -> None:
+    """The CSV writer converts whole columns (times by DuckDB, strings checked by one regex);
+    every cell must still be what `csv_cell(_plain(value))` makes of it."""
+    from logonscope.tui.output import _plain, csv_cell, write
+
+    utc = dt.timezone.utc
+    hostile = ["=1+2", "-x", "ok", None, "\x1b[31m", "caf\u00e9", "a\u202eb", "\tz", "@a", 'a,"b\n']
+    n = len(hostile)
+    table = pa.table(
+        {
+            "text": hostile,
+            "ms": pa.array(
+                [dt.datetime(2020, 1, 1, tzinfo=utc)] * (n - 1) + [None],
+                pa.timestamp("ms", tz="UTC"),
+            ),
+            "paris": pa.array(
+                [dt.datetime(1601, 1, 1, tzinfo=utc)] * n, pa.timestamp("us", tz="Europe/Paris")
+            ),
+            "naive": pa.array([dt.datetime(2020, 1, 1, 1, 2, 3, 4500)] * n, pa.timestamp("s")),
+            "number": [-1, None, *range(n - 2)],
+            "flag": [True, None] * (n // 2),
+            "words": [[v] if v is not None else None for v in hostile],
+            "ids": [[1, None], None, *[[i] for i in range(n - 2)]],
+        }
+    )
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow([csv_cell(_plain(v)) for v in row.values()])
+    out = io.StringIO()
+    write(table, "csv", out)
+    assert out.getvalue() == expected.getvalue()
+    assert "\x1b" not in out.getvalue() and "'=1+2" in out.getvalue()

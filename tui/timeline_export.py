@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import IO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from logonscope.tui.output import TIMELINE_FORMATS
 
@@ -127,15 +128,18 @@ def records(*tables: pa.Table) -> pa.Table:
                 raise ValueError("no time to put on a timeline (sessions, sources or activity)")
             con.register(f"_t{i}", table)
             parts.append(_select(kind, f"_t{i}", set(table.column_names)))
-        helpers = ", ".join(HELPERS)
-        return con.sql(
-            f"SELECT datetime, timestamp_desc, message, data_type,"
-            f" * EXCLUDE (datetime, timestamp_desc, message, data_type, {helpers})"
-            f" FROM ({' UNION ALL BY NAME '.join(parts)})"
-            f" ORDER BY datetime, {helpers}"
-        ).to_arrow_table()
+        first = "datetime, timestamp_desc, message, data_type"
+        # streamed out of DuckDB (a sort there would have to fit its memory budget without a
+        # case folder to spill to), then sorted by Arrow
+        reader = con.sql(
+            f"SELECT {first}, * EXCLUDE ({first}) FROM ({' UNION ALL BY NAME '.join(parts)})"
+        ).to_arrow_reader(batch_size=65_536)
+        unsorted = reader.read_all()
     finally:
         close(con)
+    keys = [(name, "ascending") for name in ("datetime", *HELPERS)]
+    order = pc.sort_indices(unsorted, sort_keys=keys)  # nulls last, as DuckDB orders
+    return unsorted.take(order).drop_columns(list(HELPERS))
 
 
 def write_timeline(table: pa.Table, fmt: str, out: IO[str]) -> None:
