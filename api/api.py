@@ -33,7 +33,8 @@ TimeLike = dt.datetime | dt.date | str
 
 
 def frame(table: pa.Table) -> pl.DataFrame:
-    """An Arrow table as a Polars DataFrame sharing its buffers (no rechunk, no copy)."""
+    """An Arrow table as a Polars DataFrame sharing its buffers (no rechunk; strings arrive as
+    Arrow string views, Polars' own layout, so nothing is converted)."""
     result = pl.from_arrow(table, rechunk=False)
     assert isinstance(result, pl.DataFrame)
     return result
@@ -211,4 +212,10 @@ def open_case(
         ensure_built(root, progress=progress)
     elif is_stale(root):
         raise CaseError(f"{root}: sessions not built for this evidence (open with build=True)")
-    return Case(root, connect(root))
+    con = connect(root)
+    try:  # Arrow string views are Polars' own string layout: frames share DuckDB's buffers
+        con.execute("SET arrow_output_version = '1.4'")
+        con.execute("SET produce_arrow_string_view = true")
+    except duckdb.Error:
+        pass  # an older DuckDB: plain strings, which Polars converts
+    return Case(root, con)

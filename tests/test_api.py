@@ -142,10 +142,14 @@ def test_a_session_by_id_equals_the_cli_json_with_its_sources_and_activity(
 
 def test_frames_are_polars_with_utc_times_and_sql_takes_parameters(case: Any) -> None:
     import polars as pl
+    import pyarrow as pa
 
     sessions = case.sessions()
     assert isinstance(sessions, pl.DataFrame)
     assert sessions.schema["start"] == pl.Datetime("us", "UTC")
+    # strings leave DuckDB in Polars' own layout: from_arrow shares the buffers, copies nothing
+    user = case.con.sql("SELECT user FROM sessions").to_arrow_table().schema.field(0)
+    assert pa.types.is_string_view(user.type)
     host = sessions["host_key"][0]
     counted = case.sql("SELECT count(*) AS n FROM sessions WHERE host_key = ?", [host])
     assert counted["n"][0] == case.sessions(host=host, show_system=True).height
