@@ -41,8 +41,13 @@ def frame(table: pa.Table) -> pl.DataFrame:
 
 
 def _time(option: str, value: TimeLike | None) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
+    """`value` as an aware UTC datetime (naive means UTC, as on the command line)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
     try:
@@ -65,7 +70,7 @@ def filters(
     """The `Filters` the command line makes of the same options (`--user`, `--ip` with `-` for
     none, `--host`, `--since`, `--until`, `--failed`, `--kind`, `--search`, `--all`)."""
     start, end = _time("since", since), _time("until", until)
-    if start is not None and end is not None and queries._utc(start) > queries._utc(end):
+    if start is not None and end is not None and start > end:
         raise ValueError("since is after until")
     return queries.Filters(
         user=user,

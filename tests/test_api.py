@@ -153,6 +153,10 @@ def test_frames_are_polars_with_utc_times_and_sql_takes_parameters(case: Any) ->
     host = sessions["host_key"][0]
     counted = case.sql("SELECT count(*) AS n FROM sessions WHERE host_key = ?", [host])
     assert counted["n"][0] == case.sessions(host=host, show_system=True).height
+    middle = sessions["start"][sessions.height // 2]  # aware, UTC
+    later = case.sessions(since=middle.replace(tzinfo=None))  # naive: UTC, as on the CLI
+    assert later.equals(case.sessions(since=middle.isoformat())) and 0 < later.height
+    assert case.sessions(since=middle.date()).height >= later.height
     with pytest.raises(ValueError, match="since is after until"):
         case.sessions(since="2025-03-04", until="2025-03-03")
     with pytest.raises(ValueError, match="since"):
