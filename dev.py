@@ -29,6 +29,9 @@ CHECKS = [
     ["lint-imports"],
     ["mypy"],
 ]
+# lint-imports reads the package as mypy does, through the symlinks in .mypy-src: the editable
+# install maps the root package to api/ alone, where the import graph would miss the layers.
+CHECK_ENV = {**os.environ, "PYTHONPATH": str(ROOT / ".mypy-src")}
 
 
 def _ensure_venv(extra: str) -> None:
@@ -54,7 +57,7 @@ def _ensure_venv(extra: str) -> None:
 def _test(args: list[str]) -> int:
     for check in CHECKS:
         print(f"dev.py: {' '.join(check)}", file=sys.stderr, flush=True)
-        code = subprocess.call([str(BIN / check[0]), *check[1:]], cwd=ROOT)
+        code = subprocess.call([str(BIN / check[0]), *check[1:]], cwd=ROOT, env=CHECK_ENV)
         if code:
             return code
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *args], cwd=ROOT)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import tampering, views
+from logonscope.analysis import attribution, tampering, views
 from logonscope.storage import identity
 
 # `Filters(ip=NO_IP)` selects sessions without a source address (console logons, ...).
@@ -213,26 +213,19 @@ def has_view(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def session_detail(
-    con: duckdb.DuckDBPyConnection, session_id: str, known: dict[str, Any] | None = None
-) -> dict[str, Any] | None:
-    """The session's columns plus `sources` (role, channel, event id, record id, time, evidence
-    path) and `activity` (empty until attribution exists); None when the id is unknown.
-    `known`: the session's row as a `sessions` result gave it (the caller has it already;
-    sessions are stored by user, so finding one by id alone scans them all)."""
-    if known is not None and known.get("session_id") == session_id:
-        detail: dict[str, Any] = dict(known)
-    else:
-        table = con.sql(
-            f"SELECT * REPLACE ({views.KIND} AS logon_kind) FROM sessions WHERE session_id = ?",
-            params=[session_id],
-        ).to_arrow_table()
-        if table.num_rows == 0:
-            return None
-        detail = table.to_pylist()[0]
-    detail["sources"] = (
-        con.sql(
-            """
+def session_row(con: duckdb.DuckDBPyConnection, session_id: str) -> pa.Table:
+    """The session's row as `sessions` gives it (no rows when the id is unknown). Sessions are
+    stored by user, so finding one by id alone scans them all."""
+    return con.sql(
+        f"SELECT * REPLACE ({views.KIND} AS logon_kind) FROM sessions WHERE session_id = ?",
+        params=[session_id],
+    ).to_arrow_table()
+
+
+def session_sources(con: duckdb.DuckDBPyConnection, session_id: str) -> pa.Table:
+    """The session's source events: role, channel, event id, record id, time, evidence path."""
+    return con.sql(
+        """
         SELECT s.role, s.channel, s.event_id, s.record_id, s.time, s.evidence_sha256,
                e.path AS evidence_path
         FROM session_sources s
@@ -241,34 +234,58 @@ def session_detail(
         WHERE s.session_id = ?
         ORDER BY s.time, s.record_id
         """,
-            params=[session_id],
-        )
-        .to_arrow_table()
-        .to_pylist()
-    )
-    if has_view(con, "host_names") and detail.get("host_key") is not None:
-        detail["host_names"] = [
+        params=[session_id],
+    ).to_arrow_table()
+
+
+def session_activity(con: duckdb.DuckDBPyConnection, session_id: str) -> pa.Table:
+    """The activity attributed to the session (no rows until attribution exists)."""
+    if not has_view(con, "activity"):
+        return attribution.SCHEMA.empty_table()
+    return con.sql(
+        "SELECT * FROM activity WHERE session_id = ? ORDER BY time, record_id",
+        params=[session_id],
+    ).to_arrow_table()
+
+
+def session_detail(
+    con: duckdb.DuckDBPyConnection, session_id: str, known: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The session's columns plus `sources` (`session_sources`) and `activity`
+    (`session_activity`) as lists of dicts; None when the id is unknown.
+    `known`: the session's row as a `sessions` result gave it (the caller has it already,
+    which spares the scan of `session_row`)."""
+    if known is not None and known.get("session_id") == session_id:
+        detail: dict[str, Any] = dict(known)
+    else:
+        table = session_row(con, session_id)
+        if table.num_rows == 0:
+            return None
+        detail = table.to_pylist()[0]
+    detail["sources"] = session_sources(con, session_id).to_pylist()
+    detail.update(session_context(con, session_id, detail.get("host_key"), detail.get("tampered")))
+    detail["activity"] = session_activity(con, session_id).to_pylist()
+    return detail
+
+
+def session_context(
+    con: duckdb.DuckDBPyConnection, session_id: str, host_key: Any, tampered: Any
+) -> dict[str, list[str]]:
+    """What a session's row does not hold: every name its host was seen under
+    (`host_names`) and, when it is flagged, the signs of tampering it overlaps."""
+    context: dict[str, list[str]] = {}
+    if has_view(con, "host_names") and host_key is not None:
+        context["host_names"] = [
             r[0]
             for r in con.execute(
-                "SELECT name FROM host_names WHERE host_key = ? ORDER BY name",
-                [detail["host_key"]],
+                "SELECT name FROM host_names WHERE host_key = ? ORDER BY name", [host_key]
             ).fetchall()
         ]
-    if detail.get("tampered") and has_view(con, "tampering"):
-        detail["tampering_signs"] = [
+    if tampered and has_view(con, "tampering"):
+        context["tampering_signs"] = [
             r[0] for r in con.execute(tampering.SESSION_SIGNS_SQL, [session_id]).fetchall()
         ]
-    detail["activity"] = []
-    if has_view(con, "activity"):
-        detail["activity"] = (
-            con.sql(
-                "SELECT * FROM activity WHERE session_id = ? ORDER BY time, record_id",
-                params=[session_id],
-            )
-            .to_arrow_table()
-            .to_pylist()
-        )
-    return detail
+    return context
 
 
 # Failed attempts from one source to one user on one host, each within this many seconds of

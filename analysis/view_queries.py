@@ -182,3 +182,13 @@ def related(
             .to_pylist()
         )
     return out
+
+
+def related_ids(con: duckdb.DuckDBPyConnection, session_id: str, host_key: Any) -> dict[str, Any]:
+    """`logon_session_ids` and `desktop_session_ids` of an investigator session: what the
+    command line's `session` JSON and the Python API add to the session's row."""
+    found = related(con, session_id, host_key)
+    return {
+        "logon_session_ids": [r["logon_session_id"] for r in found["logon_sessions"]],
+        "desktop_session_ids": [r["desktop_session_id"] for r in found["desktop_sessions"]],
+    }

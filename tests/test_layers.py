@@ -22,6 +22,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 def _lint_copy(tmp_path: Path, module: str, planted: str) -> subprocess.CompletedProcess[str]:
     """lint-imports over a copy of the packages (as `logonscope.*`) with one line planted."""
     tree = tmp_path / "logonscope"
+    shutil.copytree(ROOT / "api", tree, ignore=shutil.ignore_patterns("__pycache__"))
     for package in ("storage", "analysis", "tui"):
         shutil.copytree(
             ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__")
@@ -50,6 +51,9 @@ def test_the_unchanged_copy_keeps_every_contract(tmp_path: Path) -> None:
     [
         ("logonscope.storage.schema", "import logonscope.analysis.views", "never back"),
         ("logonscope.analysis.views", "import logonscope.tui.tables", "never back"),
+        ("logonscope.analysis.views", "import logonscope.api", "never back"),
+        ("logonscope.tui.output", "import logonscope.api", "never back"),
+        ("logonscope.api", "import logonscope.tui.output", "never back"),
         ("logonscope.analysis.views", "import textual.app", "never imports textual"),
     ],
 )

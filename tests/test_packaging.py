@@ -36,6 +36,7 @@ def test_the_wheel_has_logonscope_as_its_only_top_level_package(tmp_path: Path) 
     for package in ("storage", "analysis", "tui"):
         assert f"logonscope/{package}/__init__.py" in names
     assert "logonscope/tui/cli.py" in names
+    assert {"logonscope/__init__.py", "logonscope/api.py"} <= set(names)  # open_case
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert (
         "logonscope = logonscope.tui.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -96,7 +96,11 @@ class LogonscopeApp(App[int]):
                 ("A", "unattributed", "Activity no session holds (service installs, ...)"),
                 ("/", "search", "Search the current table"),
                 ("o", "sort", "Sort the current table by a column"),
-                ("e", "export", "Export the current view to CSV / JSON"),
+                (
+                    "e",
+                    "export",
+                    "Export the current view (CSV, JSON, Timesketch, Timeline Explorer)",
+                ),
                 ("t", "next_tab", "Next detail tab (Summary, Sources, Activity)"),
                 ("r", "reload", "Reload every pane"),
                 ("?", "help", "Help: every key"),

@@ -1,4 +1,5 @@
-"""Print an Arrow table as table, csv, json or jsonl: the machine-readable contract.
+"""Print an Arrow table as table, csv, json or jsonl: the machine-readable contract (and,
+for sessions, sources and activity, as a Timesketch or Timeline Explorer timeline).
 
 JSON uses the column names as they are, times as ISO 8601 UTC with `Z`, and keeps every
 string exact (JSON escapes controls itself). Table output goes through Rich with markup off,
@@ -23,6 +24,8 @@ import pyarrow as pa
 from logonscope.tui.tables import visible_text
 
 FORMATS = ("table", "csv", "json", "jsonl")
+# Timelines for Timesketch and Timeline Explorer (`tui.timeline_export`): tables with times.
+TIMELINE_FORMATS = ("timesketch", "tle")
 
 
 def _plain(value: Any) -> Any:
@@ -71,6 +74,60 @@ def csv_cell(value: Any) -> Any:
     return visible_text(value)
 
 
+# A string that is printable ASCII and does not start like a formula is its own CSV cell; only
+# the others go through `csv_cell` (one regex over the column instead of Python per cell).
+_NEEDS_CELL = r"^[=+\-@\t\r]|[^\x20-\x7e]"
+
+
+def _times_as_text(table: pa.Table) -> pa.Table:
+    """`table` with its timestamp columns as the ISO 8601 `Z` text `_plain` gives, written by
+    DuckDB (Python datetimes cost microseconds each)."""
+    stamps = [f for f in table.schema if pa.types.is_timestamp(f.type) and f.type.unit != "ns"]
+    if not stamps or table.num_rows == 0:
+        return table
+    from logonscope.storage.connection import close, connect
+
+    def name(field: pa.Field) -> str:
+        return '"' + field.name.replace('"', '""') + '"'
+
+    text = ", ".join(f"strftime({name(f)}, '%Y-%m-%dT%H:%M:%S.%fZ') AS {name(f)}" for f in stamps)
+    con = connect()
+    try:
+        con.register("_t", table)
+        return con.sql(f"SELECT * REPLACE ({text}) FROM _t").to_arrow_table()
+    finally:
+        close(con)
+
+
+def _is_plain(kind: pa.DataType, strings: bool = False) -> bool:
+    """Numbers and booleans (and strings when asked): `_plain` leaves their values as they are."""
+    return (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        or (strings and (pa.types.is_string(kind) or pa.types.is_large_string(kind)))
+    )
+
+
+def _csv_column(column: pa.Array) -> list[Any]:
+    """One column's CSV cells, as `csv_cell(_plain(value))` gives them, converted column-wise
+    where the type allows (strings, numbers, booleans, lists of them): the same text, faster."""
+    import pyarrow.compute as pc
+
+    kind = column.type
+    values = column.to_pylist()
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        flagged = pc.fill_null(pc.match_substring_regex(column, _NEEDS_CELL), False)
+        for i in pc.indices_nonzero(flagged).to_pylist():
+            values[i] = csv_cell(values[i])
+        return values
+    if _is_plain(kind):
+        return values  # None is written as an empty cell, as csv_cell(None) gives
+    if pa.types.is_list(kind) and _is_plain(kind.value_type, strings=True):
+        return [None if v is None else json.dumps(v) for v in values]
+    return [csv_cell(_plain(v)) for v in values]
+
+
 def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
     out = out or sys.stdout
     if fmt in ("json", "jsonl"):
@@ -78,10 +135,15 @@ def write(table: pa.Table, fmt: str, out: IO[str] | None = None) -> None:
     elif fmt == "csv":
         writer = csv.writer(out)
         writer.writerow([csv_cell(name) for name in table.column_names])
-        for row in rows(table):
-            writer.writerow([csv_cell(v) for v in row.values()])
+        for batch in _times_as_text(table).to_batches(max_chunksize=65_536):
+            columns = [_csv_column(batch.column(i)) for i in range(batch.num_columns)]
+            writer.writerows(zip(*columns, strict=True))
     elif fmt == "table":
         _write_table(table, out)
+    elif fmt in TIMELINE_FORMATS:
+        from logonscope.tui.timeline_export import write_timeline
+
+        write_timeline(table, fmt, out)
     else:
         raise ValueError(f"unknown format {fmt!r}")
 

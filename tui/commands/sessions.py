@@ -8,10 +8,12 @@ shared formatter (`tui.output`). JSON uses the DESIGN column names, times ISO 86
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from logonscope.storage import times as storage_times
 from logonscope.tui.commands.session_views import (
@@ -22,7 +24,7 @@ from logonscope.tui.commands.session_views import (
     view_session,
 )
 from logonscope.tui.errors import UsageError
-from logonscope.tui.output import FORMATS
+from logonscope.tui.output import FORMATS, TIMELINE_FORMATS
 
 # What `--format table` shows of a session (every column goes to csv/json/jsonl).
 TABLE_COLUMNS = (
@@ -98,7 +100,18 @@ def parse_time(option: str, text: str | None) -> dt.datetime | None:
 
 def _common(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
     parser.add_argument("--case", required=True, help="case folder")
-    parser.add_argument("--format", choices=formats, default="table")
+    timelines = [f for f in formats if f in TIMELINE_FORMATS]
+    parser.add_argument(
+        "--format",
+        choices=formats,
+        default="table",
+        help="timesketch: Timesketch JSONL; tle: Timeline Explorer CSV" if timelines else None,
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write to FILE (whole or not at all) instead of standard output",
+    )
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
@@ -138,9 +151,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list logon sessions (one per attempt)",
         description="List logon sessions: every attempt to gain access, "
         "failed ones and reconnects included. System sessions are hidden "
-        "unless --all.",
+        "unless --all. --format timesketch|tle writes a timeline: a record at each "
+        "session's start and end.",
     )
-    _common(p)
+    _common(p, FORMATS + TIMELINE_FORMATS)
     _filters(p)
     _view(p)
     p.set_defaults(func=run_sessions)
@@ -173,10 +187,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "session",
         help="one session with its source events",
         description="One session: its columns, its source events (role, "
-        "channel, event id, record id, time, evidence path) and activity.",
+        "channel, event id, record id, time, evidence path) and activity. "
+        "--format timesketch|tle writes its source events and activity as a timeline.",
     )
     p.add_argument("session_id", metavar="ID", help="session_id from `logonscope sessions`")
-    _common(p, ("json", "table"))
+    _common(p, ("json", "table", *TIMELINE_FORMATS))
     _view(p)
     p.set_defaults(func=run_session)
 
@@ -232,12 +247,28 @@ def _for_humans(table: Any, columns: tuple[str, ...]) -> Any:
     return table.select([c for c in columns if c in table.column_names])
 
 
-def _print(table: Any, fmt: str, table_columns: tuple[str, ...]) -> None:
+def _print(table: Any, fmt: str, table_columns: tuple[str, ...], out: str | None = None) -> None:
     from logonscope.tui.output import write
 
     if fmt == "table":
         table = _for_humans(table, table_columns)
-    write(table, fmt)
+    with _output(out) as handle:
+        write(table, fmt, handle)
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """Standard output, or `--out FILE` written atomically (`tui.export.atomic_text`)."""
+    if path is None:
+        yield sys.stdout
+        return
+    from logonscope.tui.export import atomic_text
+
+    try:
+        with atomic_text(path) as handle:
+            yield handle
+    except FileNotFoundError as exc:
+        raise UsageError(f"--out: {exc}") from None
 
 
 def run_sessions(args: argparse.Namespace) -> int:
@@ -246,11 +277,11 @@ def run_sessions(args: argparse.Namespace) -> int:
     filters = _make_filters(args)  # bad input is refused before any build
     con = _open(args.case)
     if args.view == "investigator":
-        _print(queries.sessions(con, filters), args.format, TABLE_COLUMNS)
+        _print(queries.sessions(con, filters), args.format, TABLE_COLUMNS, args.out)
         return 0
     members = args.format in ("json", "jsonl")  # nested: not for table or csv
     table = view_queries.view_sessions(con, args.view, filters, members=members)
-    _print(iso_members(table), args.format, VIEW_TABLES[args.view])
+    _print(iso_members(table), args.format, VIEW_TABLES[args.view], args.out)
     return 0
 
 
@@ -259,7 +290,7 @@ def run_users(args: argparse.Namespace) -> int:
 
     filters = _make_filters(args)  # bad input is refused before any build
     con = _open(args.case)
-    _print(queries.users(con, filters), args.format, USERS_TABLE)
+    _print(queries.users(con, filters), args.format, USERS_TABLE, args.out)
     return 0
 
 
@@ -268,7 +299,7 @@ def run_user_ips(args: argparse.Namespace) -> int:
 
     filters = _make_filters(args)  # bad input is refused before any build
     con = _open(args.case)
-    _print(queries.user_ips(con, filters), args.format, USER_IPS_TABLE)
+    _print(queries.user_ips(con, filters), args.format, USER_IPS_TABLE, args.out)
     return 0
 
 
@@ -280,28 +311,31 @@ def run_session(args: argparse.Namespace) -> int:
     from logonscope.analysis import queries, view_queries
     from logonscope.tui.output import rows, write
 
+    if args.out and args.format == "table":
+        raise UsageError("--out: the table goes to the terminal; use --format json")
     con = _open(args.case)
     if args.view != "investigator":
         return view_session(con, args)
+    if args.format in TIMELINE_FORMATS:
+        return _session_timeline(con, args)
     detail = queries.session_detail(con, args.session_id)
     if detail is None:
         raise UsageError(f"no session {args.session_id!r} in {args.case}")
-    related = view_queries.related(con, args.session_id, detail.get("host_key"))
-    detail["logon_session_ids"] = [r["logon_session_id"] for r in related["logon_sessions"]]
-    detail["desktop_session_ids"] = [r["desktop_session_id"] for r in related["desktop_sessions"]]
+    detail.update(view_queries.related_ids(con, args.session_id, detail.get("host_key")))
     sources = detail.pop("sources")
     activity = detail.pop("activity")
     head = rows(pa.Table.from_pylist([detail]))[0]
     src_rows = rows(pa.Table.from_pylist(sources)) if sources else []
     act_rows = rows(pa.Table.from_pylist(activity)) if activity else []
     if args.format == "json":
-        json.dump(
-            {**head, "sources": src_rows, "activity": act_rows},
-            sys.stdout,
-            ensure_ascii=False,
-            indent=1,
-        )
-        sys.stdout.write("\n")
+        with _output(args.out) as out:
+            json.dump(
+                {**head, "sources": src_rows, "activity": act_rows},
+                out,
+                ensure_ascii=False,
+                indent=1,
+            )
+            out.write("\n")
         return 0
     pairs(head)
     print("\nsources:")
@@ -314,4 +348,24 @@ def run_session(args: argparse.Namespace) -> int:
     print(f"\nactivity: {len(act_rows)} event(s)")
     if activity:
         write(pa.Table.from_pylist(activity), "table")
+    return 0
+
+
+def _session_timeline(con: Any, args: argparse.Namespace) -> int:
+    """The session's source events (with the key fields of each event) and its activity as
+    one timeline."""
+    import pyarrow as pa
+
+    from logonscope.analysis import lookup, queries
+    from logonscope.tui.timeline_export import records, write_records
+
+    if queries.session_row(con, args.session_id).num_rows == 0:
+        raise UsageError(f"no session {args.session_id!r} in {args.case}")
+    sources = lookup.source_events(con, queries.session_sources(con, args.session_id))
+    sources = sources.append_column(
+        "session_id", pa.array([args.session_id] * sources.num_rows, pa.string())
+    )
+    timeline = records(sources, queries.session_activity(con, args.session_id))
+    with _output(args.out) as out:
+        write_records(timeline, args.format, out)
     return 0

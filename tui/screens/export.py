@@ -1,7 +1,10 @@
-"""The export dialog: asks where to write the current view (CSV, JSON or JSONL by extension).
+"""The export dialog: asks where to write the current view, and in which format.
 
-Returns the chosen path (or None) to the screen, which writes it in a worker. An existing
-file is only replaced after a second Enter. Writes nothing itself.
+CSV, JSON and JSONL for every view; Timesketch JSONL and Timeline Explorer CSV for the views
+that have times (sessions, a session's sources and activity). Choosing a format sets the file
+suffix; typing a `.csv`/`.json`/`.jsonl` path picks that plain format, as before. Returns
+`(path, format)` (or None) to the screen, which writes it in a worker. An existing file is
+only replaced after a second Enter. Writes nothing itself.
 """
 
 from __future__ import annotations
@@ -13,29 +16,45 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, RadioButton, RadioSet, Static
+
+from logonscope.tui.export import FORMATS, SUFFIXES, format_for
+
+PLAIN = ("csv", "json", "jsonl")
+LABELS = {
+    "csv": "CSV",
+    "json": "JSON",
+    "jsonl": "JSONL",
+    "timesketch": "Timesketch JSONL",
+    "tle": "Timeline Explorer CSV",
+}
 
 
-class ExportScreen(ModalScreen[str | None]):
+class ExportScreen(ModalScreen[tuple[str, str] | None]):
     DEFAULT_CSS = """
     ExportScreen { align: center middle; }
-    ExportScreen > Vertical { width: 80%; max-width: 90; height: auto; border: round $accent;
+    ExportScreen > Vertical { width: 80%; max-width: 100; height: auto; border: round $accent;
                               background: $surface; padding: 0 1; }
+    ExportScreen RadioSet { width: 100%; border: none; }
     ExportScreen .note { color: $text-muted; }
     """
     BINDINGS: ClassVar[list] = [Binding("escape", "cancel", "cancel export")]
 
-    def __init__(self, default: str, what: str) -> None:
+    def __init__(self, default: str, what: str, formats: tuple[str, ...] = PLAIN) -> None:
         super().__init__()
-        self.default, self.what = default, what
+        self.default, self.what, self.formats = default, what, formats
+        self.format = format_for(default)
         self._confirm: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"Export {self.what}", markup=False)
             yield Input(self.default, id="export-path", select_on_focus=False)
+            with RadioSet(id="export-format"):
+                for fmt in self.formats:
+                    yield RadioButton(LABELS[fmt], value=fmt == self.format, id=f"format-{fmt}")
             yield Static(
-                ".csv, .json or .jsonl · Enter writes · Esc cancels",
+                "Tab: format (arrows, Enter picks) · Enter writes · Esc cancels",
                 classes="note",
                 id="export-note",
                 markup=False,
@@ -43,6 +62,14 @@ class ExportScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        self.format = self.formats[event.index]
+        path = self.query_one("#export-path", Input)
+        target = Path(path.value.strip() or self.default)
+        if target.suffix.lower() in (*FORMATS, ""):
+            path.value = str(target.with_suffix(SUFFIXES[self.format]))
+        path.focus()  # the next Enter writes
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         path = event.value.strip()
@@ -60,7 +87,10 @@ class ExportScreen(ModalScreen[str | None]):
             self._confirm = path
             note.update(f"{target} exists: Enter again replaces it")
             return
-        self.dismiss(path)
+        fmt = self.format
+        if fmt in PLAIN and target.suffix.lower() in FORMATS:
+            fmt = format_for(target)  # the path says which plain format
+        self.dismiss((path, fmt))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -24,8 +24,9 @@ from textual.widgets import Input
 
 from logonscope.analysis.session_views import LABELS, next_view
 from logonscope.tui.backend import FilterState
+from logonscope.tui.output import TIMELINE_FORMATS
 from logonscope.tui.screens.columns import ColumnsScreen
-from logonscope.tui.screens.export import ExportScreen
+from logonscope.tui.screens.export import PLAIN, ExportScreen
 from logonscope.tui.screens.filters import FiltersScreen
 from logonscope.tui.screens.help import HelpScreen
 from logonscope.tui.screens.host_timeline import HostTimelineScreen, OpenSession
@@ -33,6 +34,7 @@ from logonscope.tui.screens.main_drilldown import DrillDownScreen
 from logonscope.tui.screens.navigation import PANES
 from logonscope.tui.screens.pick import PickScreen
 from logonscope.tui.tables import Sort, sortable
+from logonscope.tui.timeline_export import timeline_kind
 from logonscope.tui.widgets.detail import DetailPane
 from logonscope.tui.widgets.sessions import SessionsPane
 from logonscope.tui.widgets.status import KeyHints, StatusLine
@@ -315,13 +317,14 @@ class MainScreen(DrillDownScreen):
         name = heading.lower().replace(" + ", "-").replace(" ", "-")
         what = f"{heading} ({view.num_rows:,} rows, every column, search and sort applied)"
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self.export_view(view, path)
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice:
+                self.export_view(view, *choice)
 
         folder = (self.backend.case_dir / "exports").resolve()
         default = str(folder / f"logonscope-{name}-{stamp}.csv")
-        self.app.push_screen(ExportScreen(default, what), chosen)
+        formats = PLAIN + (TIMELINE_FORMATS if timeline_kind(view) else ())
+        self.app.push_screen(ExportScreen(default, what, formats), chosen)
 
     def action_help(self) -> None:
         groups: list[tuple[str, list[Any]]] = [

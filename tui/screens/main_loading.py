@@ -254,10 +254,10 @@ class LoadingScreen(PanesScreen):
         self.post_message(EventLoaded(title, backend.event(evidence_sha256, record_id)))
 
     @work(thread=True, exclusive=False, exit_on_error=False, group="export")
-    def export_view(self, table: pa.Table, path: str) -> None:
+    def export_view(self, table: pa.Table, path: str, fmt: str | None = None) -> None:
         from logonscope.tui.export import export_table
 
-        written = export_table(table, path)
+        written = export_table(table, path, fmt)
         self.post_message(Exported(str(written), table.num_rows))
 
     # --- results arrive (UI thread) ---------------------------------------------------
