@@ -291,8 +291,34 @@ def _tag(element: ElementTree.Element) -> str:
     return _NS.sub("", element.tag)
 
 
+# Characters XML 1.0 cannot hold, which python-evtx writes as they are (a NUL inside a name).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _xml_to_event(xml: str) -> dict[str, Any]:
-    root = ElementTree.fromstring(xml)
+    """The record as the evtx package's JSON shape. Characters XML cannot hold are parked on
+    private-use characters absent from the record for the parse, then put back: a NUL inside
+    a string is kept, not a reason to lose the record."""
+    found = sorted(set(_XML_INVALID.findall(xml)))
+    if not found:
+        return _event(ElementTree.fromstring(xml))
+    free = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in xml)
+    park = {ch: next(free) for ch in found}
+    back = {ord(spot): ch for ch, spot in park.items()}
+    return _restore(_event(ElementTree.fromstring(xml.translate(str.maketrans(park)))), back)
+
+
+def _restore(value: Any, back: dict[int, str]) -> Any:
+    if isinstance(value, str):
+        return value.translate(back)
+    if isinstance(value, dict):
+        return {key.translate(back): _restore(item, back) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restore(item, back) for item in value]
+    return value
+
+
+def _event(root: ElementTree.Element) -> dict[str, Any]:
     event: dict[str, Any] = {}
     for section in root:
         name = _tag(section)

@@ -461,3 +461,14 @@ def test_cancel_stops_the_folder_walk_before_anything_is_read(
     assert stages == ["discover"] * 5  # stopped during the walk, before any file was read
     assert not (tmp_path / "c" / ".staging").exists()
     assert _count(tmp_path / "c", "select count(*) from evidence") == 0
+
+
+def test_a_nul_inside_a_string_is_kept_whole_by_the_python_parser(tmp_path: Path) -> None:
+    """The fast parser (evtx 0.14) ends a string at a NUL; `--parser python-evtx` keeps it."""
+    path = tmp_path / "nul.evtx"
+    with EvtxWriter(path) as w:
+        w.write(catalog.S4624, T0, logon_values(1, user="evil\x00hidden"), computer="H")
+    ingest([path], tmp_path / "fast", jobs=1)
+    ingest([path], tmp_path / "whole", jobs=1, parser="python-evtx")
+    assert _count(tmp_path / "fast", "select target_user from events") == "evil"
+    assert _count(tmp_path / "whole", "select target_user from events") == "evil\x00hidden"
