@@ -299,13 +299,14 @@ def _xml_to_event(xml: str) -> dict[str, Any]:
     """The record as the evtx package's JSON shape. Characters XML cannot hold are parked on
     private-use characters absent from the record for the parse, then put back: a NUL inside
     a string is kept, not a reason to lose the record."""
-    found = sorted(set(_XML_INVALID.findall(xml)))
+    found: list[str] = sorted(set(_XML_INVALID.findall(xml)))
     if not found:
         return _event(ElementTree.fromstring(xml))
     free = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in xml)
-    park = {ch: next(free) for ch in found}
-    back = {ord(spot): ch for ch, spot in park.items()}
-    return _restore(_event(ElementTree.fromstring(xml.translate(str.maketrans(park)))), back)
+    park: dict[int, str] = {ord(ch): next(free) for ch in found}
+    back = {ord(spot): chr(ch) for ch, spot in park.items()}
+    event: dict[str, Any] = _restore(_event(ElementTree.fromstring(xml.translate(park))), back)
+    return event
 
 
 def _restore(value: Any, back: dict[int, str]) -> Any:
