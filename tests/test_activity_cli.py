@@ -5,14 +5,15 @@ their weak strength shown."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+import pytest
 
 from tests.conftest import run_cli_inline
 from tests.test_sessions_truth import _generate_and_ingest
 
 
-def test_system_service_installs_by_host_and_time(tmp_path: Path) -> None:
-    _, case = _generate_and_ingest(tmp_path, ["system-service"], seed=1)
+def test_system_service_installs_by_host_and_time(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _, case = _generate_and_ingest(tmp_path_factory, ["system-service"], seed=1)
     out = run_cli_inline("activity", "--case", case, "--unattributed", "--format", "json")
     assert out.returncode == 0, out.stderr
     lost = [r for r in json.loads(out.stdout) if r["event_id"] == 7045]
