@@ -62,7 +62,7 @@ LOGON_SCHEMA = pa.schema(
         ("domain", pa.string()),
         ("user_key", pa.string()),
         ("sid", pa.string()),
-        ("logon_type", pa.int16()),
+        ("logon_type", pa.int64()),
         ("logon_kind", pa.string()),
         ("src_ip", pa.string()),
         ("elevated", pa.bool_()),

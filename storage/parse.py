@@ -192,6 +192,8 @@ def _python_evtx_chunk(
     """(record id, record) of one chunk read by python-evtx; a failure stops that chunk."""
     from Evtx.Evtx import ChunkHeader  # slow import, only when the fallback is needed
 
+    from logonscope.storage.pyevtx_xml import Segments, render
+
     logging.getLogger("Evtx").addHandler(logging.NullHandler())  # its warnings: not on stderr
     report.parsers.add("python-evtx")
     with open(path, "rb") as fh:
@@ -200,11 +202,13 @@ def _python_evtx_chunk(
         data = fh.read(CHUNK_SIZE)
     if len(data) < CHUNK_SIZE or not looks_like(data, CHUNK_MAGIC):
         return
+    templates: dict[int, Segments] = {}  # each template walked once per chunk
     try:
         for record in ChunkHeader(data, 0).records():
             try:
                 record_id = record.record_num()
-                text = orjson.dumps({"Event": _xml_to_event(record.xml())}).decode()
+                xml = render(record.root(), templates)
+                text = orjson.dumps({"Event": _xml_to_event(xml)}).decode()
                 header_time = _header_time(record)
             except Exception as exc:  # python-evtx raises many kinds
                 report.errors.append(_one_line(f"chunk {number}: record unreadable ({exc})")[:200])

@@ -108,13 +108,22 @@ class CliResult:
 
 def run_cli_inline(*args: object) -> CliResult:
     """`logonscope ARGS` in this process: `main(argv)` with stdout/stderr captured and the exit
-    code it returns (or that argparse exits with), as `run_cli` would report them."""
+    code it returns (or that argparse exits with), as `run_cli` would report them.
+
+    Options such as `--memory` or `--executor` set environment variables for the process and
+    its children; they are put back afterwards, as a separate process would leave them."""
     from logonscope.tui.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse: --help exits 0, bad usage exits 2
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    environ = dict(os.environ)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --help exits 0, bad usage exits 2
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        if dict(os.environ) != environ:
+            os.environ.clear()
+            os.environ.update(environ)
     return CliResult(code, out.getvalue(), err.getvalue())

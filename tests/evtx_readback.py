@@ -4,9 +4,9 @@ Each record becomes a dict: record_id, event_id, time (aware datetime), channel,
 computer, activity_id, user_sid and `fields` (name -> text or JSON value as the parser gave
 it). python-evtx reads every chunk (`include_inactive=True`), never trusting the header count.
 Also checks every CRC32 of a file independently of both parsers. Not used by the product.
-python-evtx's `Record.xml()` re-walks the template for every record (~100 records/s); we render
-the same XML with its nodes but walk each template once per chunk (`test_python_evtx_rendering_
-is_the_same_as_record_xml` holds the two equal).
+python-evtx's `Record.xml()` re-walks the template for every record (~100 records/s); the
+product's `pyevtx_xml.render` gives the same XML walking each template once per chunk
+(`test_python_evtx_rendering_is_the_same_as_record_xml` holds the two equal).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any
 
 import evtx
 import Evtx.Evtx as PyEvtx
-import Evtx.Nodes as N
-import Evtx.Views as V
+
+from logonscope.storage.pyevtx_xml import Segments, render
 
 
 def _strip_ns(tag: str) -> str:
@@ -75,63 +75,13 @@ def read_rust(path: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def _template_segments(template: Any) -> list[Any]:
-    """python-evtx's own XML rendering (Views.render_root_node_with_subs) of a template, with
-    each substitution left as its index: a template is walked once per chunk, not per record."""
-    out: list[Any] = []
-
-    def rec(node: Any) -> None:
-        if isinstance(node, N.OpenStartElementNode):
-            out.append("<" + node.tag_name())
-            for child in node.children():
-                if isinstance(child, N.AttributeNode):
-                    out.append(" " + V.validate_name(child.attribute_name().string()) + '="')
-                    rec(child.attribute_value())
-                    out.append('"')
-            out.append(">")
-            for child in node.children():
-                rec(child)
-            out.append("</" + V.validate_name(node.tag_name()) + ">\n")
-        elif isinstance(node, N.ValueNode):
-            out.append(V.escape_value(node.children()[0].string()))
-        elif isinstance(node, (N.NormalSubstitutionNode, N.ConditionalSubstitutionNode)):
-            out.append(node.index())
-        elif isinstance(node, N.TemplateInstanceNode):
-            raise V.UnexpectedElementException("TemplateInstanceNode")
-
-    for child in template.children():
-        rec(child)
-    return out
-
-
-def _render(root: Any, cache: dict[int, list[Any]]) -> str:
-    """Same XML as python-evtx's `Record.xml()`, reusing the walk of each template."""
-    key = root.template().offset()
-    segments = cache.get(key)
-    if segments is None:
-        segments = cache[key] = _template_segments(root.template())
-    subs = root.substitutions()
-    parts = []
-    for seg in segments:
-        if isinstance(seg, int):
-            sub = subs[seg]
-            parts.append(
-                _render(sub.root(), cache)
-                if isinstance(sub, N.BXmlTypeNode)
-                else V.escape_value(sub.string())
-            )
-        else:
-            parts.append(seg)
-    return "".join(parts)
-
-
 def _python_evtx_records(path: str | Path, only: int | None = None):
     with PyEvtx.Evtx(str(path)) as fh:
         for i, chunk in enumerate(fh.get_file_header().chunks(include_inactive=True)):
             if (only is not None and i != only) or not chunk.check_magic():
                 continue
-            cache: dict[int, list[Any]] = {}
-            yield from (_render(r.root(), cache) for r in chunk.records())
+            cache: dict[int, Segments] = {}
+            yield from (render(r.root(), cache) for r in chunk.records())
 
 
 def read_python(path: str | Path, only_chunk: int | None = None) -> list[dict[str, Any]]:

@@ -14,11 +14,11 @@ from tests.test_sessions_truth import SHUTDOWN, _generate_and_ingest
 
 
 def attribution_problems(gen: Path, case: Path) -> list[Any]:
-    from logonscope.analysis.build import build
+    from logonscope.analysis.build import ensure_built
     from logonscope.storage.case import connect
 
     truth = json.loads((gen / "truth.json").read_text())
-    build(case, force=True)
+    ensure_built(case)  # shared cases are built once; this only checks they are up to date
     con = connect(case)
     sha_of = {
         Path(p).resolve(): sha
@@ -60,13 +60,17 @@ def attribution_problems(gen: Path, case: Path) -> list[Any]:
 
 
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "bulk"])
-def test_each_scenarios_activity_lands_in_the_truth_session(scenario: str, tmp_path: Path) -> None:
-    gen, case = _generate_and_ingest(tmp_path, [scenario], seed=1)
+def test_each_scenarios_activity_lands_in_the_truth_session(
+    scenario: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    gen, case = _generate_and_ingest(tmp_path_factory, [scenario], seed=1)
     assert attribution_problems(gen, case) == []
 
 
-def test_mixed_default_sets_activity_lands_in_the_truth_session(tmp_path: Path) -> None:
-    gen, case = _generate_and_ingest(tmp_path, None, seed=0)
+def test_mixed_default_sets_activity_lands_in_the_truth_session(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    gen, case = _generate_and_ingest(tmp_path_factory, None, seed=0)
     truth = json.loads((gen / "truth.json").read_text())
     assert len(truth["activity"]) > 100
     assert attribution_problems(gen, case) == []

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli_inline
 
 DERIVED_VIEWS = ("sessions", "session_sources", "activity", "users", "user_ips")
 
@@ -38,13 +38,23 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return base / "ev", base / "unbuilt"
 
 
+@pytest.fixture(scope="module")
+def built(generated: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The generated case built without a memory limit: what every reader must agree with."""
+    from logonscope.analysis.build import build
+
+    case = _copy(generated[1], tmp_path_factory.mktemp("built") / "case")
+    build(case)
+    return case
+
+
 def _copy(case: Path, target: Path) -> Path:
     shutil.copytree(case, target)
     return target
 
 
 def _query(case: Path, sql: str, *extra: str) -> tuple[list[dict], str]:
-    result = run_cli("query", "--case", case, "--format", "json", *extra, sql)
+    result = run_cli_inline("query", "--case", case, "--format", "json", *extra, sql)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout), result.stderr
 
@@ -62,12 +72,11 @@ def _derived(case: Path) -> dict[str, pa.Table]:
 
 
 def test_query_over_each_derived_view_builds_an_unbuilt_case_first(
-    generated: tuple[Path, Path], tmp_path: Path
+    generated: tuple[Path, Path], built: Path, tmp_path: Path
 ) -> None:
     evidence, _ = generated
-    full, lazy = tmp_path / "full", tmp_path / "lazy"
-    assert run_cli("ingest", evidence, "--case", full, "--quiet").returncode == 0
-    result = run_cli("ingest", evidence, "--case", lazy, "--quiet", "--no-build")
+    full, lazy = built, tmp_path / "lazy"
+    result = run_cli_inline("ingest", evidence, "--case", lazy, "--quiet", "--no-build")
     assert result.returncode == 0 and not (lazy / "derived").exists()
     for number, view in enumerate(DERIVED_VIEWS):
         sql = f"SELECT * FROM {view} ORDER BY ALL"
@@ -129,14 +138,13 @@ def test_three_concurrent_builds_of_an_unbuilt_case_all_succeed_alike(
 
 
 def test_a_build_under_200mb_writes_the_same_tables_as_without_a_limit(
-    generated: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    generated: tuple[Path, Path], built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from logonscope.analysis.build import build
 
-    free = _copy(generated[1], tmp_path / "free")
-    build(free)
+    free = built
     bounded = _copy(generated[1], tmp_path / "bounded")
-    result = run_cli("users", "--case", bounded, "--memory", "200MB")
+    result = run_cli_inline("users", "--case", bounded, "--memory", "200MB")
     assert result.returncode == 0, result.stderr
     assert "correlating sessions for 3 host(s)" in result.stderr
     expected = _derived(free)

@@ -351,7 +351,7 @@ def test_naive_datetimes_are_refused() -> None:
 
 
 def test_python_evtx_rendering_is_the_same_as_record_xml(tmp_path: Path) -> None:
-    """The test helper's faster python-evtx rendering must equal python-evtx's own xml()."""
+    """The fallback parser's faster python-evtx rendering must equal python-evtx's own xml()."""
     import Evtx.Evtx as PyEvtx
 
     from tests.evtx_readback import _python_evtx_records

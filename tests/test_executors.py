@@ -177,9 +177,9 @@ def test_configured_executor_follows_the_environment(monkeypatch) -> None:
 
 
 def test_cli_refuses_a_scheduler_without_dask(tmp_path) -> None:
-    from tests.conftest import run_cli
+    from tests.conftest import run_cli_inline
 
-    done = run_cli(
+    done = run_cli_inline(
         "sessions", "--case", tmp_path, "--executor", "local", "--scheduler", "tcp://x:1"
     )
     assert done.returncode == 2

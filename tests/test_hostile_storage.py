@@ -21,7 +21,7 @@ from logonscope.storage.case import connect
 from logonscope.storage.evtx_writer import EvtxWriter
 from logonscope.storage.ingest import ingest
 from logonscope.storage.scenarios import catalog
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, run_cli_inline
 from tests.hostile_files import T0, logon_values, logons, planted_date, quoted_user_data
 
 
@@ -32,7 +32,9 @@ def _count(case: Path, sql: str = "select count(*) from events") -> int:
 def test_a_record_with_malformed_json_costs_only_itself(tmp_path: Path) -> None:
     quoted = quoted_user_data(tmp_path / "quoted.evtx")
     others = [logons(tmp_path / f"s{i}.evtx", 50, host=f"H{i}") for i in range(3)]
-    result = run_cli("ingest", quoted, *others, "--case", tmp_path / "c", "--quiet", "--no-build")
+    result = run_cli_inline(
+        "ingest", quoted, *others, "--case", tmp_path / "c", "--quiet", "--no-build"
+    )
     assert result.returncode == 0, result.stderr
     assert _count(tmp_path / "c") == 160
     row = (
@@ -72,7 +74,7 @@ def test_a_symlink_loop_finishes_in_seconds(tmp_path: Path) -> None:
     (tree / "up").symlink_to("..")
     (tree / "sub" / "back").symlink_to(tree)
     started = time.monotonic()
-    result = run_cli("ingest", tree, "--case", tmp_path / "c", "--quiet", "--no-build")
+    result = run_cli_inline("ingest", tree, "--case", tmp_path / "c", "--quiet", "--no-build")
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 30
     assert _count(tmp_path / "c") == 5
@@ -121,7 +123,7 @@ def test_a_fifo_in_a_folder_is_skipped_with_a_line(tmp_path: Path) -> None:
     folder.mkdir()
     logons(folder / "Security.evtx", 3)
     os.mkfifo(folder / "pipe.evtx")
-    result = run_cli("ingest", folder, "--case", tmp_path / "c", "--quiet", "--no-build")
+    result = run_cli_inline("ingest", folder, "--case", tmp_path / "c", "--quiet", "--no-build")
     assert result.returncode == 0
     assert f"skipped {folder / 'pipe.evtx'}: not a regular file (a FIFO), skipped" in (
         result.stderr.splitlines()
@@ -155,7 +157,9 @@ def test_an_encrypted_zip_opens_with_password(tmp_path: Path) -> None:
     assert [r.reason.split(":")[0] for r in without.of("rejected")] == [
         "unreadable zip member (encrypted; give --password"
     ]
-    result = run_cli("ingest", cylr, "--case", tmp_path / "c2", "--password", "infected", "--quiet")
+    result = run_cli_inline(
+        "ingest", cylr, "--case", tmp_path / "c2", "--password", "infected", "--quiet"
+    )
     assert result.returncode == 0, result.stderr
     assert _count(tmp_path / "c2") == 6
 
@@ -218,7 +222,7 @@ def test_a_kape_tree_ingests_with_hosts_and_channels(tmp_path: Path) -> None:
             target = kape / host / "C" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-    result = run_cli("ingest", kape, "--case", tmp_path / "c", "--quiet", "--no-build")
+    result = run_cli_inline("ingest", kape, "--case", tmp_path / "c", "--quiet", "--no-build")
     assert result.returncode == 0, result.stderr
     rows = connect(tmp_path / "c").execute(
         "select host_key, channel, count(*) from events group by all order by 1, 2"

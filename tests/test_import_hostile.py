@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from logonscope.storage.imports import MAX_DEPTH, import_timeline
-from tests.conftest import run_cli
+from tests.conftest import run_cli_inline
 from tests.evtx_cases import rdp_case
 
 HEADER = "time,host,user,description\n"
@@ -132,7 +132,7 @@ def test_bad_json_lines_are_reported_by_line_and_the_rest_imported(
 def test_the_command_names_the_bad_row_and_counts_it(case: Path, tmp_path: Path) -> None:
     path = tmp_path / "swallow.csv"
     path.write_text(HEADER + '2025-01-01T09:00:01Z,WS01,alice,"ran tool\n' + _good(7))
-    done = run_cli("import-activity", path, "--case", case)
+    done = run_cli_inline("import-activity", path, "--case", case)
     assert done.returncode == 0, done.stderr
     assert f"{path}:2: skipped: a quote is never closed" in done.stderr
     assert "imported 1 rows, 1 skipped" in done.stderr
@@ -142,7 +142,7 @@ def test_the_command_names_the_bad_row_and_counts_it(case: Path, tmp_path: Path)
 def test_a_time_out_of_range_on_the_command_line_is_one_line_and_exit_2(
     case: Path, option: str
 ) -> None:
-    done = run_cli("sessions", "--case", case, option, OUT_OF_RANGE)
+    done = run_cli_inline("sessions", "--case", case, option, OUT_OF_RANGE)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.test_sessions_truth import _generate_and_ingest, compare
 
 
-def _built(tmp_path: Path, scenario: str):
+def _built(factory: pytest.TempPathFactory, scenario: str):
     from logonscope.storage.case import connect
 
-    gen, case = _generate_and_ingest(tmp_path, [scenario], seed=1)
+    gen, case = _generate_and_ingest(factory, [scenario], seed=1)
     assert compare(gen, case) == []
     con = connect(case)
     sessions = con.sql("SELECT * FROM sessions WHERE NOT system").to_arrow_table().to_pylist()
@@ -32,8 +34,10 @@ def _of(sources, session_id: str) -> list[tuple[str, int, str]]:
     ]
 
 
-def test_reconnect_without_4778_is_ended_by_the_original_ids_logoff(tmp_path: Path) -> None:
-    sessions, sources = _built(tmp_path, "reconnect-no-4778")
+def test_reconnect_without_4778_is_ended_by_the_original_ids_logoff(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sessions, sources = _built(tmp_path_factory, "reconnect-no-4778")
     first, again = sorted((s for s in sessions if s["logon_type"] == 10), key=lambda s: s["start"])
     assert not first["is_reconnect"] and again["is_reconnect"]
     assert first["end_reason"] == "disconnect"
@@ -48,8 +52,10 @@ def test_reconnect_without_4778_is_ended_by_the_original_ids_logoff(tmp_path: Pa
     assert again["lsm_session_id"] == first["lsm_session_id"]
 
 
-def test_rdp_logon_without_lsm21_takes_its_lsm_session_from_lsm41(tmp_path: Path) -> None:
-    sessions, sources = _built(tmp_path, "rdp-no-lsm21")
+def test_rdp_logon_without_lsm21_takes_its_lsm_session_from_lsm41(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sessions, sources = _built(tmp_path_factory, "rdp-no-lsm21")
     (rdp,) = [s for s in sessions if s["logon_type"] == 10]
     assert rdp["lsm_session_id"] == 2 and rdp["end_reason"] == "logoff"
     got = {(ch.split("-")[-1], eid) for ch, eid, _ in _of(sources, rdp["session_id"])}
@@ -58,8 +64,10 @@ def test_rdp_logon_without_lsm21_takes_its_lsm_session_from_lsm41(tmp_path: Path
     assert {("LocalSessionManager/Operational", e) for e in (41, 42, 23, 40, 24)} <= got
 
 
-def test_rdp_connection_long_before_the_logon_is_linked_by_activity_id(tmp_path: Path) -> None:
-    sessions, sources = _built(tmp_path, "rdp-slow-logon")
+def test_rdp_connection_long_before_the_logon_is_linked_by_activity_id(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sessions, sources = _built(tmp_path_factory, "rdp-slow-logon")
     (rdp,) = [s for s in sessions if s["logon_type"] == 10]
     (connect,) = [
         r for r in sources if r["session_id"] == rdp["session_id"] and r["event_id"] == 261
@@ -67,8 +75,10 @@ def test_rdp_connection_long_before_the_logon_is_linked_by_activity_id(tmp_path:
     assert (rdp["start"] - connect["time"]).total_seconds() > 30
 
 
-def test_logoffs_minutes_after_the_end_are_late_logoffs_that_move_nothing(tmp_path: Path) -> None:
-    sessions, sources = _built(tmp_path, "late-logoff")
+def test_logoffs_minutes_after_the_end_are_late_logoffs_that_move_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sessions, sources = _built(tmp_path_factory, "late-logoff")
     (desk,) = [s for s in sessions if s["logon_type"] == 2 and s["user_key"] == "bob"]
     mine = [r for r in sources if r["session_id"] == desk["session_id"]]
     (logoff,) = [r for r in mine if r["event_id"] == 4647]
@@ -79,8 +89,10 @@ def test_logoffs_minutes_after_the_end_are_late_logoffs_that_move_nothing(tmp_pa
     assert late[0]["target_logon_id"] in desk["logon_ids"]
 
 
-def test_clock_set_back_keeps_times_as_written_and_flags_the_session(tmp_path: Path) -> None:
-    sessions, sources = _built(tmp_path, "clock-change")
+def test_clock_set_back_keeps_times_as_written_and_flags_the_session(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    sessions, sources = _built(tmp_path_factory, "clock-change")
     carol = next(s for s in sessions if s["user_key"] == "carol")
     bob = next(s for s in sessions if s["user_key"] == "bob")
     # carol's logoff is written ~3 h before her logon: the clock went back in between

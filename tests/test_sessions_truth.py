@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from logonscope.storage.scenarios import SCENARIOS
+from tests.cases import scenario_case
 
 SHUTDOWN = {
     ("System", 1074),
@@ -35,11 +36,11 @@ def _time(text: str | None) -> dt.datetime | None:
 
 def compare(gen: Path, case: Path) -> list[Any]:
     """Every difference between truth.json and the built sessions (empty when equal)."""
-    from logonscope.analysis.build import build
+    from logonscope.analysis.build import ensure_built
     from logonscope.storage.case import connect
 
     truth = json.loads((gen / "truth.json").read_text())
-    build(case, force=True)
+    ensure_built(case)  # shared cases are built once; this only checks they are up to date
     con = connect(case)
     sha_of = {
         Path(p).resolve(): sha
@@ -122,36 +123,40 @@ def compare(gen: Path, case: Path) -> list[Any]:
 
 
 def _generate_and_ingest(
-    tmp: Path, scenarios: list[str] | None, seed: int, events: int | None = None
+    factory: pytest.TempPathFactory,
+    scenarios: list[str] | None,
+    seed: int,
+    events: int | None = None,
 ) -> tuple[Path, Path]:
-    from logonscope.storage.ingest import ingest
-    from logonscope.storage.scenarios import generate
-
-    gen, case = tmp / "gen", tmp / "case"
-    generate(gen, scenarios, None, events, seed)
-    ingest([gen], case, jobs=1)
-    return gen, case
+    """(evidence, built case) of one scenario set, shared by every test that compares it."""
+    return scenario_case(factory, scenarios, seed, events)
 
 
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "bulk"])
-def test_each_scenario_equals_truth(scenario: str, tmp_path: Path) -> None:
-    gen, case = _generate_and_ingest(tmp_path, [scenario], seed=1)
+def test_each_scenario_equals_truth(
+    scenario: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    gen, case = _generate_and_ingest(tmp_path_factory, [scenario], seed=1)
     assert compare(gen, case) == []
 
 
 @pytest.mark.parametrize("scenario", ["rdp-reconnect", "rdp-bruteforce", "console", "lateral"])
 @pytest.mark.parametrize("seed", [3, 4])
-def test_scenarios_with_other_seeds_equal_truth(scenario: str, seed: int, tmp_path: Path) -> None:
-    gen, case = _generate_and_ingest(tmp_path, [scenario], seed=seed)
+def test_scenarios_with_other_seeds_equal_truth(
+    scenario: str, seed: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    gen, case = _generate_and_ingest(tmp_path_factory, [scenario], seed=seed)
     assert compare(gen, case) == []
 
 
-def test_bulk_scenario_equals_truth(tmp_path: Path) -> None:
-    gen, case = _generate_and_ingest(tmp_path, ["bulk"], seed=2, events=4000)
+def test_bulk_scenario_equals_truth(tmp_path_factory: pytest.TempPathFactory) -> None:
+    gen, case = _generate_and_ingest(tmp_path_factory, ["bulk"], seed=2, events=4000)
     assert compare(gen, case) == []
 
 
 @pytest.mark.parametrize("seed", [0, 4, 7])
-def test_mixed_default_set_equals_truth(seed: int, tmp_path: Path) -> None:
-    gen, case = _generate_and_ingest(tmp_path, None, seed=seed)
+def test_mixed_default_set_equals_truth(
+    seed: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    gen, case = _generate_and_ingest(tmp_path_factory, None, seed=seed)
     assert compare(gen, case) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli_inline
 from tests.evtx_cases import rdp_case
 
 
@@ -26,7 +26,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _json(*args: object) -> list[dict]:
-    done = run_cli(*args, "--format", "json")
+    done = run_cli_inline(*args, "--format", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

@@ -11,12 +11,9 @@ assertions see a quiet app.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import functools
 import importlib
 import json
-import os
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,11 +24,10 @@ from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES
 from logonscope.storage.scenarios import stories as st
 from logonscope.storage.scenarios.host import TICKS_PER_SECOND, User
 from logonscope.tui.pilot import settle  # re-exported for the TUI tests  # noqa: F401
+from tests.cases import build_once, evidence_of  # noqa: F401  (evidence_of: re-exported)
 
 # The package re-exports the function `generate` under the module's own name.
 gen = importlib.import_module("logonscope.storage.scenarios.generate")
-
-_BUILT: dict[str, Path] = {}
 
 # What an attacker-controlled user name could try: Rich markup, an ANSI colour and a title
 # change, a bell. The app must show all of it as text.
@@ -48,52 +44,17 @@ def async_test(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
     return run
 
 
-def _base(factory: pytest.TempPathFactory) -> Path:
-    """Where cases are built: the run's temp folder, shared by all xdist workers of one run."""
-    base = factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # .../pytest-N/popen-gwK: share .../pytest-N
-        base = base.parent
-    return base / "tui-cases"
-
-
-def evidence_of(case: Path) -> Path:
-    """The generated evidence folder a case was ingested from (`<case>-evidence`)."""
-    return case.parent / f"{case.name}-evidence"
-
-
 def truth_of(case: Path) -> dict[str, Any]:
     """The generator's truth.json for a case built here: sessions, sources, activity."""
     return json.loads((evidence_of(case) / "truth.json").read_text(encoding="utf-8"))
-
-
-def _build(factory: pytest.TempPathFactory, name: str, write: Callable[[Path], object]) -> Path:
-    if name in _BUILT:
-        return _BUILT[name]
-    from logonscope.analysis.build import build
-    from logonscope.storage.ingest import ingest
-
-    case = _base(factory) / name
-    evidence = evidence_of(case)
-    case.parent.mkdir(parents=True, exist_ok=True)
-    done = case.parent / f"{name}.built"
-    with open(case.parent / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait and reuse
-        if not done.exists():
-            for folder in (case, evidence):
-                shutil.rmtree(folder, ignore_errors=True)
-            write(evidence)
-            ingest([evidence], case, jobs=1)
-            build(case)
-            done.touch()
-    _BUILT[name] = case
-    return case
 
 
 def demo_case(factory: pytest.TempPathFactory) -> Path:
     """The default generated scenario set (what `logonscope demo` shows), ingested and built."""
     from logonscope.tui.commands import demo
 
-    return _build(factory, "demo-case", demo.generate)
+    # demo.generate is the default set with seed 0: the truth tests share this case
+    return build_once(factory, "scn-default-s0", demo.generate)
 
 
 def write_crafted(out: Path) -> None:
@@ -120,7 +81,7 @@ def write_crafted(out: Path) -> None:
 
 def crafted_case(factory: pytest.TempPathFactory) -> Path:
     """`write_crafted`'s evidence, ingested and built."""
-    return _build(factory, "crafted-case", write_crafted)
+    return build_once(factory, "crafted-case", write_crafted)
 
 
 def user_sessions(truth: dict[str, Any], user: str) -> list[dict[str, Any]]:
@@ -149,7 +110,7 @@ def write_brute_force(out: Path) -> None:
 
 def brute_force_case(factory: pytest.TempPathFactory) -> Path:
     """`write_brute_force`'s evidence, ingested and built."""
-    return _build(factory, "brute-case", write_brute_force)
+    return build_once(factory, "brute-case", write_brute_force)
 
 
 def write_system_service(out: Path) -> None:
@@ -160,7 +121,7 @@ def write_system_service(out: Path) -> None:
 
 def system_service_case(factory: pytest.TempPathFactory) -> Path:
     """`write_system_service`'s evidence, ingested and built."""
-    return _build(factory, "system-service-case", write_system_service)
+    return build_once(factory, "system-service-case", write_system_service)
 
 
 def write_reconnect(out: Path) -> None:
@@ -171,4 +132,4 @@ def write_reconnect(out: Path) -> None:
 
 def reconnect_case(factory: pytest.TempPathFactory) -> Path:
     """`write_reconnect`'s evidence, ingested and built."""
-    return _build(factory, "reconnect-case", write_reconnect)
+    return build_once(factory, "reconnect-case", write_reconnect)

@@ -1,0 +1,69 @@
+"""Generated cases built once per test run and shared by every test (and xdist worker) that
+asks for the same one: the first asker writes the evidence with the project's generator,
+ingests and builds it under a lock; the others wait and reuse it. Tests must only read them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+_BUILT: dict[str, Path] = {}
+
+
+def _base(factory: pytest.TempPathFactory) -> Path:
+    """Where cases are built: the run's temp folder, shared by all xdist workers of one run."""
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # .../pytest-N/popen-gwK: share .../pytest-N
+        base = base.parent
+    return base / "tui-cases"
+
+
+def evidence_of(case: Path) -> Path:
+    """The generated evidence folder a case was ingested from (`<case>-evidence`)."""
+    return case.parent / f"{case.name}-evidence"
+
+
+def build_once(factory: pytest.TempPathFactory, name: str, write: Callable[[Path], object]) -> Path:
+    """The case `name`: `write(evidence folder)`, ingested and built, once per run."""
+    if name in _BUILT:
+        return _BUILT[name]
+    from logonscope.analysis.build import build
+    from logonscope.storage.ingest import ingest
+
+    case = _base(factory) / name
+    evidence = evidence_of(case)
+    case.parent.mkdir(parents=True, exist_ok=True)
+    done = case.parent / f"{name}.built"
+    with open(case.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait and reuse
+        if not done.exists():
+            for folder in (case, evidence):
+                shutil.rmtree(folder, ignore_errors=True)
+            write(evidence)
+            ingest([evidence], case, jobs=1)
+            build(case)
+            done.touch()
+    _BUILT[name] = case
+    return case
+
+
+def scenario_case(
+    factory: pytest.TempPathFactory,
+    scenarios: list[str] | None,
+    seed: int,
+    events: int | None = None,
+) -> tuple[Path, Path]:
+    """(generated evidence, built case) of `generate(scenarios, seed, events)`, shared: the
+    same scenario set is written once per run, whichever tests compare it with its truth."""
+    from logonscope.storage.scenarios import generate
+
+    name = f"scn-{'+'.join(scenarios) if scenarios else 'default'}-s{seed}"
+    name += f"-e{events}" if events is not None else ""
+    case = build_once(factory, name, lambda out: generate(out, scenarios, None, events, seed))
+    return evidence_of(case), case
