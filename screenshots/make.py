@@ -106,12 +106,6 @@ SHOTS: list[tuple[str, tuple[int, int], Steps, str]] = [
         then(_dave_home_ip, press("enter", "v", "v", "enter")),
         "v: the desktop view of dave's sessions (one per LSM session id per boot) and its detail",
     ),
-    (
-        "unattributed",
-        (120, 36),
-        press("A"),
-        "A: activity no session holds (service installs by SYSTEM, ...); Enter shows the event",
-    ),
     ("columns", (120, 36), press("tab", "tab", "C"), "Column chooser (C): [x] shown columns"),
     ("filters", (120, 36), press("f"), "Filter dialog (f)"),
     ("help", (120, 36), press("question_mark"), "Help: every key (?)"),

@@ -39,7 +39,7 @@ class UnattributedTable(ActivityTable):
         "channel",
         "record_id",
     )
-    empty_text: ClassVar[str] = "no unattributed activity on this host in this time range"
+    empty_text: ClassVar[str] = "no unattributed activity for these host and time filters"
 
 
 class UnattributedScreen(Screen[None]):
@@ -74,7 +74,8 @@ class UnattributedScreen(Screen[None]):
         self.app.call_from_thread(self._show, rows, prepare(spec.apply(rows)))
 
     def _show(self, rows: pa.Table, shaped: Any) -> None:
-        self.query_one(UnattributedTable).show(rows, shaped, focus=True)
+        where = f"host {visible(self.state.host)}" if self.state.host else "every host"
+        self.query_one(UnattributedTable).show(rows, shaped, context=where, focus=True)
 
     @on(ActivityTable.ActivityChosen)
     def _chosen(self, message: ActivityTable.ActivityChosen) -> None:
