@@ -26,13 +26,13 @@ from logonscope.storage.chunks import scan_chunks
 from logonscope.storage.discover import Candidate
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.outcomes import FileResult
-from logonscope.storage.parse import ReadReport, read_records
+from logonscope.storage.parse import ReadReport, read_batches
 from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 BATCH_ROWS = 50_000
 ROW_GROUP = 100_000  # rows per row group of a stored events file
-TICK_RECORDS = 1024  # how often the read loop looks at the clock
+TICK_RECORDS = 1024  # records per run from the parser: how often the read loop looks at the clock
 TICK_SECONDS = 0.2  # how often a worker reports its counts
 
 # A file's progress as a worker reports it: (source, records read, fraction of the file, done).
@@ -72,13 +72,6 @@ class _Stager:
         )
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
-
-    def add(self, json_text: str, header_time: str | None, sha256: str) -> None:
-        self._records.append(json_text)
-        self._times.append(header_time)
-        self._shas.append(sha256)
-        if len(self._records) >= BATCH_ROWS:
-            self.flush()
 
     def extend(self, records: list[str], times: list[str | None], sha256: str) -> None:
         """A run of records of one file (cheaper than `add` per record)."""
@@ -221,12 +214,12 @@ def _read_one(
     report = ReadReport()
     expected = _expected_records(candidate.path)
     last = time.monotonic()
-    add, sha = stager.add, result.sha256
+    extend, sha = stager.extend, result.sha256
     try:
-        for raw in read_records(candidate.path, report, parser, threads):
-            add(raw.json, raw.header_time, sha)
-            result.records += 1
-            if not result.records % TICK_RECORDS and _sink is not None:
+        for texts, times in read_batches(candidate.path, report, parser, threads, TICK_RECORDS):
+            extend(texts, times, sha)
+            result.records += len(texts)
+            if _sink is not None:
                 now = time.monotonic()
                 if now - last >= TICK_SECONDS:
                     last = now
