@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Ingest throughput against the bare `evtx` loop, on the same files and cores (DESIGN 4).
 
-    .venv/bin/python bench/ingest.py [PATH...] [--jobs 1 2] [--baseline REF] [--rounds N]
+    .venv/bin/python bench/ingest.py [PATH...] [--jobs 1 2] [--baseline REF...] [--rounds N]
 
 Prints records/s for: the bare loop (`records_json` + `json.loads`, one thread, one process
 per job), `logonscope ingest --jobs N` end to end into a fresh case, their ratio, the peak
 RSS of any one process, its CPU seconds (user + system, workers included), and case bytes /
-EVTX bytes. Each figure comes from a fresh process. `--baseline REF` also times the ingest of
-git revision REF on the same files in the same run (before/after on a shared machine);
+EVTX bytes. Each figure comes from a fresh process. `--baseline REF...` also times the ingest of
+each git revision REF on the same files in the same run (before/after on a shared machine);
 `--rounds N` repeats every measure N times, interleaved, and keeps the fastest.
 Default input: ../shared/evidence, or a generated set with --generate N (needs the writer).
 Not a test: it prints figures, it does not assert them.
@@ -148,7 +148,9 @@ def main() -> None:
         metavar="N",
         help="benchmark on a generated bulk set of about N events instead",
     )
-    parser.add_argument("--baseline", metavar="REF", help="also time the ingest of git REF")
+    parser.add_argument(
+        "--baseline", nargs="*", default=[], metavar="REF", help="also time the ingest of git REF"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="repeat, keep the fastest")
     parser.add_argument("--_measure", help=argparse.SUPPRESS)
     parser.add_argument("--_files", help=argparse.SUPPRESS)
@@ -187,25 +189,26 @@ def main() -> None:
         f"{'measure':<22}{'jobs':>5}{'records':>12}{'seconds':>9}{'records/s':>12}"
         f"{'vs bare':>9}{'peak MB':>9}{'CPU s':>8}"
     )
-    code = None
-    if args.baseline:
-        code = _baseline_tree(args.baseline, Path(tempfile.mkdtemp(prefix="bench-base-")))
+    trees = {
+        ref: _baseline_tree(ref, Path(tempfile.mkdtemp(prefix="bench-base-")))
+        for ref in args.baseline
+    }
     ingest_rate: dict[int, float] = {}
     for jobs in args.jobs:
-        kinds = [("bare", None), *([("ingest", code)] if code else []), ("ingest", None)]
+        kinds = [("bare", None), *(("ingest", ref) for ref in trees), ("ingest", None)]
         best: dict[int, dict] = {}
         for _ in range(args.rounds):  # interleaved, so a busy minute hits every measure
-            for number, (kind, tree) in enumerate(kinds):
-                got = _in_fresh_process(kind, files, jobs, code=tree)
+            for number, (kind, ref) in enumerate(kinds):
+                got = _in_fresh_process(kind, files, jobs, code=trees.get(ref or ""))
                 if number not in best or got["seconds"] < best[number]["seconds"]:
                     best[number] = got
         bare_rate = best[0]["records"] / best[0]["seconds"]
-        for number, (kind, tree) in enumerate(kinds):
+        for number, (kind, ref) in enumerate(kinds):
             run = best[number]
             rate = run["records"] / run["seconds"]
             name = "bare evtx loop" if kind == "bare" else "logonscope ingest"
-            if tree is not None:
-                name = f"ingest @ {args.baseline}"[:21]
+            if ref is not None:
+                name = f"ingest @ {ref}"[:21]
             ratio = "" if kind == "bare" else f"{rate / bare_rate:.2f}"
             print(
                 f"{name:<22}{jobs:>5}{run['records']:>12,}{run['seconds']:>9.2f}"
@@ -217,8 +220,8 @@ def main() -> None:
         )
     if 1 in ingest_rate and 2 in ingest_rate:
         print(f"ingest scaling, 2 jobs / 1 job: {ingest_rate[2] / ingest_rate[1]:.2f}x")
-    if code is not None:
-        shutil.rmtree(code, ignore_errors=True)
+    for tree in trees.values():
+        shutil.rmtree(tree, ignore_errors=True)
     if workdir:
         shutil.rmtree(workdir, ignore_errors=True)
 
