@@ -27,6 +27,7 @@ from logonscope.storage.chunks import (
     FILE_MAGIC,
     HEADER_SIZE,
     ChunkInfo,
+    all_read,
     attribute,
     looks_like,
     record_signatures,
@@ -154,6 +155,8 @@ def _recover_chunks(
     up short (or, after an error, whose header gives no count) to python-evtx, yielding only
     the records the fast path did not. The shortfall left is counted as skipped."""
     chunks = scan_chunks(path)
+    if not fast_errors and all_read(ids, chunks):  # the usual case: every chunk read whole
+        return
     present = {c.number for c in chunks}
     for number in sorted({int(n) for e in fast_errors for n in _CHUNK_ERROR.findall(e)}):
         if number not in present:
