@@ -30,7 +30,7 @@ from logonscope.storage.parse import ReadReport, read_batches
 from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = 16_384  # small enough that little normalising is left when parsing ends
 ROW_GROUP = 100_000  # rows per row group of a stored events file
 TICK_RECORDS = 1024  # records per run from the parser: how often the read loop looks at the clock
 TICK_SECONDS = 0.2  # how often a worker reports its counts
@@ -53,7 +53,7 @@ def set_sink(sink: Callable[[Tick], None] | None) -> None:
 
 class _Stager:
     """Collects the records of several files into shared batches (one DuckDB statement per
-    ~50,000 records, however small the files) and appends them to one staging Parquet.
+    BATCH_ROWS records, however small the files) and appends them to one staging Parquet.
 
     Batches are normalised and written by a second thread while the caller goes on parsing:
     DuckDB and Parquet release the GIL, so the normalise costs little more than the parse.
