@@ -30,7 +30,7 @@ from logonscope.storage.parse import ReadReport, read_batches
 from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
-BATCH_ROWS = 32_768  # planning the statement costs ~40 ms; the last batches wait at the end
+BATCH_ROWS = 50_000  # planning the statement costs 30-45 ms, so fewer and larger batches
 ROW_GROUP = 100_000  # rows per row group of a stored events file
 TICK_RECORDS = 1024  # records per run from the parser: how often the read loop looks at the clock
 TICK_SECONDS = 0.2  # how often a worker reports its counts
@@ -57,7 +57,8 @@ class _Stager:
 
     Batches are normalised and written by a second thread while the caller goes on parsing:
     DuckDB and Parquet release the GIL, so the normalise costs little more than the parse.
-    At most one full batch waits, which bounds the memory."""
+    A batch is handed over only once the previous one is written: two batches in memory at
+    most (one being filled, one being normalised)."""
 
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
@@ -74,7 +75,7 @@ class _Stager:
         self._failure: BaseException | None = None
 
     def extend(self, records: list[str], times: list[str | None], sha256: str) -> None:
-        """A run of records of one file (cheaper than `add` per record)."""
+        """A run of records of one file: one call per run, not per record."""
         self._records += records
         self._times += times
         self._shas += [sha256] * len(records)
@@ -84,10 +85,11 @@ class _Stager:
     def flush(self) -> None:
         if not self._records:
             return
-        self._raise_failure()
         if self._thread is None:
             self._thread = threading.Thread(target=self._drain, name="normalise", daemon=True)
             self._thread.start()
+        self._queue.join()  # the previous batch is written: two batches in memory at most
+        self._raise_failure()
         self._queue.put((self._records, self._times, self._shas))
         self._records, self._times, self._shas = [], [], []
 
@@ -98,6 +100,8 @@ class _Stager:
                     self._write(*batch)
                 except BaseException as exc:  # raised again in the caller's thread
                     self._failure = exc
+            self._queue.task_done()
+        self._queue.task_done()
 
     def _write(self, records: list[str], times: list[str | None], shas: list[str]) -> None:
         table = self.normalise(records, times, shas)
