@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Ingest throughput against the bare `evtx` loop, on the same files and cores (DESIGN 4).
 
-    .venv/bin/python bench/ingest.py [PATH...] [--jobs 1 2]
+    .venv/bin/python bench/ingest.py [PATH...] [--jobs 1 2] [--baseline REF...] [--rounds N]
 
 Prints records/s for: the bare loop (`records_json` + `json.loads`, one thread, one process
 per job), `logonscope ingest --jobs N` end to end into a fresh case, their ratio, the peak
-RSS of any one process, and case bytes / EVTX bytes. Each figure comes from a fresh process.
+RSS of any one process, its CPU seconds (user + system, workers included), and case bytes /
+EVTX bytes. Each figure comes from a fresh process. `--baseline REF...` also times the ingest of
+each git revision REF on the same files in the same run (before/after on a shared machine);
+`--rounds N` repeats every measure N times, interleaved, and keeps the fastest.
 Default input: ../shared/evidence, or a generated set with --generate N (needs the writer).
 Not a test: it prints figures, it does not assert them.
 """
@@ -80,8 +83,29 @@ def measure_ingest(files: list[str], jobs: int, keep: str | None = None) -> dict
     return {"records": report.records, "seconds": seconds, "case_bytes": case_bytes}
 
 
-def _in_fresh_process(kind: str, files: list[str], jobs: int, keep: str | None = None) -> dict:
-    """Run one measurement in a new interpreter; add the peak RSS of it and its workers."""
+def _baseline_tree(ref: str, into: Path) -> Path:
+    """The code of git revision `ref` laid out as an importable `logonscope` package."""
+    package = into / "logonscope"
+    package.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", ref, "storage", "analysis", "tui"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(package)], input=archive, check=True)
+    (package / "__init__.py").write_text("")
+    return into
+
+
+def _in_fresh_process(
+    kind: str, files: list[str], jobs: int, keep: str | None = None, code: Path | None = None
+) -> dict:
+    """Run one measurement in a new interpreter (importing logonscope from `code` when
+    given); add the peak RSS and CPU seconds of it and its workers."""
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
     out = subprocess.run(
         [
             sys.executable,
@@ -97,15 +121,17 @@ def _in_fresh_process(kind: str, files: list[str], jobs: int, keep: str | None =
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _measure_here(kind: str, files: list[str], jobs: int, keep: str | None) -> None:
     result = measure_bare(files, jobs) if kind == "bare" else measure_ingest(files, jobs, keep)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result["peak_rss_mb"] = max(own, children) / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["peak_rss_mb"] = max(own.ru_maxrss, children.ru_maxrss) / 1024
+    result["cpu_seconds"] = sum(u.ru_utime + u.ru_stime for u in (own, children))
     print(json.dumps(result))
 
 
@@ -122,6 +148,10 @@ def main() -> None:
         metavar="N",
         help="benchmark on a generated bulk set of about N events instead",
     )
+    parser.add_argument(
+        "--baseline", nargs="*", default=[], metavar="REF", help="also time the ingest of git REF"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="repeat, keep the fastest")
     parser.add_argument("--_measure", help=argparse.SUPPRESS)
     parser.add_argument("--_files", help=argparse.SUPPRESS)
     parser.add_argument("--_keep", help=argparse.SUPPRESS)
@@ -156,29 +186,42 @@ def main() -> None:
     evtx_bytes = sum(os.path.getsize(f) for f in files)
     print(f"input: {len(files)} EVTX files, {evtx_bytes / 1e6:.1f} MB; cores: {os.cpu_count()}")
     print(
-        f"{'measure':<22}{'jobs':>5}{'records':>12}{'seconds':>9}{'records/s':>12}{'vs bare':>9}{'peak MB':>9}"
+        f"{'measure':<22}{'jobs':>5}{'records':>12}{'seconds':>9}{'records/s':>12}"
+        f"{'vs bare':>9}{'peak MB':>9}{'CPU s':>8}"
     )
-    bare_rate: dict[int, float] = {}
+    trees = {
+        ref: _baseline_tree(ref, Path(tempfile.mkdtemp(prefix="bench-base-")))
+        for ref in args.baseline
+    }
     ingest_rate: dict[int, float] = {}
     for jobs in args.jobs:
-        bare = _in_fresh_process("bare", files, jobs)
-        bare_rate[jobs] = bare["records"] / bare["seconds"]
-        print(
-            f"{'bare evtx loop':<22}{jobs:>5}{bare['records']:>12,}{bare['seconds']:>9.2f}"
-            f"{bare_rate[jobs]:>12,.0f}{'':>9}{bare['peak_rss_mb']:>9.0f}"
-        )
-        run = _in_fresh_process("ingest", files, jobs)
-        ingest_rate[jobs] = run["records"] / run["seconds"]
-        print(
-            f"{'logonscope ingest':<22}{jobs:>5}{run['records']:>12,}{run['seconds']:>9.2f}"
-            f"{ingest_rate[jobs]:>12,.0f}{ingest_rate[jobs] / bare_rate[jobs]:>9.2f}"
-            f"{run['peak_rss_mb']:>9.0f}"
-        )
+        kinds = [("bare", None), *(("ingest", ref) for ref in trees), ("ingest", None)]
+        best: dict[int, dict] = {}
+        for _ in range(args.rounds):  # interleaved, so a busy minute hits every measure
+            for number, (kind, ref) in enumerate(kinds):
+                got = _in_fresh_process(kind, files, jobs, code=trees.get(ref or ""))
+                if number not in best or got["seconds"] < best[number]["seconds"]:
+                    best[number] = got
+        bare_rate = best[0]["records"] / best[0]["seconds"]
+        for number, (kind, ref) in enumerate(kinds):
+            run = best[number]
+            rate = run["records"] / run["seconds"]
+            name = "bare evtx loop" if kind == "bare" else "logonscope ingest"
+            if ref is not None:
+                name = f"ingest @ {ref}"[:21]
+            ratio = "" if kind == "bare" else f"{rate / bare_rate:.2f}"
+            print(
+                f"{name:<22}{jobs:>5}{run['records']:>12,}{run['seconds']:>9.2f}"
+                f"{rate:>12,.0f}{ratio:>9}{run['peak_rss_mb']:>9.0f}{run['cpu_seconds']:>8.1f}"
+            )
+        ingest_rate[jobs] = rate
         print(
             f"{'case bytes / EVTX':<22}{jobs:>5}{'':>12}{'':>9}{run['case_bytes'] / evtx_bytes:>12.1%}"
         )
     if 1 in ingest_rate and 2 in ingest_rate:
         print(f"ingest scaling, 2 jobs / 1 job: {ingest_rate[2] / ingest_rate[1]:.2f}x")
+    for tree in trees.values():
+        shutil.rmtree(tree, ignore_errors=True)
     if workdir:
         shutil.rmtree(workdir, ignore_errors=True)
 

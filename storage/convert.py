@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,13 +26,13 @@ from logonscope.storage.chunks import scan_chunks
 from logonscope.storage.discover import Candidate
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.outcomes import FileResult
-from logonscope.storage.parse import ReadReport, read_records
+from logonscope.storage.parse import ReadReport, read_batches
 from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
-BATCH_ROWS = 50_000
+BATCH_ROWS = 50_000  # planning the statement costs 30-45 ms, so fewer and larger batches
 ROW_GROUP = 100_000  # rows per row group of a stored events file
-TICK_RECORDS = 1024  # how often the read loop looks at the clock
+TICK_RECORDS = 1024  # records per run from the parser: how often the read loop looks at the clock
 TICK_SECONDS = 0.2  # how often a worker reports its counts
 
 # A file's progress as a worker reports it: (source, records read, fraction of the file, done).
@@ -51,7 +53,12 @@ def set_sink(sink: Callable[[Tick], None] | None) -> None:
 
 class _Stager:
     """Collects the records of several files into shared batches (one DuckDB statement per
-    ~50,000 records, however small the files) and appends them to one staging Parquet."""
+    BATCH_ROWS records, however small the files) and appends them to one staging Parquet.
+
+    Batches are normalised and written by a second thread while the caller goes on parsing:
+    DuckDB and Parquet release the GIL, so the normalise costs little more than the parse.
+    A batch is handed over only once the previous one is written: two batches in memory at
+    most (one being filled, one being normalised)."""
 
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
@@ -61,18 +68,43 @@ class _Stager:
         self._times: list[str | None] = []
         self._shas: list[str] = []
         self.hosts: dict[str, set[str]] = {}
+        self._queue: queue.Queue[tuple[list[str], list[str | None], list[str]] | None] = (
+            queue.Queue(maxsize=1)
+        )
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
-    def add(self, json_text: str, header_time: str | None, sha256: str) -> None:
-        self._records.append(json_text)
-        self._times.append(header_time)
-        self._shas.append(sha256)
+    def extend(self, records: list[str], times: list[str | None], sha256: str) -> None:
+        """A run of records of one file: one call per run, not per record."""
+        self._records += records
+        self._times += times
+        self._shas += [sha256] * len(records)
         if len(self._records) >= BATCH_ROWS:
             self.flush()
 
     def flush(self) -> None:
         if not self._records:
             return
-        table = self.normalise(self._records, self._times, self._shas)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._drain, name="normalise", daemon=True)
+            self._thread.start()
+        self._queue.join()  # the previous batch is written: two batches in memory at most
+        self._raise_failure()
+        self._queue.put((self._records, self._times, self._shas))
+        self._records, self._times, self._shas = [], [], []
+
+    def _drain(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._failure is None:  # after a failure, only empty the queue
+                try:
+                    self._write(*batch)
+                except BaseException as exc:  # raised again in the caller's thread
+                    self._failure = exc
+            self._queue.task_done()
+        self._queue.task_done()
+
+    def _write(self, records: list[str], times: list[str | None], shas: list[str]) -> None:
+        table = self.normalise(records, times, shas)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, EVENTS_SCHEMA, compression="lz4")
         self._writer.write_table(table)
@@ -84,10 +116,22 @@ class _Stager:
         for row in pairs.to_pylist():
             if row["host"]:
                 self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
-        self._records, self._times, self._shas = [], [], []
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def stop(self) -> None:
+        """Wait for the batches handed over (the DuckDB connection is reused afterwards)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
     def close(self, threads: int) -> list[str]:
         self.flush()
+        self.stop()
+        self._raise_failure()
         if self._writer is None:
             return []
         self._writer.close()
@@ -127,8 +171,11 @@ def convert_files(
     one time-sorted Parquet file per host_key. Returns a result per file and the staged
     files."""
     stager = _Stager(staged, threads)
-    results = [_convert_one(c, known, parser, threads, stager) for c in candidates]
-    paths = stager.close(threads)
+    try:
+        results = [_convert_one(c, known, parser, threads, stager) for c in candidates]
+        paths = stager.close(threads)
+    finally:
+        stager.stop()
     for result in results:
         result.hosts = (
             sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
@@ -171,12 +218,12 @@ def _read_one(
     report = ReadReport()
     expected = _expected_records(candidate.path)
     last = time.monotonic()
-    add, sha = stager.add, result.sha256
+    extend, sha = stager.extend, result.sha256
     try:
-        for raw in read_records(candidate.path, report, parser, threads):
-            add(raw.json, raw.header_time, sha)
-            result.records += 1
-            if not result.records % TICK_RECORDS and _sink is not None:
+        for texts, times in read_batches(candidate.path, report, parser, threads, TICK_RECORDS):
+            extend(texts, times, sha)
+            result.records += len(texts)
+            if _sink is not None:
                 now = time.monotonic()
                 if now - last >= TICK_SECONDS:
                     last = now

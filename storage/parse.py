@@ -27,13 +27,23 @@ from logonscope.storage.chunks import (
     FILE_MAGIC,
     HEADER_SIZE,
     ChunkInfo,
+    all_read,
     attribute,
     looks_like,
     record_signatures,
     scan_chunks,
 )
 
-__all__ = ["CHUNK_MAGIC", "CHUNK_SIZE", "FILE_MAGIC", "HEADER_SIZE", "ReadReport", "read_records"]
+__all__ = [
+    "CHUNK_MAGIC",
+    "CHUNK_SIZE",
+    "FILE_MAGIC",
+    "HEADER_SIZE",
+    "Batch",
+    "ReadReport",
+    "read_batches",
+    "read_records",
+]
 
 # What a parser failure must never swallow (a Rust panic arrives as a BaseException too).
 _NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit)
@@ -82,6 +92,10 @@ def read_layout(path: Path) -> Layout:
     return Layout(header_chunks, body // CHUNK_SIZE, body % CHUNK_SIZE, bool(flags & 1))
 
 
+# Records in runs: (JSON texts, header times), as many of each.
+Batch = tuple[list[str], list[str | None]]
+
+
 def read_records(
     path: Path, report: ReadReport, parser: str = "auto", threads: int = 1
 ) -> Iterator[RawRecord]:
@@ -91,25 +105,47 @@ def read_records(
     (forced, e.g. to test the fallback). `threads`: the fast path's parsing threads (more than
     one only when a big file would otherwise leave cores idle).
     """
+    for texts, times in read_batches(path, report, parser, threads):
+        yield from map(RawRecord, texts, times)
+
+
+def read_batches(
+    path: Path, report: ReadReport, parser: str = "auto", threads: int = 1, size: int = 1024
+) -> Iterator[Batch]:
+    """`read_records` in runs of up to `size` records: no Python object per record beyond
+    what the parser makes, which is most of the per-record cost of an ingest."""
     _check_truncation(path, report)
     if parser == "python-evtx":
-        yield from _read_python_evtx(path, report, chunks=None)
+        yield from _batched(_read_python_evtx(path, report, chunks=None), size)
         return
     ids: list[int] = []
     errors_before = len(report.errors)
     try:
-        yield from _read_fast(path, report, ids, threads)
+        yield from _read_fast(path, report, ids, threads, size)
     except BaseException as exc:  # the fast path could not open the file at all
         if isinstance(exc, _NOT_OURS):
             raise
         report.errors.append(f"evtx could not read the file ({exc}); using python-evtx")
         if parser == "auto":
-            yield from _read_python_evtx(path, report, chunks=None)
+            yield from _batched(_read_python_evtx(path, report, chunks=None), size)
         return
     fast_errors = report.errors[errors_before:]
     del report.errors[errors_before:]
-    yield from _recover_chunks(path, report, ids, fast_errors, parser == "auto")
+    yield from _batched(_recover_chunks(path, report, ids, fast_errors, parser == "auto"), size)
     report.errors.extend(fast_errors)  # the parser's own words, after the per-chunk summary
+
+
+def _batched(records: Iterator[RawRecord], size: int) -> Iterator[Batch]:
+    texts: list[str] = []
+    times: list[str | None] = []
+    for raw in records:
+        texts.append(raw.json)
+        times.append(raw.header_time)
+        if len(texts) >= size:
+            yield texts, times
+            texts, times = [], []
+    if texts:
+        yield texts, times
 
 
 def _recover_chunks(
@@ -119,6 +155,8 @@ def _recover_chunks(
     up short (or, after an error, whose header gives no count) to python-evtx, yielding only
     the records the fast path did not. The shortfall left is counted as skipped."""
     chunks = scan_chunks(path)
+    if not fast_errors and all_read(ids, chunks):  # the usual case: every chunk read whole
+        return
     present = {c.number for c in chunks}
     for number in sorted({int(n) for e in fast_errors for n in _CHUNK_ERROR.findall(e)}):
         if number not in present:
@@ -160,26 +198,35 @@ def _recover_chunks(
             )
 
 
-def _read_fast(path: Path, report: ReadReport, ids: list[int], threads: int) -> Iterator[RawRecord]:
+def _read_fast(
+    path: Path, report: ReadReport, ids: list[int], threads: int, size: int
+) -> Iterator[Batch]:
     records = evtx.PyEvtxParser(str(path), number_of_threads=threads).records_json()
     report.parsers.add("evtx")
     seen = ids.append
+    texts: list[str] = []
+    times: list[str | None] = []
     rec: Any  # evtx's stubs say Optional; it never yields None
     while True:
         try:
-            rec = next(records)
-        except StopIteration:
-            return
+            # one `for` over the native iterator, re-entered after each error it raises
+            for rec in records:
+                seen(rec["event_record_id"])
+                texts.append(rec["data"])
+                times.append(rec.get("timestamp"))
+                if len(texts) >= size:
+                    yield texts, times
+                    texts, times = [], []
+            break
         except RuntimeError as exc:  # a chunk or record it gives up on; it goes on after it
             report.errors.append(f"evtx: {_one_line(str(exc))[:200]}")
-            continue
         except BaseException as exc:  # a panic in the native parser is a BaseException
             if isinstance(exc, _NOT_OURS):
                 raise
             report.errors.append(f"evtx stopped: {type(exc).__name__}: {_one_line(str(exc))[:200]}")
-            return
-        seen(rec["event_record_id"])
-        yield RawRecord(rec["data"], rec.get("timestamp"))
+            break
+    if texts:
+        yield texts, times
 
 
 def _one_line(text: str) -> str:

@@ -1,0 +1,41 @@
+"""The normalise thread: records spread over several batches all arrive, and a failure in
+that thread stops the ingest with the case untouched instead of hanging or losing rows."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from logonscope.storage import convert
+from logonscope.storage.case import CaseIOError, connect
+from logonscope.storage.ingest import ingest
+from tests.hostile_files import logons
+
+
+def test_records_over_many_batches_are_all_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(convert, "BATCH_ROWS", 7)  # 3 files x 40 records: 18 batches
+    files = [logons(tmp_path / f"s{i}.evtx", 40, host=f"H{i}") for i in range(3)]
+    report = ingest(files, tmp_path / "c", jobs=1)
+    assert report.records == 120
+    rows = connect(tmp_path / "c").execute(
+        "select host, count(*), count(distinct record_id) from events group by host order by host"
+    )
+    assert rows.fetchall() == [("H0", 40, 40), ("H1", 40, 40), ("H2", 40, 40)]
+
+
+def test_a_failure_in_the_normalise_thread_stops_the_ingest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(convert._Stager, "_write", lambda self, *batch: disk_full())
+    files = [logons(tmp_path / f"s{i}.evtx", 30, host=f"H{i}") for i in range(2)]
+    with pytest.raises(CaseIOError, match="No space left"):
+        ingest(files, tmp_path / "c", jobs=1)
+    assert not [t for t in threading.enumerate() if t.name == "normalise"]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [".lock", "case.json"]
