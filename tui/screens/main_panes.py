@@ -36,23 +36,6 @@ class PanesScreen(Screen[None]):
     # restyled, and so repainted, on their own. Without this, Tab redrew every cell.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
-    def _update_focus_styles(
-        self, focused: Widget | None = None, blurred: Widget | None = None
-    ) -> None:
-        """Restyle only what the focus move changes: the widgets that gained or lost the
-        focus (or focus within) and what is inside them. Textual restyles every widget of
-        the screen on each focus change (a third of the UI thread's time per Tab)."""
-        gained = set(focused.ancestors_with_self) if focused is not None else set()
-        lost = set(blurred.ancestors_with_self) if blurred is not None else set()
-        changed = gained ^ lost  # the common ancestors keep their focus within
-        if not changed:
-            return
-        nodes: set[Any] = set()
-        for node in changed:
-            if node not in nodes:
-                nodes.update(node.walk_children(with_self=True))
-        self.app.stylesheet.update_nodes(nodes, animate=True)
-
     def __init__(self, backend: Backend, case_label: str = "") -> None:
         super().__init__()
         self.backend = backend
