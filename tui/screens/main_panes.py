@@ -14,9 +14,7 @@ from typing import Any
 
 from textual import on
 from textual.events import Resize
-from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Input
 
 from logonscope.tui.backend import Backend, FilterState
@@ -30,11 +28,6 @@ WIDE = (100, 28)  # at least this many columns and rows show every pane at once
 
 class PanesScreen(Screen[None]):
     """State and pane plumbing shared by every layer of the main screen."""
-
-    # Textual repaints the whole screen when the focus moves; the widgets whose look
-    # depends on the focus (borders, cursor rows: `:focus` / `:focus-within` rules) are
-    # restyled, and so repainted, on their own. Without this, Tab redrew every cell.
-    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, backend: Backend, case_label: str = "") -> None:
         super().__init__()

@@ -24,6 +24,11 @@ from textual.widgets import Static
 
 from logonscope.tui.tables import Shaped, ShapeSpec, Sort
 
+# A pane says "loading…" only when its result takes longer than this (seconds): a result
+# that comes sooner is drawn in the same frame as its title, not one frame after a note
+# that was about to go (each such frame redrew most of the screen).
+LOADING_NOTE_DELAY = 0.15
+
 # The fast table imports polars, when installed, for a backend the app never uses (Arrow
 # only): ~0.2 s of CPU before the first screen. Hidden while the table is imported, then
 # importable again as usual.
@@ -116,6 +121,8 @@ class TablePane(Vertical):
         self._wants_focus = False
         self._grid: Grid | None = None
         self._last_backend: Any = None
+        self._loading = False
+        self._loading_note: Any = None  # the timer that shows "loading…"
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", classes="placeholder", markup=False)
@@ -133,7 +140,14 @@ class TablePane(Vertical):
                 self.searches.pop(self.context, None)
             self.search_text = self.searches.get(context, "")
         self.context = context
-        self._retitle(loading=True)
+        self._loading = True
+        if self._loading_note is None:
+            self._loading_note = self.set_timer(LOADING_NOTE_DELAY, self._still_loading)
+
+    def _still_loading(self) -> None:
+        self._loading_note = None
+        if self._loading:
+            self._retitle(loading=True)
 
     def clear_searches(self) -> None:
         """Forget every search typed in this pane (and the current one)."""
@@ -163,6 +177,7 @@ class TablePane(Vertical):
         have it; None: keep it if this pane had it)."""
         had_focus = (self.has_focus_within or self._wants_focus) if focus is None else focus
         self._wants_focus = False
+        self._loading = False
         self.source, self.shaped = source, shaped
         if context is not None:
             self.context = context
