@@ -8,6 +8,11 @@ Measures (DESIGN 4 targets: first paint ≤ 1 s, p95 ≤ 100 ms):
   filter (x: failures only, on and off), sort (O: reverse the Sessions order),
   pane switch (Tab), and the case-wide sessions list (s).
 
+Beside the wall time, each key's cost to the UI thread: its own CPU time (`time.thread_time`,
+workers excluded) and, with `--profile DIR`, its Python calls (a count the machine's load does
+not change; one cProfile per action is written to DIR). On a loaded machine compare versions
+by those, run back to back (`PYTHONPATH=<unpacked REV>` runs another version of the code).
+
 The case (N events over 8 hosts, seed 1) is generated with `storage.scenarios`, ingested and
 built once, then reused (`--case`). Prints one table; `--json` writes the figures too.
 """
