@@ -8,6 +8,11 @@ Measures (DESIGN 4 targets: first paint ≤ 1 s, p95 ≤ 100 ms):
   filter (x: failures only, on and off), sort (O: reverse the Sessions order),
   pane switch (Tab), and the case-wide sessions list (s).
 
+Beside the wall time, each key's cost to the UI thread: its own CPU time (`time.thread_time`,
+workers excluded) and, with `--profile DIR`, its Python calls (a count the machine's load does
+not change; one cProfile per action is written to DIR). On a loaded machine compare versions
+by those, run back to back (`PYTHONPATH=<unpacked REV>` runs another version of the code).
+
 The case (N events over 8 hosts, seed 1) is generated with `storage.scenarios`, ingested and
 built once, then reused (`--case`). Prints one table; `--json` writes the figures too.
 """
@@ -16,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import pstats
 import statistics
 import sys
 import time
@@ -63,7 +70,14 @@ def case_size(case: Path) -> dict[str, int]:
         con.close()
 
 
-async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, list[float]]:
+async def measure(
+    case: Path,
+    runs: int,
+    size: tuple[int, int],
+    cpu_samples: dict[str, list[float]],
+    profiles: dict[str, cProfile.Profile] | None = None,
+    starts: int = 3,
+) -> dict[str, list[float]]:
     from logonscope.tui.app import make_app
     from logonscope.tui.screens.main import MainScreen
 
@@ -73,12 +87,20 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
         samples.setdefault(name, []).append(seconds)
 
     async def timed(name: str, pilot: Pilot, *keys: str) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
+        profiler = None if profiles is None else profiles.setdefault(name, cProfile.Profile())
+        if profiler is not None:
+            profiler.enable()
         await pilot.press(*keys)
         await settle(pilot, 2)
+        if profiler is not None:
+            profiler.disable()
         add(name, time.perf_counter() - started)
+        # the UI thread's own CPU time (workers run in other threads): what a key costs
+        # the thread that draws, whatever else the machine is doing
+        cpu_samples.setdefault(name, []).append(time.thread_time() - cpu)
 
-    for _ in range(3):  # first paint, a few cold-ish starts
+    for _ in range(starts):  # first paint, a few cold-ish starts
         app = make_app(case, build=False, label="bench")
         started = time.perf_counter()
         async with app.run_test(size=size) as pilot:
@@ -99,12 +121,22 @@ async def measure(case: Path, runs: int, size: tuple[int, int]) -> dict[str, lis
         main = app.screen
         users = main.pane("users")
         n_users = users.shaped.rows.num_rows if users.shaped else 0
+        for _ in range(runs):  # the bench's floor: a key bound to nothing
+            await timed("floor: unbound key", pilot, "z")
         for i in range(runs):  # drill: next user (User+IP, Sessions, detail reload)
             await timed(
                 "drill: next user → IPs+sessions+detail",
                 pilot,
                 "down" if (i // max(n_users - 1, 1)) % 2 == 0 else "up",
             )
+        for _ in range(max(runs // 3, 3)):  # → User+IP → Sessions (of that IP), and back
+            await timed("drill: Enter user → addresses", pilot, "enter")
+            await timed("drill: Enter address → sessions", pilot, "enter")
+            await timed("back: Esc", pilot, "escape")
+            await pilot.press("escape")
+            await settle(pilot, 2)
+            await pilot.press("u")
+            await settle(pilot, 2)
         await pilot.press("enter", "enter")  # → User+IP → Sessions (of that IP)
         await settle(pilot, 2)
         await pilot.press("escape")  # back to User+IP, sessions of the user
@@ -147,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30, help="samples per action")
     parser.add_argument("--size", default="120x36", help="terminal size WxH")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--starts", type=int, default=3, help="app starts timed (first paint)")
+    parser.add_argument(
+        "--profile", help="write a cProfile of the UI thread per action into this folder"
+    )
     args = parser.parse_args(argv)
     base = Path(f"/tmp/logonscope-bench-{args.events}")
     case = Path(args.case) if args.case else base / "case"
@@ -155,7 +191,18 @@ def main(argv: list[str] | None = None) -> int:
 
     setup = prepare(case, evidence, args.events)
     size = case_size(case)
-    samples = asyncio.run(measure(case, args.runs, (width, height)))
+    cpu: dict[str, list[float]] = {}
+    profiles: dict[str, cProfile.Profile] | None = {} if args.profile else None
+    samples = asyncio.run(measure(case, args.runs, (width, height), cpu, profiles, args.starts))
+    calls: dict[str, float] = {}
+    for name, profiler in (profiles or {}).items():
+        # Python calls on the UI thread per key: a count, unlike a time, that the
+        # machine's load does not change
+        calls[name] = pstats.Stats(profiler).total_calls / len(samples[name])  # type: ignore[attr-defined]
+        folder = Path(args.profile)
+        folder.mkdir(parents=True, exist_ok=True)
+        slug = "".join(c if c.isalnum() else "-" for c in name.split(":")[-1].strip())
+        profiler.dump_stats(folder / f"{slug}.prof")
 
     print(
         f"case {case}: {size['events']:,} events, {size['sessions']:,} sessions, "
@@ -163,18 +210,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     for key, value in setup.items():
         print(f"  setup {key}: {value:.1f}")
-    print(f"{'action':44} {'n':>3} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
+    print(
+        f"{'action':44} {'n':>3} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
+        f" {'UI cpu med':>10} {'UI cpu p95':>10} {'UI calls':>9}"
+    )
     report = {"case": str(case), "size": size, "setup": setup, "actions": {}}
     for name, values in samples.items():
         med, high, top = statistics.median(values), p95(values), max(values)
+        ui = cpu.get(name) or [float("nan")]
         report["actions"][name] = {
             "n": len(values),
             "median_ms": med * 1000,
             "p95_ms": high * 1000,
             "max_ms": top * 1000,
+            "ui_cpu_median_ms": statistics.median(ui) * 1000,
+            "ui_cpu_p95_ms": p95(ui) * 1000,
+            "ui_calls": calls.get(name),
         }
         print(
             f"{name:44} {len(values):>3} {med * 1000:>10.1f} {high * 1000:>8.1f} {top * 1000:>8.1f}"
+            f" {statistics.median(ui) * 1000:>10.1f} {p95(ui) * 1000:>10.1f}"
+            f" {calls.get(name, float('nan')):>9,.0f}"
         )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))

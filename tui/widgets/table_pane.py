@@ -10,6 +10,7 @@ subclass's messages. It never queries the case and never talks to another pane.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -20,9 +21,25 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
-from textual_fastdatatable import ArrowBackend, DataTable
 
 from logonscope.tui.tables import Shaped, ShapeSpec, Sort
+
+# A pane says "loading…" only when its result takes longer than this (seconds): a result
+# that comes sooner is drawn in the same frame as its title, not one frame after a note
+# that was about to go (each such frame redrew most of the screen).
+LOADING_NOTE_DELAY = 0.15
+
+# The fast table imports polars, when installed, for a backend the app never uses (Arrow
+# only): ~0.2 s of CPU before the first screen. Hidden while the table is imported, then
+# importable again as usual.
+_HIDE_POLARS = "polars" not in sys.modules
+if _HIDE_POLARS:
+    sys.modules["polars"] = None  # type: ignore[assignment]  # import polars → ImportError
+try:
+    from textual_fastdatatable import ArrowBackend, DataTable  # noqa: E402
+finally:
+    if _HIDE_POLARS:
+        del sys.modules["polars"]
 
 
 def prepare(shaped: Shaped) -> Shaped:
@@ -107,6 +124,8 @@ class TablePane(Vertical):
         self._wants_focus = False
         self._grid: Grid | None = None
         self._last_backend: Any = None
+        self._loading = False
+        self._loading_note: Any = None  # the timer that shows "loading…"
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", classes="placeholder", markup=False)
@@ -124,7 +143,14 @@ class TablePane(Vertical):
                 self.searches.pop(self.context, None)
             self.search_text = self.searches.get(context, "")
         self.context = context
-        self._retitle(loading=True)
+        self._loading = True
+        if self._loading_note is None:
+            self._loading_note = self.set_timer(LOADING_NOTE_DELAY, self._still_loading)
+
+    def _still_loading(self) -> None:
+        self._loading_note = None
+        if self._loading:
+            self._retitle(loading=True)
 
     def clear_searches(self) -> None:
         """Forget every search typed in this pane (and the current one)."""
@@ -154,6 +180,7 @@ class TablePane(Vertical):
         have it; None: keep it if this pane had it)."""
         had_focus = (self.has_focus_within or self._wants_focus) if focus is None else focus
         self._wants_focus = False
+        self._loading = False
         self.source, self.shaped = source, shaped
         if context is not None:
             self.context = context

@@ -1,0 +1,53 @@
+"""A pane says "loading…" while a slow query runs, and not once its result is shown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from logonscope.analysis import queries as real_queries
+from logonscope.tui.app import make_app
+from logonscope.tui.widgets.table_pane import LOADING_NOTE_DELAY
+from tests.tui_support import async_test, demo_case, settle
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_case(tmp_path_factory)
+
+
+def slow_sessions(delay: float) -> types.ModuleType:
+    """The real queries, with the Sessions query taking `delay` seconds longer."""
+    slow = types.ModuleType("slow_queries")
+    slow.__dict__.update(real_queries.__dict__)
+
+    def sessions(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(delay)
+        return real_queries.sessions(*args, **kwargs)
+
+    slow.sessions = sessions  # type: ignore[attr-defined]
+    return slow
+
+
+@async_test
+async def test_a_slow_sessions_query_shows_loading_until_its_rows_come(case: Path) -> None:
+    app = make_app(case, label="demo", queries=slow_sessions(0.6))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        sessions = app.screen.pane("sessions")
+        before = sessions.shaped
+        await pilot.press("down")  # the next user: their sessions load (slowly)
+        seen = False
+        deadline = time.monotonic() + 0.55
+        while time.monotonic() < deadline and not seen:
+            await asyncio.sleep(LOADING_NOTE_DELAY / 3)
+            seen = "loading…" in str(sessions.border_subtitle)
+        assert seen, "no loading note while the query ran"
+        await settle(pilot)
+        assert sessions.shaped is not before
+        assert "loading…" not in str(sessions.border_subtitle)
+        assert "row" in str(sessions.border_subtitle)
