@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from logonscope.analysis import queries, views
+from logonscope.analysis import bursts, queries, views
 from logonscope.analysis.sessions import SESSIONS_SCHEMA
 
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
@@ -127,10 +127,10 @@ def test_bursts_collapse_close_failures_from_one_source_to_one_user_on_one_host(
     rows.append(_session(40, "eve", "45.9.9.9", outcome="failure"))  # another source
     rows[-1]["start"] = rows[-1]["end"] = T0 + dt.timedelta(seconds=45)
     table = pa.Table.from_pylist(rows, schema=SESSIONS_SCHEMA).sort_by("start")
-    out = queries.collapse_bursts(table).to_pylist()
+    out = bursts.collapse_bursts(table).to_pylist()
     counts = [(r["src_ip"], r["attempts"]) for r in out]
     assert counts == [("45.1.1.1", 4), ("45.9.9.9", None), ("45.1.1.1", 2)]
     first = out[0]
     assert first["end"] == T0 + dt.timedelta(seconds=90) and first["duration"] == "00:01:30"
     assert first["burst_ids"] == [f"s{i:03d}" for i in range(4)]
-    assert queries.collapse_bursts(table, gap_s=-1).num_rows == 7  # nothing collapsed
+    assert bursts.collapse_bursts(table, gap_s=-1).num_rows == 7  # nothing collapsed

@@ -242,7 +242,7 @@ async def test_a_brute_forcers_address_comes_first_with_its_failures_counted_apa
 
 @async_test
 async def test_a_burst_of_failures_is_one_row_and_enter_opens_its_attempts(brute: Path) -> None:
-    from logonscope.analysis.queries import BURST_GAP_S
+    from logonscope.analysis.bursts import BURST_GAP_S
 
     app = make_app(brute, label="brute")
     async with app.run_test(size=WIDE) as pilot:

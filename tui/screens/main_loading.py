@@ -20,7 +20,7 @@ from textual import on, work
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from logonscope.analysis.queries import BURST_GAP_S, burst_attempts, collapse_bursts
+from logonscope.analysis.bursts import BURST_GAP_S, burst_attempts, collapse_bursts
 from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
