@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from logonscope.analysis.session_rules import SHARED_LOGON_IDS, src_channel_sql
+from logonscope.analysis.sessions import SESSIONS_SCHEMA
 
 # The views a responder switches between, in the order `v` cycles them.
 VIEWS = ("investigator", "logon", "desktop")
@@ -41,6 +42,13 @@ LABELS = {
 }
 
 _TS = pa.timestamp("us", tz="UTC")
+
+
+def _as_in_sessions(*names: str) -> list[pa.Field]:
+    """Columns the views share with `sessions`, typed once there (a view never drifts)."""
+    return [SESSIONS_SCHEMA.field(name) for name in names]
+
+
 MEMBER = pa.struct(
     [
         ("time", _TS),
@@ -53,23 +61,12 @@ MEMBER = pa.struct(
 LOGON_SCHEMA = pa.schema(
     [
         ("logon_session_id", pa.string()),
-        ("host", pa.string()),
-        ("host_key", pa.string()),
+        *_as_in_sessions("host", "host_key"),
         ("boot", pa.int64()),
         ("logon_id", pa.int64()),
         ("linked_logon_id", pa.int64()),
-        ("user", pa.string()),
-        ("domain", pa.string()),
-        ("user_key", pa.string()),
-        ("sid", pa.string()),
-        ("logon_type", pa.int64()),
-        ("logon_kind", pa.string()),
-        ("src_ip", pa.string()),
-        ("elevated", pa.bool_()),
-        ("start", _TS),
-        ("end", _TS),
-        ("end_reason", pa.string()),
-        ("system", pa.bool_()),
+        *_as_in_sessions("user", "domain", "user_key", "sid", "logon_type", "logon_kind"),
+        *_as_in_sessions("src_ip", "elevated", "start", "end", "end_reason", "system"),
         ("n_members", pa.int64()),
         ("session_ids", pa.list_(pa.string())),
         ("members", pa.list_(MEMBER)),
@@ -78,20 +75,14 @@ LOGON_SCHEMA = pa.schema(
 DESKTOP_SCHEMA = pa.schema(
     [
         ("desktop_session_id", pa.string()),
-        ("host", pa.string()),
-        ("host_key", pa.string()),
+        *_as_in_sessions("host", "host_key"),
         ("boot", pa.int64()),
         ("lsm_session_id", pa.int64()),
-        ("user", pa.string()),
-        ("domain", pa.string()),
-        ("user_key", pa.string()),
-        ("start", _TS),
-        ("end", _TS),
-        ("end_reason", pa.string()),
+        *_as_in_sessions("user", "domain", "user_key", "start", "end", "end_reason"),
         ("src_ips", pa.list_(pa.string())),
         ("n_connects", pa.int64()),
         ("n_disconnects", pa.int64()),
-        ("system", pa.bool_()),
+        *_as_in_sessions("system"),
         ("n_members", pa.int64()),
         ("session_ids", pa.list_(pa.string())),
         ("members", pa.list_(MEMBER)),
