@@ -97,22 +97,19 @@ class Extractor:
         try:
             with archive.open(member, pwd=self.password) as handle:
                 head = handle.read(len(_EVTX_MAGIC))
-                if head[:4] == _ZIP_MAGIC or head[:6] == SEVEN_ZIP_MAGIC:
-                    if depth >= MAX_DEPTH:
-                        yield Refused(
-                            label, f"archive nested deeper than {MAX_DEPTH} levels, not opened"
-                        )
-                        return
-                    inner = target.with_suffix(".zip" if head[:4] == _ZIP_MAGIC else ".7z")
-                    _copy(head, handle, inner, member.compress_size)
-                elif head == _EVTX_MAGIC:
-                    inner = None
-                    target = target.with_suffix(".evtx")
-                    _copy(head, handle, target, member.compress_size)
-                else:
+                suffix = kept_as(head)
+                if suffix is None:
                     if member.filename.lower().endswith(".evtx"):
                         yield Refused(label, "not an EVTX file (no ElfFile signature)")
                     return
+                if suffix != ".evtx" and depth >= MAX_DEPTH:
+                    yield Refused(
+                        label, f"archive nested deeper than {MAX_DEPTH} levels, not opened"
+                    )
+                    return
+                target = target.with_suffix(suffix)
+                inner = None if suffix == ".evtx" else target
+                _copy(head, handle, target, member.compress_size)
         except _TooBig as exc:
             yield Refused(label, f"{exc}: not extracted (possible zip bomb)")
             return
@@ -220,14 +217,11 @@ class _Member(py7zr.io.Py7zIO):
         return len(data)
 
     def _open(self) -> None:
-        if self._head == _EVTX_MAGIC:
-            self.kind, suffix = "evtx", ".evtx"
-        elif self._head[:4] == _ZIP_MAGIC or self._head[:6] == SEVEN_ZIP_MAGIC:
-            self.kind = "archive"
-            suffix = ".zip" if self._head[:4] == _ZIP_MAGIC else ".7z"
-        else:
+        suffix = kept_as(self._head)
+        if suffix is None:
             self.kind = "other"
             return
+        self.kind = "evtx" if suffix == ".evtx" else "archive"
         self.path = self.path.with_suffix(suffix)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._out = open(self.path, "wb")  # closed by close()
@@ -266,6 +260,18 @@ class _MemberFactory(py7zr.io.WriterFactory):
         member = _Member(self.folder / f"{len(self.members):06d}", self.compressed)
         self.members[filename] = member
         return member
+
+
+def kept_as(head: bytes) -> str | None:
+    """The suffix a member starting with `head` is kept under (`.evtx`, or `.zip`/`.7z` to be
+    opened in turn), or None: not evidence, not extracted."""
+    if head == _EVTX_MAGIC:
+        return ".evtx"
+    if head[:4] == _ZIP_MAGIC:
+        return ".zip"
+    if head[:6] == SEVEN_ZIP_MAGIC:
+        return ".7z"
+    return None
 
 
 def _head(path: Path) -> bytes:

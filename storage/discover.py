@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from logonscope.storage.archives import SEVEN_ZIP_MAGIC, Extractor, Refused
+from logonscope.storage.archives import Extractor, Refused, kept_as
 from logonscope.storage.chunks import CHUNK_MAGIC, FILE_MAGIC, HEADER_SIZE, looks_like
 
 
@@ -126,7 +126,7 @@ class _Walker:
             return
         if head == FILE_MAGIC or _damaged_evtx(path, head):
             yield Candidate(source, path, info.st_size, info.st_mtime)
-        elif head[:4] == b"PK\x03\x04" or head[:6] == SEVEN_ZIP_MAGIC:
+        elif kept_as(head) in (".zip", ".7z"):
             for item in self.extractor.walk(path):
                 if isinstance(item, Refused):
                     yield Rejection(item.source, item.reason)
