@@ -1,6 +1,7 @@
 """Generated cases built once per test run and shared by every test (and xdist worker) that
-asks for the same one: the first asker writes the evidence with the project's generator,
-ingests and builds it under a lock; the others wait and reuse it. Tests must only read them.
+asks for the same one: the first asker writes the evidence with the project's generator (or
+names a real evidence folder), ingests and builds it under a lock; the others wait and reuse
+it. Tests must only read them.
 """
 
 from __future__ import annotations
@@ -31,23 +32,42 @@ def evidence_of(case: Path) -> Path:
 
 def build_once(factory: pytest.TempPathFactory, name: str, write: Callable[[Path], object]) -> Path:
     """The case `name`: `write(evidence folder)`, ingested and built, once per run."""
-    if name in _BUILT:
-        return _BUILT[name]
+
+    def make(case: Path) -> None:
+        shutil.rmtree(evidence_of(case), ignore_errors=True)
+        write(evidence_of(case))
+        _ingest_and_build([evidence_of(case)], case)
+
+    return _once(factory, name, make)
+
+
+def evidence_case(factory: pytest.TempPathFactory, name: str, folder: Path) -> Path:
+    """Real evidence `folder` (read in place, never copied) ingested and built, once per run:
+    the tests that only read a built case of the same folder share it."""
+    return _once(factory, name, lambda case: _ingest_and_build([folder], case))
+
+
+def _ingest_and_build(sources: list[Path], case: Path) -> None:
     from logonscope.analysis.build import build
     from logonscope.storage.ingest import ingest
 
+    ingest(sources, case, jobs=1)
+    build(case)
+
+
+def _once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """`make(case)` for the case `name` under the run's shared folder, by the first asker (under
+    a lock); the other workers wait for it and reuse the result."""
+    if name in _BUILT:
+        return _BUILT[name]
     case = _base(factory) / name
-    evidence = evidence_of(case)
     case.parent.mkdir(parents=True, exist_ok=True)
     done = case.parent / f"{name}.built"
     with open(case.parent / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait and reuse
         if not done.exists():
-            for folder in (case, evidence):
-                shutil.rmtree(folder, ignore_errors=True)
-            write(evidence)
-            ingest([evidence], case, jobs=1)
-            build(case)
+            shutil.rmtree(case, ignore_errors=True)
+            make(case)
             done.touch()
     _BUILT[name] = case
     return case

@@ -22,6 +22,7 @@ import pytest
 from logonscope.analysis.build import build
 from logonscope.storage.case import connect
 from logonscope.storage.ingest import ingest
+from tests.cases import evidence_case
 from tests.conftest import RDPAUTH, evidence, run_cli_inline
 
 pytestmark = pytest.mark.evidence
@@ -29,10 +30,7 @@ pytestmark = pytest.mark.evidence
 
 @pytest.fixture(scope="module")
 def rdp_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    case = tmp_path_factory.mktemp("attr") / "c"
-    ingest([evidence(RDPAUTH)], case, jobs=1)
-    build(case)
-    return case
+    return evidence_case(tmp_path_factory, "velociraptor", evidence(RDPAUTH))
 
 
 def test_process_creations_land_in_the_session_owning_their_logon_id(rdp_case: Path) -> None:

@@ -21,31 +21,29 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import ROOT, run_cli_inline
+from tests.tui_support import demo_case, evidence_of
 
 DERIVED_VIEWS = ("sessions", "session_sources", "activity", "users", "user_ips")
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(evidence folder, an ingested but not built case) from the scenario generator."""
+    """(evidence folder, an ingested but not built case) of the generator's default set (the
+    demo's evidence, written once per run)."""
     from logonscope.storage.ingest import ingest
-    from logonscope.storage.scenarios import generate
 
-    base = tmp_path_factory.mktemp("generated")
-    generate(base / "ev", None, None, None, 0)
-    ingest([base / "ev"], base / "unbuilt", jobs=1)
-    assert not (base / "unbuilt" / "derived").exists()
-    return base / "ev", base / "unbuilt"
+    evidence = evidence_of(demo_case(tmp_path_factory))
+    unbuilt = tmp_path_factory.mktemp("generated") / "unbuilt"
+    ingest([evidence], unbuilt, jobs=1)
+    assert not (unbuilt / "derived").exists()
+    return evidence, unbuilt
 
 
 @pytest.fixture(scope="module")
 def built(generated: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The generated case built without a memory limit: what every reader must agree with."""
-    from logonscope.analysis.build import build
-
-    case = _copy(generated[1], tmp_path_factory.mktemp("built") / "case")
-    build(case)
-    return case
+    """The same evidence built without a memory limit (the shared demo case): what every
+    reader must agree with."""
+    return demo_case(tmp_path_factory)
 
 
 def _copy(case: Path, target: Path) -> Path:

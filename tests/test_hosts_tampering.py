@@ -9,29 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.cases import evidence_case, scenario_case
 from tests.conftest import BELKASOFT, evidence, run_cli_inline
-
-
-def _case(tmp: Path, scenario: str) -> tuple[Path, Path]:
-    from logonscope.analysis.build import build
-    from logonscope.storage.ingest import ingest
-    from logonscope.storage.scenarios import generate
-
-    gen, case = tmp / "gen", tmp / "case"
-    generate(gen, [scenario], None, None, 1)
-    ingest([gen], case, jobs=1)
-    build(case, force=True)
-    return gen, case
 
 
 @pytest.fixture(scope="module")
 def renamed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return _case(tmp_path_factory.mktemp("rename"), "host-rename")
+    return scenario_case(tmp_path_factory, ["host-rename"], seed=1)
 
 
 @pytest.fixture(scope="module")
 def cleared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return _case(tmp_path_factory.mktemp("cleared"), "log-cleared")
+    return scenario_case(tmp_path_factory, ["log-cleared"], seed=1)
 
 
 def test_renamed_host_is_one_machine_in_sessions_users_and_filters(renamed):
@@ -132,13 +121,11 @@ def test_tampering_command_lists_every_sign(cleared):
 @pytest.mark.evidence
 def test_belkasoft_names_are_one_host(tmp_path_factory: pytest.TempPathFactory):
     from logonscope.analysis import lookup, queries
-    from logonscope.analysis.build import build
     from logonscope.storage.case import connect
-    from logonscope.storage.ingest import ingest
 
-    case = tmp_path_factory.mktemp("belka")
-    ingest([evidence(f"{BELKASOFT}/Security.evtx").parent], case, jobs=1)
-    build(case)
+    case = evidence_case(
+        tmp_path_factory, "belkasoft", evidence(f"{BELKASOFT}/Security.evtx").parent
+    )
     con = connect(case)
     keys = {r[0] for r in con.execute("SELECT DISTINCT host_key FROM sessions").fetchall()}
     assert keys == {"desktop-23ps6es"}
@@ -171,12 +158,12 @@ def test_one_machine_is_keyed_by_its_latest_name_deterministically():
     assert canonical_hosts([], {"x": 3}) == {}
 
 
-def test_detail_shows_the_clock_changes_a_session_spans(tmp_path: Path):
+def test_detail_shows_the_clock_changes_a_session_spans(tmp_path_factory: pytest.TempPathFactory):
     from logonscope.analysis import queries
     from logonscope.storage.case import connect
     from logonscope.tui.widgets.detail import summary_table
 
-    gen, case = _case(tmp_path, "clock-change")
+    gen, case = scenario_case(tmp_path_factory, ["clock-change"], seed=1)
     truth = json.loads((gen / "truth.json").read_text())
     (spanning,) = [s for s in truth["sessions"] if s["clock_changed"] and s["user"] == "carol"]
     con = connect(case)

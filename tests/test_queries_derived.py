@@ -8,25 +8,14 @@ where a summary over every session would differ from one over the non-system ses
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from logonscope.analysis import queries
 from logonscope.analysis.queries import Filters
+from tests.cases import evidence_case
 from tests.conftest import BELKASOFT, RDPAUTH, evidence
 
 pytestmark = pytest.mark.evidence
-
-
-def _built(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str) -> Path:
-    from logonscope.analysis.build import ensure_built
-    from logonscope.storage.ingest import ingest
-
-    root = tmp_path_factory.mktemp(name) / "case"
-    ingest([folder], root, jobs=1)
-    ensure_built(root)
-    return root
 
 
 @pytest.fixture(scope="module", params=["belkasoft", "velociraptor"])
@@ -37,7 +26,7 @@ def con(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         "belkasoft": evidence(f"{BELKASOFT}/Security.evtx").parent,
         "velociraptor": evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent,
     }[request.param]
-    c = connect(_built(tmp_path_factory, folder, request.param))
+    c = connect(evidence_case(tmp_path_factory, request.param, folder))
     yield c
     c.close()
 

@@ -121,7 +121,8 @@ def write_system_service(out: Path) -> None:
 
 def system_service_case(factory: pytest.TempPathFactory) -> Path:
     """`write_system_service`'s evidence, ingested and built."""
-    return build_once(factory, "system-service-case", write_system_service)
+    # the truth tests' own case of this scenario (same generator call): built once for both
+    return build_once(factory, "scn-system-service-s1", write_system_service)
 
 
 def write_reconnect(out: Path) -> None:
