@@ -22,6 +22,9 @@ from logonscope.storage.executors import DaskExecutor, LocalExecutor, Task
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
+# one worker runs the module: one cluster, one case, one reference build
+pytestmark = pytest.mark.xdist_group("executors")
+
 ONE_HOST_PER_TASK = 1  # task_events: every host in a task of its own
 
 
@@ -39,9 +42,10 @@ def fresh_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(fresh_case: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Every derived table of the case built by the local executor (every core)."""
+    """Every derived table of the case built by the local executor, tasks in this process (that
+    worker processes build the same tables is test_build_case's 200 MB split build)."""
     case = _copy(fresh_case, tmp_path_factory.mktemp("local"))
-    report = build(case, executor=LocalExecutor(), task_events=ONE_HOST_PER_TASK)
+    report = build(case, executor=LocalExecutor(1), task_events=ONE_HOST_PER_TASK)
     assert report.failed == [] and report.sessions > 0
     return _tables(case)
 

@@ -20,7 +20,8 @@ from logonscope.storage.case import connect
 from logonscope.storage.ingest import ingest
 from tests.conftest import BELKASOFT, EVIDENCE, RDPAUTH, evidence, run_cli_inline
 
-pytestmark = pytest.mark.evidence
+# one worker ingests every sample once for the module (full_case) and shares it
+pytestmark = [pytest.mark.evidence, pytest.mark.xdist_group("ingest_real")]
 
 
 def _bare_records(path: Path) -> list[dict]:
