@@ -42,10 +42,9 @@ def fresh_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(fresh_case: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Every derived table of the case built by the local executor, tasks in this process (that
-    worker processes build the same tables is test_build_case's 200 MB split build)."""
+    """Every derived table of the case built by the local executor (every core)."""
     case = _copy(fresh_case, tmp_path_factory.mktemp("local"))
-    report = build(case, executor=LocalExecutor(1), task_events=ONE_HOST_PER_TASK)
+    report = build(case, executor=LocalExecutor(), task_events=ONE_HOST_PER_TASK)
     assert report.failed == [] and report.sessions > 0
     return _tables(case)
 
