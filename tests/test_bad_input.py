@@ -1,5 +1,6 @@
 """Bad input: each gives one clear line naming the file and the reason, exit code 2
-when nothing usable remains, and every readable record of the other files is still stored."""
+when nothing usable remains, and every readable record of the other files is still stored.
+What is checked is the ingest, so the cases here are left unbuilt (`--no-build`)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def good(tmp_path: Path) -> Path:
 def test_file_named_evtx_that_is_not_one(tmp_path: Path, good: Path) -> None:
     fake = tmp_path / "Security.evtx"
     fake.write_text("this is a text file\n")
-    result = run_cli_inline("ingest", fake, good, "--case", tmp_path / "c", "--quiet")
+    result = run_cli_inline("ingest", fake, good, "--case", tmp_path / "c", "--quiet", "--no-build")
     assert result.returncode == 0
     assert f"skipped {fake}: not an EVTX file (no ElfFile signature)" in result.stderr.splitlines()
     assert connect(tmp_path / "c").execute("select count(*) from events").fetchone()[0] == 17
@@ -46,7 +47,9 @@ def test_only_bad_input_exits_2(tmp_path: Path) -> None:
 def test_empty_file(tmp_path: Path, good: Path) -> None:
     empty = tmp_path / "empty.evtx"
     empty.touch()
-    result = run_cli_inline("ingest", empty, good, "--case", tmp_path / "c", "--quiet")
+    result = run_cli_inline(
+        "ingest", empty, good, "--case", tmp_path / "c", "--quiet", "--no-build"
+    )
     assert f"skipped {empty}: empty file" in result.stderr.splitlines()
     assert result.returncode == 0
 
@@ -54,7 +57,9 @@ def test_empty_file(tmp_path: Path, good: Path) -> None:
 @pytest.mark.evidence
 def test_missing_path(tmp_path: Path, good: Path) -> None:
     missing = tmp_path / "nowhere" / "System.evtx"
-    result = run_cli_inline("ingest", missing, good, "--case", tmp_path / "c", "--quiet")
+    result = run_cli_inline(
+        "ingest", missing, good, "--case", tmp_path / "c", "--quiet", "--no-build"
+    )
     assert f"skipped {missing}: no such file or folder" in result.stderr.splitlines()
     assert result.returncode == 0
     assert run_cli_inline("ingest", missing, "--case", tmp_path / "d", "--quiet").returncode == 2
