@@ -340,9 +340,9 @@ def _read_python_chunk(job: tuple[str, int]) -> list:
     return read_python(*job)
 
 
-# Enough records for every host's Security log to span several chunks (3 to 6 of them;
+# Enough records for every host's Security log to span several chunks (2 to 4 of them;
 # checked below): the cross-check still crosses chunk boundaries, and python-evtx is slow.
-CROSS_CHECK_EVENTS = 1500
+CROSS_CHECK_EVENTS = 1000
 
 
 def test_generate_a_multi_chunk_set_that_both_parsers_read_in_full_and_agree_on(
