@@ -248,6 +248,14 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _cmdline(pid: int) -> bytes:
+    """A process's command line, or nothing once it has gone (it may exit while we look)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -268,11 +276,7 @@ def test_pool_workers_die_with_a_killed_ingest(tmp_path: Path) -> None:
     workers: list[int] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        workers = [
-            pid
-            for pid in _children(proc.pid)
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        ]
+        workers = [pid for pid in _children(proc.pid) if b"spawn_main" in _cmdline(pid)]
         if len(workers) == 2:
             break
         time.sleep(0.05)
