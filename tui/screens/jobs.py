@@ -78,5 +78,10 @@ class DetailJob:
             for name, table in sources.items():
                 shaped[name] = (table, prepare(specs[name].apply(table)))
         return DetailLoaded(
-            self.token, detail, shaped, time.perf_counter() - started, specs=self.specs
+            self.token,
+            detail,
+            shaped,
+            time.perf_counter() - started,
+            specs=self.specs,
+            session_id=self.session_id,
         )

@@ -155,6 +155,13 @@ class Grid(DataTable):
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.move_cursor(row=row, column=0)
         self.refresh()  # a new virtual size re-lays out by itself; same size: a repaint
+        if self.show_vertical_scrollbar:
+            # set now, so the scrollbar is drawn with the rows; left to the layout, it is
+            # drawn in a frame of its own after them (one more change on screen per result)
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = self.virtual_size.height
+            bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
+            bar.position = self.scroll_y
 
 
 class TablePane(Vertical):
