@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from logonscope.tui.tables import Shaped, ShapeSpec, Sort
+from logonscope.tui.widgets.focus_border import FocusBorder
 
 # A pane says "loading…" only when its result takes longer than this (seconds): a result
 # that comes sooner is drawn in the same frame as its title, not one frame after a note
@@ -164,12 +165,11 @@ class Grid(DataTable):
             bar.position = self.scroll_y
 
 
-class TablePane(Vertical):
+class TablePane(FocusBorder, Vertical):
     """Base of the Users, User+IP and Sessions panes (and the detail's tables)."""
 
     DEFAULT_CSS = """
     TablePane { border: round $primary-darken-2; height: 1fr; }
-    TablePane:focus-within { border: round $accent; }
     TablePane > .placeholder { color: $text-muted; padding: 0 1; }
     TablePane > Grid { height: 1fr; max-height: 100%; }
     """
