@@ -29,16 +29,10 @@ from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
 from logonscope.tui.screens.jobs import DetailJob, PaneJob
 from logonscope.tui.screens.main_panes import PanesScreen
-from logonscope.tui.screens.messages import (
-    DetailLoaded,
-    EventLoaded,
-    Exported,
-    FacetsLoaded,
-    Loaded,
-)
+from logonscope.tui.screens.messages import DetailLoaded, FacetsLoaded, Loaded
 from logonscope.tui.tables import ShapeSpec, shape, visible
 from logonscope.tui.widgets.detail import DetailPane
-from logonscope.tui.widgets.table_pane import TablePane
+from logonscope.tui.widgets.table_pane import TablePane, prepare
 from logonscope.tui.widgets.timeline import TimelineStrip
 
 # (user_key, source IP, whether the IP narrows, the burst whose attempts are listed)
@@ -53,6 +47,8 @@ PREVIEW_DELAY = 0.06
 BATCHED = ("users", "ips", "sessions")
 # How long a result waits for the others of its key before it is drawn alone (seconds).
 HOLD_S = 0.15
+# A result this small (rows) is reshaped on the UI thread when its pane changed meanwhile.
+SMALL = 2_000
 
 
 class LoadingScreen(PanesScreen):
@@ -264,22 +260,6 @@ class LoadingScreen(PanesScreen):
     def _facets_worker(self, backend: Backend) -> None:
         self.post_message(FacetsLoaded(backend.facets()))
 
-    def load_event(self, title: str, evidence_sha256: str, record_id: int) -> None:
-        self._event_worker(self.backend, title, evidence_sha256, record_id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="event")
-    def _event_worker(
-        self, backend: Backend, title: str, evidence_sha256: str, record_id: int
-    ) -> None:
-        self.post_message(EventLoaded(title, backend.event(evidence_sha256, record_id)))
-
-    @work(thread=True, exclusive=False, exit_on_error=False, group="export")
-    def export_view(self, table: pa.Table, path: str, fmt: str | None = None) -> None:
-        from logonscope.tui.export import export_table
-
-        written = export_table(table, path, fmt)
-        self.post_message(Exported(str(written), table.num_rows))
-
     # --- results arrive (UI thread) ---------------------------------------------------
 
     def on_loaded(self, message: Loaded) -> None:
@@ -323,6 +303,11 @@ class LoadingScreen(PanesScreen):
             )
         else:
             pane = self.pane(message.pane)
+            spec = pane.shape_spec()
+            if message.spec not in (None, spec) and message.source.num_rows <= SMALL:
+                # shaped for another width (the first Users, asked before the first layout):
+                # reshaped here, rather than drawn and sent back to a worker
+                message.shaped, message.spec = prepare(spec.apply(message.source)), spec
             pane.show(
                 message.source,
                 message.shaped,
@@ -371,17 +356,6 @@ class LoadingScreen(PanesScreen):
 
     def on_facets_loaded(self, message: FacetsLoaded) -> None:
         self.facets = message.facets
-
-    def on_event_loaded(self, message: EventLoaded) -> None:
-        # imported here: its TextArea costs ~40 ms of CPU that the first screen need not wait for
-        from logonscope.tui.screens.event import EventScreen
-
-        self.app.push_screen(EventScreen(message.title, message.event))
-
-    def on_exported(self, message: Exported) -> None:
-        self.notify(
-            f"wrote {message.rows:,} rows to {visible(message.path)}", title="export", markup=False
-        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
