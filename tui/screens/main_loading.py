@@ -133,7 +133,9 @@ class LoadingScreen(PanesScreen):
         if nav.view != "investigator":
             self._view_worker(self.backend, job, who, nav.view)
             return
-        self._sessions_worker(self.backend, job, who, self._detail_job("", None))
+        # the session whose detail is up: landing on it again needs no new detail
+        shown = self.nav.session_id or ""
+        self._sessions_worker(self.backend, job, who, self._detail_job(shown, None))
 
     def load_detail(self, session_id: str | None) -> None:
         detail: DetailPane = self.pane("detail")
@@ -209,9 +211,9 @@ class LoadingScreen(PanesScreen):
             if job.select is not None:
                 index = max(pc.index(shown.column("session_id"), job.select).as_py(), 0)
             row = shown.slice(index, 1).to_pylist()[0]
-            if not get_current_worker().is_cancelled and row.get("session_id"):
+            sid = row.get("session_id")
+            if not get_current_worker().is_cancelled and sid and sid != detail_job.session_id:
                 try:
-                    sid = row["session_id"]
                     detail = backend_views.view_detail(backend, detail_job.view, sid, row)
                     ready = replace(detail_job, session_id=sid, known=row)
                     loaded.detail = ready.loaded(detail, started)
