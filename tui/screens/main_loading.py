@@ -335,6 +335,9 @@ class LoadingScreen(PanesScreen):
             ready.token = self._token("detail")  # shown now: no detail worker for it
             self._detail_ready = ready.session_id
             self.on_detail_loaded(ready)
+            if self.nav.session_id != ready.session_id:  # the breadcrumb names what it shows
+                self.nav = replace(self.nav, session_id=ready.session_id)
+                self._status()
         if message.histogram is not None:
             strip = self.query_one(TimelineStrip)
             strip.context = message.context
