@@ -1,6 +1,6 @@
 """The table draws its plain cells itself: it must draw them exactly as the library does.
 
-`Grid._render_cell` skips Rich for plain values (see tui.widgets.table_pane); every other
+`Grid._render_cell` skips Rich for plain values (see tui.widgets.grid); every other
 value goes to the library. For hostile and ordinary values, at widths that cut them and
 widths that pad them, under the cursor, hovered and neither, focused and not, each cell's
 characters and their styles must be the library's, one by one.
@@ -13,7 +13,7 @@ from rich.segment import Segment
 from textual.app import App, ComposeResult
 from textual_fastdatatable import DataTable
 
-from logonscope.tui.widgets.table_pane import ArrowBackend, Grid
+from logonscope.tui.widgets.grid import ArrowBackend, Grid
 from tests.tui_support import async_test
 
 VALUES = [
@@ -79,5 +79,16 @@ async def test_plain_cells_are_drawn_as_the_library_draws_them() -> None:
                             assert _chars(ours) == _chars(theirs), (VALUES[row], width)
                             checked += 1
                             fast += len(ours[0]) == 1  # one segment: drawn directly
+            header = grid.get_component_styles("datatable--header").rich_style
+            for column in (0, 1):  # headers: the library's drawing, kept across results
+                for width in (3, 6, 12):
+                    for cursor, hover in ((False, False), (False, True)):
+                        grid._render_cell(-1, column, header, width, cursor, hover)
+                        kept = grid._render_cell(-1, column, header, width, cursor, hover)
+                        grid._cell_render_cache.clear()
+                        theirs = DataTable._render_cell(
+                            grid, -1, column, header, width, cursor, hover
+                        )
+                        assert _chars(kept) == _chars(theirs), (column, width)
         assert checked == 2 * len(VALUES) * 2 * 5 * 3
         assert fast > checked // 3  # the plain path was taken, not only the library's

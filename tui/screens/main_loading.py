@@ -32,7 +32,8 @@ from logonscope.tui.screens.main_panes import PanesScreen
 from logonscope.tui.screens.messages import DetailLoaded, FacetsLoaded, Loaded
 from logonscope.tui.tables import ShapeSpec, shape, visible
 from logonscope.tui.widgets.detail import DetailPane
-from logonscope.tui.widgets.table_pane import TablePane, prepare
+from logonscope.tui.widgets.grid import prepare
+from logonscope.tui.widgets.table_pane import TablePane
 from logonscope.tui.widgets.timeline import TimelineStrip
 
 # (user_key, source IP, whether the IP narrows, the burst whose attempts are listed)
