@@ -365,6 +365,8 @@ class LoadingScreen(PanesScreen):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
+            if event.worker.group in BATCHED:  # no result will come: others need not wait
+                self._delivered[event.worker.group] = self.tokens.get(event.worker.group, 0)
             error = event.worker.error
             self.notify(
                 visible(f"{type(error).__name__}: {error}"),
