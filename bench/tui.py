@@ -13,7 +13,8 @@ workers excluded) and, with `--profile DIR`, its Python calls (a count the machi
 not change; one cProfile per action is written to DIR). On a loaded machine compare versions
 by those, run back to back (`PYTHONPATH=<unpacked REV>` runs another version of the code).
 Also counted per key, from hooks on Textual: frames drawn (compositor updates with content),
-lines the compositor asked widgets for, and table cells rendered afresh (cache misses).
+lines the compositor asked widgets for, and table cells the fast-table library rendered itself
+(cells `tui.widgets.grid.Grid` draws or keeps are not counted).
 
 The case (N events over 8 hosts, seed 1) is generated with `storage.scenarios`, ingested and
 built once, then reused (`--case`). Prints one table; `--json` writes the figures too.
