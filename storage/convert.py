@@ -22,11 +22,13 @@ import duckdb
 import pyarrow.parquet as pq
 
 from logonscope.storage import connection
+from logonscope.storage.chunk_view import Span
 from logonscope.storage.chunks import scan_chunks
 from logonscope.storage.discover import Candidate
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.outcomes import FileResult
 from logonscope.storage.parse import ReadReport, read_batches
+from logonscope.storage.pieces import Piece, label
 from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
@@ -176,11 +178,13 @@ def convert_files(
         paths = stager.close(threads)
     finally:
         stager.stop()
+    noted: set[str] = set()
     for result in results:
         result.hosts = (
             sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
         )
-        if result.status == "stored":
+        if result.status == "stored" and result.sha256 not in noted:  # ranges of one file: once
+            noted.add(result.sha256)
             dropped, notes = stager.normalise.notes(result.sha256)
             result.records -= dropped
             result.skipped += dropped
@@ -198,17 +202,20 @@ def _convert_one(
         mtime=candidate.mtime,
         collected_from=candidate.collected_from,
     )
-    _tell(candidate.source, 0, 0.0, False)
+    name = label(candidate)
+    _tell(name, 0, 0.0, False)
     try:
-        result.sha256 = sha256_of(candidate.path)
+        result.sha256 = (
+            candidate.sha256 if isinstance(candidate, Piece) else sha256_of(candidate.path)
+        )
     except OSError as exc:
         result.status, result.reason = "rejected", f"unreadable ({exc.strerror or exc})"
     else:
-        if result.sha256 in known:
+        if result.sha256 in known and not isinstance(candidate, Piece):
             result.status, result.reason = "known", f"already in the case as {known[result.sha256]}"
         else:
             _read_one(candidate, parser, threads, stager, result)
-    _tell(candidate.source, result.records, 1.0, True)
+    _tell(name, result.records, 1.0, True)
     return result
 
 
@@ -216,11 +223,13 @@ def _read_one(
     candidate: Candidate, parser: str, threads: int, stager: _Stager, result: FileResult
 ) -> None:
     report = ReadReport()
-    expected = _expected_records(candidate.path)
+    span = candidate.span if isinstance(candidate, Piece) else None
+    expected = _expected_records(candidate.path, span)
     last = time.monotonic()
-    extend, sha = stager.extend, result.sha256
+    extend, sha, name = stager.extend, result.sha256, label(candidate)
+    batches = read_batches(candidate.path, report, parser, threads, TICK_RECORDS, span)
     try:
-        for texts, times in read_batches(candidate.path, report, parser, threads, TICK_RECORDS):
+        for texts, times in batches:
             extend(texts, times, sha)
             result.records += len(texts)
             if _sink is not None:
@@ -228,7 +237,7 @@ def _read_one(
                 if now - last >= TICK_SECONDS:
                     last = now
                     fraction = min(result.records / expected, 0.99) if expected else 0.0
-                    _tell(candidate.source, result.records, fraction, False)
+                    _tell(name, result.records, fraction, False)
     except OSError as exc:
         report.errors.append(f"read error after {result.records} records ({exc})")
     result.parser, result.skipped, result.errors = report.parser, report.skipped, report.errors
@@ -241,10 +250,11 @@ def _tell(source: str, records: int, fraction: float, done: bool) -> None:
         _sink((source, records, fraction, done))
 
 
-def _expected_records(path: Path) -> int:
+def _expected_records(path: Path, span: Span | None) -> int:
     """Records the chunk headers declare: only to say how far through a file the read is."""
+    first, stop = (0, None) if span is None else (span.first, None if span.to_end else span.stop)
     try:
-        return sum(c.declared for c in scan_chunks(path))
+        return sum(c.declared for c in scan_chunks(path, first, stop))
     except OSError:
         return 0
 
@@ -259,11 +269,16 @@ def _normaliser(threads: int) -> Normaliser:
     return _normalisers[threads]
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, pulse: Callable[[], None] | None = None) -> str:
+    """The file's SHA-256; `pulse` is called every 64 MiB (progress while a big file hashes)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
+        count = 0
         while block := handle.read(1 << 20):
             digest.update(block)
+            count += 1
+            if pulse is not None and count % 64 == 0:
+                pulse()
     return digest.hexdigest()
 
 
