@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from logonscope.storage import connection
@@ -142,28 +143,71 @@ class _Stager:
 
 def _split_by_host(path: Path, threads: int) -> list[str]:
     """The staged rows as one time-sorted, compressed file per host_key (what the case stores),
-    so that the commit of a host whose records overlap nothing is a rename."""
+    so that the commit of a host whose records overlap nothing is a rename. One sorted pass
+    streamed into per-host writers: a host costs a file, not a scan of every row."""
     inline = multiprocessing.parent_process() is None  # no other worker: use every core
     share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
     con = connection.connect(share=share, threads=None if inline else threads)
     out: list[str] = []
+    writer = _HostWriter(path)
     try:
         rows = con.read_parquet(str(path), hive_partitioning=False)
-        rows.order("host_key, time").create("_rows")  # DuckDB spills beyond its budget
-        keys = [r[0] for r in con.execute("SELECT DISTINCT host_key FROM _rows").fetchall()]
-        column = duckdb.ColumnExpression("host_key")
-        for number, hk in enumerate(sorted(keys, key=lambda h: (h is None, h or ""))):
-            target = path.with_name(f"{path.stem}-host-{number}.parquet")
-            only = column.isnull() if hk is None else column == duckdb.ConstantExpression(hk)
-            # the table is stored in (host_key, time) order and scans keep insertion order
-            con.table("_rows").filter(only).write_parquet(
-                str(target), compression="zstd", row_group_size=ROW_GROUP
-            )
-            out.append(str(target))
+        # DuckDB sorts (spilling beyond its budget), then hands the rows over in order
+        for batch in rows.order("host_key, time").to_arrow_reader(ROW_GROUP):
+            if not batch.num_rows:
+                continue
+            table = pa.Table.from_batches([batch]).cast(EVENTS_SCHEMA)
+            runs = pc.run_end_encode(table.column("host_key")).chunk(0)
+            start = 0
+            for end, hk in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+                writer.write(hk, table.slice(start, end - start))
+                start = end
+        out = writer.close()
     finally:
+        writer.close()
         connection.close(con)
     path.unlink()
     return out
+
+
+class _HostWriter:
+    """Zstd Parquet files beside `path`, one per host_key, rows appended in the order given;
+    row groups of ROW_GROUP rows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.files: list[str] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._key: object = ()  # no host yet (None is a host_key: records without Computer)
+        self._rows: list[pa.Table] = []
+        self._count = 0
+
+    def write(self, host_key: str | None, rows: pa.Table) -> None:
+        if host_key != self._key or self._writer is None:
+            self._finish()
+            target = self.path.with_name(f"{self.path.stem}-host-{len(self.files)}.parquet")
+            self._writer = pq.ParquetWriter(target, EVENTS_SCHEMA, compression="zstd")
+            self.files.append(str(target))
+            self._key = host_key
+        self._rows.append(rows)
+        self._count += rows.num_rows
+        if self._count >= ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows and self._writer is not None:
+            self._writer.write_table(pa.concat_tables(self._rows), row_group_size=ROW_GROUP)
+        self._rows, self._count = [], 0
+
+    def _finish(self) -> None:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def close(self) -> list[str]:
+        self._finish()
+        return list(self.files)
 
 
 def convert_files(
