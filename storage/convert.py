@@ -146,8 +146,10 @@ def _split_by_host(path: Path, threads: int) -> list[str]:
     so that the commit of a host whose records overlap nothing is a rename. One sorted pass
     streamed into per-host writers: a host costs a file, not a scan of every row."""
     inline = multiprocessing.parent_process() is None  # no other worker: use every core
-    share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
-    con = connection.connect(share=share, threads=None if inline else threads)
+    con = _normaliser(threads).connection  # its DuckDB, set up already: no second start-up
+    cores = os.cpu_count() or 1
+    share = 1 if inline else max(1, cores // threads)
+    connection.limit(con, share, cores if inline else threads)
     out: list[str] = []
     writer = _HostWriter(path)
     try:
@@ -165,7 +167,7 @@ def _split_by_host(path: Path, threads: int) -> list[str]:
         out = writer.close()
     finally:
         writer.close()
-        connection.close(con)
+        connection.limit(con, max(1, cores // threads), threads)  # as the normaliser had it
     path.unlink()
     return out
 
