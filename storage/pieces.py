@@ -70,6 +70,8 @@ def split(
         for k in range(ranges):
             span = Span(bounds[k], bounds[k + 1], k == ranges - 1)
             size = (bounds[k + 1] - bounds[k]) * CHUNK_SIZE
+            if span.to_end:  # the header and any slack: the sizes add up to the file's
+                size = candidate.size - bounds[k] * CHUNK_SIZE
             piece = Piece(**vars(candidate), span=span, sha256=sha)
             work.append(replace(piece, size=size))
             owner.append(index)
