@@ -149,7 +149,9 @@ def _split_by_host(path: Path, threads: int) -> list[str]:
     con = _normaliser(threads).connection  # its DuckDB, set up already: no second start-up
     cores = os.cpu_count() or 1
     share = 1 if inline else max(1, cores // threads)
-    connection.limit(con, share, cores if inline else threads)
+    # half the share for the sort: the batches handed over and the row group being written
+    # are Arrow memory outside DuckDB's budget
+    connection.limit(con, 2 * share, cores if inline else threads)
     out: list[str] = []
     writer = _HostWriter(path)
     try:
