@@ -76,3 +76,21 @@ def test_a_damaged_chunk_in_one_range_is_counted(tmp_path, big_log) -> None:
     assert 0 < evidence["skipped"] and evidence["stored"] + evidence["skipped"] == 1500
     assert any(e.startswith(f"chunk {chunk}: evtx read") for e in evidence["errors"])
     assert _rows(split) == _rows(whole)
+
+
+def test_a_file_larger_than_a_workers_share_is_cut_into_disjoint_ranges(tmp_path) -> None:
+    from logonscope.storage.discover import Candidate
+
+    chunks = 4 * pieces.MIN_CHUNKS + 3
+    big = Candidate("big.evtx", tmp_path / "big.evtx", HEADER_SIZE + chunks * CHUNK_SIZE, 0.0)
+    small = Candidate("small.evtx", tmp_path / "small.evtx", HEADER_SIZE + CHUNK_SIZE, 0.0)
+    work, owner, decided = pieces.split([small, big], 4, {}, lambda path: "f" * 64)
+    assert not decided and work[0] is small and owner == [0] + [1] * (len(work) - 1)
+    ranges = [w.span for w in work[1:] if isinstance(w, pieces.Piece)]
+    assert len(ranges) == 4 == len(work) - 1
+    covered = [n for span in ranges for n in range(span.first, span.stop)]
+    assert covered == list(range(chunks)) and [s.to_end for s in ranges] == [0, 0, 0, 1]
+    assert sum(w.size for w in work[1:]) == big.size
+    # one that the case holds already is not read at all
+    work, owner, decided = pieces.split([big], 2, {"f" * 64: "earlier.evtx"}, lambda p: "f" * 64)
+    assert work == [] and decided[0].status == "known"
