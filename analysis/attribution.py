@@ -325,8 +325,9 @@ FROM _at_ev e
 LEFT JOIN _at_by_lid l USING (evidence_sha256, record_id, channel)
 LEFT JOIN _at_by_user u USING (evidence_sha256, record_id, channel)
 LEFT JOIN _at_by_host h USING (evidence_sha256, record_id, channel)
-ORDER BY e.host_key, e.time, e.record_id
 """
+# How `attribute` returns its rows (a build's tasks leave them unsorted: the assembly sorts).
+ORDER = "host_key, time, record_id"
 
 
 def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
@@ -349,6 +350,18 @@ def attribute(
 ) -> pa.Table:
     """The activity table from `events`, the sessions and their sources (relation names on
     `con`, default the case views) and, with `with_imported`, the `imported` timeline rows."""
+    attribute_into(con, sessions, sources, with_imported, host_map)
+    return con.sql(f"SELECT * FROM _at_result ORDER BY {ORDER}").to_arrow_table().cast(SCHEMA)
+
+
+def attribute_into(
+    con: duckdb.DuckDBPyConnection,
+    sessions: str = "sessions",
+    sources: str = "session_sources",
+    with_imported: bool = False,
+    host_map: str | None = None,
+) -> None:
+    """`attribute`'s rows left on `con` as the temp table `_at_result`, in no order."""
     for name in (sessions, sources, *([host_map] if host_map else [])):
         require_identifier(name)
     identity.install_macros(con)
@@ -362,7 +375,7 @@ def attribute(
     if corrected:
         con.execute(_SESSIONS_CORRECTED_SQL)
     con.execute(_MATCH_SQL)
-    return con.sql(_RESULT_SQL).to_arrow_table().cast(SCHEMA)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _at_result AS {_RESULT_SQL}")
 
 
 # the activity as listed (command line, app): analysis.listing

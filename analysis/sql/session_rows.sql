@@ -31,4 +31,4 @@ LEFT JOIN (
      AND k0.c_from <= coalesce(s0.end_c, s0.start_c)
     JOIN _ls_chg g ON g.host_key = k0.host_key AND g.era = k0.era
     GROUP BY s0.session_id) k USING (session_id)
-ORDER BY s.start, s.host_key, s.session_id
+$order
