@@ -11,6 +11,7 @@ that did not change) with DuckDB, which sorts and spills within its memory limit
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -58,18 +59,25 @@ def write_gateway_events(con: duckdb.DuckDBPyConnection, work: Path) -> None:
     case_folder.write_table_atomic(work / GATEWAY_FILE, table)
 
 
-def plan(hosts: list[str], counts: dict[str, int], size: int) -> list[list[str]]:
-    """Hosts grouped into tasks of about `size` events (largest first); never none: the
-    first task also takes the events without a host and the orphan imported rows."""
-    tasks: list[list[str]] = [[]]
-    filled = 0
+def plan(hosts: list[str], counts: dict[str, int], size: int, slots: int = 1) -> list[list[str]]:
+    """Hosts grouped into tasks of about `size` events, largest task first; never none: the
+    first task also takes the events without a host and the orphan imported rows.
+
+    The number of tasks is a multiple of `slots` (the workers) when there are hosts enough,
+    and each host goes to the task with the fewest events so far (largest host first): the
+    workers finish together instead of one idling while another runs a last, full task."""
+    total = sum(counts.get(h, 0) for h in hosts)
+    n = max(1, -(-total // max(1, size)))
+    n = -(-n // max(1, slots)) * max(1, slots)
+    n = max(1, min(n, len(hosts)))
+    heap = [(0, k) for k in range(n)]
+    tasks: list[list[str]] = [[] for _ in range(n)]
     for host in sorted(hosts, key=lambda h: (-counts.get(h, 0), h)):
-        if tasks[-1] and filled + counts.get(host, 0) > size:
-            tasks.append([])
-            filled = 0
-        tasks[-1].append(host)
-        filled += counts.get(host, 0)
-    return tasks
+        filled, k = heapq.heappop(heap)
+        tasks[k].append(host)
+        heapq.heappush(heap, (filled + counts.get(host, 0), k))
+    events = {k: filled for filled, k in heap}
+    return [tasks[k] for k in sorted(range(n), key=lambda k: (-events[k], k))]
 
 
 def task_name(hosts: list[str], orphans: bool) -> str:
