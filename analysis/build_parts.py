@@ -63,12 +63,14 @@ def plan(hosts: list[str], counts: dict[str, int], size: int, slots: int = 1) ->
     """Hosts grouped into tasks of about `size` events, largest task first; never none: the
     first task also takes the events without a host and the orphan imported rows.
 
-    The number of tasks is a multiple of `slots` (the workers) when there are hosts enough,
-    and each host goes to the task with the fewest events so far (largest host first): the
-    workers finish together instead of one idling while another runs a last, full task."""
+    When a case needs more than one task, their number is a multiple of `slots` (the
+    workers; hosts allowing), and each host goes to the task with the fewest events so far
+    (largest host first): the workers finish together instead of one idling while another
+    runs a last, full task."""
     total = sum(counts.get(h, 0) for h in hosts)
     n = max(1, -(-total // max(1, size)))
-    n = -(-n // max(1, slots)) * max(1, slots)
+    if n > 1:  # one task runs in this process: no worker to start for a small case
+        n = -(-n // max(1, slots)) * max(1, slots)
     n = max(1, min(n, len(hosts)))
     heap = [(0, k) for k in range(n)]
     tasks: list[list[str]] = [[] for _ in range(n)]
