@@ -186,19 +186,30 @@ def _catalogue_sql(sources: str) -> str:
     system_sids = ", ".join(f"'{sid}'" for sid in sorted(identity.SYSTEM_SIDS))
     return f"""
     CREATE OR REPLACE TEMP TABLE _at_ev AS
+    WITH ev AS (
+        SELECT e.evidence_sha256, e.record_id, e.time, e.host, e.host_key, e.channel,
+               e.event_id, {summary} AS summary, e.subject_logon_id, e.subject_user,
+               e.subject_domain, e.subject_sid, upper(coalesce(e.user_sid, e.subject_sid)) AS u
+        FROM events e
+        WHERE ({keys})
+          AND NOT EXISTS (SELECT 1 FROM {sources} ss
+                          WHERE ss.evidence_sha256 = e.evidence_sha256
+                            AND ss.record_id = e.record_id)),
+    -- the identity rules once per distinct account (they normalise strings)
+    who AS (
+        SELECT subject_user, subject_sid,
+               CASE WHEN NOT ls_is_system(subject_user, NULL, subject_sid)
+                    THEN ls_user_key(subject_user) END AS uk
+        FROM (SELECT DISTINCT subject_user, subject_sid FROM ev))
     SELECT e.evidence_sha256, e.record_id, e.time, e.host, e.host_key, e.channel, e.event_id,
-           {summary} AS summary,
+           e.summary,
            CASE WHEN e.subject_logon_id NOT IN ({shared}) THEN e.subject_logon_id END AS lid,
-           CASE WHEN upper(coalesce(e.user_sid, e.subject_sid)) NOT IN ({system_sids})
-                THEN upper(coalesce(e.user_sid, e.subject_sid)) END AS usid,
-           CASE WHEN NOT ls_is_system(e.subject_user, NULL, e.subject_sid)
-                THEN ls_user_key(e.subject_user) END AS uk,
+           CASE WHEN e.u NOT IN ({system_sids}) THEN e.u END AS usid,
+           w.uk,
            coalesce(nullif(e.subject_domain, '-') || '\\', '') || e.subject_user AS "user",
            epoch_us(e.time) AS ct
-    FROM events e
-    WHERE ({keys})
-      AND NOT EXISTS (SELECT 1 FROM {sources} ss
-                      WHERE ss.evidence_sha256 = e.evidence_sha256 AND ss.record_id = e.record_id)
+    FROM ev e JOIN who w ON w.subject_user IS NOT DISTINCT FROM e.subject_user
+     AND w.subject_sid IS NOT DISTINCT FROM e.subject_sid
     """
 
 
