@@ -75,6 +75,7 @@ LONGEST_FIRST = (
     "tests/test_tui_app.py::test_dialogs_help_and_quit",
     "tests/test_tui_frictions.py::test_the_demo_case",
     "tests/test_tui_frictions.py::test_the_brute_force_case",
+    "tests/test_tui_host_timeline.py::test_the_host_timeline_of_the_demo_case",
     "tests/test_sessions_truth.py",
     "tests/test_attribution_truth.py",
 )

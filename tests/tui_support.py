@@ -164,7 +164,7 @@ async def run_checks(pilot: Any, *checks: Callable[[], Awaitable[None]]) -> None
         try:
             await check()
         except Exception as exc:
-            raise AssertionError(f"check {name} failed: {exc}") from exc
+            raise AssertionError(f"{name} failed: {exc}") from exc
 
 
 def people(truth: dict[str, Any]) -> set[str]:
