@@ -186,19 +186,30 @@ def _catalogue_sql(sources: str) -> str:
     system_sids = ", ".join(f"'{sid}'" for sid in sorted(identity.SYSTEM_SIDS))
     return f"""
     CREATE OR REPLACE TEMP TABLE _at_ev AS
+    WITH ev AS (
+        SELECT e.evidence_sha256, e.record_id, e.time, e.host, e.host_key, e.channel,
+               e.event_id, {summary} AS summary, e.subject_logon_id, e.subject_user,
+               e.subject_domain, e.subject_sid, upper(coalesce(e.user_sid, e.subject_sid)) AS u
+        FROM events e
+        WHERE ({keys})
+          AND NOT EXISTS (SELECT 1 FROM {sources} ss
+                          WHERE ss.evidence_sha256 = e.evidence_sha256
+                            AND ss.record_id = e.record_id)),
+    -- the identity rules once per distinct account (they normalise strings)
+    who AS (
+        SELECT subject_user, subject_sid,
+               CASE WHEN NOT ls_is_system(subject_user, NULL, subject_sid)
+                    THEN ls_user_key(subject_user) END AS uk
+        FROM (SELECT DISTINCT subject_user, subject_sid FROM ev))
     SELECT e.evidence_sha256, e.record_id, e.time, e.host, e.host_key, e.channel, e.event_id,
-           {summary} AS summary,
+           e.summary,
            CASE WHEN e.subject_logon_id NOT IN ({shared}) THEN e.subject_logon_id END AS lid,
-           CASE WHEN upper(coalesce(e.user_sid, e.subject_sid)) NOT IN ({system_sids})
-                THEN upper(coalesce(e.user_sid, e.subject_sid)) END AS usid,
-           CASE WHEN NOT ls_is_system(e.subject_user, NULL, e.subject_sid)
-                THEN ls_user_key(e.subject_user) END AS uk,
+           CASE WHEN e.u NOT IN ({system_sids}) THEN e.u END AS usid,
+           w.uk,
            coalesce(nullif(e.subject_domain, '-') || '\\', '') || e.subject_user AS "user",
            epoch_us(e.time) AS ct
-    FROM events e
-    WHERE ({keys})
-      AND NOT EXISTS (SELECT 1 FROM {sources} ss
-                      WHERE ss.evidence_sha256 = e.evidence_sha256 AND ss.record_id = e.record_id)
+    FROM ev e JOIN who w ON w.subject_user IS NOT DISTINCT FROM e.subject_user
+     AND w.subject_sid IS NOT DISTINCT FROM e.subject_sid
     """
 
 
@@ -325,8 +336,9 @@ FROM _at_ev e
 LEFT JOIN _at_by_lid l USING (evidence_sha256, record_id, channel)
 LEFT JOIN _at_by_user u USING (evidence_sha256, record_id, channel)
 LEFT JOIN _at_by_host h USING (evidence_sha256, record_id, channel)
-ORDER BY e.host_key, e.time, e.record_id
 """
+# How `attribute` returns its rows (a build's tasks leave them unsorted: the assembly sorts).
+ORDER = "host_key, time, record_id"
 
 
 def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
@@ -349,6 +361,18 @@ def attribute(
 ) -> pa.Table:
     """The activity table from `events`, the sessions and their sources (relation names on
     `con`, default the case views) and, with `with_imported`, the `imported` timeline rows."""
+    attribute_into(con, sessions, sources, with_imported, host_map)
+    return con.sql(f"SELECT * FROM _at_result ORDER BY {ORDER}").to_arrow_table().cast(SCHEMA)
+
+
+def attribute_into(
+    con: duckdb.DuckDBPyConnection,
+    sessions: str = "sessions",
+    sources: str = "session_sources",
+    with_imported: bool = False,
+    host_map: str | None = None,
+) -> None:
+    """`attribute`'s rows left on `con` as the temp table `_at_result`, in no order."""
     for name in (sessions, sources, *([host_map] if host_map else [])):
         require_identifier(name)
     identity.install_macros(con)
@@ -362,7 +386,7 @@ def attribute(
     if corrected:
         con.execute(_SESSIONS_CORRECTED_SQL)
     con.execute(_MATCH_SQL)
-    return con.sql(_RESULT_SQL).to_arrow_table().cast(SCHEMA)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _at_result AS {_RESULT_SQL}")
 
 
 # the activity as listed (command line, app): analysis.listing

@@ -261,7 +261,8 @@ def _build(
     kept = [h for h in digests if h is not None and h not in redo]
     if not incremental:
         redo, kept = [h for h in digests if h is not None], []
-    tasks = parts.plan(redo, counts, task_events)  # type: ignore[arg-type]
+    executor = executor or executors.configured(jobs)
+    tasks = parts.plan(redo, counts, task_events, executor.slots())  # type: ignore[arg-type]
     hosts = [h for h in raw_digests if h is not None]
     spill = connection.spill_folder(root)
     spill.mkdir(parents=True, exist_ok=True)
@@ -279,7 +280,7 @@ def _build(
             hosts,
             with_imported,
             rules,
-            executor or executors.configured(jobs),
+            executor,
             say,
             canon,
         )

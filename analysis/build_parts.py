@@ -11,6 +11,7 @@ that did not change) with DuckDB, which sorts and spills within its memory limit
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -40,6 +41,8 @@ DERIVED = (
 # The RD Gateway events of the whole case, written once per build into its work folder: a
 # gateway's log explains sessions on other hosts, which other tasks correlate.
 GATEWAY_FILE = "gateway-events.parquet"
+# A task's parts are read once, by the assembly: cheap to write rather than small.
+PART_COMPRESSION = "snappy"
 
 
 def gateway_sql(relation: str = "events") -> str:
@@ -56,18 +59,27 @@ def write_gateway_events(con: duckdb.DuckDBPyConnection, work: Path) -> None:
     case_folder.write_table_atomic(work / GATEWAY_FILE, table)
 
 
-def plan(hosts: list[str], counts: dict[str, int], size: int) -> list[list[str]]:
-    """Hosts grouped into tasks of about `size` events (largest first); never none: the
-    first task also takes the events without a host and the orphan imported rows."""
-    tasks: list[list[str]] = [[]]
-    filled = 0
+def plan(hosts: list[str], counts: dict[str, int], size: int, slots: int = 1) -> list[list[str]]:
+    """Hosts grouped into tasks of about `size` events, largest task first; never none: the
+    first task also takes the events without a host and the orphan imported rows.
+
+    When a case needs more than one task, their number is a multiple of `slots` (the
+    workers; hosts allowing), and each host goes to the task with the fewest events so far
+    (largest host first): the workers finish together instead of one idling while another
+    runs a last, full task."""
+    total = sum(counts.get(h, 0) for h in hosts)
+    n = max(1, -(-total // max(1, size)))
+    if n > 1:  # one task runs in this process: no worker to start for a small case
+        n = -(-n // max(1, slots)) * max(1, slots)
+    n = max(1, min(n, len(hosts)))
+    heap = [(0, k) for k in range(n)]
+    tasks: list[list[str]] = [[] for _ in range(n)]
     for host in sorted(hosts, key=lambda h: (-counts.get(h, 0), h)):
-        if tasks[-1] and filled + counts.get(host, 0) > size:
-            tasks.append([])
-            filled = 0
-        tasks[-1].append(host)
-        filled += counts.get(host, 0)
-    return tasks
+        filled, k = heapq.heappop(heap)
+        tasks[k].append(host)
+        heapq.heappush(heap, (filled + counts.get(host, 0), k))
+    events = {k: filled for filled, k in heap}
+    return [tasks[k] for k in sorted(range(n), key=lambda k: (-events[k], k))]
 
 
 def task_name(hosts: list[str], orphans: bool) -> str:
@@ -193,42 +205,49 @@ def correlate_task(
             con.read_parquet(str(gateway)).create_view("_ls_gateway_events")
         else:
             con.register("_ls_gateway_events", EVENTS_SCHEMA.empty_table())
-        sess, src = sessions_mod.build_sessions(con, rules, gateway_events="_ls_gateway_events")
+        # every table stays on `con` until written: no Arrow round trip, no sort (the
+        # assembly sorts each table once)
+        sessions_mod.correlate(con, rules, gateway_events="_ls_gateway_events")
         # the Windows logon and desktop views, from what the correlation left on `con`
-        other_views = session_views.build_views(con)
-        con.register("_ls_built", sess)
-        con.register("_ls_built_src", src)
-        activity = attribution.attribute(
+        outputs = {
+            "sources": ("_ls_src_rows", sessions_mod.SOURCES_SCHEMA),
+            **{
+                name: (temp, session_views.SCHEMAS[name])
+                for name, temp in session_views.correlate_views(con).items()
+            },
+        }
+        attribution.attribute_into(
             con,
-            "_ls_built",
-            "_ls_built_src",
+            "_ls_rows",
+            "_ls_src_rows",
             with_imported=with_imported and bool(imported),
             host_map="_ls_host_map",
         )
-        con.register("_ls_activity", activity)
+        outputs["activity"] = ("_at_result", attribution.SCHEMA)
         con.register("_ls_evidence", case_folder.read_evidence(root))
-        signs = tampering.signs(con, "_ls_evidence")
-        con.register("_ls_signs", signs)
+        con.register("_ls_signs", tampering.signs(con, "_ls_evidence"))
+        outputs["tampering"] = ("_ls_signs", tampering.SCHEMA)
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE _ls_counted AS
+            """CREATE OR REPLACE TEMP VIEW _ls_counted AS
                SELECT s.* REPLACE (coalesce(a.n, 0) AS n_activity)
-               FROM _ls_built s LEFT JOIN (SELECT session_id, count(*) AS n FROM _ls_activity
-                                           WHERE session_id IS NOT NULL GROUP BY 1) a
+               FROM _ls_rows s LEFT JOIN (SELECT session_id, count(*) AS n FROM _at_result
+                                          WHERE session_id IS NOT NULL GROUP BY 1) a
                USING (session_id)"""
         )
-        sess = con.sql(tampering.flag_sql("_ls_counted", "_ls_signs")).to_arrow_table()
-        sess = sess.select(sessions_mod.SESSIONS_SCHEMA.names).cast(sessions_mod.SESSIONS_SCHEMA)
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW _ls_flagged AS "
+            + tampering.flag_sql("_ls_counted", "_ls_signs")
+        )
+        outputs["sessions"] = ("_ls_flagged", sessions_mod.SESSIONS_SCHEMA)
+        for name, (relation, schema) in outputs.items():
+            case_folder.write_relation(
+                prefix.with_name(f"{prefix.name}-{name}.parquet"),
+                con.sql(f"SELECT {_columns(schema)} FROM {relation}"),
+                schema,
+                compression=PART_COMPRESSION,
+            )
     finally:
         connection.close(con)
-    outputs = (
-        ("sessions", sess),
-        ("sources", src),
-        ("activity", activity),
-        ("tampering", signs),
-        *other_views.items(),
-    )
-    for name, table in outputs:
-        case_folder.write_table_atomic(prefix.with_name(f"{prefix.name}-{name}.parquet"), table)
 
 
 def _columns(schema: pa.Schema) -> str:
@@ -270,7 +289,8 @@ def assemble(
             "session_sources",
             con.sql(
                 f"SELECT {src_cols} FROM _ls_new_sources {src_old} "
-                "ORDER BY session_id, time, record_id, role"  # one session: one row group
+                # one session: one row group; ties broken, so the order never depends on the tasks
+                "ORDER BY session_id, time, record_id, role, channel, evidence_sha256"
             ),
             sessions_mod.SOURCES_SCHEMA,
         )
@@ -317,7 +337,7 @@ def assemble(
                 name,
                 con.sql(
                     f"SELECT {view_cols} FROM _ls_new_{name} {view_old} "
-                    f"ORDER BY {session_views.ORDER}"
+                    f"ORDER BY {session_views.ORDER}, {_columns(schema).split(', ')[0]}"
                 ),
                 schema,
             )

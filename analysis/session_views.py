@@ -107,16 +107,20 @@ def build_views(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
     """`logon_sessions` and `desktop_sessions` of the events `analysis.sessions.build_sessions`
     just correlated on `con` (it reads the `_ls_*` temp tables that run left behind)."""
     out: dict[str, pa.Table] = {}
-    for step, table, temp in (
-        ("views_logon", "logon_sessions", "_ls_vl"),
-        ("views_desktop", "desktop_sessions", "_ls_vd"),
-    ):
-        for statement in _statements(_sql(step)):
-            con.execute(statement)
+    for table, temp in correlate_views(con).items():
         schema = SCHEMAS[table]
         result = con.sql(f"SELECT * FROM {temp} ORDER BY {ORDER}").to_arrow_table()
         out[table] = result.select(schema.names).cast(schema)
     return out
+
+
+def correlate_views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The views' rows left on `con` as temp tables, in no order: table -> temp table name."""
+    temps = {"logon_sessions": "_ls_vl", "desktop_sessions": "_ls_vd"}
+    for step in ("views_logon", "views_desktop"):
+        for statement in _statements(_sql(step)):
+            con.execute(statement)
+    return temps
 
 
 def view_name(view: str | None) -> str:

@@ -29,6 +29,8 @@ storage) nor import the UI.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from string import Template
 
@@ -47,6 +49,7 @@ __all__ = [
     "STEPS",
     "Rules",
     "build_sessions",
+    "correlate",
     "run_steps",
 ]
 
@@ -153,6 +156,13 @@ def run_steps(
             return
 
 
+# How `build_sessions` returns its rows; a build's tasks skip it (the assembly sorts).
+_ORDER = {
+    "session_rows": "ORDER BY s.start, s.host_key, s.session_id",
+    "source_rows": "ORDER BY s.start, s.session_id, e.t, e.record_id",
+}
+
+
 def build_sessions(
     con: duckdb.DuckDBPyConnection,
     rules: Rules | None = None,
@@ -166,26 +176,59 @@ def build_sessions(
     Leaves `_ls_*` temp tables behind on `con` (cheap; useful when debugging a rule).
     """
     require_identifier(events)
-    rules = rules or Rules()
-    params = sql_params(rules, events, gateway_events)
-    # every output below is explicitly ordered: let DuckDB materialise steps in any order
+    params = sql_params(rules or Rules(), events, gateway_events)
+    with _unordered(con):
+        _correlate(con, rules, events, gateway_events)
+        sessions = con.sql(_sql("session_rows", {**params, "order": _ORDER["session_rows"]}))
+        sessions = sessions.to_arrow_table()
+        sources = con.sql(_sql("source_rows", {**params, "order": _ORDER["source_rows"]}))
+        sources = sources.to_arrow_table()
+    return _typed(sessions, SESSIONS_SCHEMA), _typed(sources, SOURCES_SCHEMA)
+
+
+def correlate(
+    con: duckdb.DuckDBPyConnection,
+    rules: Rules | None = None,
+    events: str = "events",
+    gateway_events: str | None = None,
+) -> None:
+    """What `build_sessions` computes, left on `con` as the temp tables `_ls_rows` (sessions)
+    and `_ls_src_rows` (session_sources), in no order: a build's task reads them in SQL
+    (attribution, its Parquet parts) instead of through Arrow, and the assembly sorts."""
+    require_identifier(events)
+    params = {**sql_params(rules or Rules(), events, gateway_events), "order": ""}
+    with _unordered(con):
+        _correlate(con, rules, events, gateway_events)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_rows AS {_sql('session_rows', params)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_src_rows AS {_sql('source_rows', params)}")
+
+
+@contextmanager
+def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    # every output is explicitly ordered (or sorted later): let DuckDB materialise any order
     row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
     keep_order = bool(row[0]) if row else True
     con.execute("SET preserve_insertion_order = false")
     try:
-        run_steps(con, rules, events, gateway_events=gateway_events)
-        ips = [
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT src_ip FROM _ls_s WHERE src_ip IS NOT NULL"
-            ).fetchall()
-        ]
-        con.register("_ls_ipclass", identity.ip_class_table(ips))
-        sessions = con.sql(_sql("session_rows", params)).to_arrow_table()
-        sources = con.sql(_sql("source_rows", params)).to_arrow_table()
+        yield
     finally:
         con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
-    return _typed(sessions, SESSIONS_SCHEMA), _typed(sources, SOURCES_SCHEMA)
+
+
+def _correlate(
+    con: duckdb.DuckDBPyConnection,
+    rules: Rules | None,
+    events: str,
+    gateway_events: str | None,
+) -> None:
+    run_steps(con, rules, events, gateway_events=gateway_events)
+    ips = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT src_ip FROM _ls_s WHERE src_ip IS NOT NULL"
+        ).fetchall()
+    ]
+    con.register("_ls_ipclass", identity.ip_class_table(ips))
 
 
 _TS = pa.timestamp("us", tz="UTC")

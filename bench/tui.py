@@ -12,6 +12,9 @@ Beside the wall time, each key's cost to the UI thread: its own CPU time (`time.
 workers excluded) and, with `--profile DIR`, its Python calls (a count the machine's load does
 not change; one cProfile per action is written to DIR). On a loaded machine compare versions
 by those, run back to back (`PYTHONPATH=<unpacked REV>` runs another version of the code).
+Also counted per key, from hooks on Textual: frames drawn (compositor updates with content),
+lines the compositor asked widgets for, and table cells the fast-table library rendered itself
+(cells `tui.widgets.grid.Grid` draws or keeps are not counted).
 
 The case (N events over 8 hosts, seed 1) is generated with `storage.scenarios`, ingested and
 built once, then reused (`--case`). Prints one table; `--json` writes the figures too.
@@ -70,6 +73,45 @@ def case_size(case: Path) -> dict[str, int]:
         con.close()
 
 
+class Counts:
+    """Frames, lines and table cells drawn, counted by wrapping Textual's own calls."""
+
+    def __init__(self) -> None:
+        from textual.app import App
+        from textual.widget import Widget
+        from textual_fastdatatable import DataTable
+
+        self.frames = self.lines = self.cells = 0
+        display, render_lines, render_cell = (
+            App._display,
+            Widget.render_lines,
+            DataTable._render_cell,
+        )
+
+        def counted_display(app, screen, renderable):  # type: ignore[no-untyped-def]
+            if renderable is not None and getattr(renderable, "regions", True):
+                self.frames += 1
+            return display(app, screen, renderable)
+
+        def counted_lines(widget, crop):  # type: ignore[no-untyped-def]
+            strips = render_lines(widget, crop)
+            self.lines += len(strips)
+            return strips
+
+        def counted_cell(table, row, column, base_style, width, *args, **kwargs):  # type: ignore[no-untyped-def]
+            key_count = len(table._cell_render_cache)
+            out = render_cell(table, row, column, base_style, width, *args, **kwargs)
+            self.cells += len(table._cell_render_cache) != key_count
+            return out
+
+        App._display = counted_display  # type: ignore[method-assign]
+        Widget.render_lines = counted_lines  # type: ignore[method-assign]
+        DataTable._render_cell = counted_cell  # type: ignore[method-assign]
+
+    def snapshot(self) -> tuple[int, int, int]:
+        return self.frames, self.lines, self.cells
+
+
 async def measure(
     case: Path,
     runs: int,
@@ -77,17 +119,20 @@ async def measure(
     cpu_samples: dict[str, list[float]],
     profiles: dict[str, cProfile.Profile] | None = None,
     starts: int = 3,
+    counts: dict[str, list[tuple[int, int, int]]] | None = None,
 ) -> dict[str, list[float]]:
     from logonscope.tui.app import make_app
     from logonscope.tui.screens.main import MainScreen
 
     samples: dict[str, list[float]] = {}
+    counter = Counts()
 
     def add(name: str, seconds: float) -> None:
         samples.setdefault(name, []).append(seconds)
 
     async def timed(name: str, pilot: Pilot, *keys: str) -> None:
         started, cpu = time.perf_counter(), time.thread_time()
+        before = counter.snapshot()
         profiler = None if profiles is None else profiles.setdefault(name, cProfile.Profile())
         if profiler is not None:
             profiler.enable()
@@ -96,6 +141,11 @@ async def measure(
         if profiler is not None:
             profiler.disable()
         add(name, time.perf_counter() - started)
+        if counts is not None:
+            after = counter.snapshot()
+            counts.setdefault(name, []).append(
+                tuple(a - b for a, b in zip(after, before, strict=True))
+            )
         # the UI thread's own CPU time (workers run in other threads): what a key costs
         # the thread that draws, whatever else the machine is doing
         cpu_samples.setdefault(name, []).append(time.thread_time() - cpu)
@@ -193,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     size = case_size(case)
     cpu: dict[str, list[float]] = {}
     profiles: dict[str, cProfile.Profile] | None = {} if args.profile else None
-    samples = asyncio.run(measure(case, args.runs, (width, height), cpu, profiles, args.starts))
+    counts: dict[str, list[tuple[int, int, int]]] = {}
+    samples = asyncio.run(
+        measure(case, args.runs, (width, height), cpu, profiles, args.starts, counts)
+    )
     calls: dict[str, float] = {}
     for name, profiler in (profiles or {}).items():
         # Python calls on the UI thread per key: a count, unlike a time, that the
@@ -213,11 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'action':44} {'n':>3} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}"
         f" {'UI cpu med':>10} {'UI cpu p95':>10} {'UI calls':>9}"
+        f" {'frames':>6} {'lines':>6} {'cells':>6}"
     )
     report = {"case": str(case), "size": size, "setup": setup, "actions": {}}
     for name, values in samples.items():
         med, high, top = statistics.median(values), p95(values), max(values)
         ui = cpu.get(name) or [float("nan")]
+        got = counts.get(name) or [(0, 0, 0)]
+        per_key = [statistics.mean(c[i] for c in got) for i in range(3)]  # means per key
         report["actions"][name] = {
             "n": len(values),
             "median_ms": med * 1000,
@@ -226,11 +282,13 @@ def main(argv: list[str] | None = None) -> int:
             "ui_cpu_median_ms": statistics.median(ui) * 1000,
             "ui_cpu_p95_ms": p95(ui) * 1000,
             "ui_calls": calls.get(name),
+            "frames_lines_cells": per_key,
         }
         print(
             f"{name:44} {len(values):>3} {med * 1000:>10.1f} {high * 1000:>8.1f} {top * 1000:>8.1f}"
             f" {statistics.median(ui) * 1000:>10.1f} {p95(ui) * 1000:>10.1f}"
             f" {calls.get(name, float('nan')):>9,.0f}"
+            f" {per_key[0]:>6.1f} {per_key[1]:>6.0f} {per_key[2]:>6.0f}"
         )
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))

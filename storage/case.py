@@ -200,11 +200,18 @@ def write_derived_relation(
         raise ValueError(f"bad derived table name {name!r}")
     folder = Path(root) / DERIVED
     folder.mkdir(exist_ok=True)
-    path = folder / f"{name}.parquet"
+    write_relation(folder / f"{name}.parquet", relation, schema)
+
+
+def write_relation(
+    path: Path, relation: duckdb.DuckDBPyRelation, schema: pa.Schema, compression: str = "zstd"
+) -> None:
+    """Write a DuckDB relation to `path` batch by batch in `schema` (64k-row groups), replaced
+    atomically; a build's parts are written so too (`compression` cheaper: they are read once)."""
     tmp = _tmp_name(path)
     try:
         reader = relation.to_arrow_reader(batch_size=65_536)
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with pq.ParquetWriter(tmp, schema, compression=compression) as writer:
             for batch in reader:
                 writer.write_table(pa.Table.from_batches([batch]).cast(schema))
         _fsync_replace(tmp, path)

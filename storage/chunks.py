@@ -42,12 +42,14 @@ class ChunkInfo:
         return 0
 
 
-def scan_chunks(path: Path) -> list[ChunkInfo]:
-    """Every full chunk with a chunk signature, whatever the file header's count says."""
+def scan_chunks(path: Path, first: int = 0, stop: int | None = None) -> list[ChunkInfo]:
+    """Every full chunk with a chunk signature, whatever the file header's count says (only
+    chunks [first, stop) when given: a worker reading part of the file)."""
     out: list[ChunkInfo] = []
     with open(path, "rb") as fh:
         size = fh.seek(0, 2)
-        for number in range(max(size - HEADER_SIZE, 0) // CHUNK_SIZE):
+        full = max(size - HEADER_SIZE, 0) // CHUNK_SIZE
+        for number in range(first, full if stop is None else min(stop, full)):
             fh.seek(HEADER_SIZE + number * CHUNK_SIZE)
             head = fh.read(40)
             if not looks_like(head, CHUNK_MAGIC):

@@ -88,6 +88,13 @@ def connect(
     return con
 
 
+def limit(con: duckdb.DuckDBPyConnection, share: int = 1, threads: int | None = None) -> None:
+    """Change an open connection's budget share and threads (as `connect` would set them)."""
+    con.execute(f"SET memory_limit = '{max(MIN_MEMORY, memory_budget() // max(1, share)) >> 20}MB'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+
+
 def close(con: duckdb.DuckDBPyConnection) -> None:
     """Close `con` and remove its spill folder now (not at garbage collection)."""
     spill = _SPILLS.pop(con, None)

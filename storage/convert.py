@@ -18,15 +18,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from logonscope.storage import connection
+from logonscope.storage.chunk_view import Span
 from logonscope.storage.chunks import scan_chunks
 from logonscope.storage.discover import Candidate
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.outcomes import FileResult
 from logonscope.storage.parse import ReadReport, read_batches
+from logonscope.storage.pieces import Piece, label
 from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
@@ -140,28 +143,75 @@ class _Stager:
 
 def _split_by_host(path: Path, threads: int) -> list[str]:
     """The staged rows as one time-sorted, compressed file per host_key (what the case stores),
-    so that the commit of a host whose records overlap nothing is a rename."""
+    so that the commit of a host whose records overlap nothing is a rename. One sorted pass
+    streamed into per-host writers: a host costs a file, not a scan of every row."""
     inline = multiprocessing.parent_process() is None  # no other worker: use every core
-    share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
-    con = connection.connect(share=share, threads=None if inline else threads)
+    con = _normaliser(threads).connection  # its DuckDB, set up already: no second start-up
+    cores = os.cpu_count() or 1
+    share = 1 if inline else max(1, cores // threads)
+    # half the share for the sort: the batches handed over and the row group being written
+    # are Arrow memory outside DuckDB's budget
+    connection.limit(con, 2 * share, cores if inline else threads)
     out: list[str] = []
+    writer = _HostWriter(path)
     try:
         rows = con.read_parquet(str(path), hive_partitioning=False)
-        rows.order("host_key, time").create("_rows")  # DuckDB spills beyond its budget
-        keys = [r[0] for r in con.execute("SELECT DISTINCT host_key FROM _rows").fetchall()]
-        column = duckdb.ColumnExpression("host_key")
-        for number, hk in enumerate(sorted(keys, key=lambda h: (h is None, h or ""))):
-            target = path.with_name(f"{path.stem}-host-{number}.parquet")
-            only = column.isnull() if hk is None else column == duckdb.ConstantExpression(hk)
-            # the table is stored in (host_key, time) order and scans keep insertion order
-            con.table("_rows").filter(only).write_parquet(
-                str(target), compression="zstd", row_group_size=ROW_GROUP
-            )
-            out.append(str(target))
+        # DuckDB sorts (spilling beyond its budget), then hands the rows over in order
+        for batch in rows.order("host_key, time").to_arrow_reader(ROW_GROUP):
+            if not batch.num_rows:
+                continue
+            table = pa.Table.from_batches([batch]).cast(EVENTS_SCHEMA)
+            runs = pc.run_end_encode(table.column("host_key")).chunk(0)
+            start = 0
+            for end, hk in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+                writer.write(hk, table.slice(start, end - start))
+                start = end
+        out = writer.close()
     finally:
-        connection.close(con)
+        writer.close()
+        connection.limit(con, max(1, cores // threads), threads)  # as the normaliser had it
     path.unlink()
     return out
+
+
+class _HostWriter:
+    """Zstd Parquet files beside `path`, one per host_key, rows appended in the order given;
+    row groups of ROW_GROUP rows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.files: list[str] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._key: object = ()  # no host yet (None is a host_key: records without Computer)
+        self._rows: list[pa.Table] = []
+        self._count = 0
+
+    def write(self, host_key: str | None, rows: pa.Table) -> None:
+        if host_key != self._key or self._writer is None:
+            self._finish()
+            target = self.path.with_name(f"{self.path.stem}-host-{len(self.files)}.parquet")
+            self._writer = pq.ParquetWriter(target, EVENTS_SCHEMA, compression="zstd")
+            self.files.append(str(target))
+            self._key = host_key
+        self._rows.append(rows)
+        self._count += rows.num_rows
+        if self._count >= ROW_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows and self._writer is not None:
+            self._writer.write_table(pa.concat_tables(self._rows), row_group_size=ROW_GROUP)
+        self._rows, self._count = [], 0
+
+    def _finish(self) -> None:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def close(self) -> list[str]:
+        self._finish()
+        return list(self.files)
 
 
 def convert_files(
@@ -176,11 +226,13 @@ def convert_files(
         paths = stager.close(threads)
     finally:
         stager.stop()
+    noted: set[str] = set()
     for result in results:
         result.hosts = (
             sorted(stager.hosts.get(result.sha256, ())) if result.status == "stored" else []
         )
-        if result.status == "stored":
+        if result.status == "stored" and result.sha256 not in noted:  # ranges of one file: once
+            noted.add(result.sha256)
             dropped, notes = stager.normalise.notes(result.sha256)
             result.records -= dropped
             result.skipped += dropped
@@ -198,17 +250,20 @@ def _convert_one(
         mtime=candidate.mtime,
         collected_from=candidate.collected_from,
     )
-    _tell(candidate.source, 0, 0.0, False)
+    name = label(candidate)
+    _tell(name, 0, 0.0, False)
     try:
-        result.sha256 = sha256_of(candidate.path)
+        result.sha256 = (
+            candidate.sha256 if isinstance(candidate, Piece) else sha256_of(candidate.path)
+        )
     except OSError as exc:
         result.status, result.reason = "rejected", f"unreadable ({exc.strerror or exc})"
     else:
-        if result.sha256 in known:
+        if result.sha256 in known and not isinstance(candidate, Piece):
             result.status, result.reason = "known", f"already in the case as {known[result.sha256]}"
         else:
             _read_one(candidate, parser, threads, stager, result)
-    _tell(candidate.source, result.records, 1.0, True)
+    _tell(name, result.records, 1.0, True)
     return result
 
 
@@ -216,11 +271,13 @@ def _read_one(
     candidate: Candidate, parser: str, threads: int, stager: _Stager, result: FileResult
 ) -> None:
     report = ReadReport()
-    expected = _expected_records(candidate.path)
+    span = candidate.span if isinstance(candidate, Piece) else None
+    expected = _expected_records(candidate.path, span)
     last = time.monotonic()
-    extend, sha = stager.extend, result.sha256
+    extend, sha, name = stager.extend, result.sha256, label(candidate)
+    batches = read_batches(candidate.path, report, parser, threads, TICK_RECORDS, span)
     try:
-        for texts, times in read_batches(candidate.path, report, parser, threads, TICK_RECORDS):
+        for texts, times in batches:
             extend(texts, times, sha)
             result.records += len(texts)
             if _sink is not None:
@@ -228,7 +285,7 @@ def _read_one(
                 if now - last >= TICK_SECONDS:
                     last = now
                     fraction = min(result.records / expected, 0.99) if expected else 0.0
-                    _tell(candidate.source, result.records, fraction, False)
+                    _tell(name, result.records, fraction, False)
     except OSError as exc:
         report.errors.append(f"read error after {result.records} records ({exc})")
     result.parser, result.skipped, result.errors = report.parser, report.skipped, report.errors
@@ -241,10 +298,11 @@ def _tell(source: str, records: int, fraction: float, done: bool) -> None:
         _sink((source, records, fraction, done))
 
 
-def _expected_records(path: Path) -> int:
+def _expected_records(path: Path, span: Span | None) -> int:
     """Records the chunk headers declare: only to say how far through a file the read is."""
+    first, stop = (0, None) if span is None else (span.first, None if span.to_end else span.stop)
     try:
-        return sum(c.declared for c in scan_chunks(path))
+        return sum(c.declared for c in scan_chunks(path, first, stop))
     except OSError:
         return 0
 
@@ -259,11 +317,16 @@ def _normaliser(threads: int) -> Normaliser:
     return _normalisers[threads]
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, pulse: Callable[[], None] | None = None) -> str:
+    """The file's SHA-256; `pulse` is called every 64 MiB (progress while a big file hashes)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
+        count = 0
         while block := handle.read(1 << 20):
             digest.update(block)
+            count += 1
+            if pulse is not None and count % 64 == 0:
+                pulse()
     return digest.hexdigest()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -267,6 +268,11 @@ class Normaliser:
         install_macros(self._con)
         for macro in _MACROS:
             self._con.execute(macro)
+
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """Its DuckDB connection, for other work of the same worker between batches."""
+        return self._con
 
     def batch(
         self, records: list[str], header_times: list[str | None], sha256s: list[str]

@@ -20,6 +20,7 @@ from typing import Any
 import evtx
 import orjson
 
+from logonscope.storage.chunk_view import ChunkView, Span
 from logonscope.storage.chunks import (
     CHUNK_MAGIC,
     CHUNK_SIZE,
@@ -110,28 +111,37 @@ def read_records(
 
 
 def read_batches(
-    path: Path, report: ReadReport, parser: str = "auto", threads: int = 1, size: int = 1024
+    path: Path,
+    report: ReadReport,
+    parser: str = "auto",
+    threads: int = 1,
+    size: int = 1024,
+    span: Span | None = None,
 ) -> Iterator[Batch]:
     """`read_records` in runs of up to `size` records: no Python object per record beyond
-    what the parser makes, which is most of the per-record cost of an ingest."""
-    _check_truncation(path, report)
+    what the parser makes, which is most of the per-record cost of an ingest. With `span`,
+    only those chunks (one worker's share of a big file; the last share checks truncation)."""
+    whole = span or Span(0, 0, True)
+    if whole.to_end:
+        _check_truncation(path, report)
     if parser == "python-evtx":
-        yield from _batched(_read_python_evtx(path, report, chunks=None), size)
+        yield from _batched(_read_python_evtx(path, report, whole), size)
         return
     ids: list[int] = []
     errors_before = len(report.errors)
     try:
-        yield from _read_fast(path, report, ids, threads, size)
+        yield from _read_fast(path, report, ids, threads, size, span)
     except BaseException as exc:  # the fast path could not open the file at all
         if isinstance(exc, _NOT_OURS):
             raise
         report.errors.append(f"evtx could not read the file ({exc}); using python-evtx")
         if parser == "auto":
-            yield from _batched(_read_python_evtx(path, report, chunks=None), size)
+            yield from _batched(_read_python_evtx(path, report, whole), size)
         return
     fast_errors = report.errors[errors_before:]
     del report.errors[errors_before:]
-    yield from _batched(_recover_chunks(path, report, ids, fast_errors, parser == "auto"), size)
+    recovered = _recover_chunks(path, report, ids, fast_errors, parser == "auto", whole)
+    yield from _batched(recovered, size)
     report.errors.extend(fast_errors)  # the parser's own words, after the per-chunk summary
 
 
@@ -149,12 +159,17 @@ def _batched(records: Iterator[RawRecord], size: int) -> Iterator[Batch]:
 
 
 def _recover_chunks(
-    path: Path, report: ReadReport, ids: list[int], fast_errors: list[str], fallback: bool
+    path: Path,
+    report: ReadReport,
+    ids: list[int],
+    fast_errors: list[str],
+    fallback: bool,
+    span: Span,
 ) -> Iterator[RawRecord]:
     """Compare what the fast path read with what each chunk holds; give every chunk that came
     up short (or, after an error, whose header gives no count) to python-evtx, yielding only
     the records the fast path did not. The shortfall left is counted as skipped."""
-    chunks = scan_chunks(path)
+    chunks = scan_chunks(path, span.first, None if span.to_end else span.stop)
     if not fast_errors and all_read(ids, chunks):  # the usual case: every chunk read whole
         return
     present = {c.number for c in chunks}
@@ -199,10 +214,22 @@ def _recover_chunks(
 
 
 def _read_fast(
-    path: Path, report: ReadReport, ids: list[int], threads: int, size: int
+    path: Path, report: ReadReport, ids: list[int], threads: int, size: int, span: Span | None
 ) -> Iterator[Batch]:
-    records = evtx.PyEvtxParser(str(path), number_of_threads=threads).records_json()
+    source: Any = str(path) if span is None else ChunkView(path, span)
+    try:
+        yield from _parse_fast(source, report, ids, threads, size, span)
+    finally:
+        if span is not None:
+            source.close()
+
+
+def _parse_fast(
+    source: Any, report: ReadReport, ids: list[int], threads: int, size: int, span: Span | None
+) -> Iterator[Batch]:
+    records = evtx.PyEvtxParser(source, number_of_threads=threads).records_json()
     report.parsers.add("evtx")
+    said = span.file_numbers if span is not None else str
     seen = ids.append
     texts: list[str] = []
     times: list[str | None] = []
@@ -219,11 +246,12 @@ def _read_fast(
                     texts, times = [], []
             break
         except RuntimeError as exc:  # a chunk or record it gives up on; it goes on after it
-            report.errors.append(f"evtx: {_one_line(str(exc))[:200]}")
+            report.errors.append(f"evtx: {_one_line(said(str(exc)))[:200]}")
         except BaseException as exc:  # a panic in the native parser is a BaseException
             if isinstance(exc, _NOT_OURS):
                 raise
-            report.errors.append(f"evtx stopped: {type(exc).__name__}: {_one_line(str(exc))[:200]}")
+            stop = _one_line(said(str(exc)))[:200]
+            report.errors.append(f"evtx stopped: {type(exc).__name__}: {stop}")
             break
     if texts:
         yield texts, times
@@ -273,21 +301,20 @@ def _header_time(record: Any) -> str | None:
         return None
 
 
-def _read_python_evtx(
-    path: Path, report: ReadReport, chunks: list[int] | None
-) -> Iterator[RawRecord]:
-    """python-evtx over every chunk present (or only `chunks`), skipping bad ones, counted."""
+def _read_python_evtx(path: Path, report: ReadReport, span: Span) -> Iterator[RawRecord]:
+    """python-evtx over every chunk present in `span`, skipping bad ones, counted."""
     report.parsers.add("python-evtx")
-    present = {c.number: c for c in scan_chunks(path)}
+    stop = None if span.to_end else span.stop
+    present = {c.number: c for c in scan_chunks(path, span.first, stop)}
     size = path.stat().st_size
     n_chunks = max(size - HEADER_SIZE, 0) // CHUNK_SIZE
-    wanted = range(n_chunks) if chunks is None else [c for c in chunks if c < n_chunks]
+    wanted = range(span.first, n_chunks if stop is None else min(stop, n_chunks))
     with open(path, "rb") as fh:
         for number in wanted:
             info = present.get(number)
             if info is None:
                 fh.seek(HEADER_SIZE + number * CHUNK_SIZE)
-                if chunks is not None or fh.read(CHUNK_SIZE).strip(b"\x00"):
+                if fh.read(CHUNK_SIZE).strip(b"\x00"):
                     report.errors.append(f"chunk {number}: bad magic, unreadable")
                 continue
             read = 0

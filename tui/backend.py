@@ -343,7 +343,7 @@ class Backend:
     def close(self) -> None:
         from logonscope.storage.connection import close
 
-        for con in self._connections.values():
+        for con in list(self._connections.values()):  # a worker may still be opening one
             try:
                 close(con)
             except Exception:  # noqa: BLE001, S110 - closing at exit must not raise

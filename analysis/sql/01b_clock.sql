@@ -132,9 +132,10 @@ GROUP BY g.eid;
 CREATE OR REPLACE TEMP TABLE _ls_clock AS
 SELECT host_key, era, new_us - offset_us AS c_from, offset_us FROM _ls_chg;
 
-CREATE OR REPLACE TEMP TABLE _ls_ev AS
-SELECT v.* EXCLUDE (t), v.tw - coalesce(b.offset_us, 0) AS t
-FROM _ls_ev v
-LEFT JOIN (SELECT eid, era FROM _ls_exact UNION ALL SELECT eid, era FROM _ls_guess) r
-  USING (eid)
-LEFT JOIN _ls_erab b ON b.host_key = v.host_key AND b.era = r.era;
+-- (in place: only the events of hosts whose clock changed move; most tasks have none)
+UPDATE _ls_ev SET t = _ls_ev.tw - c.offset_us
+FROM (SELECT r.eid, b.offset_us
+      FROM (SELECT eid, era FROM _ls_exact UNION ALL SELECT eid, era FROM _ls_guess) r
+      JOIN (SELECT eid, host_key FROM _ls_ev) v USING (eid)
+      JOIN _ls_erab b ON b.host_key = v.host_key AND b.era = r.era) c
+WHERE _ls_ev.eid = c.eid;

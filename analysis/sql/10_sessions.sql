@@ -117,13 +117,21 @@ LEFT JOIN (SELECT attempt, list(lid) AS lids FROM _ls_orig GROUP BY attempt) o
 
 -- start and end as written (the corrected times turned back through their era's offset);
 -- a session spanning a clock change says so
+-- (the ASOF joins only for the hosts whose clock changed: most have none)
 CREATE OR REPLACE TEMP TABLE _ls_s AS
+SELECT s.* EXCLUDE (start_c, end_c),
+       make_timestamp(s.start_c) AS start, make_timestamp(s.end_c) AS "end",
+       FALSE AS clock_changed
+FROM _ls_s0 s
+WHERE NOT EXISTS (SELECT 1 FROM _ls_clock k WHERE k.host_key = s.host_key)
+UNION ALL
 SELECT s.* EXCLUDE (start_c, end_c),
        make_timestamp(s.start_c + coalesce(a.offset_us, 0)) AS start,
        make_timestamp(s.end_c + coalesce(b.offset_us, 0)) AS "end",
        EXISTS (SELECT 1 FROM _ls_clock k WHERE k.host_key = s.host_key
                AND k.c_from > s.start_c AND k.c_from <= coalesce(s.end_c, s.start_c))
            AS clock_changed
-FROM _ls_s0 s
+FROM (SELECT * FROM _ls_s0 s
+      WHERE EXISTS (SELECT 1 FROM _ls_clock k WHERE k.host_key = s.host_key)) s
 ASOF LEFT JOIN _ls_clock a ON a.host_key = s.host_key AND s.start_c >= a.c_from
 ASOF LEFT JOIN _ls_clock b ON b.host_key = s.host_key AND s.end_c >= b.c_from;

@@ -5,10 +5,9 @@ SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
        s.src_host,
        coalesce(s.logon_type = 10 AND c.ip_class = 'loopback', FALSE) AS tunnelled,
        s.start, s."end", s.end_reason, s.outcome,
-       CASE WHEN s.outcome = 'failure' THEN ls_failure_text(s.status, s.sub) END
-           AS failure_reason,
+       CASE WHEN s.outcome = 'failure' THEN f.failure_reason END AS failure_reason,
        s.logon_ids, s.lsm_session_id, s.is_reconnect, s.elevated, s.admin,
-       ls_is_system(s.user, s.logon_type, s.sid) AS system,
+       y.system,
        s.n_sources, CAST(0 AS BIGINT) AS n_activity, s.clock_changed,
        s.client_tz, s.gateway_ip, s.gateway_host,
        -- where the address is: looked up once for the whole case when it is assembled
@@ -17,6 +16,15 @@ SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
        k.clock_changes, FALSE AS tampered
 FROM _ls_s s
 LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
+-- the identity rules once per distinct account and failure code (they normalise strings)
+JOIN (SELECT "user", logon_type, sid, ls_is_system("user", logon_type, sid) AS system
+      FROM (SELECT DISTINCT "user", logon_type, sid FROM _ls_s)) y
+  ON y."user" IS NOT DISTINCT FROM s."user" AND y.logon_type IS NOT DISTINCT FROM s.logon_type
+ AND y.sid IS NOT DISTINCT FROM s.sid
+LEFT JOIN (SELECT status, sub, ls_failure_text(status, sub) AS failure_reason
+           FROM (SELECT DISTINCT status, sub FROM _ls_s WHERE outcome = 'failure')) f
+  ON f.status IS NOT DISTINCT FROM s.status AND f.sub IS NOT DISTINCT FROM s.sub
+ AND s.outcome = 'failure'
 -- the changes a session spans, in words: old -> new time and the record that set it
 LEFT JOIN (
     SELECT s0.session_id,
@@ -31,4 +39,4 @@ LEFT JOIN (
      AND k0.c_from <= coalesce(s0.end_c, s0.start_c)
     JOIN _ls_chg g ON g.host_key = k0.host_key AND g.era = k0.era
     GROUP BY s0.session_id) k USING (session_id)
-ORDER BY s.start, s.host_key, s.session_id
+$order

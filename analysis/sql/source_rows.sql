@@ -5,4 +5,4 @@ SELECT s.session_id, h.evidence_sha256, e.record_id,
        CAST(e.event_id AS INTEGER) AS event_id, a.role
 FROM _ls_all a JOIN _ls_e e USING (eid) JOIN _ls_s s USING (attempt)
 JOIN _ls_sha h USING (sha_h)
-ORDER BY s.start, s.session_id, e.t, e.record_id
+$order

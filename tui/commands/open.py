@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 DEFAULT_CASE = "logonscope-case"
@@ -54,21 +55,35 @@ def run(args: argparse.Namespace) -> int:
     return launch(case, paths=args.paths, build=True if args.rebuild else None)
 
 
+def _is_stale(case: Path) -> bool:
+    from logonscope.analysis.build import is_stale
+
+    return is_stale(case)
+
+
 def launch(
     case: Path, paths: list[str] | None = None, build: bool | None = None, label: str | None = None
 ) -> int:
     """Run the app over `case` in this terminal; its exit status becomes ours."""
     backend = None
     if not paths and build is None:
-        from logonscope.analysis.build import is_stale
         from logonscope.storage.case import is_case
         from logonscope.tui.backend import Backend, FilterState
 
-        build = is_case(case) and (case / "evidence.parquet").exists() and is_stale(case)
-        if not build:
-            # the first screen's query runs while Textual is still being imported (~1 s)
-            backend = Backend(case)
-            backend.prefetch_users(FilterState())
+        build = False
+        if is_case(case) and (case / "evidence.parquet").exists():
+            # Three things at once before the first screen: whether the analysis is stale (a
+            # DuckDB connection and a query, ~0.3 s), the first Users query, and importing
+            # Textual (~1 s). The query's result is dropped if a rebuild has to come first.
+            with ThreadPoolExecutor(1, thread_name_prefix="logonscope-stale") as pool:
+                stale = pool.submit(_is_stale, case)
+                backend = Backend(case)
+                backend.prefetch_users(FilterState())
+                from logonscope.tui.app import make_app
+
+                build = stale.result()
+            if build:
+                backend = None
     from logonscope.tui.app import make_app
 
     app = make_app(case, paths=paths, build=build, label=label, backend=backend)

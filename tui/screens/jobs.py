@@ -19,7 +19,7 @@ from logonscope.tui.backend import FilterState
 from logonscope.tui.screens.messages import DetailLoaded, Loaded
 from logonscope.tui.tables import Shaped, ShapeSpec
 from logonscope.tui.widgets.detail import summary_table
-from logonscope.tui.widgets.table_pane import prepare
+from logonscope.tui.widgets.grid import prepare
 
 
 @dataclass(frozen=True)
@@ -78,5 +78,10 @@ class DetailJob:
             for name, table in sources.items():
                 shaped[name] = (table, prepare(specs[name].apply(table)))
         return DetailLoaded(
-            self.token, detail, shaped, time.perf_counter() - started, specs=self.specs
+            self.token,
+            detail,
+            shaped,
+            time.perf_counter() - started,
+            specs=self.specs,
+            session_id=self.session_id,
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,11 +25,7 @@ from textual.widgets import Input
 from logonscope.analysis.session_views import LABELS, next_view
 from logonscope.tui.backend import FilterState
 from logonscope.tui.output import TIMELINE_FORMATS
-from logonscope.tui.screens.columns import ColumnsScreen
 from logonscope.tui.screens.export import PLAIN, ExportScreen
-from logonscope.tui.screens.filters import FiltersScreen
-from logonscope.tui.screens.help import HelpScreen
-from logonscope.tui.screens.host_timeline import HostTimelineScreen, OpenSession
 from logonscope.tui.screens.main_drilldown import DrillDownScreen
 from logonscope.tui.screens.navigation import PANES
 from logonscope.tui.screens.pick import PickScreen
@@ -41,6 +37,9 @@ from logonscope.tui.widgets.status import KeyHints, StatusLine
 from logonscope.tui.widgets.timeline import TimelineStrip
 from logonscope.tui.widgets.user_ips import UserIpsPane
 from logonscope.tui.widgets.users import UsersPane
+
+if TYPE_CHECKING:  # the screens a key opens are imported by that key: not before the first screen
+    from logonscope.tui.screens.host_timeline import OpenSession
 
 
 class MainScreen(DrillDownScreen):
@@ -176,6 +175,8 @@ class MainScreen(DrillDownScreen):
                 table.chosen_columns = columns
                 table.post_message(table.Searched(table))
 
+        from logonscope.tui.screens.columns import ColumnsScreen
+
         self.app.push_screen(ColumnsScreen(f"Columns of {table.title}", available, shown), picked)
 
     def action_reverse_sort(self) -> None:
@@ -195,6 +196,8 @@ class MainScreen(DrillDownScreen):
             self.load_ips()
 
     def action_filters(self) -> None:
+        from logonscope.tui.screens.filters import FiltersScreen
+
         self.app.push_screen(FiltersScreen(self.filters, self.facets), self._apply_filters)
 
     def action_toggle_system(self) -> None:
@@ -271,6 +274,8 @@ class MainScreen(DrillDownScreen):
         )
 
     def _open_timeline(self, host: str) -> None:
+        from logonscope.tui.screens.host_timeline import HostTimelineScreen
+
         screen = HostTimelineScreen(self.backend, self.filters, host, self.timelines)
         self.app.push_screen(screen, self._open_from_timeline)
 
@@ -340,6 +345,8 @@ class MainScreen(DrillDownScreen):
             ),
             ("tables", [Binding("ctrl+c", "", "copy the row under the cursor")]),
         ]
+        from logonscope.tui.screens.help import HelpScreen
+
         self.app.push_screen(HelpScreen(groups))
 
     def action_quit(self) -> None:

@@ -82,7 +82,9 @@ class DrillDownScreen(LoadingScreen):
     def _session_highlighted(self, message: SessionsPane.SessionHighlighted) -> None:
         sid = self.pane("sessions").row_id(message.session)
         self.nav = replace(self.nav, session_id=sid)
-        self.preview("sessions", lambda: self.load_detail(self.nav.session_id))
+        ready, self._detail_ready = self._detail_ready, None
+        if sid is None or sid != ready:  # else its detail came with the list, shown already
+            self.preview("sessions", lambda: self.load_detail(self.nav.session_id))
         self._status()  # the breadcrumb names the session the detail shows, or none
 
     @on(SessionsPane.SessionChosen)

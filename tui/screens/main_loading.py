@@ -5,14 +5,17 @@ filters, ids, the pane's `ShapeSpec`) and starts a worker with it. The worker qu
 `Backend`, shapes the result and posts a message; it never reads a widget. Workers are
 `exclusive` per pane, so a fast cursor cancels stale queries, and a `token` drops a result
 that a newer request superseded. A cursor that keeps moving previews only once it rests
-(`preview`), and the Sessions worker reads the detail the cursor will land on before the UI
-thread asks for it.
+(`preview`). Each result redraws most of the screen, so a key's results are drawn together:
+the Sessions worker brings the detail of the session the cursor lands on in its own message,
+and a result of Users, User + IP or Sessions waits (at most `HOLD_S`) for the others still
+coming for the same key.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,15 +29,10 @@ from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
 from logonscope.tui.screens.jobs import DetailJob, PaneJob
 from logonscope.tui.screens.main_panes import PanesScreen
-from logonscope.tui.screens.messages import (
-    DetailLoaded,
-    EventLoaded,
-    Exported,
-    FacetsLoaded,
-    Loaded,
-)
+from logonscope.tui.screens.messages import DetailLoaded, FacetsLoaded, Loaded
 from logonscope.tui.tables import ShapeSpec, shape, visible
 from logonscope.tui.widgets.detail import DetailPane
+from logonscope.tui.widgets.grid import prepare
 from logonscope.tui.widgets.table_pane import TablePane
 from logonscope.tui.widgets.timeline import TimelineStrip
 
@@ -45,6 +43,13 @@ Who = tuple[str | None, object, bool, tuple[str, ...] | None]
 # that follow it) waits until it has rested this long, restarted on each move. A single press
 # after a pause previews at once, so a debounce never delays a lone key.
 PREVIEW_DELAY = 0.06
+
+# The list panes whose results are drawn together, in this order, when several are coming.
+BATCHED = ("users", "ips", "sessions")
+# How long a result waits for the others of its key before it is drawn alone (seconds).
+HOLD_S = 0.15
+# A result this small (rows) is reshaped on the UI thread when its pane changed meanwhile.
+SMALL = 2_000
 
 
 class LoadingScreen(PanesScreen):
@@ -58,6 +63,10 @@ class LoadingScreen(PanesScreen):
         self._bursts: dict[tuple[int, bool], tuple[pa.Table, pa.Table]] = {}
         self._moved: dict[str, float] = {}  # when each cursor last asked for a preview
         self._previews: dict[str, Timer] = {}
+        self._delivered: dict[str, int] = {}  # the newest token that came back, per pane
+        self._held: dict[str, Loaded] = {}  # results waiting for the others of their key
+        self._hold_timer: Timer | None = None
+        self._detail_ready: str | None = None  # a session whose detail came with Sessions
 
     def preview(self, cursor: str, load: Callable[[], None]) -> None:
         """Run `load` (what follows `cursor`) now, or once the cursor rests if it is moving."""
@@ -79,8 +88,9 @@ class LoadingScreen(PanesScreen):
 
     @property
     def previews_pending(self) -> bool:
-        """A preview waits for its cursor to rest (headless drivers wait for it too)."""
-        return bool(self._previews)
+        """A preview waits for its cursor to rest, or a result for the others of its key
+        (headless drivers wait for it too)."""
+        return bool(self._previews or self._held)
 
     def _token(self, pane: str) -> int:
         self.tokens[pane] = self.tokens.get(pane, 0) + 1
@@ -124,7 +134,9 @@ class LoadingScreen(PanesScreen):
         if nav.view != "investigator":
             self._view_worker(self.backend, job, who, nav.view)
             return
-        self._sessions_worker(self.backend, job, who)
+        # the session whose detail is up: landing on it again needs no new detail
+        shown = self.nav.session_id or ""
+        self._sessions_worker(self.backend, job, who, self._detail_job(shown, None))
 
     def load_detail(self, session_id: str | None) -> None:
         detail: DetailPane = self.pane("detail")
@@ -133,12 +145,14 @@ class LoadingScreen(PanesScreen):
             self.post_message(DetailLoaded(token, None, {}))
             return
         detail.loading_for(session_id)
-        tables = {t.id: t for t in detail.tables()}
-        specs = tuple((name, tables[f"{name}-table"].shape_spec()) for name in DetailPane.TABS)
         row = self.pane("sessions").current()  # the session's columns, when it is the one
         known = row if row is not None and row.get("session_id") == session_id else None
-        job = DetailJob(token, session_id, specs, known, self.nav.view)
-        self._detail_worker(self.backend, job)
+        self._detail_worker(self.backend, self._detail_job(session_id, known, token))
+
+    def _detail_job(self, session_id: str, known: dict | None, token: int = 0) -> DetailJob:
+        tables = {t.id: t for t in self.pane("detail").tables()}
+        specs = tuple((name, tables[f"{name}-table"].shape_spec()) for name in DetailPane.TABS)
+        return DetailJob(token, session_id, specs, known, self.nav.view)
 
     def reshape(self, pane: TablePane) -> None:
         """Search or sort changed: reshape the pane's current result (no new query)."""
@@ -178,7 +192,9 @@ class LoadingScreen(PanesScreen):
             self.post_message(job.loaded(table, started))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sessions")
-    def _sessions_worker(self, backend: Backend, job: PaneJob, who: Who) -> None:
+    def _sessions_worker(
+        self, backend: Backend, job: PaneJob, who: Who, detail_job: DetailJob
+    ) -> None:
         started = time.perf_counter()
         user, ip, ip_set, burst = who
         table = backend.sessions(job.filters, user, ip, ip_set)
@@ -188,20 +204,24 @@ class LoadingScreen(PanesScreen):
         if get_current_worker().is_cancelled:
             return
         loaded = job.loaded(rows, started, timeline=True, counted=table)
-        self.post_message(loaded)
-        # The session the cursor will land on is previewed next: read its detail now, while
-        # the UI thread shows the list (the detail worker then finds it in the cache).
+        # The session the cursor will land on is previewed next: its detail comes in the
+        # same message, so the list and the detail are drawn in one frame.
         shown = loaded.shaped.rows
         if shown.num_rows and "session_id" in shown.column_names:
             index = 0
             if job.select is not None:
                 index = max(pc.index(shown.column("session_id"), job.select).as_py(), 0)
             row = shown.slice(index, 1).to_pylist()[0]
-            if not get_current_worker().is_cancelled and row.get("session_id"):
+            sid = row.get("session_id")
+            if not get_current_worker().is_cancelled and sid and sid != detail_job.session_id:
                 try:
-                    backend.session_detail(row["session_id"], row)
+                    detail = backend_views.view_detail(backend, detail_job.view, sid, row)
+                    ready = replace(detail_job, session_id=sid, known=row)
+                    loaded.detail = ready.loaded(detail, started)
                 except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
                     pass
+        if not get_current_worker().is_cancelled:
+            self.post_message(loaded)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sessions")
     def _view_worker(self, backend: Backend, job: PaneJob, who: Who, view: str) -> None:
@@ -243,27 +263,35 @@ class LoadingScreen(PanesScreen):
     def _facets_worker(self, backend: Backend) -> None:
         self.post_message(FacetsLoaded(backend.facets()))
 
-    def load_event(self, title: str, evidence_sha256: str, record_id: int) -> None:
-        self._event_worker(self.backend, title, evidence_sha256, record_id)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="event")
-    def _event_worker(
-        self, backend: Backend, title: str, evidence_sha256: str, record_id: int
-    ) -> None:
-        self.post_message(EventLoaded(title, backend.event(evidence_sha256, record_id)))
-
-    @work(thread=True, exclusive=False, exit_on_error=False, group="export")
-    def export_view(self, table: pa.Table, path: str, fmt: str | None = None) -> None:
-        from logonscope.tui.export import export_table
-
-        written = export_table(table, path, fmt)
-        self.post_message(Exported(str(written), table.num_rows))
-
     # --- results arrive (UI thread) ---------------------------------------------------
 
     def on_loaded(self, message: Loaded) -> None:
         if self.tokens.get(message.pane) != message.token:
             return  # superseded by a newer request
+        if message.pane in BATCHED:
+            self._delivered[message.pane] = message.token
+            self._held[message.pane] = message
+            coming = [p for p in BATCHED if self.tokens.get(p, 0) > self._delivered.get(p, 0)]
+            if coming:  # another result of this key is on its way: draw them together
+                if self._hold_timer is None:
+                    self._hold_timer = self.set_timer(HOLD_S, self._release)
+                return
+            self._release()
+            return
+        self._apply(message)
+
+    def _release(self) -> None:
+        """Draw the held results (all of a key's, or those that came in time) at once."""
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        held, self._held = self._held, {}
+        for name in BATCHED:
+            message = held.get(name)
+            if message is not None and self.tokens.get(name) == message.token:
+                self._apply(message)
+
+    def _apply(self, message: Loaded) -> None:
         if message.pane.startswith("shape-"):
             name = message.pane[len("shape-") :]
             pane = self.query_one(f"#{name}", TablePane)
@@ -278,6 +306,11 @@ class LoadingScreen(PanesScreen):
             )
         else:
             pane = self.pane(message.pane)
+            spec = pane.shape_spec()
+            if message.spec not in (None, spec) and message.source.num_rows <= SMALL:
+                # shaped for another width (the first Users, asked before the first layout):
+                # reshaped here, rather than drawn and sent back to a worker
+                message.shaped, message.spec = prepare(spec.apply(message.source)), spec
             pane.show(
                 message.source,
                 message.shaped,
@@ -297,6 +330,15 @@ class LoadingScreen(PanesScreen):
                 self.load_sessions()
         self._reshape_if_changed(pane, message.spec)
         self.timings[message.pane] = message.seconds
+        ready = message.detail
+        current = pane.current() if ready is not None else None
+        if ready is not None and current and current.get("session_id") == ready.session_id:
+            ready.token = self._token("detail")  # shown now: no detail worker for it
+            self._detail_ready = ready.session_id
+            self.on_detail_loaded(ready)
+            if self.nav.session_id != ready.session_id:  # the breadcrumb names what it shows
+                self.nav = replace(self.nav, session_id=ready.session_id)
+                self._status()
         if message.histogram is not None:
             strip = self.query_one(TimelineStrip)
             strip.context = message.context
@@ -321,19 +363,10 @@ class LoadingScreen(PanesScreen):
     def on_facets_loaded(self, message: FacetsLoaded) -> None:
         self.facets = message.facets
 
-    def on_event_loaded(self, message: EventLoaded) -> None:
-        # imported here: its TextArea costs ~40 ms of CPU that the first screen need not wait for
-        from logonscope.tui.screens.event import EventScreen
-
-        self.app.push_screen(EventScreen(message.title, message.event))
-
-    def on_exported(self, message: Exported) -> None:
-        self.notify(
-            f"wrote {message.rows:,} rows to {visible(message.path)}", title="export", markup=False
-        )
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
+            if event.worker.group in BATCHED:  # no result will come: others need not wait
+                self._delivered[event.worker.group] = self.tokens.get(event.worker.group, 0)
             error = event.worker.error
             self.notify(
                 visible(f"{type(error).__name__}: {error}"),

@@ -12,14 +12,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from textual import on
+import pyarrow as pa
+from textual import on, work
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Input
 
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import crumbs, filters_short
+from logonscope.tui.screens.messages import EventLoaded, Exported
 from logonscope.tui.screens.navigation import PANES, History, Nav
+from logonscope.tui.tables import visible
 from logonscope.tui.widgets.status import StatusLine
 from logonscope.tui.widgets.table_pane import TablePane
 
@@ -137,3 +140,32 @@ class PanesScreen(Screen[None]):
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         self._close_search(clear=False)
+
+    # --- one-off workers: an event's record, an export -------------------------------
+
+    def load_event(self, title: str, evidence_sha256: str, record_id: int) -> None:
+        self._event_worker(self.backend, title, evidence_sha256, record_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="event")
+    def _event_worker(
+        self, backend: Backend, title: str, evidence_sha256: str, record_id: int
+    ) -> None:
+        self.post_message(EventLoaded(title, backend.event(evidence_sha256, record_id)))
+
+    @work(thread=True, exclusive=False, exit_on_error=False, group="export")
+    def export_view(self, table: pa.Table, path: str, fmt: str | None = None) -> None:
+        from logonscope.tui.export import export_table
+
+        written = export_table(table, path, fmt)
+        self.post_message(Exported(str(written), table.num_rows))
+
+    def on_event_loaded(self, message: EventLoaded) -> None:
+        # imported here: its TextArea costs ~40 ms of CPU that the first screen need not wait for
+        from logonscope.tui.screens.event import EventScreen
+
+        self.app.push_screen(EventScreen(message.title, message.event))
+
+    def on_exported(self, message: Exported) -> None:
+        self.notify(
+            f"wrote {message.rows:,} rows to {visible(message.path)}", title="export", markup=False
+        )

@@ -39,6 +39,8 @@ class Loaded(Message):
             seconds,
         )
         self.spec = spec  # how `shaped` was made: the pane may have changed it since
+        # Sessions only: the detail of the session its cursor lands on, drawn with the list
+        self.detail: DetailLoaded | None = None
 
 
 class DetailLoaded(Message):
@@ -49,10 +51,12 @@ class DetailLoaded(Message):
         shaped: dict[str, tuple[pa.Table, Shaped]],
         seconds: float = 0.0,
         specs: tuple[tuple[str, ShapeSpec], ...] = (),
+        session_id: str | None = None,
     ) -> None:
         super().__init__()
         self.token, self.detail, self.shaped, self.seconds = token, detail, shaped, seconds
         self.specs = specs  # (tab name, how its table was shaped)
+        self.session_id = session_id  # the session asked for
 
 
 class EventLoaded(Message):

@@ -24,7 +24,7 @@ from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.event import EventScreen
 from logonscope.tui.tables import visible
 from logonscope.tui.widgets.detail import ActivityTable
-from logonscope.tui.widgets.table_pane import prepare
+from logonscope.tui.widgets.grid import prepare
 
 
 class UnattributedTable(ActivityTable):

@@ -22,6 +22,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from logonscope.tui.tables import Shaped, shape, visible
 from logonscope.tui.widgets import relations
+from logonscope.tui.widgets.focus_border import FocusBorder
 from logonscope.tui.widgets.table_pane import TablePane
 
 # The Summary tab, grouped as a responder reads a session: who, from where, when, how it
@@ -254,13 +255,12 @@ def _show_preview(table: TablePane, text: str) -> None:
                 line.update(Content(text))
 
 
-class DetailPane(Vertical):
+class DetailPane(FocusBorder, Vertical):
     """Holds the three tabs; the screen fills them with `show_detail`."""
 
     DEFAULT_CSS = """
     DetailPane { border: round $primary-darken-2; height: 1fr; }
-    DetailPane:focus-within { border: round $accent; }
-    DetailPane TablePane, DetailPane TablePane:focus-within { border: none; }
+    DetailPane TablePane { border: none; }
     DetailPane TabbedContent, DetailPane ContentSwitcher, DetailPane TabPane { height: 1fr; }
     DetailPane TabPane { padding: 0; }
     DetailPane .preview { height: auto; max-height: 3; padding: 0 1; background: $boost; }

@@ -10,8 +10,6 @@ subclass's messages. It never queries the case and never talks to another pane.
 
 from __future__ import annotations
 
-import sys
-from dataclasses import replace
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -23,65 +21,20 @@ from textual.message import Message
 from textual.widgets import Static
 
 from logonscope.tui.tables import Shaped, ShapeSpec, Sort
+from logonscope.tui.widgets.focus_border import FocusBorder
+from logonscope.tui.widgets.grid import ArrowBackend, DataTable, Grid
 
 # A pane says "loading…" only when its result takes longer than this (seconds): a result
 # that comes sooner is drawn in the same frame as its title, not one frame after a note
 # that was about to go (each such frame redrew most of the screen).
 LOADING_NOTE_DELAY = 0.15
 
-# The fast table imports polars, when installed, for a backend the app never uses (Arrow
-# only): ~0.2 s of CPU before the first screen. Hidden while the table is imported, then
-# importable again as usual.
-_HIDE_POLARS = "polars" not in sys.modules
-if _HIDE_POLARS:
-    sys.modules["polars"] = None  # type: ignore[assignment]  # import polars → ImportError
-try:
-    from textual_fastdatatable import ArrowBackend, DataTable  # noqa: E402
-finally:
-    if _HIDE_POLARS:
-        del sys.modules["polars"]
 
-
-def prepare(shaped: Shaped) -> Shaped:
-    """`shaped` with its table backend built and its columns measured: thread-safe (no
-    widget), so workers call it and the UI thread only mounts. Measuring every cell's width
-    is the costly part of showing a result (~15 ms for 10k rows)."""
-    if shaped.display.num_rows == 0 or shaped.prepared is not None:
-        return shaped
-    backend = ArrowBackend(shaped.display)
-    backend.render_markup = False
-    backend.column_content_widths  # noqa: B018 - measured now, cached by the backend
-    return replace(shaped, prepared=backend)
-
-
-class Grid(DataTable):
-    """The fast table without its own Tab bindings: Tab moves between panes."""
-
-    BINDINGS: ClassVar[list] = [
-        b for b in DataTable.BINDINGS if getattr(b, "key", "") not in ("tab", "shift+tab")
-    ]
-
-    def swap(self, backend: ArrowBackend, row: int = 0) -> None:
-        """Show `backend`'s rows instead, cursor on `row`: the widget stays mounted (the
-        library has no call for this; these are the caches its own sort resets, plus the
-        columns and sizes that come from the data)."""
-        self.backend = backend
-        self._ordered_columns = None
-        self._update_count += 1
-        self._clear_caches()
-        self._require_update_dimensions = False
-        self._update_dimensions([])  # column widths were measured in the worker (prepare)
-        self.scroll_to(0, 0, animate=False, immediate=True)
-        self.move_cursor(row=row, column=0)
-        self.refresh()  # a new virtual size re-lays out by itself; same size: a repaint
-
-
-class TablePane(Vertical):
+class TablePane(FocusBorder, Vertical):
     """Base of the Users, User+IP and Sessions panes (and the detail's tables)."""
 
     DEFAULT_CSS = """
     TablePane { border: round $primary-darken-2; height: 1fr; }
-    TablePane:focus-within { border: round $accent; }
     TablePane > .placeholder { color: $text-muted; padding: 0 1; }
     TablePane > Grid { height: 1fr; max-height: 100%; }
     """

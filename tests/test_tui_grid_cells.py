@@ -1,0 +1,94 @@
+"""The table draws its plain cells itself: it must draw them exactly as the library does.
+
+`Grid._render_cell` skips Rich for plain values (see tui.widgets.grid); every other
+value goes to the library. For hostile and ordinary values, at widths that cut them and
+widths that pad them, under the cursor, hovered and neither, focused and not, each cell's
+characters and their styles must be the library's, one by one.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from rich.segment import Segment
+from textual.app import App, ComposeResult
+from textual_fastdatatable import DataTable
+
+from logonscope.tui.widgets.grid import ArrowBackend, Grid
+from tests.tui_support import async_test
+
+VALUES = [
+    "alice",
+    "10.0.0.5",
+    "2026-03-01 12:00:00",
+    "",
+    " ",
+    "x" * 60,
+    "trailing\\",
+    "back\\slash",
+    "[red]markup[/red]",
+    "[@click=app.quit]x[/]",
+    "a]b",
+    ":smile: :thumbs_up:",
+    "eve\u202egnp.exe",
+    "wide 漢字 cell",
+    "tab\there",
+    "line\nbreak",
+    "\x1b[31mescape",
+    "café",
+    "~!@#$%^&*()_+{}|:<>?",
+    None,
+]
+
+
+def _chars(lines: list[list[Segment]]) -> list[tuple[str, object]]:
+    """Each character of a cell's first line with the style it is drawn in."""
+    return [(ch, seg.style) for seg in lines[0] for ch in seg.text]
+
+
+class _Table(App[None]):
+    def compose(self) -> ComposeResult:
+        data = pa.table({"v": pa.array(VALUES, pa.string()), "n": [str(i) for i in VALUES]})
+        backend = ArrowBackend(data)
+        backend.render_markup = False
+        yield Grid(backend=backend, cursor_type="row", render_markup=False,
+                   show_row_labels=False, zebra_stripes=False, max_column_content_width=48)  # fmt: skip
+        yield DataTable(backend=ArrowBackend(pa.table({"x": ["y"]})), id="other")
+
+
+@async_test
+async def test_plain_cells_are_drawn_as_the_library_draws_them() -> None:
+    app = _Table()
+    async with app.run_test(size=(100, 30)) as pilot:
+        grid = app.query_one(Grid)
+        checked = fast = 0
+        for focused in (True, False):
+            app.set_focus(grid if focused else app.query_one("#other"))
+            await pilot.pause()
+            grid._pseudo_class_state = grid.get_pseudo_class_state()
+            base = grid.rich_style
+            for row in range(len(VALUES)):
+                for column in (0, 1):
+                    for width in (3, 4, 6, 12, 50):
+                        for cursor, hover in ((False, False), (True, False), (False, True)):
+                            ours = grid._render_cell(row, column, base, width, cursor, hover)
+                            grid._cell_render_cache.clear()
+                            theirs = DataTable._render_cell(
+                                grid, row, column, base, width, cursor, hover
+                            )
+                            assert len(ours) == len(theirs) == 1
+                            assert _chars(ours) == _chars(theirs), (VALUES[row], width)
+                            checked += 1
+                            fast += len(ours[0]) == 1  # one segment: drawn directly
+            header = grid.get_component_styles("datatable--header").rich_style
+            for column in (0, 1):  # headers: the library's drawing, kept across results
+                for width in (3, 6, 12):
+                    for cursor, hover in ((False, False), (False, True)):
+                        grid._render_cell(-1, column, header, width, cursor, hover)
+                        kept = grid._render_cell(-1, column, header, width, cursor, hover)
+                        grid._cell_render_cache.clear()
+                        theirs = DataTable._render_cell(
+                            grid, -1, column, header, width, cursor, hover
+                        )
+                        assert _chars(kept) == _chars(theirs), (column, width)
+        assert checked == 2 * len(VALUES) * 2 * 5 * 3
+        assert fast > checked // 3  # the plain path was taken, not only the library's

@@ -1,0 +1,185 @@
+"""The fast Arrow table every list in the app is drawn with, and how its results are prepared.
+
+`Grid` is `textual_fastdatatable.DataTable` without its own Tab bindings, with its backend
+swapped in place per result and its plain cells drawn directly (see `Grid`); `prepare` builds
+a result's backend in a worker, so the UI thread only shows it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.coordinate import Coordinate
+
+from logonscope.tui.tables import Shaped
+
+# The fast table imports polars, when installed, for a backend the app never uses (Arrow
+# only): ~0.2 s of CPU before the first screen. Hidden while the table is imported, then
+# importable again as usual.
+_HIDE_POLARS = "polars" not in sys.modules
+if _HIDE_POLARS:
+    sys.modules["polars"] = None  # type: ignore[assignment]  # import polars → ImportError
+try:
+    from textual_fastdatatable import ArrowBackend, DataTable  # noqa: E402
+finally:
+    if _HIDE_POLARS:
+        del sys.modules["polars"]
+
+
+def prepare(shaped: Shaped) -> Shaped:
+    """`shaped` with its table backend built and its columns measured: thread-safe (no
+    widget), so workers call it and the UI thread only mounts. Measuring every cell's width
+    is the costly part of showing a result (~15 ms for 10k rows)."""
+    if shaped.display.num_rows == 0 or shaped.prepared is not None:
+        return shaped
+    backend = ArrowBackend(shaped.display)
+    backend.render_markup = False
+    backend.column_content_widths  # noqa: B018 - measured now, cached by the backend
+    return replace(shaped, prepared=backend)
+
+
+# A value drawn one cell per character with nothing for Rich to interpret: printable ASCII
+# without markup brackets or a trailing backslash (the library escapes those).
+_PLAIN = re.compile(r"[ -Z\\\]-~]*\Z")
+_CELL_CACHE_MAX = 20_000
+
+
+class Grid(DataTable):
+    """The fast table without its own Tab bindings (Tab moves between panes), drawing its
+    plain cells itself.
+
+    The library renders every cell as Rich `Styled(Padding(Text))` through
+    `console.render_lines` (the largest single cost of a frame) and forgets every cell when
+    the focus moves. A plain value here becomes its one segment directly: ` value ` padded
+    to the column, `…` where it is cut, in the same style. The cells are remembered by the
+    styles they are drawn in, not by focus, so a Tab redraws only the rows whose style
+    changed (the cursor row). Anything else (headers, empty values, wide or control
+    characters, markup-like text) is left to the library.
+    """
+
+    BINDINGS: ClassVar[list] = [
+        b for b in DataTable.BINDINGS if getattr(b, "key", "") not in ("tab", "shift+tab")
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_cells: dict[tuple, list[list[Segment]]] = {}
+        self._plain_count = -1  # the library's `_update_count` the cells were drawn for
+        self._header_cells: dict[tuple, list[list[Segment]]] = {}
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+        in_range: bool = False,
+    ) -> list[list[Segment]]:
+        if row_index == -1 and column_index >= self.fixed_columns:
+            return self._header_cell(column_index, base_style, width, cursor, hover, in_range)
+        if (
+            row_index < self.fixed_rows  # the header (-1) and fixed rows
+            or column_index < self.fixed_columns  # row labels (-1) and fixed columns
+            or width < 3
+            or self.max_column_content_width is None
+            or self.render_markup
+        ):
+            return super()._render_cell(
+                row_index, column_index, base_style, width, cursor, hover, in_range
+            )
+        styles = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            in_range,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_type == "range",
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        if self._plain_count != self._update_count or len(self._plain_cells) > _CELL_CACHE_MAX:
+            self._plain_cells.clear()  # other data or sizes
+            self._plain_count = self._update_count
+        key = (row_index, column_index, width, base_style, styles)
+        lines = self._plain_cells.get(key)
+        if lines is not None:
+            return lines
+        value = self.get_cell_at(Coordinate(row=row_index, column=column_index))
+        if isinstance(value, str) and _PLAIN.match(value) and not value.endswith("\\"):
+            component_style, post_style = styles
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            style = base_style + meta + component_style + post_style
+            room = width - 2  # one space of padding on each side
+            if len(value) > room:
+                value = value[: room - 1] + "…"
+            lines = [[Segment(f" {value.ljust(room)} ", style)]]
+        else:
+            lines = super()._render_cell(
+                row_index, column_index, base_style, width, cursor, hover, in_range
+            )
+        self._plain_cells[key] = lines
+        return lines
+
+    def _header_cell(
+        self, column: int, base_style: Style, width: int, cursor: bool, hover: bool, rng: bool
+    ) -> list[list[Segment]]:
+        """A header cell as the library draws it, kept across results: the next result of a
+        pane has the same headers, which the library would render again."""
+        label = self.ordered_columns[column].label
+        styles = self._get_styles_to_render_cell(
+            True,
+            False,
+            False,
+            hover,
+            cursor,
+            rng,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_type == "range",
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        text = (
+            (label.plain, str(label.style), tuple(label.spans)) if isinstance(label, Text) else None
+        )
+        key = (column, text, width, base_style, styles)
+        lines = self._header_cells.get(key) if text is not None else None
+        if lines is None:
+            lines = super()._render_cell(-1, column, base_style, width, cursor, hover, rng)
+            if text is not None:
+                if len(self._header_cells) > 1_000:
+                    self._header_cells.clear()
+                self._header_cells[key] = lines
+        return lines
+
+    def swap(self, backend: ArrowBackend, row: int = 0) -> None:
+        """Show `backend`'s rows instead, cursor on `row`: the widget stays mounted (the
+        library has no call for this; these are the caches its own sort resets, plus the
+        columns and sizes that come from the data)."""
+        self.backend = backend
+        self._ordered_columns = None
+        self._update_count += 1
+        self._clear_caches()
+        self._require_update_dimensions = False
+        self._update_dimensions([])  # column widths were measured in the worker (prepare)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.move_cursor(row=row, column=0)
+        self.refresh()  # a new virtual size re-lays out by itself; same size: a repaint
+        if self.show_vertical_scrollbar:
+            # set now, so the scrollbar is drawn with the rows; left to the layout, it is
+            # drawn in a frame of its own after them (one more change on screen per result)
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = self.virtual_size.height
+            bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
+            bar.position = self.scroll_y
