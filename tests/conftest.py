@@ -66,10 +66,16 @@ LONGEST_FIRST = (
     "tests/test_fuzz.py",
     "tests/test_hostile_storage.py::test_a_parser_crash_in_a_worker",
     "tests/test_bad_input.py::test_kill_9_during_ingest",
-    "tests/test_tui_app.py::test_open_paths_ingests_and_builds",
+    "tests/test_tui_app_open.py::test_open_paths_ingests_and_builds",
     "tests/test_evtx_writer.py::test_random_events_read_back_exactly",
     "tests/test_scenarios_rdp_sources.py::test_a_gateway_log_added_later",
-    "tests/test_tui_app.py::test_demo_no_tui_builds_the_demo_case",
+    "tests/test_tui_app_open.py::test_demo_no_tui_builds_the_demo_case",
+    # Pilot tests that run several checks in one app (~5-12 s of CPU each)
+    "tests/test_tui_app.py::test_browsing_the_demo_case",
+    "tests/test_tui_app.py::test_dialogs_help_and_quit",
+    "tests/test_tui_frictions.py::test_the_demo_case",
+    "tests/test_tui_frictions.py::test_the_brute_force_case",
+    "tests/test_tui_host_timeline.py::test_the_host_timeline_of_the_demo_case",
     "tests/test_sessions_truth.py",
     "tests/test_attribution_truth.py",
 )

@@ -10,7 +10,7 @@ from logonscope.analysis.session_rules import EVENT_RULES, SRC_CHANNELS, Rank, R
 from logonscope.analysis.sessions import STEPS, run_steps
 from logonscope.storage.schema import EVENTS_SCHEMA
 from logonscope.storage.vocabulary import KERNEL_GENERAL, LSM, SECURITY, SYSTEM
-from tests.test_sessions_rules import CONSOLE, RDP_ACT, Log
+from tests.session_logs import CONSOLE, RDP_ACT, Log
 
 
 def _con(log: Log) -> duckdb.DuckDBPyConnection:

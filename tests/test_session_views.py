@@ -19,7 +19,7 @@ from logonscope.storage.schema import EVENTS_SCHEMA
 from logonscope.tui.app import make_app
 from logonscope.tui.screens.main import MainScreen
 from tests.conftest import run_cli_inline
-from tests.test_sessions_rules import RDP_ACT, Log
+from tests.session_logs import RDP_ACT, Log
 from tests.tui_support import async_test, evidence_of, reconnect_case, settle, truth_of
 
 WIDE = (120, 36)

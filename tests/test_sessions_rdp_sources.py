@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from logonscope.analysis.sessions import Rules
 from logonscope.storage.vocabulary import GATEWAY, RCM, RDPCORE
-
-from .test_sessions_rules import RDP_ACT, Log, human, rdp_new_logon, records
+from tests.session_logs import RDP_ACT, Alone, Log, human, rdp_new_logon, records
 
 OTHER_ACT = "0B7E2C11-5D3A-4C2B-9E01-77AA55CC0000"
 GW_SHA = "b" * 64
+
+# The 140 and 104 tests' logs, each on a host of its own, built together (tests/session_logs);
+# the gateway tests build alone: a gateway's log explains sessions on other hosts.
+ALONE = Alone()
+
+
+@pytest.fixture(scope="module")
+def built():
+    return ALONE.build()
 
 
 def nla_failure(log: Log, at: float, ip: str, act: str, user: str = "admin") -> dict[str, int]:
@@ -35,53 +45,69 @@ def nla_failure(log: Log, at: float, ip: str, act: str, user: str = "admin") -> 
     }
 
 
-def test_a_140_and_its_4625_are_one_failure_listing_both():
-    log = Log()
-    r = nla_failure(log, 5, "45.146.164.110", RDP_ACT)
-    sessions, sources = log.build()
+@ALONE.add
+def one_nla_failure(log: Log) -> dict[str, int]:
+    return nla_failure(log, 5, "45.146.164.110", RDP_ACT)
+
+
+def test_a_140_and_its_4625_are_one_failure_listing_both(built):
+    r, sessions, sources = built(one_nla_failure)
     (s,) = sessions
     assert s["outcome"] == "failure" and s["user"] == "admin"
     assert s["src_ip"] == "45.146.164.110"
     assert records(sources, s) == set(r.values())
 
 
-def test_a_brute_force_pairs_each_140_with_its_own_4625():
-    log = Log()
+@ALONE.add
+def six_nla_failures(log: Log) -> None:
     acts = [f"{i:08X}-1B01-40FC-AEEF-3C971C730000" for i in range(6)]
     for i, act in enumerate(acts):
         nla_failure(log, 5 + i * 0.6, "45.146.164.110", act)
-    sessions, sources = log.build()
+
+
+def test_a_brute_force_pairs_each_140_with_its_own_4625(built):
+    _, sessions, sources = built(six_nla_failures)
     assert len(sessions) == 6
     assert all(len(records(sources, s)) == 4 for s in sessions)
     assert {s["outcome"] for s in sessions} == {"failure"}
 
 
-def test_a_140_without_a_4625_is_a_failed_rdp_attempt_of_its_own():
-    log = Log()
+@ALONE.add
+def lone_140(log: Log) -> set[int]:
     r261 = log.add(5, RCM, 261, activity_id=RDP_ACT)
     c131 = log.add(5.01, RDPCORE, 131, ip="91.240.118.172", port=50001, activity_id=RDP_ACT)
     f140 = log.add(5.9, RDPCORE, 140, ip="91.240.118.172", activity_id=RDP_ACT)
-    sessions, sources = log.build()
+    return {r261, c131, f140}
+
+
+def test_a_140_without_a_4625_is_a_failed_rdp_attempt_of_its_own(built):
+    steps, sessions, sources = built(lone_140)
     (s,) = sessions
     assert (s["outcome"], s["logon_type"], s["logon_kind"]) == ("failure", 10, "RemoteInteractive")
     assert s["src_ip"] == "91.240.118.172" and s["user"] is None
     assert s["failure_reason"] is not None and "password" in s["failure_reason"].lower()
-    assert records(sources, s) == {r261, c131, f140}
+    assert records(sources, s) == steps
 
 
-def test_a_140_reads_the_address_from_the_event_data_of_older_cases():
-    log = Log()
+@ALONE.add
+def old_140(log: Log) -> None:
     log.add(5, RDPCORE, 140, data=json.dumps({"IPString": "91.240.118.172"}))
-    (s,) = log.build()[0]
+
+
+def test_a_140_reads_the_address_from_the_event_data_of_older_cases(built):
+    (s,) = built(old_140).sessions
     assert s["src_ip"] == "91.240.118.172" and s["src_ip_source"] == "140"
 
 
-def test_a_140_from_another_address_or_too_late_is_not_the_4625s():
-    log = Log()
+@ALONE.add
+def other_140s(log: Log) -> None:
     nla_failure(log, 5, "45.146.164.110", RDP_ACT)
     log.add(5.3, RDPCORE, 140, ip="185.220.101.47", activity_id=OTHER_ACT)
     log.add(5.2 + Rules().rdp_failure_window + 1, RDPCORE, 140, ip="45.146.164.110")
-    sessions = log.build()[0]
+
+
+def test_a_140_from_another_address_or_too_late_is_not_the_4625s(built):
+    sessions = built(other_140s).sessions
     assert len(sessions) == 3 and {s["outcome"] for s in sessions} == {"failure"}
     assert sorted(s["src_ip"] for s in sessions) == [
         "185.220.101.47",
@@ -90,27 +116,36 @@ def test_a_140_from_another_address_or_too_late_is_not_the_4625s():
     ]
 
 
-def test_the_client_time_zone_of_104_is_shown_on_its_rdp_session():
-    log = Log()
+@ALONE.add
+def rdp_with_104(log: Log) -> dict[str, int]:
     r = rdp_new_logon(log, 10, ip="81.2.69.142")
-    tz = log.add(11.5, RDPCORE, 104, activity_id=RDP_ACT, data='{"TimezoneBiasHour": "[-5]"}')
-    sessions, sources = log.build()
+    r["tz"] = log.add(11.5, RDPCORE, 104, activity_id=RDP_ACT, data='{"TimezoneBiasHour": "[-5]"}')
+    return r
+
+
+def test_the_client_time_zone_of_104_is_shown_on_its_rdp_session(built):
+    r, sessions, sources = built(rdp_with_104)
     (s,) = human(sessions)
     assert s["client_tz"] == "UTC-5"
-    assert {tz, r["131"]} <= records(sources, s)
+    assert {r["tz"], r["131"]} <= records(sources, s)
     roles = {x["record_id"]: x["role"] for x in sources}
-    assert roles[tz] == "client"
+    assert roles[r["tz"]] == "client"
 
 
-def test_a_104_of_another_connection_or_garbage_sets_no_time_zone():
-    log = Log()
+def rdp_with_a_104(log: Log, act: str, data: str) -> None:
     rdp_new_logon(log, 10)
-    log.add(11.5, RDPCORE, 104, activity_id=OTHER_ACT, data='{"TimezoneBiasHour": "[3]"}')
-    log2 = Log()
-    rdp_new_logon(log2, 10)
-    log2.add(11.5, RDPCORE, 104, activity_id=RDP_ACT, data='{"TimezoneBiasHour": "[x]; --"}')
-    assert [s["client_tz"] for s in human(log.build()[0])] == [None]
-    assert [s["client_tz"] for s in human(log2.build()[0])] == [None]
+    log.add(11.5, RDPCORE, 104, activity_id=act, data=data)
+
+
+ALONE.add(rdp_with_a_104, OTHER_ACT, '{"TimezoneBiasHour": "[3]"}')
+ALONE.add(rdp_with_a_104, RDP_ACT, '{"TimezoneBiasHour": "[x]; --"}')
+
+
+def test_a_104_of_another_connection_or_garbage_sets_no_time_zone(built):
+    other = built(rdp_with_a_104, OTHER_ACT, '{"TimezoneBiasHour": "[3]"}').sessions
+    garbage = built(rdp_with_a_104, RDP_ACT, '{"TimezoneBiasHour": "[x]; --"}').sessions
+    assert [s["client_tz"] for s in human(other)] == [None]
+    assert [s["client_tz"] for s in human(garbage)] == [None]
 
 
 def gateway(log: Log, sec: float, event_id: int, user: str, ip: str, resource: str) -> int:

@@ -134,3 +134,55 @@ def write_reconnect(out: Path) -> None:
 def reconnect_case(factory: pytest.TempPathFactory) -> Path:
     """`write_reconnect`'s evidence, ingested and built."""
     return build_once(factory, "reconnect-case", write_reconnect)
+
+
+async def fresh_main(pilot: Any) -> Any:
+    """A new main screen over the app's backend, as the app opens a case: no filters,
+    searches, sort or history carried over. A check that starts here sees what a freshly
+    opened app shows, without paying ~1 s of CPU for a new app (mount, CSS, first paint)."""
+    from logonscope.tui.screens.main import MainScreen
+
+    app = pilot.app
+    while len(app.screen_stack) > 1:
+        app.pop_screen()
+    app.main = MainScreen(app.backend, app.label)
+    await app.push_screen(app.main)
+    await settle(pilot)
+    return app.main
+
+
+async def run_checks(pilot: Any, *checks: Callable[[], Awaitable[None]]) -> None:
+    """Run several checks in one app, each from a fresh main screen (the first from the app's
+    own). A failure names the check that broke, with its assertion's message."""
+    for i, check in enumerate(checks):
+        name = getattr(check, "func", check).__name__
+        name += "".join(f" {a}" for a in getattr(check, "args", ()) if isinstance(a, str))
+        if i:
+            await fresh_main(pilot)
+        else:
+            await settle(pilot)
+        try:
+            await check()
+        except Exception as exc:
+            raise AssertionError(f"{name} failed: {exc}") from exc
+
+
+def people(truth: dict[str, Any]) -> set[str]:
+    """User keys of every account that is not a system one, as the Users pane lists them."""
+    return {s["user"].lower() for s in truth["sessions"] if not s["system"]}
+
+
+def ips_of(sessions: list[dict[str, Any]]) -> set[str | None]:
+    return {s["src_ip"] for s in sessions}
+
+
+def main_of(app: Any) -> Any:
+    """The main screen, asserting that it is the one showing."""
+    from logonscope.tui.screens.main import MainScreen
+
+    assert isinstance(app.screen, MainScreen), f"not on the main screen: {app.screen!r}"
+    return app.screen
+
+
+def column(pane: Any, name: str) -> list:
+    return pane.shaped.rows.column(name).to_pylist()
