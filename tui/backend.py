@@ -77,11 +77,6 @@ CACHE_SIZES = {
     "detail": 256,
     "host": 8,
 }
-# Connections that query at once, at most, in practice (users, ips, sessions, detail): each
-# gets this share of the memory budget; more spills to disk rather than growing.
-SHARE = 4
-
-
 # Sessions held in memory at most (~250 bytes each in Arrow: 600 MB at 2.4 M, a 10 M-event
 # case); a larger case reads each user's sessions from its Parquet row groups instead.
 HOLD_MAX_ROWS = 3_000_000
@@ -117,6 +112,8 @@ class Backend:
         self._connections: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._base: Any = None  # the connection the groups' cursors share
+        self._base_guard = threading.Lock()
         self._cache: dict[str, OrderedDict[Any, Future[Any]]] = {
             k: OrderedDict() for k in CACHE_SIZES
         }
@@ -200,13 +197,17 @@ class Backend:
             return self._locks.setdefault(group, threading.Lock())
 
     def connection(self, group: str) -> Any:
-        """The connection of a worker group; call with that group's lock held."""
+        """The connection of a worker group; call with that group's lock held. Each is a
+        cursor of one connection over the case: its views are made once, not per group."""
         con = self._connections.get(group)
         if con is None:
-            from logonscope.storage.case import connect
+            from logonscope.storage.case import connect, cursor
 
-            # the worker groups share the DuckDB memory budget (storage.connection)
-            con = connect(self.case_dir, share=SHARE)
+            with self._base_guard:
+                if self._base is None:
+                    # one database for every group: they share its memory budget
+                    self._base = connect(self.case_dir)
+            con = cursor(self._base)
             self._connections[group] = con
         return con
 
@@ -343,12 +344,14 @@ class Backend:
     def close(self) -> None:
         from logonscope.storage.connection import close
 
-        for con in list(self._connections.values()):  # a worker may still be opening one
+        for con in [*self._connections.values(), self._base]:  # a worker may be opening one
             try:
-                close(con)
+                if con is not None:
+                    close(con)
             except Exception:  # noqa: BLE001, S110 - closing at exit must not raise
                 pass
         self._connections.clear()
+        self._base = None
 
 
 class _Finishing:
