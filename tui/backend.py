@@ -1,8 +1,8 @@
 """The app's read side of a case: thread-safe calls into `analysis.queries` and friends.
 
-Every call is made from a thread worker. DuckDB connections are not shared between threads
-(and the case's views are connection-local), so each worker group gets its own connection
-guarded by a lock: a stale query of one pane never blocks another pane. This module renders
+Every call is made from a thread worker. DuckDB connections are not shared between threads,
+so each worker group gets its own cursor of one connection over the case (the views are made
+once), guarded by a lock: a stale query of one pane never blocks another pane. This module renders
 nothing and never builds SQL from user input; filters travel as `analysis.queries.Filters`.
 
 Once the app is up, the case's sessions are read into memory once, in the background
