@@ -75,6 +75,7 @@ CACHE_SIZES = {
     "sessions": 8,
     "case_sessions": 4,  # every user's (large): apart, so browsing users does not evict them
     "detail": 256,
+    "host_names": 1024,
     "host": 8,
 }
 # Sessions held in memory at most (~250 bytes each in Arrow: 600 MB at 2.4 M, a 10 M-event
@@ -306,7 +307,10 @@ class Backend:
         from logonscope.analysis import lookup
 
         def detail(con: Any) -> dict[str, Any] | None:
-            if known is not None and self._supports(self.queries.session_detail, "known"):
+            if known is not None and self._supports(self.queries.session_detail, "host_names"):
+                names = self._host_names(con, known.get("host_key"))
+                found = self.queries.session_detail(con, session_id, known, names)
+            elif known is not None and self._supports(self.queries.session_detail, "known"):
                 found = self.queries.session_detail(con, session_id, known)
             else:
                 found = self.queries.session_detail(con, session_id)
@@ -318,6 +322,12 @@ class Backend:
             return found
 
         return self.cached("detail", session_id, lambda: self.run("detail", detail))
+
+    def _host_names(self, con: Any, host: Any) -> list[str] | None:
+        """A host's names, read once per host (every session of the host shows them)."""
+        if host is None or not hasattr(self.queries, "session_host_names"):
+            return None
+        return self.cached("host_names", host, lambda: self.queries.session_host_names(con, host))
 
     def event(self, evidence_sha256: str, record_id: int) -> dict[str, Any] | None:
         from logonscope.analysis import lookup
