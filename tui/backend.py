@@ -78,6 +78,11 @@ CACHE_SIZES = {
     "host_names": 1024,
     "host": 8,
 }
+# Groups with a database of their own: the background read of every session would otherwise
+# take the shared database's threads from the panes' queries.
+OWN_DATABASE = frozenset({"hold"})
+
+
 # Sessions held in memory at most (~250 bytes each in Arrow: 600 MB at 2.4 M, a 10 M-event
 # case); a larger case reads each user's sessions from its Parquet row groups instead.
 HOLD_MAX_ROWS = 3_000_000
@@ -204,11 +209,14 @@ class Backend:
         if con is None:
             from logonscope.storage.case import connect, cursor
 
-            with self._base_guard:
-                if self._base is None:
-                    # one database for every group: they share its memory budget
-                    self._base = connect(self.case_dir)
-            con = cursor(self._base)
+            if group in OWN_DATABASE:
+                con = connect(self.case_dir, share=2)
+            else:
+                with self._base_guard:
+                    if self._base is None:
+                        # one database for the panes' groups: they share its memory budget
+                        self._base = connect(self.case_dir, share=2)
+                con = cursor(self._base)
             self._connections[group] = con
         return con
 
