@@ -78,9 +78,7 @@ CACHE_SIZES = {
     "host_names": 1024,
     "host": 8,
 }
-# Groups with a database of their own: the background read of every session would otherwise
-# take the shared database's threads from the panes' queries.
-OWN_DATABASE = frozenset({"hold"})
+OWN_DATABASE = frozenset({"hold"})  # its scan of every session: not on the panes' threads
 
 
 # Sessions held in memory at most (~250 bytes each in Arrow: 600 MB at 2.4 M, a 10 M-event
