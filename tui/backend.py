@@ -67,7 +67,7 @@ def _default_queries() -> ModuleType:
 
 
 # Results kept per kind (LRU): the case does not change while the app has it open, so going
-# back, toggling a filter off again or revisiting a user costs nothing the second time.
+# back, toggling a filter off or revisiting a user costs nothing the second time.
 CACHE_SIZES = {
     "users": 32,
     "ips_all": 16,
@@ -79,7 +79,6 @@ CACHE_SIZES = {
     "host": 8,
 }
 OWN_DATABASE = frozenset({"hold"})  # its scan of every session: not on the panes' threads
-
 
 # Sessions held in memory at most (~250 bytes each in Arrow: 600 MB at 2.4 M, a 10 M-event
 # case); a larger case reads each user's sessions from its Parquet row groups instead.
@@ -201,8 +200,8 @@ class Backend:
             return self._locks.setdefault(group, threading.Lock())
 
     def connection(self, group: str) -> Any:
-        """The connection of a worker group; call with that group's lock held. Each is a
-        cursor of one connection over the case: its views are made once, not per group."""
+        """A worker group's connection (its lock held): a cursor of one connection (views made
+        once), or a database of its own for `OWN_DATABASE` groups."""
         con = self._connections.get(group)
         if con is None:
             from logonscope.storage.case import connect, cursor
@@ -300,11 +299,8 @@ class Backend:
     def host_sessions(self, state: FilterState) -> pa.Table:
         """Every session of `state.host` under the other filters of `state` (the host
         timeline's lanes), oldest first."""
-        return self.cached(
-            "host",
-            state,
-            lambda: self.run("host", self.queries.sessions, self.filters(state)),
-        )
+        query = self.queries.sessions
+        return self.cached("host", state, lambda: self.run("host", query, self.filters(state)))
 
     def session_detail(
         self, session_id: str, known: dict[str, Any] | None = None
@@ -360,10 +356,10 @@ class Backend:
     def close(self) -> None:
         from logonscope.storage.connection import close
 
-        for con in [*self._connections.values(), self._base]:  # a worker may be opening one
+        opened = [*self._connections.values(), self._base]  # a worker may be opening one
+        for con in (c for c in opened if c is not None):
             try:
-                if con is not None:
-                    close(con)
+                close(con)
             except Exception:  # noqa: BLE001, S110 - closing at exit must not raise
                 pass
         self._connections.clear()
