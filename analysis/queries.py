@@ -222,19 +222,22 @@ def session_row(con: duckdb.DuckDBPyConnection, session_id: str) -> pa.Table:
     ).to_arrow_table()
 
 
+# The session's source events with the path of their evidence file ($1: the session id).
+# session_sources is stored by session id: the filter reads one of its row groups.
+_SOURCES_SQL = """
+    SELECT s.role, s.channel, s.event_id, s.record_id, s.time, s.evidence_sha256,
+           e.path AS evidence_path
+    FROM session_sources s
+    LEFT JOIN (SELECT sha256, any_value(path) AS path FROM evidence GROUP BY sha256) e
+      ON e.sha256 = s.evidence_sha256
+    WHERE s.session_id = $1
+"""
+
+
 def session_sources(con: duckdb.DuckDBPyConnection, session_id: str) -> pa.Table:
     """The session's source events: role, channel, event id, record id, time, evidence path."""
     return con.sql(
-        """
-        SELECT s.role, s.channel, s.event_id, s.record_id, s.time, s.evidence_sha256,
-               e.path AS evidence_path
-        FROM session_sources s
-        LEFT JOIN (SELECT sha256, any_value(path) AS path FROM evidence GROUP BY sha256) e
-          ON e.sha256 = s.evidence_sha256
-        WHERE s.session_id = ?
-        ORDER BY s.time, s.record_id
-        """,
-        params=[session_id],
+        _SOURCES_SQL + " ORDER BY s.time, s.record_id", params=[session_id]
     ).to_arrow_table()
 
 
@@ -248,13 +251,30 @@ def session_activity(con: duckdb.DuckDBPyConnection, session_id: str) -> pa.Tabl
     ).to_arrow_table()
 
 
+def _offered(con: duckdb.DuckDBPyConnection, names: list[str]) -> set[str]:
+    """Which of `names` the case offers (`has_view` for several in one query)."""
+    return {
+        r[0]
+        for r in con.execute(
+            """SELECT view_name FROM duckdb_views() WHERE list_contains($1, view_name)
+                 AND NOT internal
+               UNION SELECT table_name FROM duckdb_tables() WHERE list_contains($1, table_name)""",
+            [names],
+        ).fetchall()
+    }
+
+
 def session_detail(
-    con: duckdb.DuckDBPyConnection, session_id: str, known: dict[str, Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    session_id: str,
+    known: dict[str, Any] | None = None,
+    host_names: list[str] | None = None,
 ) -> dict[str, Any] | None:
-    """The session's columns plus `sources` (`session_sources`) and `activity`
-    (`session_activity`) as lists of dicts; None when the id is unknown.
+    """The session's columns plus `sources` (`session_sources`), `activity`
+    (`session_activity`) as lists of dicts and `session_context`; None when the id is unknown.
     `known`: the session's row as a `sessions` result gave it (the caller has it already,
-    which spares the scan of `session_row`)."""
+    which spares the scan of `session_row`); `host_names`: its host's names, when the caller
+    keeps them per host (`session_context`)."""
     if known is not None and known.get("session_id") == session_id:
         detail: dict[str, Any] = dict(known)
     else:
@@ -262,10 +282,46 @@ def session_detail(
         if table.num_rows == 0:
             return None
         detail = table.to_pylist()[0]
-    detail["sources"] = session_sources(con, session_id).to_pylist()
-    detail.update(session_context(con, session_id, detail.get("host_key"), detail.get("tampered")))
-    detail["activity"] = session_activity(con, session_id).to_pylist()
+    host, tampered = detail.get("host_key"), detail.get("tampered")
+    offered = _offered(con, ["activity", "host_names", "tampering"])
+    # One query for the three parts (each a round trip otherwise); constant SQL, the id and
+    # host as parameters. Activity is matched on its session's host and stored by host: the
+    # host filter skips the other hosts' row groups.
+    parts = [f"(SELECT list(x ORDER BY x.time, x.record_id) FROM ({_SOURCES_SQL}) x)"]
+    if "activity" in offered:
+        on_host = " AND a.host_key = $2" if host is not None else ""
+        parts.append(
+            "(SELECT list(a ORDER BY a.time, a.record_id) FROM activity a"
+            f" WHERE a.session_id = $1{on_host})"
+        )
+    names_wanted = host_names is None and host is not None and "host_names" in offered
+    if names_wanted:
+        parts.append("(SELECT list(name ORDER BY name) FROM host_names WHERE host_key = $2)")
+    sql = "SELECT " + ", ".join(parts)
+    row = con.sql(sql, params=[session_id, host] if "$2" in sql else [session_id])
+    values = [column[0].as_py() or [] for column in row.to_arrow_table().columns]
+    detail["sources"] = values[0]
+    if host_names is not None and host is not None:
+        detail["host_names"] = list(host_names)
+    elif names_wanted:
+        detail["host_names"] = values[-1]
+    if tampered and "tampering" in offered:
+        detail["tampering_signs"] = [
+            r[0] for r in con.execute(tampering.SESSION_SIGNS_SQL, [session_id]).fetchall()
+        ]
+    detail["activity"] = values[1] if "activity" in offered else []
     return detail
+
+
+def session_host_names(con: duckdb.DuckDBPyConnection, host_key: str) -> list[str] | None:
+    """Every name the machine `host_key` was seen under, for a caller that keeps them per
+    host (`session_detail`); None when the case has no `host_names`."""
+    if not has_view(con, "host_names"):
+        return None
+    rows = con.execute(
+        "SELECT name FROM host_names WHERE host_key = ? ORDER BY name", [host_key]
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def session_context(

@@ -22,8 +22,11 @@ import os
 import re
 import shutil
 import tempfile
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -168,27 +171,95 @@ def event_files(root: Path) -> list[str]:
     return sorted({str(Path(root) / f) for group in files for f in group or ()})
 
 
+def stamp(root: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """What changes when an ingest commits or a build writes: name, size, mtime and inode of
+    evidence.parquet and of every derived and imported table (each replaced atomically)."""
+    root = Path(root)
+    paths = [root / EVIDENCE, *derived_tables(root).values()]
+    paths += sorted((root / IMPORTED).glob("*.parquet"))
+    found = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        found.append((path.relative_to(root).as_posix(), st.st_size, st.st_mtime_ns, st.st_ino))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What a connection's views are made of: constant while the case's stamp is."""
+
+    evidence: pa.Table
+    event_files: tuple[str, ...]
+    derived: tuple[tuple[str, str], ...]
+    imported: tuple[str, ...]
+
+
+_LAYOUTS: dict[Path, tuple[tuple[tuple[str, int, int, int], ...], _Layout]] = {}
+_LAYOUTS_GUARD = threading.Lock()
+_REGISTERED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, pa.Table]] = (
+    weakref.WeakKeyDictionary()
+)  # connection -> the Arrow tables it registered (a cursor registers them again)
+
+
+def _layout(root: Path) -> _Layout:
+    """The case's layout, read once per stamp (evidence.parquet, file lists)."""
+    key, now = root.resolve(), stamp(root)
+    with _LAYOUTS_GUARD:
+        known = _LAYOUTS.get(key)
+    if known is not None and known[0] == now:
+        return known[1]
+    evidence = read_evidence(root)
+    files = evidence.column("event_files").to_pylist()
+    layout = _Layout(
+        evidence,
+        tuple(sorted({str(root / f) for group in files for f in group or ()})),
+        tuple((name, str(path)) for name, path in derived_tables(root).items()),
+        tuple(sorted(str(p) for p in (root / IMPORTED).glob("*.parquet"))),
+    )
+    with _LAYOUTS_GUARD:
+        _LAYOUTS[key] = (now, layout)
+        while len(_LAYOUTS) > 8:  # a process that opens many cases (tests) keeps a few
+            _LAYOUTS.pop(next(iter(_LAYOUTS)))
+    return layout
+
+
 def connect(root: Path, share: int = 1, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with views `evidence`, `events` and one per derived table, within
     the memory budget (`storage.connection`; `share` connections run at once).
 
-    Views are built from relations, never from SQL text holding a path.
+    Views are built from relations, never from SQL text holding a path. A thread that needs
+    its own connection to the same case takes a `cursor` of this one.
     """
     root = require_case(Path(root))
+    layout = _layout(root)
     con = connection.connect(root, share=share, threads=threads)
-    evidence = read_evidence(root)
-    con.register("evidence", evidence)
-    files = event_files(root)
-    if files:
-        con.read_parquet(files).create_view("events")
+    registered = {"evidence": layout.evidence}
+    if layout.event_files:
+        con.read_parquet(list(layout.event_files)).create_view("events")
     else:
-        con.register("events", EVENTS_SCHEMA.empty_table())
-    for name, path in derived_tables(root).items():
-        con.read_parquet(str(path)).create_view(name)
-    imported = sorted(str(p) for p in (root / IMPORTED).glob("*.parquet"))
-    if imported:
-        con.read_parquet(imported).create_view("imported")
+        registered["events"] = EVENTS_SCHEMA.empty_table()
+    for name, table in registered.items():
+        con.register(name, table)
+    _REGISTERED[con] = registered
+    for name, path in layout.derived:
+        con.read_parquet(path).create_view(name)
+    if layout.imported:
+        con.read_parquet(list(layout.imported)).create_view("imported")
     return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to the database of `con` (a `connect` result), for another thread:
+    the same views and memory limit without making them again (a `connect` reads every
+    Parquet footer: 0.1-0.5 s); its own temp tables, registered tables and settings."""
+    cur = con.cursor()
+    cur.execute("SET TimeZone = 'UTC'")
+    for name, table in _REGISTERED.get(con, {}).items():
+        cur.register(name, table)
+    return cur
 
 
 def write_derived_relation(

@@ -1,8 +1,8 @@
 """The app's read side of a case: thread-safe calls into `analysis.queries` and friends.
 
-Every call is made from a thread worker. DuckDB connections are not shared between threads
-(and the case's views are connection-local), so each worker group gets its own connection
-guarded by a lock: a stale query of one pane never blocks another pane. This module renders
+Every call is made from a thread worker. DuckDB connections are not shared between threads,
+so each worker group gets its own cursor of one connection over the case (the views are made
+once), guarded by a lock: a stale query of one pane never blocks another pane. This module renders
 nothing and never builds SQL from user input; filters travel as `analysis.queries.Filters`.
 
 Once the app is up, the case's sessions are read into memory once, in the background
@@ -67,7 +67,7 @@ def _default_queries() -> ModuleType:
 
 
 # Results kept per kind (LRU): the case does not change while the app has it open, so going
-# back, toggling a filter off again or revisiting a user costs nothing the second time.
+# back, toggling a filter off or revisiting a user costs nothing the second time.
 CACHE_SIZES = {
     "users": 32,
     "ips_all": 16,
@@ -75,12 +75,10 @@ CACHE_SIZES = {
     "sessions": 8,
     "case_sessions": 4,  # every user's (large): apart, so browsing users does not evict them
     "detail": 256,
+    "host_names": 1024,
     "host": 8,
 }
-# Connections that query at once, at most, in practice (users, ips, sessions, detail): each
-# gets this share of the memory budget; more spills to disk rather than growing.
-SHARE = 4
-
+OWN_DATABASE = frozenset({"hold"})  # its scan of every session: not on the panes' threads
 
 # Sessions held in memory at most (~250 bytes each in Arrow: 600 MB at 2.4 M, a 10 M-event
 # case); a larger case reads each user's sessions from its Parquet row groups instead.
@@ -117,6 +115,8 @@ class Backend:
         self._connections: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._base: Any = None  # the connection the groups' cursors share
+        self._base_guard = threading.Lock()
         self._cache: dict[str, OrderedDict[Any, Future[Any]]] = {
             k: OrderedDict() for k in CACHE_SIZES
         }
@@ -200,13 +200,20 @@ class Backend:
             return self._locks.setdefault(group, threading.Lock())
 
     def connection(self, group: str) -> Any:
-        """The connection of a worker group; call with that group's lock held."""
+        """A worker group's connection (its lock held): a cursor of one connection (views made
+        once), or a database of its own for `OWN_DATABASE` groups."""
         con = self._connections.get(group)
         if con is None:
-            from logonscope.storage.case import connect
+            from logonscope.storage.case import connect, cursor
 
-            # the worker groups share the DuckDB memory budget (storage.connection)
-            con = connect(self.case_dir, share=SHARE)
+            if group in OWN_DATABASE:
+                con = connect(self.case_dir, share=2)
+            else:
+                with self._base_guard:
+                    if self._base is None:
+                        # one database for the panes' groups: they share its memory budget
+                        self._base = connect(self.case_dir, share=2)
+                con = cursor(self._base)
             self._connections[group] = con
         return con
 
@@ -292,11 +299,8 @@ class Backend:
     def host_sessions(self, state: FilterState) -> pa.Table:
         """Every session of `state.host` under the other filters of `state` (the host
         timeline's lanes), oldest first."""
-        return self.cached(
-            "host",
-            state,
-            lambda: self.run("host", self.queries.sessions, self.filters(state)),
-        )
+        query = self.queries.sessions
+        return self.cached("host", state, lambda: self.run("host", query, self.filters(state)))
 
     def session_detail(
         self, session_id: str, known: dict[str, Any] | None = None
@@ -305,7 +309,10 @@ class Backend:
         from logonscope.analysis import lookup
 
         def detail(con: Any) -> dict[str, Any] | None:
-            if known is not None and self._supports(self.queries.session_detail, "known"):
+            if known is not None and self._supports(self.queries.session_detail, "host_names"):
+                names = self._host_names(con, known.get("host_key"))
+                found = self.queries.session_detail(con, session_id, known, names)
+            elif known is not None and self._supports(self.queries.session_detail, "known"):
                 found = self.queries.session_detail(con, session_id, known)
             else:
                 found = self.queries.session_detail(con, session_id)
@@ -317,6 +324,12 @@ class Backend:
             return found
 
         return self.cached("detail", session_id, lambda: self.run("detail", detail))
+
+    def _host_names(self, con: Any, host: Any) -> list[str] | None:
+        """A host's names, read once per host (every session of the host shows them)."""
+        if host is None or not hasattr(self.queries, "session_host_names"):
+            return None
+        return self.cached("host_names", host, lambda: self.queries.session_host_names(con, host))
 
     def event(self, evidence_sha256: str, record_id: int) -> dict[str, Any] | None:
         from logonscope.analysis import lookup
@@ -343,12 +356,14 @@ class Backend:
     def close(self) -> None:
         from logonscope.storage.connection import close
 
-        for con in list(self._connections.values()):  # a worker may still be opening one
+        opened = [*self._connections.values(), self._base]  # a worker may be opening one
+        for con in (c for c in opened if c is not None):
             try:
                 close(con)
             except Exception:  # noqa: BLE001, S110 - closing at exit must not raise
                 pass
         self._connections.clear()
+        self._base = None
 
 
 class _Finishing:
