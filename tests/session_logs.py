@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from logonscope.analysis.sessions import Rules, build_sessions
 from logonscope.storage.schema import EVENTS_SCHEMA
@@ -144,6 +145,10 @@ class Alone:
             assert {r["evidence_sha256"] for r in theirs} <= {log.sha}, key  # nothing crossed
             out[key] = Built(marks, mine, theirs)
         return lambda write, *args: out[(write.__name__, args)]
+
+    def fixture(self) -> Any:
+        """The module's `built` fixture: one build for all its logs, at first use."""
+        return pytest.fixture(scope="module", name="built")(self.build)
 
 
 def records(sources: list[dict], session: dict) -> set[int]:

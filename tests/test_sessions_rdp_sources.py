@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from logonscope.analysis.sessions import Rules
 from logonscope.storage.vocabulary import GATEWAY, RCM, RDPCORE
 from tests.session_logs import RDP_ACT, Alone, Log, human, rdp_new_logon, records
@@ -20,9 +18,7 @@ GW_SHA = "b" * 64
 ALONE = Alone()
 
 
-@pytest.fixture(scope="module")
-def built():
-    return ALONE.build()
+built = ALONE.fixture()  # every log of this module, built once
 
 
 def nla_failure(log: Log, at: float, ip: str, act: str, user: str = "admin") -> dict[str, int]:

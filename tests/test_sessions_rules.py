@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pytest
-
 from logonscope.analysis.sessions import Rules
 from logonscope.storage.vocabulary import RCM
 from tests.session_logs import (
@@ -25,10 +23,7 @@ from tests.session_logs import (
 ALONE = Alone()
 
 
-@pytest.fixture(scope="module")
-def built():
-    """`built(writer, *args)`: that writer's sessions and sources, from the module's one build."""
-    return ALONE.build()
+built = ALONE.fixture()  # every log of this module, built once
 
 
 # --- merging -------------------------------------------------------------------------------

@@ -19,10 +19,7 @@ from tests.session_logs import (
 ALONE = Alone()
 
 
-@pytest.fixture(scope="module")
-def built():
-    """`built(writer, *args)`: that writer's sessions and sources, from the module's one build."""
-    return ALONE.build()
+built = ALONE.fixture()  # every log of this module, built once
 
 
 # --- flags and fields ----------------------------------------------------------------------
