@@ -315,7 +315,7 @@ def session_detail(
 
 def session_host_names(con: duckdb.DuckDBPyConnection, host_key: str) -> list[str] | None:
     """Every name the machine `host_key` was seen under, for a caller that keeps them per
-    host (`session_detail`); None when the case has no `host_names`."""
+    host (`session_detail`, `session_context`); None when the case has no `host_names`."""
     if not has_view(con, "host_names"):
         return None
     rows = con.execute(
@@ -330,13 +330,9 @@ def session_context(
     """What a session's row does not hold: every name its host was seen under
     (`host_names`) and, when it is flagged, the signs of tampering it overlaps."""
     context: dict[str, list[str]] = {}
-    if has_view(con, "host_names") and host_key is not None:
-        context["host_names"] = [
-            r[0]
-            for r in con.execute(
-                "SELECT name FROM host_names WHERE host_key = ? ORDER BY name", [host_key]
-            ).fetchall()
-        ]
+    names = session_host_names(con, host_key) if host_key is not None else None
+    if names is not None:
+        context["host_names"] = names
     if tampered and has_view(con, "tampering"):
         context["tampering_signs"] = [
             r[0] for r in con.execute(tampering.SESSION_SIGNS_SQL, [session_id]).fetchall()

@@ -12,7 +12,6 @@ table, and the Sessions pane's query scans that slice instead of the case's Parq
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -135,7 +134,7 @@ class Backend:
             rows = self.run(
                 "hold", lambda con: con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
             )
-            if self._supports(self.queries.sessions, "relation") and rows <= HOLD_MAX_ROWS:
+            if rows <= HOLD_MAX_ROWS:
                 table = self.run(
                     "hold", lambda con: con.sql("SELECT * FROM sessions").to_arrow_table()
                 )
@@ -146,13 +145,6 @@ class Backend:
                 self.sessions(state, None)
         except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
             pass
-
-    @staticmethod
-    def _supports(call: Any, parameter: str) -> bool:
-        try:
-            return parameter in inspect.signature(call).parameters
-        except (TypeError, ValueError):
-            return False
 
     def cached(self, kind: str, key: Any, compute: Any) -> Any:
         """`compute()` once per (kind, key); concurrent askers wait for the first one."""
@@ -309,13 +301,8 @@ class Backend:
         from logonscope.analysis import lookup
 
         def detail(con: Any) -> dict[str, Any] | None:
-            if known is not None and self._supports(self.queries.session_detail, "host_names"):
-                names = self._host_names(con, known.get("host_key"))
-                found = self.queries.session_detail(con, session_id, known, names)
-            elif known is not None and self._supports(self.queries.session_detail, "known"):
-                found = self.queries.session_detail(con, session_id, known)
-            else:
-                found = self.queries.session_detail(con, session_id)
+            names = self._host_names(con, known.get("host_key")) if known else None
+            found = self.queries.session_detail(con, session_id, known, names)
             if not found:
                 return None
             found = dict(found)
@@ -327,7 +314,7 @@ class Backend:
 
     def _host_names(self, con: Any, host: Any) -> list[str] | None:
         """A host's names, read once per host (every session of the host shows them)."""
-        if host is None or not hasattr(self.queries, "session_host_names"):
+        if host is None:
             return None
         return self.cached("host_names", host, lambda: self.queries.session_host_names(con, host))
 
