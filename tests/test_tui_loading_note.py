@@ -51,3 +51,32 @@ async def test_a_slow_sessions_query_shows_loading_until_its_rows_come(case: Pat
         assert sessions.shaped is not before
         assert "loading…" not in str(sessions.border_subtitle)
         assert "row" in str(sessions.border_subtitle)
+
+
+@async_test
+async def test_a_late_reshape_does_not_bring_back_the_rows_it_was_made_of(
+    case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Choosing an address resizes the Sessions pane (a reshape of the rows it shows) while
+    that address's sessions load; a reshape finishing after them must not redraw the old
+    rows under the new breadcrumb (a flaky snapshot showed every address's failures)."""
+    from logonscope.tui.screens.main_loading import LoadingScreen
+
+    shape = LoadingScreen._shape
+
+    def slow_shape(self, job, source):  # type: ignore[no-untyped-def]
+        time.sleep(0.4)
+        shape(self, job, source)
+
+    monkeypatch.setattr(LoadingScreen, "_shape", slow_shape)
+    app = make_app(case, label="demo")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key in ("x", "enter", "enter"):  # failures → administrator → first address
+            await pilot.press(key)
+            await settle(pilot)
+        ip = app.screen.nav.ip
+        assert ip
+        rows = app.screen.pane("sessions").source
+        assert rows is not None and rows.num_rows > 0
+        assert set(rows.column("src_ip").to_pylist()) == {ip}

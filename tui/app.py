@@ -60,6 +60,13 @@ class LogonscopeApp(App[int]):
         self.main: MainScreen | None = None
         self.prepare_screen: PrepareScreen | None = None
 
+    @property
+    def opening(self) -> bool:
+        """No screen of the case is up yet (headless drivers wait for one)."""
+        if self.prepare_screen is not None:
+            return False
+        return self.main is None or not self.main.is_mounted
+
     def on_mount(self) -> None:
         if self.paths or self.build:
             self.prepare_screen = PrepareScreen(self.case_dir, self.paths, self.build)

@@ -306,6 +306,8 @@ class LoadingScreen(PanesScreen):
             )
         else:
             pane = self.pane(message.pane)
+            # a reshape still running was of the rows this result replaces: drop it
+            self._token(f"shape-{message.pane}")
             spec = pane.shape_spec()
             if message.spec not in (None, spec) and message.source.num_rows <= SMALL:
                 # shaped for another width (the first Users, asked before the first layout):
@@ -353,6 +355,8 @@ class LoadingScreen(PanesScreen):
         if self.tokens.get("detail") != message.token:
             return
         detail: DetailPane = self.pane("detail")
+        for table in detail.tables():  # reshapes still running were of the old detail
+            self._token(f"shape-{table.id or ''}")
         detail.show_detail(
             message.detail, message.shaped, focus=self._may_focus() and self.nav.pane == "detail"
         )
