@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,7 +196,7 @@ def _recover_chunks(
             # A record counts once per chunk: a duplicated chunk is read again (and its records
             # counted as duplicates at commit), a record evtx gave from this chunk is not.
             seen = set(per_chunk[chunks.index(chunk)]) | strays
-            for record_id, raw in _python_evtx_chunk(path, report, chunk.number):
+            for record_id, raw in _python_evtx_chunk(path, report, chunk.number, seen):
                 if record_id in seen:
                     continue
                 seen.add(record_id)
@@ -262,9 +262,11 @@ def _one_line(text: str) -> str:
 
 
 def _python_evtx_chunk(
-    path: Path, report: ReadReport, number: int
+    path: Path, report: ReadReport, number: int, skip: Collection[int] = ()
 ) -> Iterator[tuple[int, RawRecord]]:
-    """(record id, record) of one chunk read by python-evtx; a failure stops that chunk."""
+    """(record id, record) of one chunk read by python-evtx; a failure stops that chunk.
+    Records whose id is in `skip` (read already by the fast path) are not rendered: rendering
+    is nearly all of python-evtx's cost, and a damaged chunk is mostly readable."""
     from Evtx.Evtx import ChunkHeader  # slow import, only when the fallback is needed
 
     from logonscope.storage.pyevtx_xml import Segments, render
@@ -282,6 +284,8 @@ def _python_evtx_chunk(
         for record in ChunkHeader(data, 0).records():
             try:
                 record_id = record.record_num()
+                if record_id in skip:
+                    continue
                 xml = render(record.root(), templates)
                 text = orjson.dumps({"Event": xml_to_event(xml)}).decode()
                 header_time = _header_time(record)
