@@ -109,7 +109,14 @@ class _Stager:
     def _write(self, records: list[str], times: list[str | None], shas: list[str]) -> None:
         table = self.normalise(records, times, shas)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, EVENTS_SCHEMA, compression="lz4")
+            # read once, whole, by the per-host split: no statistics or dictionaries to build
+            self._writer = pq.ParquetWriter(
+                self.path,
+                EVENTS_SCHEMA,
+                compression="lz4",
+                use_dictionary=False,
+                write_statistics=False,
+            )
         self._writer.write_table(table)
         pairs = (
             table.select(["evidence_sha256", "host"])
