@@ -39,3 +39,25 @@ def test_a_failure_in_the_normalise_thread_stops_the_ingest(
         ingest(files, tmp_path / "c", jobs=1)
     assert not [t for t in threading.enumerate() if t.name == "normalise"]
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [".lock", "case.json"]
+
+
+def test_staged_rows_cut_into_parts_store_the_same_rows_time_sorted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [logons(tmp_path / f"s{i}.evtx", 40, host=f"H{i}") for i in range(3)]
+    ingest(files, tmp_path / "whole", jobs=1)
+    monkeypatch.setattr(convert, "TICK_RECORDS", 10)  # the parser's runs: 10 records
+    monkeypatch.setattr(convert, "BATCH_ROWS", 7)
+    monkeypatch.setattr(convert, "part_rows", lambda threads: 30)  # 120 rows: 4 parts
+    report = ingest(files, tmp_path / "parts", jobs=1)
+    assert report.records == 120
+    query = "select * exclude (evidence_sha256) from events order by all"
+    whole = connect(tmp_path / "whole").execute(query).fetchall()
+    parts = connect(tmp_path / "parts").execute(query).fetchall()
+    assert len(parts) == 120 and parts == whole
+    stored = sorted((tmp_path / "parts" / "events").rglob("*.parquet"))
+    assert len(stored) > 3  # a host cut by a part boundary has two files
+    for path in stored:
+        times = connect(tmp_path / "parts").execute("select time from read_parquet(?)", [str(path)])
+        column = [t for (t,) in times.fetchall()]
+        assert column == sorted(column)
