@@ -57,7 +57,7 @@ def set_sink(sink: Callable[[Tick], None] | None) -> None:
 
 class _Stager:
     """Collects the records of several files into shared batches (one DuckDB statement per
-    BATCH_ROWS records, however small the files) and appends them to one staging Parquet.
+    BATCH_ROWS records, however small the files) and appends them to a staging Parquet.
 
     Batches are normalised and written by a second thread while the caller goes on parsing:
     DuckDB and Parquet release the GIL, so the normalise costs little more than the parse.
