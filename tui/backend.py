@@ -21,8 +21,8 @@ from types import ModuleType
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from logonscope.tui.held import HeldSessions
 from logonscope.tui.tables import visible
 
 
@@ -84,27 +84,6 @@ OWN_DATABASE = frozenset({"hold"})  # its scan of every session: not on the pane
 HOLD_MAX_ROWS = 3_000_000
 
 
-class HeldSessions:
-    """The case's sessions in memory, with where each user's rows start and end."""
-
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-        self.bounds: dict[Any, tuple[int, int]] | None = None  # None: not grouped by user
-        if table.num_rows and "user_key" in table.column_names:
-            runs = pc.run_end_encode(table.column("user_key").combine_chunks())
-            values, ends = runs.values.to_pylist(), runs.run_ends.to_pylist()
-            if len(set(values)) == len(values):  # each user one run: stored by user
-                starts = [0, *ends[:-1]]
-                self.bounds = {v: (a, e - a) for v, a, e in zip(values, starts, ends, strict=True)}
-
-    def rows_of(self, user: Any) -> pa.Table | None:
-        """The rows whose user_key is `user` (a slice, no copy); None: cannot tell."""
-        if self.bounds is None:
-            return None
-        start, length = self.bounds.get(user, (0, 0))
-        return self.table.slice(start, length)
-
-
 class Backend:
     """Queries over one case folder; `queries` can be swapped (tests, benchmarks)."""
 
@@ -134,10 +113,8 @@ class Backend:
             rows = self.run(
                 "hold", lambda con: con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
             )
-            if rows <= HOLD_MAX_ROWS:
-                table = self.run(
-                    "hold", lambda con: con.sql("SELECT * FROM sessions").to_arrow_table()
-                )
+            if rows <= HOLD_MAX_ROWS and hasattr(self.queries, "held_sessions"):
+                table = self.run("hold", self.queries.held_sessions)
                 self.held = HeldSessions(_as_table(table))
             for state in then:
                 self.users(state)
@@ -279,8 +256,9 @@ class Backend:
             if rows is None:
                 return self.queries.sessions(con, filters)
             con.register("_ls_held", rows)
+            ordered = user is not None and held.ordered  # one user's slice
             try:
-                return self.queries.sessions(con, filters, "_ls_held")
+                return self.queries.sessions(con, filters, "_ls_held", held=True, ordered=ordered)
             finally:
                 con.unregister("_ls_held")
 
