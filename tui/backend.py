@@ -146,12 +146,6 @@ class Backend:
                 future.set_exception(exc)
         return future.result()
 
-    def is_cached(self, kind: str, key: Any) -> bool:
-        """Whether `cached(kind, key, …)` would answer at once (computed, no error)."""
-        with self._guard:
-            future = self._cache[kind].get(key)
-        return future is not None and future.done() and future.exception() is None
-
     def prefetch_users(self, state: FilterState) -> None:
         """Start the first Users query now, in parallel with the app starting up."""
         threading.Thread(

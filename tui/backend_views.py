@@ -68,12 +68,3 @@ def view_detail(
         return found
 
     return backend.cached("detail", (view, view_id), lambda: backend.run("detail", detail))
-
-
-def detail_read(backend: Backend, view: str, view_id: str) -> bool:
-    """Whether `view_detail` of this session would answer from what is already read."""
-    if view == "investigator":
-        return backend.is_cached("detail", view_id) and backend.is_cached(
-            "detail", ("related", view_id)
-        )
-    return backend.is_cached("detail", (view, view_id))

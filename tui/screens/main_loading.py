@@ -6,9 +6,9 @@ filters, ids, the pane's `ShapeSpec`) and starts a worker with it. The worker qu
 `exclusive` per pane, so a fast cursor cancels stale queries, and a `token` drops a result
 that a newer request superseded. A cursor that keeps moving previews only once it rests
 (`preview`). Each result redraws most of the screen, so a key's results are drawn together:
-a result of Users, User + IP or Sessions waits (at most `HOLD_S`) for the others of its key,
-and the Sessions list brings the detail of the session its cursor lands on when already read
-(else the detail is read while the list is drawn).
+the Sessions worker brings the detail of the session the cursor lands on in its own message,
+and a result of Users, User + IP or Sessions waits (at most `HOLD_S`) for the others still
+coming for the same key.
 """
 
 from __future__ import annotations
@@ -214,32 +214,24 @@ class LoadingScreen(PanesScreen):
         if get_current_worker().is_cancelled:
             return
         loaded = job.loaded(rows, started, timeline=True, counted=table)
-        # The session the cursor will land on is previewed next. Its detail, when already
-        # read, comes in the same message (list and detail in one frame); otherwise the list
-        # goes first and its detail is read while the UI thread draws it (the detail worker
-        # that the cursor landing starts then finds it read, or waits for this read).
+        # The session the cursor will land on is previewed next: its detail comes in the
+        # same message, so the list and the detail are drawn in one frame.
         shown = loaded.shaped.rows
-        row: dict | None = None
         if shown.num_rows and "session_id" in shown.column_names:
             index = 0
             if job.select is not None:
                 index = max(pc.index(shown.column("session_id"), job.select).as_py(), 0)
             row = shown.slice(index, 1).to_pylist()[0]
-        sid = row.get("session_id") if row else None
-        row = row if sid and sid != detail_job.session_id else None  # else: up already
-        view = detail_job.view
-        if row is not None and backend_views.detail_read(backend, view, sid):
-            detail = backend_views.view_detail(backend, view, sid, row)
-            ready = replace(detail_job, session_id=sid, known=row)
-            loaded.detail, row = ready.loaded(detail, started), None
-        if get_current_worker().is_cancelled:
-            return
-        self.post_message(loaded)
-        if row is not None:
-            try:
-                backend_views.view_detail(backend, view, sid, row)
-            except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
-                pass
+            sid = row.get("session_id")
+            if not get_current_worker().is_cancelled and sid and sid != detail_job.session_id:
+                try:
+                    detail = backend_views.view_detail(backend, detail_job.view, sid, row)
+                    ready = replace(detail_job, session_id=sid, known=row)
+                    loaded.detail = ready.loaded(detail, started)
+                except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
+                    pass
+        if not get_current_worker().is_cancelled:
+            self.post_message(loaded)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sessions")
     def _view_worker(self, backend: Backend, job: PaneJob, who: Who, view: str) -> None:
