@@ -176,7 +176,8 @@ class Backend:
             from logonscope.storage.case import connect, cursor
 
             if group in OWN_DATABASE:
-                con = connect(self.case_dir, share=2)
+                # one thread: the other core stays with the panes' queries and the screen
+                con = connect(self.case_dir, share=2, threads=1)
             else:
                 with self._base_guard:
                     if self._base is None:
