@@ -330,9 +330,13 @@ class LoadingScreen(PanesScreen):
                 select=message.select,
                 focus=self._may_focus() and message.pane == self.nav.pane,
             )
-            if message.pane == "users" and self.backend.held is None and not self._holding:
-                self._holding = True  # first screen up: read the sessions in, in the background
-                self.backend.hold_sessions(then=(self.filters, FilterState(outcomes=("failure",))))
+            if message.pane == "users" and not self._holding:
+                # first screen up: now what the filters offer, and the sessions read in
+                self._holding = True
+                self.load_facets()
+                if self.backend.held is None:
+                    then = (self.filters, FilterState(outcomes=("failure",)))
+                    self.backend.hold_sessions(then=then)
             if (
                 message.pane == "users"
                 and "sessions" not in self.tokens
