@@ -14,6 +14,9 @@ address: the sessions of that address) and back (Esc); Tab; sort (`o` opens the 
 picker, Enter reverses the Sessions order); filter (`x`, failures only on and off); all
 sessions of the case (`s`, then Esc). First screen: from starting the process to the Users
 rows on screen, and to the whole first screen settled (every pane loaded), three starts.
+The `CPU s` rows are the app's CPU time (all threads; milliseconds in the `ms` columns)
+until the first screen settled, and for all the keys of one run: a figure the machine's
+load hardly moves, to compare versions on a busy machine.
 
 The case (`bulk` scenario, N events over max(4, N/100k) hosts, seed 1) is generated with
 `logonscope generate` and ingested once into /tmp/logonscope-term-<N>/ and reused; `--case`
@@ -150,6 +153,25 @@ class Terminal:
         self.send(key)
         return self.settle(sent, quiet, before)
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system, every thread) the app has used so far: unlike wall
+        times, hardly changed by what else runs on the machine."""
+        pane = subprocess.run(
+            [*TMUX, "display", "-p", "-t", self.name, "#{pane_pid}"], capture_output=True, text=True
+        ).stdout.strip()
+        pids = [pane] if pane else []
+        total = 0.0
+        while pids:  # the pane's process and its children (a shell may run the app)
+            pid = pids.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except (OSError, IndexError, ValueError):
+                continue
+            pids.extend(children)
+        return total
+
     def close(self) -> None:
         subprocess.run([*TMUX, "kill-session", "-t", self.name], capture_output=True)
 
@@ -190,6 +212,8 @@ def first_screen(case: Path, size: tuple[int, int], quiet: float, ready: str, so
         _, settled = term.settle(term.started, quiet, still_from=term.started + shown)
         add("first screen: Users rows", (shown, shown))
         add("first screen: settled", (shown, max(settled, shown)))
+        cpu = term.cpu()
+        add("CPU s: first screen settled", (cpu, cpu))
     finally:
         term.close()
 
@@ -200,6 +224,7 @@ def actions(case, runs, size, quiet, ready, sources, add) -> None:
     try:
         term.wait_for(ready)
         term.settle(term.started, 2.0)
+        cpu = term.cpu()
 
         def timed(name: str, key: str) -> None:
             add(name, term.key(key, quiet))
@@ -226,6 +251,8 @@ def actions(case, runs, size, quiet, ready, sources, add) -> None:
         for _ in range(half):
             timed("all sessions: s", "s")
             timed("back: Esc", "Escape")
+        used = term.cpu() - cpu
+        add("CPU s: every key above, one app", (used, used))
     finally:
         term.close()
 
