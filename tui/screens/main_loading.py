@@ -47,7 +47,7 @@ PREVIEW_DELAY = 0.06
 # The list panes whose results are drawn together, in this order, when several are coming.
 BATCHED = ("users", "ips", "sessions")
 # How long a result waits for the others of its key before it is drawn alone (seconds).
-HOLD_S = 0.15
+HOLD_S = 0.3
 # A result this small (rows) is reshaped on the UI thread when its pane changed meanwhile.
 SMALL = 2_000
 
