@@ -218,16 +218,22 @@ def first_screen(case: Path, size: tuple[int, int], quiet: float, ready: str, so
         term.close()
 
 
-def actions(case, runs, size, quiet, ready, sources, add) -> None:
-    """One app session through every action, `runs` samples each (about)."""
+def actions(case, runs, size, quiet, ready, sources, add, warm: float = 2.0) -> None:
+    """One app session through every action, `runs` samples each (about); the keys start
+    once the screen has been still for `warm` seconds. Each key's CPU time is counted too
+    (`CPU ms:` rows; the app's background read of the sessions, when still running, adds
+    to the keys pressed meanwhile: a larger `warm` keeps it out)."""
     term = Terminal(command(case, sources), size)
     try:
         term.wait_for(ready)
-        term.settle(term.started, 2.0)
+        term.settle(term.started, warm)
         cpu = term.cpu()
 
         def timed(name: str, key: str) -> None:
+            before = term.cpu()
             add(name, term.key(key, quiet))
+            used = term.cpu() - before
+            add(f"CPU ms: {name}", (used, used))
 
         half = max(runs // 2, 1)
         for key in ["Down"] * half + ["Up"] * half:
@@ -258,7 +264,12 @@ def actions(case, runs, size, quiet, ready, sources, add) -> None:
 
 
 def measure(
-    case: Path, runs: int, size: tuple[int, int], quiet: float, variants: dict[str, Path | None]
+    case: Path,
+    runs: int,
+    size: tuple[int, int],
+    quiet: float,
+    variants: dict[str, Path | None],
+    warm: float = 2.0,
 ) -> dict[str, Samples]:
     """Figures per variant; with two variants their runs alternate (two rounds each), so a
     machine that gets busier halfway weighs on both alike."""
@@ -273,7 +284,7 @@ def measure(
 
             for _ in range(3 if rounds == 1 else 2 - round_):
                 first_screen(case, size, quiet, ready, sources, add)
-            actions(case, max(runs // rounds, 2), size, quiet, ready, sources, add)
+            actions(case, max(runs // rounds, 2), size, quiet, ready, sources, add, warm)
     return samples
 
 
@@ -313,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--this", metavar="REV", help="measure the code at git REV instead of the working tree"
     )
+    parser.add_argument(
+        "--warm", type=float, default=2.0, help="stillness before the first key (s)"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     case = Path(args.case or f"/tmp/logonscope-term-{args.events}/case")
@@ -324,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     variants: dict[str, Path | None] = {"now": this}
     if args.compare:
         variants = {rev: checkout(rev) for rev in args.compare} | {"now": this}
-    samples = measure(case, args.runs, (width, height), args.quiet, variants)
+    samples = measure(case, args.runs, (width, height), args.quiet, variants, args.warm)
 
     print(
         f"case {case}: {size['events']:,} events, {size['sessions']:,} sessions, "
