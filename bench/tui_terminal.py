@@ -218,15 +218,21 @@ def first_screen(case: Path, size: tuple[int, int], quiet: float, ready: str, so
         term.close()
 
 
-def actions(case, runs, size, quiet, ready, sources, add, warm: float = 2.0) -> None:
+def actions(case, runs, size, quiet, ready, sources, add, warm=2.0, idle=False) -> None:
     """One app session through every action, `runs` samples each (about); the keys start
     once the screen has been still for `warm` seconds. Each key's CPU time is counted too
     (`CPU ms:` rows; the app's background read of the sessions, when still running, adds
-    to the keys pressed meanwhile: a larger `warm` keeps it out)."""
+    to the keys pressed meanwhile: `idle` waits for it to end)."""
     term = Terminal(command(case, sources), size)
     try:
         term.wait_for(ready)
         term.settle(term.started, warm)
+        if idle:  # until the app's background work is done (2 s with under 30 ms of CPU)
+            while time.perf_counter() - term.started < 180:
+                before = term.cpu()
+                time.sleep(2.0)
+                if term.cpu() - before < 0.03:
+                    break
         cpu = term.cpu()
 
         def timed(name: str, key: str) -> None:
@@ -270,6 +276,7 @@ def measure(
     quiet: float,
     variants: dict[str, Path | None],
     warm: float = 2.0,
+    idle: bool = False,
 ) -> dict[str, Samples]:
     """Figures per variant; with two variants their runs alternate (two rounds each), so a
     machine that gets busier halfway weighs on both alike."""
@@ -284,7 +291,7 @@ def measure(
 
             for _ in range(3 if rounds == 1 else 2 - round_):
                 first_screen(case, size, quiet, ready, sources, add)
-            actions(case, max(runs // rounds, 2), size, quiet, ready, sources, add, warm)
+            actions(case, max(runs // rounds, 2), size, quiet, ready, sources, add, warm, idle)
     return samples
 
 
@@ -327,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warm", type=float, default=2.0, help="stillness before the first key (s)"
     )
+    parser.add_argument(
+        "--idle", action="store_true", help="first keys once the app's background work is done"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     case = Path(args.case or f"/tmp/logonscope-term-{args.events}/case")
@@ -338,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     variants: dict[str, Path | None] = {"now": this}
     if args.compare:
         variants = {rev: checkout(rev) for rev in args.compare} | {"now": this}
-    samples = measure(case, args.runs, (width, height), args.quiet, variants, args.warm)
+    samples = measure(case, args.runs, (width, height), args.quiet, variants, args.warm, args.idle)
 
     print(
         f"case {case}: {size['events']:,} events, {size['sessions']:,} sessions, "
