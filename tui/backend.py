@@ -254,7 +254,7 @@ class Backend:
                 from logonscope.storage.identity import user_key
 
                 rows = held.rows_of(user if user in (held.bounds or {}) else user_key(user))
-            if rows is None:
+            if rows is None or held is None:
                 return self.queries.sessions(con, filters)
             con.register("_ls_held", rows)
             ordered = user is not None and held.ordered  # one user's slice
