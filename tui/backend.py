@@ -116,10 +116,10 @@ class Backend:
             if rows <= HOLD_MAX_ROWS and hasattr(self.queries, "held_sessions"):
                 table = self.run("hold", self.queries.held_sessions)
                 self.held = HeldSessions(_as_table(table))
-            for state in then:
-                self.users(state)
-                self.user_ips(state, None)
-                self.sessions(state, None)
+            for state in then:  # on the hold's own database: the panes' locks stay free
+                self.users(state, group="hold")
+                self.user_ips(state, None, group="hold")
+                self.sessions(state, None, group="hold")
         except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
             pass
 
@@ -214,12 +214,12 @@ class Backend:
 
     # --- the reads, each called from a worker of the named group ------------------------
 
-    def users(self, state: FilterState) -> pa.Table:
-        return self.cached(
-            "users", state, lambda: self.run("users", self.queries.users, self.filters(state))
-        )
+    def users(self, state: FilterState, group: str = "users") -> pa.Table:
+        """`group`: the worker group whose connection runs the query (see `run`)."""
+        query = self.queries.users
+        return self.cached("users", state, lambda: self.run(group, query, self.filters(state)))
 
-    def user_ips(self, state: FilterState, user: str | None) -> pa.Table:
+    def user_ips(self, state: FilterState, user: str | None, group: str = "ips") -> pa.Table:
         """One user's rows of the filter state's User+IP summary: the summary is computed
         once per state (rarity is case-wide anyway), each user is then a filter of it."""
 
@@ -227,7 +227,7 @@ class Backend:
             everyone = self.cached(
                 "ips_all",
                 state,
-                lambda: self.run("ips", self.queries.user_ips, self.filters(state)),
+                lambda: self.run(group, self.queries.user_ips, self.filters(state)),
             )
             return self.queries.of_user(everyone, user)
 
@@ -235,12 +235,17 @@ class Backend:
             return self.cached(
                 "ips",
                 (state, user),
-                lambda: self.run("ips", self.queries.user_ips, self.filters(state, user=user)),
+                lambda: self.run(group, self.queries.user_ips, self.filters(state, user=user)),
             )
         return self.cached("ips", (state, user), of_user)
 
     def sessions(
-        self, state: FilterState, user: str | None, ip: Any = None, ip_set: bool = False
+        self,
+        state: FilterState,
+        user: str | None,
+        ip: Any = None,
+        ip_set: bool = False,
+        group: str = "sessions",
     ) -> pa.Table:
         selection: dict[str, Any] = {"user": user}
         if ip_set:
@@ -263,9 +268,7 @@ class Backend:
             finally:
                 con.unregister("_ls_held")
 
-        return self.cached(
-            "sessions", (state, user, ip, ip_set), lambda: self.run("sessions", query)
-        )
+        return self.cached("sessions", (state, user, ip, ip_set), lambda: self.run(group, query))
 
     def host_sessions(self, state: FilterState) -> pa.Table:
         """Every session of `state.host` under the other filters of `state` (the host
