@@ -23,13 +23,19 @@ def collapse_bursts(sessions_table: pa.Table, gap_s: int = BURST_GAP_S) -> pa.Ta
     n = sessions_table.num_rows
     if n == 0:
         return _with_bursts(sessions_table, None, None, None)
-    keys = ("host_key", "user_key", "src_ip")
-    rows = pa.array(range(n), pa.int64())
-    order = pc.sort_indices(
-        sessions_table.select([*keys, "start"]).append_column("_n", rows),
-        sort_keys=[(k, "ascending") for k in (*keys, "start", "_n")],
-    )
-    ordered = sessions_table.select([*keys, "start", "outcome", "session_id"]).take(order)
+    # One integer per (host, user, source): sorting and comparing it is much cheaper than
+    # the three strings. The sort is stable, so a group's rows with the same start (or, when
+    # the table is oldest first as `sessions` gives it, all of them) keep the table's order.
+    group = _group_codes(sessions_table, ("host_key", "user_key", "src_ip"))
+    first = sessions_table.column("start")
+    sort_keys = [("g", "ascending")]
+    if (
+        first.null_count
+        or not pc.all(pc.greater_equal(first.slice(1), first.slice(0, n - 1))).as_py()
+    ):
+        sort_keys.append(("s", "ascending"))
+    order = pc.sort_indices(pa.table({"g": group, "s": first}), sort_keys=sort_keys)
+    ordered = sessions_table.select(["start", "outcome", "session_id"]).take(order)
     failed = pc.fill_null(pc.equal(ordered.column("outcome"), "failure"), False)
     start = _micros(ordered.column("start"))
     step = pc.subtract(start.slice(1), start.slice(0, n - 1))
@@ -37,10 +43,8 @@ def collapse_bursts(sessions_table: pa.Table, gap_s: int = BURST_GAP_S) -> pa.Ta
         pc.and_(failed.slice(1), failed.slice(0, n - 1)),
         pc.less_equal(step, gap_s * 1_000_000) if gap_s >= 0 else pa.repeat(False, n - 1),
     )
-    for key in keys:  # the same source, user and host (two nulls are the same)
-        a, b = ordered.column(key).slice(1), ordered.column(key).slice(0, n - 1)
-        equal = pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
-        joined = pc.and_(joined, pc.fill_null(equal, False))
+    grouped = pc.take(group, order)  # the same source, user and host
+    joined = pc.and_(joined, pc.equal(grouped.slice(1), grouped.slice(0, n - 1)))
     joined = pa.concat_arrays([pa.array([False]), _array(joined)])
     firsts = pc.indices_nonzero(pc.invert(joined))  # each group's first row, sorted order
     bounds = pa.concat_arrays([firsts, pa.array([n], pa.uint64())])
@@ -57,6 +61,20 @@ def collapse_bursts(sessions_table: pa.Table, gap_s: int = BURST_GAP_S) -> pa.Ta
     back = pc.sort_indices(original)
     kept = sessions_table.take(pc.take(original, back))
     return _with_bursts(kept, pc.take(ends, back), pc.take(attempts, back), pc.take(ids, back))
+
+
+def _group_codes(table: pa.Table, keys: tuple[str, ...]) -> pa.Array:
+    """One int64 per row, equal exactly when every key column is (two nulls are the same)."""
+    code: Any = None
+    for key in keys:
+        encoded = pc.dictionary_encode(_array(table.column(key)), null_encoding="encode")
+        part = pc.cast(encoded.indices, pa.int64())
+        if code is None:
+            code = part
+            continue
+        code = pc.add(pc.multiply(code, len(encoded.dictionary)), part)
+        code = pc.cast(pc.dictionary_encode(code).indices, pa.int64())  # dense: no overflow
+    return code
 
 
 def _array(value: Any) -> pa.Array:

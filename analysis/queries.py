@@ -113,18 +113,30 @@ def _filtered(con: duckdb.DuckDBPyConnection, filters: Filters) -> None:
 
 
 def sessions(
-    con: duckdb.DuckDBPyConnection, filters: Filters | None = None, relation: str = "sessions"
+    con: duckdb.DuckDBPyConnection,
+    filters: Filters | None = None,
+    relation: str = "sessions",
+    held: bool = False,
+    ordered: bool = False,
 ) -> pa.Table:
     """Sessions matching `filters`, oldest first. `relation`: where to read them, `sessions`
     or a subset of its rows the caller registered (one user's rows held in memory: the same
-    conditions then scan thousands of rows instead of the case)."""
+    conditions then scan thousands of rows instead of the case). `held`: those rows come
+    from `held_sessions` (their kind already resolved); `ordered`: they are oldest first
+    already (one user's slice of them), so a filter keeps them so and no sort is needed,
+    the larger part of the query for a user with 100k sessions."""
     cond, params = where(resolved(con, filters or Filters()))
+    columns = "*" if held else f"* REPLACE ({views.KIND} AS logon_kind)"
+    order = "" if ordered else " ORDER BY start, host_key, session_id"
     return con.sql(
-        f"SELECT * REPLACE ({views.KIND} AS logon_kind) FROM {views.checked(relation)}"
-        f" WHERE {cond}"
-        " ORDER BY start, host_key, session_id",
-        params=params,
+        f"SELECT {columns} FROM {views.checked(relation)} WHERE {cond}{order}", params=params
     ).to_arrow_table()
+
+
+def held_sessions(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Every session as `sessions` gives it (kind resolved), in the stored order: by user,
+    then oldest first (unsorted here: the caller checks the order it relies on)."""
+    return con.sql(f"SELECT * REPLACE ({views.KIND} AS logon_kind) FROM sessions").to_arrow_table()
 
 
 # Derived tables built over the sessions a filter state without conditions sees (DESIGN 2):

@@ -14,6 +14,9 @@ address: the sessions of that address) and back (Esc); Tab; sort (`o` opens the 
 picker, Enter reverses the Sessions order); filter (`x`, failures only on and off); all
 sessions of the case (`s`, then Esc). First screen: from starting the process to the Users
 rows on screen, and to the whole first screen settled (every pane loaded), three starts.
+The `CPU s` rows are the app's CPU time (all threads; milliseconds in the `ms` columns)
+until the first screen settled, and for all the keys of one run: a figure the machine's
+load hardly moves, to compare versions on a busy machine.
 
 The case (`bulk` scenario, N events over max(4, N/100k) hosts, seed 1) is generated with
 `logonscope generate` and ingested once into /tmp/logonscope-term-<N>/ and reused; `--case`
@@ -150,6 +153,25 @@ class Terminal:
         self.send(key)
         return self.settle(sent, quiet, before)
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system, every thread) the app has used so far: unlike wall
+        times, hardly changed by what else runs on the machine."""
+        pane = subprocess.run(
+            [*TMUX, "display", "-p", "-t", self.name, "#{pane_pid}"], capture_output=True, text=True
+        ).stdout.strip()
+        pids = [pane] if pane else []
+        total = 0.0
+        while pids:  # the pane's process and its children (a shell may run the app)
+            pid = pids.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except (OSError, IndexError, ValueError):
+                continue
+            pids.extend(children)
+        return total
+
     def close(self) -> None:
         subprocess.run([*TMUX, "kill-session", "-t", self.name], capture_output=True)
 
@@ -190,19 +212,34 @@ def first_screen(case: Path, size: tuple[int, int], quiet: float, ready: str, so
         _, settled = term.settle(term.started, quiet, still_from=term.started + shown)
         add("first screen: Users rows", (shown, shown))
         add("first screen: settled", (shown, max(settled, shown)))
+        cpu = term.cpu()
+        add("CPU s: first screen settled", (cpu, cpu))
     finally:
         term.close()
 
 
-def actions(case, runs, size, quiet, ready, sources, add) -> None:
-    """One app session through every action, `runs` samples each (about)."""
+def actions(case, runs, size, quiet, ready, sources, add, warm=2.0, idle=False) -> None:
+    """One app session through every action, `runs` samples each (about); the keys start
+    once the screen has been still for `warm` seconds. Each key's CPU time is counted too
+    (`CPU ms:` rows; the app's background read of the sessions, when still running, adds
+    to the keys pressed meanwhile: `idle` waits for it to end)."""
     term = Terminal(command(case, sources), size)
     try:
         term.wait_for(ready)
-        term.settle(term.started, 2.0)
+        term.settle(term.started, warm)
+        if idle:  # until the app's background work is done (2 s with under 30 ms of CPU)
+            while time.perf_counter() - term.started < 180:
+                before = term.cpu()
+                time.sleep(2.0)
+                if term.cpu() - before < 0.03:
+                    break
+        cpu = term.cpu()
 
         def timed(name: str, key: str) -> None:
+            before = term.cpu()
             add(name, term.key(key, quiet))
+            used = term.cpu() - before
+            add(f"CPU ms: {name}", (used, used))
 
         half = max(runs // 2, 1)
         for key in ["Down"] * half + ["Up"] * half:
@@ -226,12 +263,20 @@ def actions(case, runs, size, quiet, ready, sources, add) -> None:
         for _ in range(half):
             timed("all sessions: s", "s")
             timed("back: Esc", "Escape")
+        used = term.cpu() - cpu
+        add("CPU s: every key above, one app", (used, used))
     finally:
         term.close()
 
 
 def measure(
-    case: Path, runs: int, size: tuple[int, int], quiet: float, variants: dict[str, Path | None]
+    case: Path,
+    runs: int,
+    size: tuple[int, int],
+    quiet: float,
+    variants: dict[str, Path | None],
+    warm: float = 2.0,
+    idle: bool = False,
 ) -> dict[str, Samples]:
     """Figures per variant; with two variants their runs alternate (two rounds each), so a
     machine that gets busier halfway weighs on both alike."""
@@ -246,7 +291,7 @@ def measure(
 
             for _ in range(3 if rounds == 1 else 2 - round_):
                 first_screen(case, size, quiet, ready, sources, add)
-            actions(case, max(runs // rounds, 2), size, quiet, ready, sources, add)
+            actions(case, max(runs // rounds, 2), size, quiet, ready, sources, add, warm, idle)
     return samples
 
 
@@ -286,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--this", metavar="REV", help="measure the code at git REV instead of the working tree"
     )
+    parser.add_argument(
+        "--warm", type=float, default=2.0, help="stillness before the first key (s)"
+    )
+    parser.add_argument(
+        "--idle", action="store_true", help="first keys once the app's background work is done"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     case = Path(args.case or f"/tmp/logonscope-term-{args.events}/case")
@@ -297,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     variants: dict[str, Path | None] = {"now": this}
     if args.compare:
         variants = {rev: checkout(rev) for rev in args.compare} | {"now": this}
-    samples = measure(case, args.runs, (width, height), args.quiet, variants)
+    samples = measure(case, args.runs, (width, height), args.quiet, variants, args.warm, args.idle)
 
     print(
         f"case {case}: {size['events']:,} events, {size['sessions']:,} sessions, "

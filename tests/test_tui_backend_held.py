@@ -27,6 +27,7 @@ def test_held_sessions_answer_like_the_case(case: Path) -> None:
     plain, held = Backend(case), Backend(case)
     held._hold(())
     assert held.held is not None and held.held.bounds, "the sessions are stored by user"
+    assert held.held.ordered, "each user oldest first as stored: slices read without a sort"
     try:
         users = plain.users(FilterState(show_system=True)).column("user_key").to_pylist()
         assert len(users) > 3

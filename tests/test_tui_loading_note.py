@@ -35,14 +35,14 @@ def slow_sessions(delay: float) -> types.ModuleType:
 
 @async_test
 async def test_a_slow_sessions_query_shows_loading_until_its_rows_come(case: Path) -> None:
-    app = make_app(case, label="demo", queries=slow_sessions(0.6))
+    app = make_app(case, label="demo", queries=slow_sessions(LOADING_NOTE_DELAY + 0.6))
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         sessions = app.screen.pane("sessions")
         before = sessions.shaped
         await pilot.press("down")  # the next user: their sessions load (slowly)
         seen = False
-        deadline = time.monotonic() + 0.55
+        deadline = time.monotonic() + LOADING_NOTE_DELAY + 0.55
         while time.monotonic() < deadline and not seen:
             await asyncio.sleep(LOADING_NOTE_DELAY / 3)
             seen = "loading…" in str(sessions.border_subtitle)

@@ -21,8 +21,8 @@ from types import ModuleType
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from logonscope.tui.held import HeldSessions
 from logonscope.tui.tables import visible
 
 
@@ -84,27 +84,6 @@ OWN_DATABASE = frozenset({"hold"})  # its scan of every session: not on the pane
 HOLD_MAX_ROWS = 3_000_000
 
 
-class HeldSessions:
-    """The case's sessions in memory, with where each user's rows start and end."""
-
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-        self.bounds: dict[Any, tuple[int, int]] | None = None  # None: not grouped by user
-        if table.num_rows and "user_key" in table.column_names:
-            runs = pc.run_end_encode(table.column("user_key").combine_chunks())
-            values, ends = runs.values.to_pylist(), runs.run_ends.to_pylist()
-            if len(set(values)) == len(values):  # each user one run: stored by user
-                starts = [0, *ends[:-1]]
-                self.bounds = {v: (a, e - a) for v, a, e in zip(values, starts, ends, strict=True)}
-
-    def rows_of(self, user: Any) -> pa.Table | None:
-        """The rows whose user_key is `user` (a slice, no copy); None: cannot tell."""
-        if self.bounds is None:
-            return None
-        start, length = self.bounds.get(user, (0, 0))
-        return self.table.slice(start, length)
-
-
 class Backend:
     """Queries over one case folder; `queries` can be swapped (tests, benchmarks)."""
 
@@ -134,15 +113,13 @@ class Backend:
             rows = self.run(
                 "hold", lambda con: con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
             )
-            if rows <= HOLD_MAX_ROWS:
-                table = self.run(
-                    "hold", lambda con: con.sql("SELECT * FROM sessions").to_arrow_table()
-                )
+            if rows <= HOLD_MAX_ROWS and hasattr(self.queries, "held_sessions"):
+                table = self.run("hold", self.queries.held_sessions)
                 self.held = HeldSessions(_as_table(table))
-            for state in then:
-                self.users(state)
-                self.user_ips(state, None)
-                self.sessions(state, None)
+            for state in then:  # on the hold's own database: the panes' locks stay free
+                self.users(state, group="hold")
+                self.user_ips(state, None, group="hold")
+                self.sessions(state, None, group="hold")
         except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
             pass
 
@@ -199,7 +176,8 @@ class Backend:
             from logonscope.storage.case import connect, cursor
 
             if group in OWN_DATABASE:
-                con = connect(self.case_dir, share=2)
+                # one thread: the other core stays with the panes' queries and the screen
+                con = connect(self.case_dir, share=2, threads=1)
             else:
                 with self._base_guard:
                     if self._base is None:
@@ -236,12 +214,12 @@ class Backend:
 
     # --- the reads, each called from a worker of the named group ------------------------
 
-    def users(self, state: FilterState) -> pa.Table:
-        return self.cached(
-            "users", state, lambda: self.run("users", self.queries.users, self.filters(state))
-        )
+    def users(self, state: FilterState, group: str = "users") -> pa.Table:
+        """`group`: the worker group whose connection runs the query (see `run`)."""
+        query = self.queries.users
+        return self.cached("users", state, lambda: self.run(group, query, self.filters(state)))
 
-    def user_ips(self, state: FilterState, user: str | None) -> pa.Table:
+    def user_ips(self, state: FilterState, user: str | None, group: str = "ips") -> pa.Table:
         """One user's rows of the filter state's User+IP summary: the summary is computed
         once per state (rarity is case-wide anyway), each user is then a filter of it."""
 
@@ -249,7 +227,7 @@ class Backend:
             everyone = self.cached(
                 "ips_all",
                 state,
-                lambda: self.run("ips", self.queries.user_ips, self.filters(state)),
+                lambda: self.run(group, self.queries.user_ips, self.filters(state)),
             )
             return self.queries.of_user(everyone, user)
 
@@ -257,12 +235,17 @@ class Backend:
             return self.cached(
                 "ips",
                 (state, user),
-                lambda: self.run("ips", self.queries.user_ips, self.filters(state, user=user)),
+                lambda: self.run(group, self.queries.user_ips, self.filters(state, user=user)),
             )
         return self.cached("ips", (state, user), of_user)
 
     def sessions(
-        self, state: FilterState, user: str | None, ip: Any = None, ip_set: bool = False
+        self,
+        state: FilterState,
+        user: str | None,
+        ip: Any = None,
+        ip_set: bool = False,
+        group: str = "sessions",
     ) -> pa.Table:
         selection: dict[str, Any] = {"user": user}
         if ip_set:
@@ -276,17 +259,16 @@ class Backend:
                 from logonscope.storage.identity import user_key
 
                 rows = held.rows_of(user if user in (held.bounds or {}) else user_key(user))
-            if rows is None:
+            if rows is None or held is None:
                 return self.queries.sessions(con, filters)
             con.register("_ls_held", rows)
+            ordered = user is not None and held.ordered  # one user's slice
             try:
-                return self.queries.sessions(con, filters, "_ls_held")
+                return self.queries.sessions(con, filters, "_ls_held", held=True, ordered=ordered)
             finally:
                 con.unregister("_ls_held")
 
-        return self.cached(
-            "sessions", (state, user, ip, ip_set), lambda: self.run("sessions", query)
-        )
+        return self.cached("sessions", (state, user, ip, ip_set), lambda: self.run(group, query))
 
     def host_sessions(self, state: FilterState) -> pa.Table:
         """Every session of `state.host` under the other filters of `state` (the host

@@ -8,7 +8,9 @@ worker can read one while the responder is changing it.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +44,8 @@ class PaneJob:
     ) -> Loaded:
         """`table` shaped for the pane (and its timeline histogram, of `counted` when given:
         every attempt of a burst counts), as a message."""
-        shaped = prepare(self.spec.apply(table))
+        counted = (table if counted is None else counted) if timeline else None
+        shaped, drawn = _shaped(self.pane, self.spec, table, counted)
         return Loaded(
             self.pane,
             self.token,
@@ -50,10 +53,36 @@ class PaneJob:
             shaped,
             self.context,
             self.select,
-            histogram(table if counted is None else counted) if timeline else None,
+            drawn,
             seconds=time.perf_counter() - started,
             spec=self.spec,
         )
+
+
+# Recent shapings by (pane, spec, table): the Backend hands back the same table for a repeated
+# query, so going back (Esc) or to a user seen before reshapes nothing (100k rows: ~50 ms).
+_SHAPED: OrderedDict[tuple, tuple[pa.Table, Any, Shaped, Any]] = OrderedDict()
+_SHAPED_MAX = 16
+_SHAPED_LOCK = threading.Lock()
+
+
+def _shaped(
+    pane: str, spec: ShapeSpec, table: pa.Table, counted: pa.Table | None
+) -> tuple[Shaped, Any]:
+    """(`table` shaped by `spec`, the histogram of `counted` or None), remembered."""
+    key = (pane, spec, id(table), id(counted))
+    with _SHAPED_LOCK:
+        hit = _SHAPED.get(key)
+        if hit is not None and hit[0] is table and hit[1] is counted:
+            _SHAPED.move_to_end(key)
+            return hit[2], hit[3]
+    shaped = prepare(spec.apply(table))
+    drawn = histogram(counted) if counted is not None else None
+    with _SHAPED_LOCK:
+        _SHAPED[key] = (table, counted, shaped, drawn)
+        while len(_SHAPED) > _SHAPED_MAX:
+            _SHAPED.popitem(last=False)
+    return shaped, drawn
 
 
 @dataclass(frozen=True)

@@ -100,10 +100,10 @@ class MainScreen(DrillDownScreen):
     def on_mount(self) -> None:
         self._layout(self.size.width, self.size.height)
         self._status()
-        self.load_facets()
         # Users first and alone: the first user's highlight loads User+IP and Sessions (a
         # case-wide Sessions list loaded now would be thrown away, after competing with the
-        # first paint); on_loaded covers a case without users.
+        # first paint; the filters' facets come once Users is up); on_loaded covers a case
+        # without users.
         self.load_users()
         self.pane("users").focus_table()
 

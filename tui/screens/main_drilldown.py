@@ -83,7 +83,9 @@ class DrillDownScreen(LoadingScreen):
         sid = self.pane("sessions").row_id(message.session)
         self.nav = replace(self.nav, session_id=sid)
         ready, self._detail_ready = self._detail_ready, None
-        if sid is None or sid != ready:  # else its detail came with the list, shown already
+        if sid is not None and (sid == ready or sid == self.detail_up()):
+            self.cancel_preview("sessions")  # its detail is up (or came with the list)
+        else:
             self.preview("sessions", lambda: self.load_detail(self.nav.session_id))
         self._status()  # the breadcrumb names the session the detail shows, or none
 

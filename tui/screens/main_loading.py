@@ -47,7 +47,7 @@ PREVIEW_DELAY = 0.06
 # The list panes whose results are drawn together, in this order, when several are coming.
 BATCHED = ("users", "ips", "sessions")
 # How long a result waits for the others of its key before it is drawn alone (seconds).
-HOLD_S = 0.15
+HOLD_S = 0.3
 # A result this small (rows) is reshaped on the UI thread when its pane changed meanwhile.
 SMALL = 2_000
 
@@ -67,15 +67,14 @@ class LoadingScreen(PanesScreen):
         self._held: dict[str, Loaded] = {}  # results waiting for the others of their key
         self._hold_timer: Timer | None = None
         self._detail_ready: str | None = None  # a session whose detail came with Sessions
+        self._detail_applied = 0  # the token of the detail on screen
 
     def preview(self, cursor: str, load: Callable[[], None]) -> None:
         """Run `load` (what follows `cursor`) now, or once the cursor rests if it is moving."""
         now = time.monotonic()
         last = self._moved.get(cursor, float("-inf"))
         self._moved[cursor] = now
-        pending = self._previews.pop(cursor, None)
-        if pending is not None:
-            pending.stop()
+        self.cancel_preview(cursor)
         if now - last > PREVIEW_DELAY:
             load()
             return
@@ -85,6 +84,17 @@ class LoadingScreen(PanesScreen):
             load()
 
         self._previews[cursor] = self.set_timer(PREVIEW_DELAY, rested)
+
+    def detail_up(self) -> str | None:
+        """The session whose detail is on screen, with no newer detail on its way."""
+        if self.tokens.get("detail", 0) != self._detail_applied:
+            return None
+        return self.pane("detail").session_id
+
+    def cancel_preview(self, cursor: str) -> None:
+        pending = self._previews.pop(cursor, None)
+        if pending is not None:
+            pending.stop()
 
     @property
     def previews_pending(self) -> bool:
@@ -320,9 +330,13 @@ class LoadingScreen(PanesScreen):
                 select=message.select,
                 focus=self._may_focus() and message.pane == self.nav.pane,
             )
-            if message.pane == "users" and self.backend.held is None and not self._holding:
-                self._holding = True  # first screen up: read the sessions in, in the background
-                self.backend.hold_sessions(then=(self.filters, FilterState(outcomes=("failure",))))
+            if message.pane == "users" and not self._holding:
+                # first screen up: now what the filters offer, and the sessions read in
+                self._holding = True
+                self.load_facets()
+                if self.backend.held is None:
+                    then = (self.filters, FilterState(outcomes=("failure",)))
+                    self.backend.hold_sessions(then=then)
             if (
                 message.pane == "users"
                 and "sessions" not in self.tokens
@@ -360,6 +374,7 @@ class LoadingScreen(PanesScreen):
         detail.show_detail(
             message.detail, message.shaped, focus=self._may_focus() and self.nav.pane == "detail"
         )
+        self._detail_applied = message.token
         for name, spec in message.specs:
             self._reshape_if_changed(detail.query_one(f"#{name}-table", TablePane), spec)
         self.timings["detail"] = message.seconds

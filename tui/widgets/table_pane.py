@@ -27,7 +27,7 @@ from logonscope.tui.widgets.grid import ArrowBackend, DataTable, Grid
 # A pane says "loading…" only when its result takes longer than this (seconds): a result
 # that comes sooner is drawn in the same frame as its title, not one frame after a note
 # that was about to go (each such frame redrew most of the screen).
-LOADING_NOTE_DELAY = 0.15
+LOADING_NOTE_DELAY = 0.3
 
 
 class TablePane(FocusBorder, Vertical):

@@ -1,0 +1,60 @@
+"""The case's sessions held in memory by the app (`Backend.hold_sessions`): stored by user, so
+one user's sessions are one slice, and, when each user's rows are oldest first as stored,
+a slice that needs no sort either."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+class HeldSessions:
+    """The case's sessions in memory, with where each user's rows start and end."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.bounds: dict[Any, tuple[int, int]] | None = None  # None: not grouped by user
+        self.ordered = False  # each user's rows oldest first, as `sessions` orders them
+        if table.num_rows and "user_key" in table.column_names:
+            runs = pc.run_end_encode(table.column("user_key").combine_chunks())
+            values, ends = runs.values.to_pylist(), runs.run_ends.to_pylist()
+            if len(set(values)) == len(values):  # each user one run: stored by user
+                starts = [0, *ends[:-1]]
+                self.bounds = {v: (a, e - a) for v, a, e in zip(values, starts, ends, strict=True)}
+                self.ordered = _oldest_first_per_user(table)
+
+    def rows_of(self, user: Any) -> pa.Table | None:
+        """The rows whose user_key is `user` (a slice, no copy); None: cannot tell."""
+        if self.bounds is None:
+            return None
+        start, length = self.bounds.get(user, (0, 0))
+        return self.table.slice(start, length)
+
+
+def _oldest_first_per_user(table: pa.Table) -> bool:
+    """Whether each user's rows (adjacent, see `HeldSessions`) are in the order `sessions`
+    gives them (start, host_key, session_id): then a user's slice needs no sort. A null
+    in those columns: cannot tell cheaply, so no."""
+    n = table.num_rows
+    keys = [table.column(name) for name in ("start", "host_key", "session_id")]
+    if n < 2 or any(column.null_count for column in keys):
+        return n < 2
+
+    def pair(column: Any) -> tuple[Any, Any]:
+        return column.slice(0, n - 1), column.slice(1)
+
+    a, b = pair(table.column("user_key"))
+    same_user = pc.fill_null(
+        pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b))), False
+    )
+    (s0, s1), (h0, h1), (i0, i1) = (pair(column) for column in keys)
+    in_order = pc.or_(
+        pc.less(s0, s1),
+        pc.and_(
+            pc.equal(s0, s1),
+            pc.or_(pc.less(h0, h1), pc.and_(pc.equal(h0, h1), pc.less_equal(i0, i1))),
+        ),
+    )
+    return bool(pc.all(pc.or_(pc.invert(same_user), in_order)).as_py())
