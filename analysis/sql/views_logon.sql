@@ -41,8 +41,9 @@ agg AS (
     FROM m GROUP BY opener),
 ids AS (SELECT opener, list(session_id ORDER BY session_id) AS session_ids
         FROM sid GROUP BY opener),
-sys AS (
-    -- the system rule once per distinct account (it normalises the user name)
+sys AS MATERIALIZED (
+    -- the system rule once per distinct account (it normalises the user name; MATERIALIZED:
+    -- else the optimizer runs it on every row, above the join)
     SELECT user_raw, logon_type, target_sid,
            ls_is_system(user_raw, logon_type, target_sid) AS system
     FROM (SELECT DISTINCT e.user_raw, e.logon_type, e.target_sid
