@@ -27,7 +27,7 @@ SELECT *, sum(brk) OVER (PARTITION BY host_key, boot, lsid ORDER BY t, eid
                          ROWS UNBOUNDED PRECEDING) AS seg
 FROM y;
 
-CREATE OR REPLACE TEMP TABLE _ls_vd AS
+CREATE OR REPLACE TEMP VIEW _ls_vd AS
 WITH m AS (
     SELECT v.*, h.evidence_sha256 FROM _ls_vd_ev v JOIN _ls_sha h ON h.sha_h = v.sha_h),
 sid AS (

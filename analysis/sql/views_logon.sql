@@ -20,7 +20,7 @@ FROM _ls_vl_open o JOIN _ls_e e
 WHERE NOT o.shared AND e.src = 'sec'
   AND e.kind IN ('logon', 'logoff', 'privileges', 'reconnect', 'disconnect', 'lock', 'unlock');
 
-CREATE OR REPLACE TEMP TABLE _ls_vl AS
+CREATE OR REPLACE TEMP VIEW _ls_vl AS
 WITH m AS (
     SELECT DISTINCT m.opener, o.ot, e.eid, e.t, e.tw, e.kind, e.record_id, e.event_id, e.src,
            h.evidence_sha256
