@@ -381,6 +381,8 @@ def attribute_into(
     if with_imported:
         con.execute(_imported_sql(host_map))
     corrected = _has_tables(con, "_ls_chgx", "_ls_erab", "_ls_s0", "_ls_sha")
+    # no era (no clock change on these hosts): the corrected times are the written ones
+    corrected = corrected and bool(con.execute("SELECT count(*) FROM _ls_erab").fetchall()[0][0])
     if corrected:
         con.execute(_CORRECTED_SQL)
     con.execute(_SESSIONS_SQL.format(sessions=sessions))
