@@ -195,8 +195,9 @@ def _catalogue_sql(sources: str) -> str:
           AND NOT EXISTS (SELECT 1 FROM {sources} ss
                           WHERE ss.evidence_sha256 = e.evidence_sha256
                             AND ss.record_id = e.record_id)),
-    -- the identity rules once per distinct account (they normalise strings)
-    who AS (
+    -- the identity rules once per distinct account (they normalise strings); MATERIALIZED:
+    -- else the optimizer moves them above the join and runs them on every row
+    who AS MATERIALIZED (
         SELECT subject_user, subject_sid,
                CASE WHEN NOT ls_is_system(subject_user, NULL, subject_sid)
                     THEN ls_user_key(subject_user) END AS uk
@@ -380,6 +381,8 @@ def attribute_into(
     if with_imported:
         con.execute(_imported_sql(host_map))
     corrected = _has_tables(con, "_ls_chgx", "_ls_erab", "_ls_s0", "_ls_sha")
+    # no era (no clock change on these hosts): the corrected times are the written ones
+    corrected = corrected and bool(con.execute("SELECT count(*) FROM _ls_erab").fetchall()[0][0])
     if corrected:
         con.execute(_CORRECTED_SQL)
     con.execute(_SESSIONS_SQL.format(sessions=sessions))

@@ -240,10 +240,10 @@ def correlate_task(
         )
         outputs["sessions"] = ("_ls_flagged", sessions_mod.SESSIONS_SCHEMA)
         for name, (relation, schema) in outputs.items():
-            case_folder.write_relation(
+            case_folder.write_part(
+                con,
+                f"SELECT {_columns(schema)} FROM {relation}",
                 prefix.with_name(f"{prefix.name}-{name}.parquet"),
-                con.sql(f"SELECT {_columns(schema)} FROM {relation}"),
-                schema,
                 compression=PART_COMPRESSION,
             )
     finally:

@@ -155,8 +155,9 @@ def install() -> None:
     _around(build_parts, "assemble", "assembly")
     _around(views, "build_views", "assembly summaries")
     _around(case, "write_table_atomic", "parquet write")
-    if hasattr(case, "write_relation"):
-        _around(case, "write_relation", "parquet write")
+    for name in ("write_relation", "write_part"):
+        if hasattr(case, name):
+            _around(case, name, "parquet write")
     _around(case, "write_derived_relation", "assembly write")
     _around(case, "write_derived", "assembly write")
     # a task starts by setting up its connection (before the first step names itself)

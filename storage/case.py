@@ -290,6 +290,30 @@ def write_relation(
         tmp.unlink(missing_ok=True)
 
 
+# What DuckDB's Parquet writer may compress a build's parts with.
+PART_CODECS = ("snappy", "zstd", "uncompressed")
+
+
+def write_part(
+    con: duckdb.DuckDBPyConnection, select_sql: str, path: Path, compression: str = "snappy"
+) -> None:
+    """Write the rows of `select_sql` (our own SQL) to `path` with DuckDB's own Parquet writer:
+    a build's part, read back only by DuckDB, so no Arrow round trip and no cast. Renamed
+    into place when complete (a task that dies leaves no half part), not fsynced: parts live
+    only as long as their build."""
+    if compression not in PART_CODECS:
+        raise ValueError(f"bad part compression {compression!r}")
+    tmp = _tmp_name(path)
+    try:
+        target = str(tmp).replace("'", "''")
+        con.execute(
+            f"COPY ({select_sql}) TO '{target}' (FORMAT parquet, COMPRESSION {compression})"
+        )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_table_atomic(path: Path, table: pa.Table) -> None:
     tmp = _tmp_name(path)
     try:

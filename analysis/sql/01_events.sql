@@ -33,7 +33,9 @@ SELECT eid, sha_h, record_id, t, t AS tw, host, host_key, event_id, src, kind, r
             THEN upper(activity_id) END AS act,
        CASE WHEN kind IN ('boot', 'shutdown') THEN kind END AS marker
 FROM (
-    SELECT e.* EXCLUDE (host_key),
+    -- `data` (each event's JSON, the widest column) is read only for the events whose fields
+    -- come from it: RdpCoreTS 140 and 104 (a scan of their own, below) and the RD Gateway's
+    SELECT e.* EXCLUDE (host_key, data), CAST(NULL AS VARCHAR) AS data,
            (f.fid << 40) + (e.record_id & 1099511627775) AS eid, f.sha_h,
            epoch_us(e.time) AS t,
            coalesce(e.host_key, ls_host_key(e.host)) AS host_key,
@@ -43,10 +45,19 @@ FROM (
      AND (k.provider IS NULL OR k.provider = e.provider)
     -- the integer test first: most rows of a case fail it without a string comparison
     WHERE e.event_id IN $relevant_ids AND k.src <> 'gw'
+      AND NOT (k.src = 'rdp' AND e.event_id IN (104, 140))
+    UNION ALL
+    SELECT e.* EXCLUDE (host_key, data), e.data,
+           (f.fid << 40) + (e.record_id & 1099511627775), f.sha_h, epoch_us(e.time),
+           coalesce(e.host_key, ls_host_key(e.host)), k.src, k.kind, k.rnk, k.role
+    FROM $events e JOIN _ls_sha f ON f.sha_h = hash(e.evidence_sha256)
+    JOIN _ls_kinds k ON k.channel = e.channel AND k.event_id = e.event_id
+     AND (k.provider IS NULL OR k.provider = e.provider)
+    WHERE e.event_id IN (104, 140) AND k.src = 'rdp'
     UNION ALL
     -- RD Gateway events live on the gateway, not on the hosts whose sessions they explain:
     -- they come from every host (`$gateway_events`)
-    SELECT e.* EXCLUDE (host_key),
+    SELECT e.* EXCLUDE (host_key, data), e.data,
            (f.fid << 40) + (e.record_id & 1099511627775), f.sha_h, epoch_us(e.time),
            coalesce(e.host_key, ls_host_key(e.host)), k.src, k.kind, k.rnk, k.role
     FROM $gateway_events e JOIN _ls_sha f ON f.sha_h = hash(e.evidence_sha256)

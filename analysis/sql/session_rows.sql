@@ -1,4 +1,12 @@
 -- The sessions table (needs _ls_ipclass: address classes computed by storage.identity).
+-- The identity rules once per distinct account and failure code (they normalise strings);
+-- MATERIALIZED: else the optimizer moves them above the join and runs them on every row.
+WITH y AS MATERIALIZED (
+    SELECT "user", logon_type, sid, ls_is_system("user", logon_type, sid) AS system
+    FROM (SELECT DISTINCT "user", logon_type, sid FROM _ls_s)),
+f AS MATERIALIZED (
+    SELECT status, sub, ls_failure_text(status, sub) AS failure_reason
+    FROM (SELECT DISTINCT status, sub FROM _ls_s WHERE outcome = 'failure'))
 SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
        s.logon_type, ls_logon_kind(s.logon_type) AS logon_kind,
        s.src_ip, s.src_ip_source, c.ip_class AS src_ip_class, s.src_ip_zone,
@@ -16,13 +24,10 @@ SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
        k.clock_changes, FALSE AS tampered
 FROM _ls_s s
 LEFT JOIN _ls_ipclass c ON c.ip = s.src_ip
--- the identity rules once per distinct account and failure code (they normalise strings)
-JOIN (SELECT "user", logon_type, sid, ls_is_system("user", logon_type, sid) AS system
-      FROM (SELECT DISTINCT "user", logon_type, sid FROM _ls_s)) y
+JOIN y
   ON y."user" IS NOT DISTINCT FROM s."user" AND y.logon_type IS NOT DISTINCT FROM s.logon_type
  AND y.sid IS NOT DISTINCT FROM s.sid
-LEFT JOIN (SELECT status, sub, ls_failure_text(status, sub) AS failure_reason
-           FROM (SELECT DISTINCT status, sub FROM _ls_s WHERE outcome = 'failure')) f
+LEFT JOIN f
   ON f.status IS NOT DISTINCT FROM s.status AND f.sub IS NOT DISTINCT FROM s.sub
  AND s.outcome = 'failure'
 -- the changes a session spans, in words: old -> new time and the record that set it

@@ -20,7 +20,7 @@ FROM _ls_vl_open o JOIN _ls_e e
 WHERE NOT o.shared AND e.src = 'sec'
   AND e.kind IN ('logon', 'logoff', 'privileges', 'reconnect', 'disconnect', 'lock', 'unlock');
 
-CREATE OR REPLACE TEMP TABLE _ls_vl AS
+CREATE OR REPLACE TEMP VIEW _ls_vl AS
 WITH m AS (
     SELECT DISTINCT m.opener, o.ot, e.eid, e.t, e.tw, e.kind, e.record_id, e.event_id, e.src,
            h.evidence_sha256
@@ -41,8 +41,9 @@ agg AS (
     FROM m GROUP BY opener),
 ids AS (SELECT opener, list(session_id ORDER BY session_id) AS session_ids
         FROM sid GROUP BY opener),
-sys AS (
-    -- the system rule once per distinct account (it normalises the user name)
+sys AS MATERIALIZED (
+    -- the system rule once per distinct account (it normalises the user name; MATERIALIZED:
+    -- else the optimizer runs it on every row, above the join)
     SELECT user_raw, logon_type, target_sid,
            ls_is_system(user_raw, logon_type, target_sid) AS system
     FROM (SELECT DISTINCT e.user_raw, e.logon_type, e.target_sid
