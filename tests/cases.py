@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,10 @@ def truth_case(
 
     case = build_once(factory, "truth-sets", write)
     return evidence_of(case) / _set_name(*wanted), case
+
+
+def set_shas(con: Any, gen: Path) -> list[str]:
+    """The sha256 of every evidence file of the generated set in `gen` (a truth case holds
+    several sets; these files are one set's)."""
+    rows = con.execute("SELECT path, sha256 FROM evidence").fetchall()
+    return sorted({sha for path, sha in rows if Path(path).resolve().is_relative_to(gen.resolve())})

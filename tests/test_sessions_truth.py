@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from logonscope.storage.scenarios import SCENARIOS
-from tests.cases import truth_case
+from tests.cases import set_shas, truth_case
 
 SHUTDOWN = {
     ("System", 1074),
@@ -47,7 +47,7 @@ def compare(gen: Path, case: Path) -> list[Any]:
         for p, sha in con.execute("SELECT path, sha256 FROM evidence").fetchall()
     }
 
-    our_shas = {sha for path, sha in sha_of.items() if path.is_relative_to(gen.resolve())}
+    our_shas = set(set_shas(con, gen))
 
     def key(src: dict) -> tuple[str, int]:
         return sha_of[(gen / src["file"]).resolve()], src["record_id"]
