@@ -7,6 +7,7 @@ code under test; logon columns against values read by eye from the events themse
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -24,8 +25,10 @@ from tests.conftest import BELKASOFT, EVIDENCE, RDPAUTH, evidence, run_cli_inlin
 pytestmark = [pytest.mark.evidence, pytest.mark.xdist_group("ingest_real")]
 
 
+@functools.cache
 def _bare_records(path: Path) -> list[dict]:
-    """Every record `evtx` yields, decoded, skipping the ones it reports as errors."""
+    """Every record `evtx` yields, decoded, skipping the ones it reports as errors (read once
+    per file for the module: several tests walk every sample; callers only read the list)."""
     out = []
     records = evtx.PyEvtxParser(str(path)).records_json()
     while True:
