@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +88,72 @@ def scenario_case(
     name += f"-e{events}" if events is not None else ""
     case = build_once(factory, name, lambda out: generate(out, scenarios, None, events, seed))
     return evidence_of(case), case
+
+
+# The scenario sets the truth tests compare with their truth.json, generated apart (each in its
+# own folder with its own truth.json, its hosts' names prefixed `T<n>`) and ingested and built
+# as ONE case: a tiny build's cost is nearly all fixed, and sessions are per host, so each set's
+# sessions are those it has alone. Sets that other tests read whole (the demo, the renamed
+# host, the cleared log, the clock change, the system service) stay cases of their own
+# (`scenario_case`).
+_SEED_1 = (
+    "rdp-bruteforce",
+    "rdp-reconnect",
+    "console",
+    "lateral",
+    "reboot",
+    "noise",
+    "cached-unlock",
+    "reconnect-no-4778",
+    "rdp-no-lsm21",
+    "rdp-slow-logon",
+    "late-logoff",
+    "new-country",
+    "rdp-nla-140",
+    "rdp-gateway",
+)
+TRUTH_SETS: tuple[tuple[tuple[str, ...], int, int | None], ...] = (
+    *(((s,), 1, None) for s in _SEED_1),
+    *(
+        ((s,), seed, None)
+        for s in ("rdp-reconnect", "rdp-bruteforce", "console", "lateral")
+        for seed in (3, 4)
+    ),
+    (("bulk",), 2, 4000),
+    ((), 4, None),
+    ((), 7, None),
+)
+
+
+def _set_name(scenarios: tuple[str, ...], seed: int, events: int | None) -> str:
+    name = f"{'+'.join(scenarios) if scenarios else 'default'}-s{seed}"
+    return name + (f"-e{events}" if events is not None else "")
+
+
+def truth_case(
+    factory: pytest.TempPathFactory,
+    scenarios: list[str] | None,
+    seed: int,
+    events: int | None = None,
+) -> tuple[Path, Path]:
+    """(generated evidence of one set, built case): the shared case of every `TRUTH_SETS` set
+    (the evidence is that set's own folder), or the set's own case (`scenario_case`)."""
+    wanted = (tuple(scenarios or ()), seed, events)
+    if wanted not in TRUTH_SETS:
+        return scenario_case(factory, scenarios, seed, events)
+
+    def write(out: Path) -> None:
+        from logonscope.storage.scenarios import generate
+
+        for n, (names, s, e) in enumerate(TRUTH_SETS):
+            generate(out / _set_name(names, s, e), list(names), None, e, s, host_prefix=f"T{n}")
+
+    case = build_once(factory, "truth-sets", write)
+    return evidence_of(case) / _set_name(*wanted), case
+
+
+def set_shas(con: Any, gen: Path) -> list[str]:
+    """The sha256 of every evidence file of the generated set in `gen` (a truth case holds
+    several sets; these files are one set's)."""
+    rows = con.execute("SELECT path, sha256 FROM evidence").fetchall()
+    return sorted({sha for path, sha in rows if Path(path).resolve().is_relative_to(gen.resolve())})

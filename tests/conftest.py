@@ -59,6 +59,9 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
 LONGEST_FIRST = (
     "tests/test_executors.py",  # one Dask cluster for the module (xdist_group)
     "tests/test_ingest_real.py",  # every real sample ingested once for the module (xdist_group)
+    # builds the truth tests' shared case early (tests.cases.truth_case), while the other
+    # worker is busy: the rest of the truth tests then find it built instead of waiting
+    "tests/test_sessions_truth.py::test_bulk_scenario_equals_truth",
     "tests/test_sessions_cli.py::test_build_is_skipped_when_evidence_is_unchanged",
     "tests/test_scenarios.py::test_generate_a_multi_chunk_set_that_both_parsers",
     "tests/test_build_case.py",

@@ -53,7 +53,12 @@ def reference(fresh_case: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
 def cluster():
     # as DaskExecutor's own LocalCluster: a task whose worker dies twice is given up on, as
     # one that raises twice; a worker holds only the task it runs (a death blames no other)
-    with dask.config.set(executors.DASK_CONFIG):
+    # forkserver: a worker process (and one restarted after a kill) is forked from a server
+    # that imported distributed and the build once, instead of a fresh interpreter each time
+    forked = {**executors.DASK_CONFIG, "distributed.worker.multiprocessing-method": "forkserver"}
+    with dask.config.set(forked):
+        context = distributed.utils.get_mp_context()  # sets its own preload list first
+        context.set_forkserver_preload(["distributed", "logonscope.analysis.build_parts"])
         with distributed.LocalCluster(
             n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
         ) as running:

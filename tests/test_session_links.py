@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cases import set_shas
 from tests.test_sessions_truth import _generate_and_ingest, compare
 
 
@@ -16,11 +17,22 @@ def _built(factory: pytest.TempPathFactory, scenario: str):
     gen, case = _generate_and_ingest(factory, [scenario], seed=1)
     assert compare(gen, case) == []
     con = connect(case)
-    sessions = con.sql("SELECT * FROM sessions WHERE NOT system").to_arrow_table().to_pylist()
+    # the case holds other generated sets too: this set's sessions are those of its files
+    con.execute(
+        """CREATE TEMP TABLE mine AS SELECT DISTINCT session_id FROM session_sources
+           WHERE list_contains(?, evidence_sha256)""",
+        [set_shas(con, gen)],
+    )
+    sessions = (
+        con.sql("SELECT * FROM sessions WHERE NOT system AND session_id IN (FROM mine)")
+        .to_arrow_table()
+        .to_pylist()
+    )
     sources = (
         con.sql(
             """SELECT s.*, e.target_logon_id FROM session_sources s
-           JOIN events e USING (evidence_sha256, record_id)"""
+           JOIN events e USING (evidence_sha256, record_id)
+           WHERE s.session_id IN (FROM mine)"""
         )
         .to_arrow_table()
         .to_pylist()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cases import evidence_case
 from tests.conftest import BELKASOFT, RDPAUTH, evidence, run_cli_inline
 
 pytestmark = pytest.mark.evidence
@@ -19,12 +20,8 @@ pytestmark = pytest.mark.evidence
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from logonscope.storage.ingest import ingest
-
-    folder = evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent
-    root = tmp_path_factory.mktemp("cli") / "case"
-    ingest([folder], root, jobs=1)
-    return root
+    """The RDPAuth folder's case, shared with the other modules that only read it."""
+    return evidence_case(tmp_path_factory, "velociraptor", evidence(RDPAUTH))
 
 
 def _json(*args: str):

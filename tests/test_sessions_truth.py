@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from logonscope.storage.scenarios import SCENARIOS
-from tests.cases import scenario_case
+from tests.cases import set_shas, truth_case
 
 SHUTDOWN = {
     ("System", 1074),
@@ -46,6 +46,8 @@ def compare(gen: Path, case: Path) -> list[Any]:
         Path(p).resolve(): sha
         for p, sha in con.execute("SELECT path, sha256 FROM evidence").fetchall()
     }
+
+    our_shas = set(set_shas(con, gen))
 
     def key(src: dict) -> tuple[str, int]:
         return sha_of[(gen / src["file"]).resolve()], src["record_id"]
@@ -116,8 +118,17 @@ def compare(gen: Path, case: Path) -> list[Any]:
             diffs["shutdown source"] = (sorted(marks), sorted(shutdown_src.get(sid, set())))
         if diffs:
             problems.append(("differs", ts["key"], ts["host"], ts["user"], ts["start"], diffs))
+    # the case may hold other generated sets: a session is this set's when one of its sources
+    # is a file of this set (a session without sources belongs to no set, and is reported)
+    mine = {sid for sid, srcs in our_src.items() if any(sha in our_shas for sha, _ in srcs)}
+    mine |= {sid for sid, srcs in shutdown_src.items() if any(s in our_shas for s, _ in srcs)}
+    problems += [
+        ("no sources", o["host"], o["user"])
+        for sid, o in ours.items()
+        if sid not in our_src and sid not in shutdown_src
+    ]
     for sid, o in ours.items():
-        if sid not in matched:
+        if sid not in matched and sid in mine:
             problems.append(("not in truth", o["host"], o["user"], o["logon_type"], o["start"]))
     return problems
 
@@ -128,8 +139,9 @@ def _generate_and_ingest(
     seed: int,
     events: int | None = None,
 ) -> tuple[Path, Path]:
-    """(evidence, built case) of one scenario set, shared by every test that compares it."""
-    return scenario_case(factory, scenarios, seed, events)
+    """(evidence, built case) of one scenario set, shared by every test that compares it (the
+    case may hold other sets too, on hosts of their own: `tests.cases.truth_case`)."""
+    return truth_case(factory, scenarios, seed, events)
 
 
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "bulk"])

@@ -73,15 +73,22 @@ class _Run:
     """Shared state of one generation: hosts, users, the clock."""
 
     def __init__(
-        self, out: Path, seed: int, names: list[str], n_hosts: int, max_bytes: int
+        self,
+        out: Path,
+        seed: int,
+        names: list[str],
+        n_hosts: int,
+        max_bytes: int,
+        host_prefix: str = "",
     ) -> None:
         self.rng = random.Random(seed)
         self.truth = Truth(out, seed, names)
         self.hosts = []
         for i in range(n_hosts):
             short = HOST_NAMES[i] if i < len(HOST_NAMES) else f"WS{i:02d}"
-            rng = random.Random(f"{seed}:{short}")
-            self.hosts.append(Host(out, self.truth, short, DOMAIN, FQDN, rng, max_bytes))
+            rng = random.Random(f"{seed}:{short}")  # the prefix changes names, not events
+            host = Host(out, self.truth, host_prefix + short, DOMAIN, FQDN, rng, max_bytes)
+            self.hosts.append(host)
         self.ips = {h.short: f"10.20.{i // 200}.{11 + i % 200}" for i, h in enumerate(self.hosts)}
 
         def u(name: str, rid: int, admin: bool = False) -> User:
@@ -251,8 +258,12 @@ def generate(
     seed: int = 0,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Callable[[int], None] | None = None,
+    host_prefix: str = "",
 ) -> Result:
-    """Write the scenario set into `out` (created; must not hold an earlier truth.json)."""
+    """Write the scenario set into `out` (created; must not hold an earlier truth.json).
+
+    `host_prefix` starts every host name: sets generated apart with distinct prefixes can
+    share one case without their hosts merging (same events otherwise)."""
     started = time.perf_counter()
     names = list(scenarios or ())
     unknown = [n for n in names if n not in SCENARIOS]
@@ -275,7 +286,7 @@ def generate(
     n_hosts = hosts or (3 if len(names) > 1 or "bulk" in names else 2 if two else 1)
     if n_hosts < 1:
         raise ValueError("--hosts must be at least 1")
-    r = _Run(out, seed, names, n_hosts, max_bytes)
+    r = _Run(out, seed, names, n_hosts, max_bytes, host_prefix)
     server = r.hosts[0]
     for name in names:
         if name == "noise":
