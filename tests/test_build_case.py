@@ -183,3 +183,28 @@ def test_every_connection_is_bounded_by_the_budget_and_spills_inside_the_case(
     with pytest.raises(ValueError):
         connection.parse_size("lots")
     assert os.environ.get(connection.ENV) is None
+
+
+def test_running_out_of_the_memory_budget_is_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's out-of-memory error (raised in a worker and sent back) is a setting to
+    change, said in one line with what to change, not a traceback."""
+    import duckdb
+
+    from logonscope.storage import ingest as ingest_module
+
+    def out_of_memory(*_args: object, **_kwargs: object) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block\nPossible")
+
+    monkeypatch.setattr(ingest_module, "ingest", out_of_memory)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    result = run_cli_inline("ingest", evidence, "--case", tmp_path / "case", "--memory", "500MB")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "logonscope: out of memory within the --memory budget (Out of Memory Error: failed to"
+        " pin block); give it more (e.g. --memory 2GB) or fewer --jobs"
+    ]

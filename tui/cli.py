@@ -130,11 +130,29 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        if not _out_of_memory(exc):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(
+            f"logonscope: out of memory within the --memory budget ({first}); "
+            "give it more (e.g. --memory 2GB) or fewer --jobs",
+            file=sys.stderr,
+        )
+        return 1
     finally:
         if getattr(args, "geoip", None) or getattr(args, "asn", None):
             from logonscope.storage import geoip as places
 
             places.forget_choice()  # the choice is this command's (tests run many in one process)
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """DuckDB ran out of its memory limit (here or in a worker process): a setting to change,
+    not a crash to show as a traceback."""
+    import duckdb
+
+    return isinstance(exc, duckdb.OutOfMemoryException)
 
 
 def _set_memory(text: str) -> None:
