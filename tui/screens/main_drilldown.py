@@ -82,8 +82,7 @@ class DrillDownScreen(LoadingScreen):
     def _session_highlighted(self, message: SessionsPane.SessionHighlighted) -> None:
         sid = self.pane("sessions").row_id(message.session)
         self.nav = replace(self.nav, session_id=sid)
-        ready, self._detail_ready = self._detail_ready, None
-        if sid is not None and (sid == ready or sid == self.detail_up()):
+        if sid is not None and sid == self.detail_up():
             self.cancel_preview("sessions")  # its detail is up (or came with the list)
         else:
             self.preview("sessions", lambda: self.load_detail(self.nav.session_id))

@@ -66,7 +66,6 @@ class LoadingScreen(PanesScreen):
         self._delivered: dict[str, int] = {}  # the newest token that came back, per pane
         self._held: dict[str, Loaded] = {}  # results waiting for the others of their key
         self._hold_timer: Timer | None = None
-        self._detail_ready: str | None = None  # a session whose detail came with Sessions
         self._detail_applied = 0  # the token of the detail on screen
 
     def preview(self, cursor: str, load: Callable[[], None]) -> None:
@@ -350,7 +349,6 @@ class LoadingScreen(PanesScreen):
         current = pane.current() if ready is not None else None
         if ready is not None and current and current.get("session_id") == ready.session_id:
             ready.token = self._token("detail")  # shown now: no detail worker for it
-            self._detail_ready = ready.session_id
             self.on_detail_loaded(ready)
             if self.nav.session_id != ready.session_id:  # the breadcrumb names what it shows
                 self.nav = replace(self.nav, session_id=ready.session_id)
