@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from logonscope.storage.scenarios.generate import SCENARIOS
+
 _BUILT: dict[str, Path] = {}
 
 
@@ -96,22 +98,9 @@ def scenario_case(
 # sessions are those it has alone. Sets that other tests read whole (the demo, the renamed
 # host, the cleared log, the clock change, the system service) stay cases of their own
 # (`scenario_case`).
-_SEED_1 = (
-    "rdp-bruteforce",
-    "rdp-reconnect",
-    "console",
-    "lateral",
-    "reboot",
-    "noise",
-    "cached-unlock",
-    "reconnect-no-4778",
-    "rdp-no-lsm21",
-    "rdp-slow-logon",
-    "late-logoff",
-    "new-country",
-    "rdp-nla-140",
-    "rdp-gateway",
-)
+# read whole by other tests, or generated at another seed and size (bulk)
+_APART = ("bulk", "clock-change", "system-service", "host-rename", "log-cleared")
+_SEED_1 = tuple(s for s in SCENARIOS if s not in _APART)
 TRUTH_SETS: tuple[tuple[tuple[str, ...], int, int | None], ...] = (
     *(((s,), 1, None) for s in _SEED_1),
     *(
