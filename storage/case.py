@@ -305,10 +305,8 @@ def write_part(
         raise ValueError(f"bad part compression {compression!r}")
     tmp = _tmp_name(path)
     try:
-        target = str(tmp).replace("'", "''")
-        con.execute(
-            f"COPY ({select_sql}) TO '{target}' (FORMAT parquet, COMPRESSION {compression})"
-        )
+        # the relation's writer takes the path as a value: no path in SQL text
+        con.sql(select_sql).write_parquet(str(tmp), compression=compression)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
