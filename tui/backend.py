@@ -113,7 +113,7 @@ class Backend:
             rows = self.run(
                 "hold", lambda con: con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
             )
-            if rows <= HOLD_MAX_ROWS and hasattr(self.queries, "held_sessions"):
+            if rows <= HOLD_MAX_ROWS:
                 table = self.run("hold", self.queries.held_sessions)
                 self.held = HeldSessions(_as_table(table))
             for state in then:  # on the hold's own database: the panes' locks stay free
@@ -231,12 +231,6 @@ class Backend:
             )
             return self.queries.of_user(everyone, user)
 
-        if not hasattr(self.queries, "of_user"):  # a swapped-in queries module without it
-            return self.cached(
-                "ips",
-                (state, user),
-                lambda: self.run(group, self.queries.user_ips, self.filters(state, user=user)),
-            )
         return self.cached("ips", (state, user), of_user)
 
     def sessions(
