@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -132,8 +133,12 @@ def facets(con: duckdb.DuckDBPyConnection) -> Facets:
     return Facets(hosts, distinct("logon_kind"), distinct("outcome"), first, last)
 
 
-def source_events(con: duckdb.DuckDBPyConnection, sources: pa.Table) -> pa.Table:
-    """`sources` (rows of session_sources) with the key fields of each original event."""
+def source_events(
+    con: duckdb.DuckDBPyConnection, sources: pa.Table, case_dir: Path | None = None
+) -> pa.Table:
+    """`sources` (rows of session_sources) with the key fields of each original event.
+    `case_dir`: the case's folder, so only the events files of the sources' evidence are read
+    (a case of 10 M events has hundreds; the `events` view opens every one: ~5x the time)."""
     wanted = ["time", "channel", "event_id", "role"]
     keys = sources.select(
         [c for c in wanted if c in sources.column_names]
@@ -141,16 +146,35 @@ def source_events(con: duckdb.DuckDBPyConnection, sources: pa.Table) -> pa.Table
     )
     if keys.num_rows == 0 or "record_id" not in keys.column_names:
         return keys
-    fields = ", ".join(f'"{f}"' for f in KEY_FIELDS)
     shas = sorted({s for s in keys.column("evidence_sha256").to_pylist() if s})
     ids = sorted({r for r in keys.column("record_id").to_pylist() if r is not None})
-    # Parameters only (no temp objects): the file list narrows the scan to these evidence
-    # files; the exact pairs are then matched by an Arrow join.
-    found = con.sql(
-        f"""SELECT evidence_sha256, record_id, {fields} FROM events
-            WHERE list_contains(?, evidence_sha256) AND list_contains(?, record_id)""",
-        params=[shas, ids],
-    ).to_arrow_table()
+    files = _event_files(con, case_dir, shas) if ids else None
+    if files:
+        # Expressions, not SQL text: the paths and values stay values. The record range
+        # skips the row groups (time-sorted files, record ids rising with time) outside it.
+        column = duckdb.ColumnExpression
+        wanted_rows = (
+            column("evidence_sha256").isin(*(duckdb.ConstantExpression(s) for s in shas))
+            & column("record_id").between(
+                duckdb.ConstantExpression(ids[0]), duckdb.ConstantExpression(ids[-1])
+            )
+            & column("record_id").isin(*(duckdb.ConstantExpression(r) for r in ids))
+        )
+        found = (
+            con.read_parquet(files)
+            .filter(wanted_rows)
+            .select(*(column(c) for c in ("evidence_sha256", "record_id", *KEY_FIELDS)))
+            .to_arrow_table()
+        )
+    else:
+        fields = ", ".join(f'"{f}"' for f in KEY_FIELDS)
+        # Parameters only (no temp objects): the file list narrows the scan to these
+        # evidence files; the exact pairs are then matched by an Arrow join.
+        found = con.sql(
+            f"""SELECT evidence_sha256, record_id, {fields} FROM events
+                WHERE list_contains(?, evidence_sha256) AND list_contains(?, record_id)""",
+            params=[shas, ids],
+        ).to_arrow_table()
     joined = keys.join(found, ["evidence_sha256", "record_id"], join_type="left outer")
     # a total order (records of two files can share a time and a record id): stable output
     keys_order = [
@@ -160,6 +184,22 @@ def source_events(con: duckdb.DuckDBPyConnection, sources: pa.Table) -> pa.Table
     ]
     order = pc.sort_indices(joined, sort_keys=keys_order)
     return joined.take(order)
+
+
+def _event_files(
+    con: duckdb.DuckDBPyConnection, case_dir: Path | None, shas: list[str]
+) -> list[str] | None:
+    """The events files holding the records of evidence `shas` (the `evidence` table lists
+    them, relative to the case), or None when some evidence lists none."""
+    if case_dir is None or not shas or not _has(con, "evidence"):
+        return None
+    rows = con.execute(
+        "SELECT sha256, event_files FROM evidence WHERE list_contains(?, sha256)", [shas]
+    ).fetchall()
+    listed = {sha: files for sha, files in rows if files}
+    if set(listed) != set(shas):
+        return None
+    return sorted({str(Path(case_dir) / f) for files in listed.values() for f in files})
 
 
 def event(

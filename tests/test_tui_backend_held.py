@@ -63,3 +63,21 @@ def test_detail_from_the_known_row_is_the_detail_by_id(case: Path) -> None:
     finally:
         by_id.close()
         known.close()
+
+
+def test_source_events_from_the_evidence_files_are_those_of_the_events_view(case: Path) -> None:
+    from logonscope.analysis import lookup, queries
+    from logonscope.storage.case import connect
+
+    con = connect(case)
+    try:
+        ids = [r[0] for r in con.sql("SELECT session_id FROM sessions LIMIT 40").fetchall()]
+        assert ids
+        for sid in ids:
+            sources = queries.session_sources(con, sid)
+            over_view = lookup.source_events(con, sources)
+            own_files = lookup.source_events(con, sources, case)
+            assert own_files.equals(over_view), sid
+            assert own_files.column("logon_type").null_count < own_files.num_rows, sid
+    finally:
+        con.close()

@@ -282,7 +282,9 @@ class Backend:
             if not found:
                 return None
             found = dict(found)
-            found["sources"] = lookup.source_events(con, _as_table(found.get("sources")))
+            found["sources"] = lookup.source_events(
+                con, _as_table(found.get("sources")), self.case_dir
+            )
             found["activity"] = _as_table(found.get("activity"))
             return found
 

@@ -361,7 +361,9 @@ def _session_timeline(con: Any, args: argparse.Namespace) -> int:
 
     if queries.session_row(con, args.session_id).num_rows == 0:
         raise UsageError(f"no session {args.session_id!r} in {args.case}")
-    sources = lookup.source_events(con, queries.session_sources(con, args.session_id))
+    sources = lookup.source_events(
+        con, queries.session_sources(con, args.session_id), Path(args.case)
+    )
     sources = sources.append_column(
         "session_id", pa.array([args.session_id] * sources.num_rows, pa.string())
     )
