@@ -15,6 +15,7 @@ STATES = (
     FilterState(outcomes=("failure",)),
     FilterState(show_system=True),
     FilterState(kinds=("RemoteInteractive",)),
+    FilterState(outcomes=("success", "unknown"), show_system=True),
 )
 
 

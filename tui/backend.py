@@ -255,6 +255,8 @@ class Backend:
                 rows = held.rows_of(user if user in (held.bounds or {}) else user_key(user))
             if rows is None or held is None:
                 return self.queries.sessions(con, filters)
+            if user is not None and held.ordered and _plain(state) and not ip_set:
+                return held.select(rows, state.show_system, tuple(state.outcomes))
             con.register("_ls_held", rows)
             ordered = user is not None and held.ordered  # one user's slice
             try:
@@ -329,6 +331,12 @@ class Backend:
                 pass
         self._connections.clear()
         self._base = None
+
+
+def _plain(state: FilterState) -> bool:
+    """Whether `state` filters on nothing but system sessions and outcomes (what
+    `HeldSessions.select` applies in Arrow)."""
+    return replace(state, show_system=False, outcomes=()) == FilterState()
 
 
 class _Finishing:

@@ -32,6 +32,22 @@ class HeldSessions:
         start, length = self.bounds.get(user, (0, 0))
         return self.table.slice(start, length)
 
+    def select(self, rows: pa.Table, show_system: bool, outcomes: tuple[str, ...]) -> pa.Table:
+        """`rows` (a user's slice) under the conditions `queries.where` makes of these two
+        filters alone, in Arrow: the same rows, in the same order, as the query over them,
+        without copying ~40 columns through DuckDB (100+ ms for a user with 150k sessions).
+        A slice every row of which passes is returned as it is."""
+        mask: Any = None
+        if not show_system:
+            mask = pc.invert(rows.column("system"))  # NOT system: a null is not kept
+        if outcomes:
+            wanted = pc.is_in(rows.column("outcome"), pa.array(list(outcomes), pa.string()))
+            wanted = pc.if_else(pc.is_null(rows.column("outcome")), None, wanted)
+            mask = wanted if mask is None else pc.and_kleene(mask, wanted)
+        if mask is None or (mask.null_count == 0 and pc.all(mask).as_py()):
+            return rows
+        return rows.filter(mask)  # nulls dropped, as SQL's WHERE does
+
 
 def _oldest_first_per_user(table: pa.Table) -> bool:
     """Whether each user's rows (adjacent, see `HeldSessions`) are in the order `sessions`
