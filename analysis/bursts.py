@@ -35,9 +35,12 @@ def collapse_bursts(sessions_table: pa.Table, gap_s: int = BURST_GAP_S) -> pa.Ta
     ):
         sort_keys.append(("s", "ascending"))
     order = pc.sort_indices(pa.table({"g": group, "s": first}), sort_keys=sort_keys)
-    ordered = sessions_table.select(["start", "outcome", "session_id"]).take(order)
-    failed = pc.fill_null(pc.equal(ordered.column("outcome"), "failure"), False)
-    start = _micros(ordered.column("start"))
+    # The narrow columns are compared before they are reordered: booleans and integers are
+    # cheaper to move than the strings and timestamps they come from.
+    failed = pc.take(
+        _array(pc.fill_null(pc.equal(sessions_table.column("outcome"), "failure"), False)), order
+    )
+    start = pc.take(_micros(first), order)
     step = pc.subtract(start.slice(1), start.slice(0, n - 1))
     joined = pc.and_(
         pc.and_(failed.slice(1), failed.slice(0, n - 1)),
@@ -50,17 +53,34 @@ def collapse_bursts(sessions_table: pa.Table, gap_s: int = BURST_GAP_S) -> pa.Ta
     bounds = pa.concat_arrays([firsts, pa.array([n], pa.uint64())])
     sizes = pc.subtract(bounds.slice(1), firsts)
     burst = pc.greater(sizes, 1)
+    session_ids = pc.take(_array(sessions_table.column("session_id")), order)
     ids = pa.ListArray.from_arrays(
-        pc.cast(bounds, pa.int32()), ordered.column("session_id").combine_chunks()
-    )
-    ids = pc.if_else(burst, ids, pa.nulls(len(firsts), ids.type))
+        pc.cast(bounds, pa.int32()), session_ids, mask=pc.invert(burst)
+    )  # null on a row that is not a burst
     attempts = pc.if_else(burst, pc.cast(sizes, pa.int64()), pa.nulls(len(firsts), pa.int64()))
     last = pc.take(start, pc.subtract(pc.add(firsts, sizes), 1))
     ends = pc.if_else(burst, last, -1)
     original = pc.take(order, firsts)  # back to the table's own order
     back = pc.sort_indices(original)
-    kept = sessions_table.take(pc.take(original, back))
+    kept = _take_sorted(sessions_table, pc.take(original, back))
     return _with_bursts(kept, pc.take(ends, back), pc.take(attempts, back), pc.take(ids, back))
+
+
+def _take_sorted(table: pa.Table, rows: pa.Array) -> pa.Table:
+    """`table.take(rows)` for ascending `rows`, one record batch at a time: a take across
+    a table of several chunks costs about twice the rows it moves."""
+    batches, out, offset = table.to_batches(), [], 0
+    if len(batches) < 2:
+        return table.take(rows)
+    rows = pc.cast(rows, pa.int64())
+    for batch in batches:
+        end = offset + batch.num_rows
+        inside = pc.and_(pc.greater_equal(rows, offset), pc.less(rows, end))
+        picked = pc.filter(rows, inside)
+        if len(picked):
+            out.append(batch.take(pc.subtract(picked, offset)))
+        offset = end
+    return pa.Table.from_batches(out, table.schema) if out else table.slice(0, 0)
 
 
 def _group_codes(table: pa.Table, keys: tuple[str, ...]) -> pa.Array:

@@ -134,3 +134,7 @@ def test_bursts_collapse_close_failures_from_one_source_to_one_user_on_one_host(
     assert first["end"] == T0 + dt.timedelta(seconds=90) and first["duration"] == "00:01:30"
     assert first["burst_ids"] == [f"s{i:03d}" for i in range(4)]
     assert bursts.collapse_bursts(table, gap_s=-1).num_rows == 7  # nothing collapsed
+    # stored in several chunks (as a large result is): the same rows
+    chunked = pa.Table.from_batches(table.to_batches(max_chunksize=2))
+    assert chunked.column("start").num_chunks > 2
+    assert bursts.collapse_bursts(chunked).to_pylist() == out
