@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from logonscope.analysis.bursts import collapse_bursts
 from logonscope.tui.backend import Backend, FilterState
 from tests.tui_support import demo_case
 
@@ -26,22 +27,30 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_held_sessions_answer_like_the_case(case: Path) -> None:
     plain, held = Backend(case), Backend(case)
-    held._hold(())
+    held._hold(STATES)  # with the case-wide rows of each state, as the app warms them
     assert held.held is not None and held.held.bounds, "the sessions are stored by user"
     assert held.held.ordered, "each user oldest first as stored: slices read without a sort"
     try:
         users = plain.users(FilterState(show_system=True)).column("user_key").to_pylist()
         assert len(users) > 3
+        collapsed = 0
         for state in STATES:
+            held.session_rows(state, None)  # the case-wide rows first, as the hold makes them
             for user in [None, *users]:
                 expected = plain.sessions(state, user)
                 got = held.sessions(state, user)
                 assert got.equals(expected), (state, user)
+                # a user's burst rows picked out of the case-wide ones: as collapsed alone
+                table, rows = held.session_rows(state, user)
+                assert table.equals(expected), (state, user)
+                assert rows.equals(collapse_bursts(expected)), (state, user)
+                collapsed += table.num_rows - rows.num_rows
             ip_user = users[0]
             ips = plain.user_ips(state, ip_user).column("src_ip").to_pylist()
             for ip in ips[:3]:
                 expected = plain.sessions(state, ip_user, ip, True)
                 assert held.sessions(state, ip_user, ip, True).equals(expected), (state, ip)
+        assert collapsed > 0, "the demo has bursts"
     finally:
         plain.close()
         held.close()

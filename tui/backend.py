@@ -22,7 +22,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from logonscope.tui.held import HeldSessions
+from logonscope.analysis.bursts import collapse_bursts
+from logonscope.tui.finishing import Finishing
+from logonscope.tui.held import CaseRows, HeldSessions
 from logonscope.tui.tables import visible
 
 
@@ -73,6 +75,8 @@ CACHE_SIZES = {
     "ips": 256,
     "sessions": 8,
     "case_sessions": 4,  # every user's (large): apart, so browsing users does not evict them
+    "rows": 8,  # a selection's sessions with their bursts collapsed (the Sessions pane's rows)
+    "case_rows": 4,
     "detail": 256,
     "host_names": 1024,
     "host": 8,
@@ -120,6 +124,7 @@ class Backend:
                 self.users(state, group="hold")
                 self.user_ips(state, None, group="hold")
                 self.sessions(state, None, group="hold")
+                self.session_rows(state, None, group="hold")  # each user's rows: a filter of it
         except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
             pass
 
@@ -189,7 +194,7 @@ class Backend:
 
     def run(self, group: str, call: Any, *args: Any) -> Any:
         with self._lock(group):
-            return call(_Finishing(self.connection(group)), *args)
+            return call(Finishing(self.connection(group)), *args)
 
     def filters(self, state: FilterState, **selection: Any) -> Any:
         """An `analysis.queries.Filters` from the filter state plus a selection (user, ip)."""
@@ -266,6 +271,39 @@ class Backend:
 
         return self.cached("sessions", (state, user, ip, ip_set), lambda: self.run(group, query))
 
+    def session_rows(
+        self,
+        state: FilterState,
+        user: str | None,
+        ip: Any = None,
+        ip_set: bool = False,
+        group: str = "sessions",
+    ) -> tuple[pa.Table, pa.Table]:
+        """(`sessions(...)`, the same with each burst of failures collapsed into one row).
+
+        Bursts are one user's, so a user's rows are the case-wide rows of that user, in the
+        same order (both oldest first by start, host, id): once the case-wide rows of `state`
+        are known (the background read makes those of the first filter states), a user's are
+        a filter of them instead of a collapse of up to 150k sessions."""
+        table = self.sessions(state, user, ip, ip_set, group)
+        if user is None:
+            key: Any = (state, ip, ip_set)
+            return table, self.cached(
+                "case_rows", key, lambda: CaseRows(collapse_bursts(table))
+            ).rows
+        everyone = self._cache["case_rows"].get((state, None, False))
+        case = everyone.result() if everyone is not None and everyone.done() else None
+
+        def rows() -> pa.Table:
+            if case is not None and not ip_set and self.held is not None:
+                from logonscope.storage.identity import user_key
+
+                bounds = self.held.bounds or {}
+                return case.of_user(user if user in bounds else user_key(user))
+            return collapse_bursts(table)
+
+        return table, self.cached("rows", (state, user, ip, ip_set), rows)
+
     def host_sessions(self, state: FilterState) -> pa.Table:
         """Every session of `state.host` under the other filters of `state` (the host
         timeline's lanes), oldest first."""
@@ -337,27 +375,6 @@ def _plain(state: FilterState) -> bool:
     """Whether `state` filters on nothing but system sessions and outcomes (what
     `HeldSessions.select` applies in Arrow)."""
     return replace(state, show_system=False, outcomes=()) == FilterState()
-
-
-class _Finishing:
-    """A connection proxy that finishes any pending `execute()` result before the next call:
-    with duckdb 2.x a half-fetched result blocks every later statement on the connection."""
-
-    def __init__(self, con: Any) -> None:
-        self._con = con
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._con, name)
-        if callable(attr) and name not in ("complete", "abort", "interrupt"):
-
-            def call(*args: Any, **kwargs: Any) -> Any:
-                complete = getattr(self._con, "complete", None)
-                if complete is not None:
-                    complete()
-                return attr(*args, **kwargs)
-
-            return call
-        return attr
 
 
 def _as_table(value: Any) -> pa.Table:

@@ -49,6 +49,24 @@ class HeldSessions:
         return rows.filter(mask)  # nulls dropped, as SQL's WHERE does
 
 
+class CaseRows:
+    """The case-wide Sessions rows of a filter state (bursts collapsed), and which user each
+    row is of, to pick one user's rows out of them."""
+
+    def __init__(self, rows: pa.Table) -> None:
+        self.rows = rows
+        users = pc.dictionary_encode(self.rows.column("user_key").combine_chunks())
+        self._codes = users.indices
+        self._users = {value: code for code, value in enumerate(users.dictionary.to_pylist())}
+
+    def of_user(self, user_key: Any) -> pa.Table:
+        """The rows of `user_key` (one of the held table's keys), in the case-wide order."""
+        code = self._users.get(user_key)
+        if code is None:
+            return self.rows.slice(0, 0)
+        return self.rows.filter(pc.equal(self._codes, code))
+
+
 def _oldest_first_per_user(table: pa.Table) -> bool:
     """Whether each user's rows (adjacent, see `HeldSessions`) are in the order `sessions`
     gives them (start, host_key, session_id): then a user's slice needs no sort. A null

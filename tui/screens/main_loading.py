@@ -23,7 +23,7 @@ from textual import on, work
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from logonscope.analysis.bursts import BURST_GAP_S, burst_attempts, collapse_bursts
+from logonscope.analysis.bursts import burst_attempts, collapse_bursts
 from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
@@ -60,7 +60,7 @@ class LoadingScreen(PanesScreen):
         self.tokens: dict[str, int] = {}
         self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
         self._holding = False
-        self._bursts: dict[tuple[int, bool], tuple[pa.Table, pa.Table]] = {}
+        self._bursts: dict[int, tuple[pa.Table, pa.Table]] = {}
         self._moved: dict[str, float] = {}  # when each cursor last asked for a preview
         self._previews: dict[str, Timer] = {}
         self._delivered: dict[str, int] = {}  # the newest token that came back, per pane
@@ -206,10 +206,12 @@ class LoadingScreen(PanesScreen):
     ) -> None:
         started = time.perf_counter()
         user, ip, ip_set, burst = who
-        table = backend.sessions(job.filters, user, ip, ip_set)
         # bursts of failures as one row each; or, opened, one burst's attempts
-        table = burst_attempts(table, burst) if burst else table
-        rows = self._collapsed(table, burst)
+        if burst:
+            table = burst_attempts(backend.sessions(job.filters, user, ip, ip_set), burst)
+            rows = self._collapsed(table)
+        else:
+            table, rows = backend.session_rows(job.filters, user, ip, ip_set)
         if get_current_worker().is_cancelled:
             return
         loaded = job.loaded(rows, started, timeline=True, counted=table)
@@ -242,14 +244,14 @@ class LoadingScreen(PanesScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(table, started, timeline=True))
 
-    def _collapsed(self, table: pa.Table, burst: tuple[str, ...] | None) -> pa.Table:
-        """`table` with its bursts collapsed (an opened burst: its attempts, one row each),
-        remembered per result: the backend hands back the same table for a repeated query."""
-        key = (id(table), burst is not None)
+    def _collapsed(self, table: pa.Table) -> pa.Table:
+        """An opened burst's attempts, one row each (with their durations), remembered per
+        result: the backend hands back the same table for a repeated query."""
+        key = id(table)
         hit = self._bursts.get(key)
         if hit is not None and hit[0] is table:
             return hit[1]
-        rows = collapse_bursts(table, gap_s=-1 if burst else BURST_GAP_S)  # -1: none
+        rows = collapse_bursts(table, gap_s=-1)  # -1: none collapsed
         self._bursts[key] = (table, rows)
         while len(self._bursts) > 8:
             self._bursts.pop(next(iter(self._bursts)))
