@@ -29,7 +29,13 @@ def slow_sessions(delay: float) -> types.ModuleType:
         time.sleep(delay)
         return real_queries.sessions(*args, **kwargs)
 
+    def held_sessions(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # nothing held in memory: a user's sessions come from the (slow) query, not from
+        # the held rows, which answer the default filters without one
+        raise RuntimeError("not held")
+
     slow.sessions = sessions  # type: ignore[attr-defined]
+    slow.held_sessions = held_sessions  # type: ignore[attr-defined]
     return slow
 
 
