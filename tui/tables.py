@@ -48,9 +48,16 @@ class Shaped:
     rows: pa.Table
     matched: int
     total: int
-    view: pa.Table  # every matched row, sorted: what export writes
+    found: pa.Table = dc_field(repr=False)  # every matched row, in the result's order
+    order: pa.Array | None = dc_field(default=None, repr=False)  # their sorted order
     # what the widget needs to show `display`, made ahead in a worker (tui.widgets.table_pane)
     prepared: Any = dc_field(default=None, compare=False, repr=False)
+
+    @property
+    def view(self) -> pa.Table:
+        """Every matched row, sorted: what export writes (sorted when asked, not for each
+        result: a pane shows at most ROW_CAP rows of a list of 400k)."""
+        return self.found if self.order is None else self.found.take(self.order)
 
 
 def search(table: pa.Table, text: str) -> pa.Table:
@@ -73,14 +80,27 @@ def search(table: pa.Table, text: str) -> pa.Table:
 
 
 def sort(table: pa.Table, order: Sort | None) -> pa.Table:
+    indices = sorted_order(table, order)
+    return table if indices is None else table.take(indices)
+
+
+def sorted_order(table: pa.Table, order: Sort | None) -> pa.Array | None:
+    """The row order of `table` sorted by `order` (stable, nulls last), or None when that
+    is the table's own order (no sort asked, or the rows are in that order already: a
+    Sessions list sorted by its start)."""
     if order is None or order.column not in table.column_names or table.num_rows < 2:
-        return table
+        return None
     kind = table.schema.field(order.column).type
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_struct(kind):
-        return table  # not orderable; the picker does not offer these
+        return None  # not orderable; the picker does not offer these
+    column = table.column(order.column)
+    if column.null_count == 0 and not pa.types.is_floating(kind):
+        a, b = column.slice(0, len(column) - 1), column.slice(1)
+        step = pc.less_equal(b, a) if order.descending else pc.greater_equal(b, a)
+        if pc.all(step).as_py():  # ties keep their order in a stable sort too
+            return None
     direction = "descending" if order.descending else "ascending"
-    indices = pc.sort_indices(table, sort_keys=[(order.column, direction)])  # nulls last
-    return table.take(indices)
+    return pc.sort_indices(table, sort_keys=[(order.column, direction)])  # nulls last
 
 
 def sortable(table: pa.Table) -> list[str]:
@@ -120,8 +140,9 @@ def shape(
     country column says `private`); `sparse` preferred columns lead only when one of them
     holds something (not null, not false) in the rows shown: where addresses are, known only
     with a database. All display only."""
-    matched = sort(search(table, text), order)
-    rows = matched.slice(0, cap)
+    found = search(table, text)
+    indices = sorted_order(found, order)
+    rows = found.slice(0, cap) if indices is None else found.take(indices.slice(0, cap))
     names = rows.column_names
     if sparse and not any(_holds(rows.column(c)) for c in sparse if c in names):
         preferred = tuple(c for c in preferred if c not in sparse)
@@ -168,7 +189,7 @@ def shape(
         display = display.rename_columns([names.get(c, c) for c in display.column_names])
     if width > 0:
         display = display.select(fitting(display, width))
-    return Shaped(display, rows, matched.num_rows, table.num_rows, matched)
+    return Shaped(display, rows, found.num_rows, table.num_rows, found, indices)
 
 
 def _holds(column: pa.ChunkedArray) -> bool:
