@@ -260,8 +260,9 @@ class Backend:
                 rows = held.rows_of(user if user in (held.bounds or {}) else user_key(user))
             if rows is None or held is None:
                 return self.queries.sessions(con, filters)
-            if user is not None and held.ordered and _plain(state) and not ip_set:
-                return held.select(rows, state.show_system, tuple(state.outcomes))
+            if _plain(state) and not ip_set and (held.ordered or user is None):
+                selected = held.select(rows, state.show_system, tuple(state.outcomes))
+                return selected if user is not None else held.oldest_first(selected)
             con.register("_ls_held", rows)
             ordered = user is not None and held.ordered  # one user's slice
             try:
