@@ -54,11 +54,12 @@ def where(filters: Filters) -> tuple[str, list[Any]]:
         parts.append("user_key IS NOT DISTINCT FROM ?")
         params.append(identity.user_key(filters.user))
     if filters.ip is not None:
-        if filters.ip.strip() in ("", NO_IP):
+        value = ip_value(filters.ip)
+        if value is None:
             parts.append("src_ip IS NULL")
         else:
             parts.append("src_ip = ?")
-            params.append(identity.normalise_ip(filters.ip) or filters.ip.strip().lower())
+            params.append(value)
     if filters.host is not None:
         parts.append("host_key = ?")
         params.append(identity.host_key(filters.host))
@@ -85,6 +86,13 @@ def where(filters: Filters) -> tuple[str, list[Any]]:
         )
         params.append(filters.search.lower())
     return (" AND ".join(parts) or "TRUE"), params
+
+
+def ip_value(ip: str) -> str | None:
+    """The `src_ip` that `Filters(ip=ip)` selects (None: sessions without an address)."""
+    if ip.strip() in ("", NO_IP):
+        return None
+    return identity.normalise_ip(ip) or ip.strip().lower()
 
 
 def host_key(con: duckdb.DuckDBPyConnection, name: str | None) -> str | None:

@@ -260,8 +260,9 @@ class Backend:
                 rows = held.rows_of(user if user in (held.bounds or {}) else user_key(user))
             if rows is None or held is None:
                 return self.queries.sessions(con, filters)
-            if _plain(state) and not ip_set and (held.ordered or user is None):
-                selected = held.select(rows, state.show_system, tuple(state.outcomes))
+            if _plain(state) and (held.ordered if user is not None else not ip_set):
+                at = (self.queries.ip_value(filters.ip),) if ip_set else None
+                selected = held.select(rows, state.show_system, tuple(state.outcomes), at)
                 return selected if user is not None else held.oldest_first(selected)
             con.register("_ls_held", rows)
             ordered = user is not None and held.ordered  # one user's slice
@@ -282,10 +283,10 @@ class Backend:
     ) -> tuple[pa.Table, pa.Table]:
         """(`sessions(...)`, the same with each burst of failures collapsed into one row).
 
-        Bursts are one user's, so a user's rows are the case-wide rows of that user, in the
-        same order (both oldest first by start, host, id): once the case-wide rows of `state`
-        are known (the background read makes those of the first filter states), a user's are
-        a filter of them instead of a collapse of up to 150k sessions."""
+        Bursts are one user's (and address's), so a user's rows are the case-wide rows of
+        that user, in the same order (oldest first by start, host, id): once the case-wide
+        rows of `state` are made (by the background read for the first states), a user's are
+        a filter of them, not a collapse of up to 150k sessions."""
         table = self.sessions(state, user, ip, ip_set, group)
         if user is None:
             key: Any = (state, ip, ip_set)
@@ -296,11 +297,20 @@ class Backend:
         case = everyone.result() if everyone is not None and everyone.done() else None
 
         def rows() -> pa.Table:
-            if case is not None and not ip_set and self.held is not None:
+            if case is not None and self.held is not None:
                 from logonscope.storage.identity import user_key
 
                 bounds = self.held.bounds or {}
-                return case.of_user(user if user in bounds else user_key(user))
+                if not ip_set:
+                    return case.of_user(user if user in bounds else user_key(user))
+                mine = self._cache["rows"].get((state, user, None, False))  # browsed just now
+                picked = (
+                    mine.result()
+                    if mine is not None and mine.done() and mine.exception() is None
+                    else case.of_user(user if user in bounds else user_key(user))
+                )
+                at = (self.queries.ip_value(ip if ip is not None else self.queries.NO_IP),)
+                return self.held.select(picked, True, (), at)
             return collapse_bursts(table)
 
         return table, self.cached("rows", (state, user, ip, ip_set), rows)
