@@ -74,7 +74,6 @@ CACHE_SIZES = {
     "ips_all": 16,
     "ips": 256,
     "sessions": 8,
-    "case_sessions": 4,  # every user's (large): apart, so browsing users does not evict them
     "rows": 8,  # a selection's sessions with their bursts collapsed (the Sessions pane's rows)
     "case_rows": 4,
     "detail": 256,
@@ -149,6 +148,14 @@ class Backend:
                 with self._guard:
                     entries.pop(key, None)  # a failure is not remembered
                 future.set_exception(exc)
+        return future.result()
+
+    def ready(self, kind: str, key: Any) -> Any:
+        """The cached result of (kind, key) when it is there and done, else None (no wait)."""
+        with self._guard:
+            future = self._cache[kind].get(key)
+        if future is None or not future.done() or future.exception() is not None:
+            return None
         return future.result()
 
     def prefetch_users(self, state: FilterState) -> None:
@@ -260,7 +267,9 @@ class Backend:
                 rows = held.rows_of(user if user in (held.bounds or {}) else user_key(user))
             if rows is None or held is None:
                 return self.queries.sessions(con, filters)
-            if _plain(state) and (held.ordered if user is not None else not ip_set):
+            # filters on system and outcomes alone: `HeldSessions.select` applies them
+            plain = replace(state, show_system=False, outcomes=()) == FilterState()
+            if plain and (held.ordered if user is not None else not ip_set):
                 at = (self.queries.ip_value(filters.ip),) if ip_set else None
                 selected = held.select(rows, state.show_system, tuple(state.outcomes), at)
                 return selected if user is not None else held.oldest_first(selected)
@@ -284,31 +293,25 @@ class Backend:
         """(`sessions(...)`, the same with each burst of failures collapsed into one row).
 
         Bursts are one user's (and address's), so a user's rows are the case-wide rows of
-        that user, in the same order (oldest first by start, host, id): once the case-wide
-        rows of `state` are made (by the background read for the first states), a user's are
-        a filter of them, not a collapse of up to 150k sessions."""
+        that user, in the same order (oldest first by start, host, id): once those are made
+        (the background read makes the first states'), a user's are a filter of them."""
         table = self.sessions(state, user, ip, ip_set, group)
         if user is None:
-            key: Any = (state, ip, ip_set)
-            return table, self.cached(
-                "case_rows", key, lambda: CaseRows(collapse_bursts(table))
-            ).rows
-        everyone = self._cache["case_rows"].get((state, None, False))
-        case = everyone.result() if everyone is not None and everyone.done() else None
+            made = self.cached(
+                "case_rows", (state, ip, ip_set), lambda: CaseRows(collapse_bursts(table))
+            )
+            return table, made.rows
+        case = self.ready("case_rows", (state, None, False))
 
         def rows() -> pa.Table:
             if case is not None and self.held is not None:
                 from logonscope.storage.identity import user_key
 
-                bounds = self.held.bounds or {}
+                key = user if user in (self.held.bounds or {}) else user_key(user)
                 if not ip_set:
-                    return case.of_user(user if user in bounds else user_key(user))
-                mine = self._cache["rows"].get((state, user, None, False))  # browsed just now
-                picked = (
-                    mine.result()
-                    if mine is not None and mine.done() and mine.exception() is None
-                    else case.of_user(user if user in bounds else user_key(user))
-                )
+                    return case.of_user(key)
+                mine = self.ready("rows", (state, user, None, False))  # browsed just now
+                picked = mine if mine is not None else case.of_user(key)
                 at = (self.queries.ip_value(ip if ip is not None else self.queries.NO_IP),)
                 return self.held.select(picked, True, (), at)
             return collapse_bursts(table)
@@ -380,12 +383,6 @@ class Backend:
                 pass
         self._connections.clear()
         self._base = None
-
-
-def _plain(state: FilterState) -> bool:
-    """Whether `state` filters on nothing but system sessions and outcomes (what
-    `HeldSessions.select` applies in Arrow)."""
-    return replace(state, show_system=False, outcomes=()) == FilterState()
 
 
 def _as_table(value: Any) -> pa.Table:
