@@ -35,6 +35,9 @@ from logonscope.storage.schema import EVENTS_SCHEMA
 
 BATCH_ROWS = 50_000  # planning the statement costs 30-45 ms, so fewer and larger batches
 ROW_GROUP = 100_000  # rows per row group of a stored events file
+# rows per batch DuckDB hands the per-host split: its Arrow export holds a few batches at once
+# (~180 MB at 100k rows, ~50 MB at 20k), outside its memory limit
+SPLIT_BATCH = 20_480
 SORT_ROW_BYTES = 512  # an events row in memory while it is sorted (generated logs: ~430 B)
 TICK_RECORDS = 1024  # records per run from the parser: how often the read loop looks at the clock
 TICK_SECONDS = 0.2  # how often a worker reports its counts
@@ -78,26 +81,26 @@ class _Stager:
         self.split: list[str] = []  # the per-host files of the parts done
         self.normalise = Isolating(_normaliser(threads).batch)
         self._writer: pq.ParquetWriter | None = None
-        self._records: list[str] = []
-        self._times: list[str | None] = []
+        self._records: list[pa.Array | list[str]] = []  # runs of record JSON
+        self._times: list[pa.Array | list[str | None]] = []
         self._shas: list[str] = []
         self.hosts: dict[str, set[str]] = {}
-        self._queue: queue.Queue[tuple[list[str], list[str | None], list[str]] | None] = (
-            queue.Queue(maxsize=1)
-        )
+        self._queue: queue.Queue[tuple[Texts, Texts, list[str]] | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
 
     def extend(self, records: list[str], times: list[str | None], sha256: str) -> None:
-        """A run of records of one file: one call per run, not per record."""
-        self._records += records
-        self._times += times
+        """A run of records of one file: one call per run, not per record. The run's texts
+        become one Arrow string array here, so its Python strings are freed at once: a batch
+        waiting to be normalised is held once, compactly, not as 50k objects and a copy."""
+        self._records.append(_utf8(records))
+        self._times.append(_utf8(times))
         self._shas += [sha256] * len(records)
-        if len(self._records) >= BATCH_ROWS:
+        if len(self._shas) >= BATCH_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        if not self._records:
+        if not self._shas:
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._drain, name="normalise", daemon=True)
@@ -117,8 +120,8 @@ class _Stager:
             self._queue.task_done()
         self._queue.task_done()
 
-    def _write(self, records: list[str], times: list[str | None], shas: list[str]) -> None:
-        table = self.normalise(records, times, shas)
+    def _write(self, records: Texts, times: Texts, shas: list[str]) -> None:
+        table = self.normalise(*_joined(records, times), shas)
         if self._writer is None:
             self._part = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
             # read once, whole, by the per-host split: no statistics or dictionaries to build
@@ -169,6 +172,33 @@ class _Stager:
         return self.split
 
 
+Texts = list[pa.Array | list[str]] | list[pa.Array | list[str | None]]
+
+
+def _utf8(texts: list[str] | list[str | None]) -> pa.Array | list[str] | list[str | None]:
+    """`texts` as an Arrow string array; as they are when Arrow refuses one (a lone
+    surrogate): the normaliser's salvage then sees that batch record by record."""
+    try:
+        return pa.array(texts, pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return texts
+
+
+def _joined(records: Texts, times: Texts) -> tuple[Any, Any]:
+    """A batch's runs as one chunked Arrow column each, or as Python lists when a run could
+    not be made Arrow."""
+    if all(isinstance(run, pa.Array) for run in records + times):
+        return pa.chunked_array(records, pa.string()), pa.chunked_array(times, pa.string())
+    return _listed(records), _listed(times)
+
+
+def _listed(runs: Texts) -> list[Any]:
+    out: list[Any] = []
+    for run in runs:
+        out += run.to_pylist() if isinstance(run, pa.Array) else run
+    return out
+
+
 def part_rows(threads: int) -> int:
     """Staged rows that the per-host split sorts within its memory (see `_split_by_host`)."""
     inline = multiprocessing.parent_process() is None
@@ -192,7 +222,7 @@ def _split_by_host(path: Path, threads: int) -> list[str]:
     try:
         rows = con.read_parquet(str(path), hive_partitioning=False)
         # DuckDB sorts (spilling beyond its budget), then hands the rows over in order
-        for batch in rows.order("host_key, time").to_arrow_reader(ROW_GROUP):
+        for batch in rows.order("host_key, time").to_arrow_reader(SPLIT_BATCH):
             if not batch.num_rows:
                 continue
             table = pa.Table.from_batches([batch]).cast(EVENTS_SCHEMA)
@@ -230,12 +260,18 @@ class _HostWriter:
             self._key = host_key
         self._rows.append(rows)
         self._count += rows.num_rows
-        if self._count >= ROW_GROUP:
-            self._flush()
+        if self._count >= ROW_GROUP:  # a full row group out, the rest kept for the next
+            held = pa.concat_tables(self._rows)
+            self._rows, self._count = [held.slice(ROW_GROUP)], held.num_rows - ROW_GROUP
+            self._write(held.slice(0, ROW_GROUP))
+
+    def _write(self, rows: pa.Table) -> None:
+        if rows.num_rows and self._writer is not None:
+            self._writer.write_table(rows, row_group_size=ROW_GROUP)
 
     def _flush(self) -> None:
-        if self._rows and self._writer is not None:
-            self._writer.write_table(pa.concat_tables(self._rows), row_group_size=ROW_GROUP)
+        if self._rows:
+            self._write(pa.concat_tables(self._rows))
         self._rows, self._count = [], 0
 
     def _finish(self) -> None:
