@@ -115,6 +115,9 @@ class _Stager:
             if self._failure is None:  # after a failure, only empty the queue
                 try:
                     self._write(*batch)
+                    del batch  # its texts are freed before a part's sort, not during it
+                    if self._part_rows_written >= self.part_rows:
+                        self._end_part()
                 except BaseException as exc:  # raised again in the caller's thread
                     self._failure = exc
             self._queue.task_done()
@@ -142,8 +145,6 @@ class _Stager:
         for row in pairs.to_pylist():
             if row["host"]:
                 self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
-        if self._part_rows_written >= self.part_rows:
-            self._end_part()
 
     def _end_part(self) -> None:
         if self._writer is not None:
