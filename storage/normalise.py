@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -257,8 +258,8 @@ def _field_refs(sql: str) -> str:
 _SQL = _field_refs(_sql())
 
 # A batch's texts: Python strings, or the same already in an Arrow string column.
-Texts = list[str] | pa.Array | pa.ChunkedArray
-Times = list[str | None] | pa.Array | pa.ChunkedArray
+Texts: TypeAlias = "list[str] | pa.Array | pa.ChunkedArray"
+Times: TypeAlias = "list[str | None] | pa.Array | pa.ChunkedArray"
 
 
 class Normaliser:
