@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from logonscope.storage import case as case_folder
 from logonscope.storage import connection
-from logonscope.storage.convert import ROW_GROUP
+from logonscope.storage.host_split import ROW_GROUP
 from logonscope.storage.outcomes import FileResult
 from logonscope.storage.schema import EVIDENCE_SCHEMA
 

@@ -9,8 +9,6 @@ Evidence is only ever opened for reading.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
 import queue
 import threading
 import time
@@ -19,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from logonscope.storage import connection
 from logonscope.storage.chunk_view import Span
 from logonscope.storage.chunks import scan_chunks
 from logonscope.storage.discover import Candidate
+from logonscope.storage.host_split import part_rows, split_by_host
 from logonscope.storage.normalise import Normaliser
 from logonscope.storage.outcomes import FileResult
 from logonscope.storage.parse import ReadReport, read_batches
@@ -34,8 +31,6 @@ from logonscope.storage.salvage import Isolating
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 BATCH_ROWS = 50_000  # planning the statement costs 30-45 ms, so fewer and larger batches
-ROW_GROUP = 100_000  # rows per row group of a stored events file
-SORT_ROW_BYTES = 512  # an events row in memory while it is sorted (generated logs: ~430 B)
 TICK_RECORDS = 1024  # records per run from the parser: how often the read loop looks at the clock
 TICK_SECONDS = 0.2  # how often a worker reports its counts
 
@@ -78,26 +73,26 @@ class _Stager:
         self.split: list[str] = []  # the per-host files of the parts done
         self.normalise = Isolating(_normaliser(threads).batch)
         self._writer: pq.ParquetWriter | None = None
-        self._records: list[str] = []
-        self._times: list[str | None] = []
+        self._records: list[pa.Array | list[str]] = []  # runs of record JSON
+        self._times: list[pa.Array | list[str | None]] = []
         self._shas: list[str] = []
         self.hosts: dict[str, set[str]] = {}
-        self._queue: queue.Queue[tuple[list[str], list[str | None], list[str]] | None] = (
-            queue.Queue(maxsize=1)
-        )
+        self._queue: queue.Queue[tuple[Texts, Texts, list[str]] | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
 
     def extend(self, records: list[str], times: list[str | None], sha256: str) -> None:
-        """A run of records of one file: one call per run, not per record."""
-        self._records += records
-        self._times += times
+        """A run of records of one file: one call per run, not per record. The run's texts
+        become one Arrow string array here, so its Python strings are freed at once: a batch
+        waiting to be normalised is held once, compactly, not as 50k objects and a copy."""
+        self._records.append(_utf8(records))
+        self._times.append(_utf8(times))
         self._shas += [sha256] * len(records)
-        if len(self._records) >= BATCH_ROWS:
+        if len(self._shas) >= BATCH_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        if not self._records:
+        if not self._shas:
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._drain, name="normalise", daemon=True)
@@ -112,13 +107,16 @@ class _Stager:
             if self._failure is None:  # after a failure, only empty the queue
                 try:
                     self._write(*batch)
+                    del batch  # its texts are freed before a part's sort, not during it
+                    if self._part_rows_written >= self.part_rows:
+                        self._end_part()
                 except BaseException as exc:  # raised again in the caller's thread
                     self._failure = exc
             self._queue.task_done()
         self._queue.task_done()
 
-    def _write(self, records: list[str], times: list[str | None], shas: list[str]) -> None:
-        table = self.normalise(records, times, shas)
+    def _write(self, records: Texts, times: Texts, shas: list[str]) -> None:
+        table = self.normalise(*_joined(records, times), shas)
         if self._writer is None:
             self._part = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
             # read once, whole, by the per-host split: no statistics or dictionaries to build
@@ -139,14 +137,14 @@ class _Stager:
         for row in pairs.to_pylist():
             if row["host"]:
                 self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
-        if self._part_rows_written >= self.part_rows:
-            self._end_part()
 
     def _end_part(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-            self.split += _split_by_host(self._part, self.threads)
+            self.split += split_by_host(
+                self._part, self.threads, _normaliser(self.threads).connection
+            )
             self._part_count += 1
             self._part_rows_written = 0
 
@@ -169,84 +167,31 @@ class _Stager:
         return self.split
 
 
-def part_rows(threads: int) -> int:
-    """Staged rows that the per-host split sorts within its memory (see `_split_by_host`)."""
-    inline = multiprocessing.parent_process() is None
-    share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
-    return max(ROW_GROUP, connection.memory_budget() // (2 * share) // SORT_ROW_BYTES)
+Texts = list[pa.Array | list[str]] | list[pa.Array | list[str | None]]
 
 
-def _split_by_host(path: Path, threads: int) -> list[str]:
-    """The staged rows as one time-sorted, compressed file per host_key (what the case stores),
-    so that the commit of a host whose records overlap nothing is a rename. One sorted pass
-    streamed into per-host writers: a host costs a file, not a scan of every row."""
-    inline = multiprocessing.parent_process() is None  # no other worker: use every core
-    con = _normaliser(threads).connection  # its DuckDB, set up already: no second start-up
-    cores = os.cpu_count() or 1
-    share = 1 if inline else max(1, cores // threads)
-    # half the share for the sort: the batches handed over and the row group being written
-    # are Arrow memory outside DuckDB's budget
-    connection.limit(con, 2 * share, cores if inline else threads)
-    out: list[str] = []
-    writer = _HostWriter(path)
+def _utf8(texts: list[str] | list[str | None]) -> pa.Array | list[str] | list[str | None]:
+    """`texts` as an Arrow string array; as they are when Arrow refuses one (a lone
+    surrogate): the normaliser's salvage then sees that batch record by record."""
     try:
-        rows = con.read_parquet(str(path), hive_partitioning=False)
-        # DuckDB sorts (spilling beyond its budget), then hands the rows over in order
-        for batch in rows.order("host_key, time").to_arrow_reader(ROW_GROUP):
-            if not batch.num_rows:
-                continue
-            table = pa.Table.from_batches([batch]).cast(EVENTS_SCHEMA)
-            runs = pc.run_end_encode(table.column("host_key")).chunk(0)
-            start = 0
-            for end, hk in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
-                writer.write(hk, table.slice(start, end - start))
-                start = end
-        out = writer.close()
-    finally:
-        writer.close()
-        connection.limit(con, max(1, cores // threads), threads)  # as the normaliser had it
-    path.unlink()
+        return pa.array(texts, pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return texts
+
+
+def _joined(records: Texts, times: Texts) -> tuple[Any, Any]:
+    """A batch's runs as one chunked Arrow column each, or as Python lists when a run could
+    not be made Arrow."""
+    if all(isinstance(run, pa.Array) for run in records + times):
+        return pa.chunked_array(records, pa.string()), pa.chunked_array(times, pa.string())
+    return _listed(records), _listed(times)
+
+
+def _listed(runs: Texts) -> list[Any]:
+    out: list[Any] = []
+    for run in runs:
+        out += run.to_pylist() if isinstance(run, pa.Array) else run
     return out
-
-
-class _HostWriter:
-    """Zstd Parquet files beside `path`, one per host_key, rows appended in the order given;
-    row groups of ROW_GROUP rows."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.files: list[str] = []
-        self._writer: pq.ParquetWriter | None = None
-        self._key: object = ()  # no host yet (None is a host_key: records without Computer)
-        self._rows: list[pa.Table] = []
-        self._count = 0
-
-    def write(self, host_key: str | None, rows: pa.Table) -> None:
-        if host_key != self._key or self._writer is None:
-            self._finish()
-            target = self.path.with_name(f"{self.path.stem}-host-{len(self.files)}.parquet")
-            self._writer = pq.ParquetWriter(target, EVENTS_SCHEMA, compression="zstd")
-            self.files.append(str(target))
-            self._key = host_key
-        self._rows.append(rows)
-        self._count += rows.num_rows
-        if self._count >= ROW_GROUP:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._rows and self._writer is not None:
-            self._writer.write_table(pa.concat_tables(self._rows), row_group_size=ROW_GROUP)
-        self._rows, self._count = [], 0
-
-    def _finish(self) -> None:
-        self._flush()
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def close(self) -> list[str]:
-        self._finish()
-        return list(self.files)
 
 
 def convert_files(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -256,6 +257,10 @@ def _field_refs(sql: str) -> str:
 
 _SQL = _field_refs(_sql())
 
+# A batch's texts: Python strings, or the same already in an Arrow string column.
+Texts: TypeAlias = "list[str] | pa.Array | pa.ChunkedArray"
+Times: TypeAlias = "list[str | None] | pa.Array | pa.ChunkedArray"
+
 
 class Normaliser:
     """A DuckDB connection that turns batches of record JSON into events tables. One thread
@@ -274,15 +279,13 @@ class Normaliser:
         """Its DuckDB connection, for other work of the same worker between batches."""
         return self._con
 
-    def batch(
-        self, records: list[str], header_times: list[str | None], sha256s: list[str]
-    ) -> pa.Table:
+    def batch(self, records: Texts, header_times: Times, sha256s: list[str]) -> pa.Table:
         """Rows in EVENTS_SCHEMA for `records` (each the JSON of one `{"Event": ...}`), each
         from the evidence file whose SHA-256 is at the same position in `sha256s`."""
         batch = pa.table(
             {
-                "j": pa.array(records, pa.string()),
-                "header_time": pa.array(header_times, pa.string()),
+                "j": _strings(records),
+                "header_time": _strings(header_times),
                 "sha": pa.array(sha256s, pa.string()).dictionary_encode(),
             }
         )
@@ -292,6 +295,12 @@ class Normaliser:
         finally:
             self._con.unregister("batch")
         return _with_host_keys(table).cast(EVENTS_SCHEMA)
+
+
+def _strings(values: Texts | Times) -> pa.Array | pa.ChunkedArray:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    return pa.array(values, pa.string())
 
 
 def _with_host_keys(table: pa.Table) -> pa.Table:

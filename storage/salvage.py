@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import orjson
@@ -75,22 +76,28 @@ def _object_after(text: str, key: str) -> object | None:
     return None
 
 
+def _as_list(values: Any) -> list[Any]:
+    return values.to_pylist() if isinstance(values, (pa.Array, pa.ChunkedArray)) else list(values)
+
+
 class Isolating:
     """Normalise a batch; when it fails, repair the records that are not valid JSON and, if it
     still fails, find the records that break it by halving and leave only those out. Counts
     per evidence file what was repaired (`repaired`), kept as raw text (`salvaged`) or left
     out (`dropped`)."""
 
-    def __init__(self, batch: Callable[[list[str], list[str | None], list[str]], pa.Table]):
+    def __init__(self, batch: Callable[[Any, Any, list[str]], pa.Table]):
         self._batch = batch
         self.counts: dict[str, Counter[str]] = {}
 
-    def __call__(self, records: list[str], times: list[str | None], shas: list[str]) -> pa.Table:
+    def __call__(self, records: Any, times: Any, shas: list[str]) -> pa.Table:
+        """`records` and `times`: Python lists, or Arrow string columns (made lists only when
+        the batch fails)."""
         try:
             return self._batch(records, times, shas)
         except _BATCH_ERRORS:
             pass
-        records = list(records)
+        records, times = _as_list(records), _as_list(times)
         for index, text in enumerate(records):
             if not is_valid(text):
                 records[index], intact = salvage(text)

@@ -61,3 +61,34 @@ def test_staged_rows_cut_into_parts_store_the_same_rows_time_sorted(
         times = connect(tmp_path / "parts").execute("select time from read_parquet(?)", [str(path)])
         column = [t for (t,) in times.fetchall()]
         assert column == sorted(column)
+
+
+def _record(number: int, user: str) -> str:
+    system = (
+        '{"Computer":"H1","Channel":"Security","EventID":4624,'
+        f'"EventRecordID":{number},'
+        '"TimeCreated":{"#attributes":{"SystemTime":"2025-01-01T09:00:00.000000Z"}}}'
+    )
+    return f'{{"Event":{{"System":{system},"EventData":{{"TargetUserName":"{user}"}}}}}}'
+
+
+def test_a_run_arrow_refuses_is_still_stored(tmp_path: Path) -> None:
+    """A record text with a lone surrogate cannot become an Arrow string: its run stays
+    Python strings and the batch is salvaged record by record, nothing lost."""
+    import pyarrow.parquet as pq
+
+    stager = convert._Stager(tmp_path / "part.parquet", 1)
+    try:
+        stager.extend([_record(1, "alice")], [None], "sha")
+        stager.extend([_record(2, "b\udc80b")], [None], "sha")
+        files = stager.close(1)
+    finally:
+        stager.stop()
+    rows = sorted(
+        (r["record_id"], r["target_user"])
+        for f in files
+        for r in pq.read_table(f, columns=["record_id", "target_user"]).to_pylist()
+    )
+    assert [r[0] for r in rows] == [1, 2] and rows[0][1] == "alice"
+    dropped, notes = stager.normalise.notes("sha")
+    assert dropped == 0 and len(notes) == 1 and notes[0].startswith("1 records with malformed")
