@@ -283,7 +283,12 @@ def test_pool_workers_die_with_a_killed_ingest(tmp_path: Path) -> None:
     assert len(workers) == 2, "the ingest finished before its workers were seen"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    time.sleep(1.0)
+    # A worker seen while still importing arms its lifeline only when its initializer runs (it
+    # then sees the parent gone and exits before any task): on a loaded machine that can take
+    # seconds, so wait for it, but not forever.
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert [pid for pid in workers if _alive(pid)] == []
 
 
