@@ -32,6 +32,15 @@ _rows: list[dict[str, Any]] = []
 _inside: dict[str, float] = {}
 
 
+def _queued() -> float:
+    """Seconds the main thread has waited for a core while runnable (the machine's load)."""
+    try:
+        fields = Path(f"/proc/self/task/{os.getpid()}/schedstat").read_text().split()
+    except OSError:
+        return 0.0
+    return int(fields[1]) / 1e9
+
+
 def _cpu() -> tuple[float, float]:
     t = os.times()
     return t.user + t.system, t.children_user + t.children_system
@@ -76,12 +85,35 @@ def pytest_configure(config: pytest.Config) -> None:
             _inside["apps"] = _inside.get("apps", 0) + 1
 
     textual.app.App.run_test = counted  # type: ignore[method-assign]
+    _count_idle()
+
+
+def _count_idle() -> None:
+    """Wall seconds the event loop's thread sat in `select` with nothing to do: `idle_timer`
+    when it woke for a timer (a sleep, a `set_timer`), `idle_wait` when a thread's result or
+    a pipe woke it (a query running in a worker thread, a child process)."""
+    import selectors
+
+    select = selectors.EpollSelector.select
+
+    def counted(self: Any, timeout: float | None = None) -> Any:
+        if timeout == 0:
+            return select(self, timeout)
+        start = time.perf_counter()
+        events = select(self, timeout)
+        key = "idle_wait" if events else "idle_timer"
+        _inside[key] = _inside.get(key, 0.0) + time.perf_counter() - start
+        return events
+
+    selectors.EpollSelector.select = counted  # type: ignore[method-assign]
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     own, children = _cpu()
     wall = time.perf_counter()
+    start = time.time()
+    queued = _queued()
     try:
         return (yield)
     finally:
@@ -92,6 +124,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
                 "cpu": own2 - own,
                 "child": children2 - children,
                 "wall": time.perf_counter() - wall,
+                "start": start,
+                "queued": _queued() - queued,
                 "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
                 "inside": dict(_inside),
             }
