@@ -20,6 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import headless
+
+headless.install()  # Pilot apps draw what a test looks at, not every frame in between
+
 ROOT = Path(__file__).resolve().parent.parent
 EVIDENCE = Path(os.environ.get("LOGONSCOPE_EVIDENCE") or ROOT.parent / "shared" / "evidence")
 
