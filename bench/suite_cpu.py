@@ -7,7 +7,10 @@ As a pytest plugin (`-p suite_cpu`, with bench/ on PYTHONPATH) it records, for e
 the CPU seconds of the worker (all its threads: DuckDB's too), of the child processes it
 waited for (spawned ingest or build workers, a Dask cluster, a real CLI process), and the
 wall time, plus the CPU spent inside `ingest`, `build`, `build_once` (the shared generated
-cases) and Textual's `App.run_test` (Pilot apps): one JSON file per xdist worker. Run as a
+cases) and Textual's `App.run_test` (Pilot apps), the wall the event loop sat idle (`idle_timer`: woken
+by a timer or a sleep; `idle_wait`: woken by a thread or a pipe), and per test its start time
+and the main thread's run-queue wait (`queued`: runnable but without a core, the machine's
+load): one JSON file per xdist worker. Run as a
 script it sums them. CPU seconds, not wall: the 2-core machine is shared, and CPU is what
 two busy workers divide between them.
 """
@@ -156,6 +159,10 @@ def report(folder: Path, top: int = 15) -> None:
         )
     total = sum(r["cpu"] + r["child"] for r in rows)
     print(f"tests: {len(rows)}, CPU {total:.1f} s (children {sum(r['child'] for r in rows):.1f})")
+    print(
+        f"wall in tests {sum(r['wall'] for r in rows):.1f} s, "
+        f"queued for a core {sum(r.get('queued', 0.0) for r in rows):.1f} s"
+    )
     inside: collections.Counter[str] = collections.Counter()
     for r in rows:
         inside.update(r["inside"])

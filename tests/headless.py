@@ -19,7 +19,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-_draw = Screen._compositor_refresh
+# Textual's own refresh (private API of textual 8; without it nothing is installed)
+_draw = getattr(Screen, "_compositor_refresh", None)
 
 
 def _defer(screen: Screen) -> None:
@@ -50,8 +51,9 @@ def _drawn_after(wait: Callable[..., Awaitable[None]]) -> Callable[..., Awaitabl
 
 
 def install() -> None:
-    """Defer headless drawing in this process (idempotent)."""
-    if Screen._compositor_refresh is _defer:
+    """Defer headless drawing in this process (idempotent; a no-op on a Textual without the
+    private refresh it replaces: the tests then draw every frame, as before)."""
+    if _draw is None or Screen._compositor_refresh is _defer:
         return
     Screen._compositor_refresh = _defer  # type: ignore[method-assign]
     Pilot.pause = _drawn_after(Pilot.pause)  # type: ignore[method-assign]
