@@ -7,7 +7,10 @@ As a pytest plugin (`-p suite_cpu`, with bench/ on PYTHONPATH) it records, for e
 the CPU seconds of the worker (all its threads: DuckDB's too), of the child processes it
 waited for (spawned ingest or build workers, a Dask cluster, a real CLI process), and the
 wall time, plus the CPU spent inside `ingest`, `build`, `build_once` (the shared generated
-cases) and Textual's `App.run_test` (Pilot apps): one JSON file per xdist worker. Run as a
+cases) and Textual's `App.run_test` (Pilot apps), the wall the event loop sat idle (`idle_timer`: woken
+by a timer or a sleep; `idle_wait`: woken by a thread or a pipe), and per test its start time
+and the main thread's run-queue wait (`queued`: runnable but without a core, the machine's
+load): one JSON file per xdist worker. Run as a
 script it sums them. CPU seconds, not wall: the 2-core machine is shared, and CPU is what
 two busy workers divide between them.
 """
@@ -30,6 +33,15 @@ import pytest
 
 _rows: list[dict[str, Any]] = []
 _inside: dict[str, float] = {}
+
+
+def _queued() -> float:
+    """Seconds the main thread has waited for a core while runnable (the machine's load)."""
+    try:
+        fields = Path(f"/proc/self/task/{os.getpid()}/schedstat").read_text().split()
+    except OSError:
+        return 0.0
+    return int(fields[1]) / 1e9
 
 
 def _cpu() -> tuple[float, float]:
@@ -76,12 +88,35 @@ def pytest_configure(config: pytest.Config) -> None:
             _inside["apps"] = _inside.get("apps", 0) + 1
 
     textual.app.App.run_test = counted  # type: ignore[method-assign]
+    _count_idle()
+
+
+def _count_idle() -> None:
+    """Wall seconds the event loop's thread sat in `select` with nothing to do: `idle_timer`
+    when it woke for a timer (a sleep, a `set_timer`), `idle_wait` when a thread's result or
+    a pipe woke it (a query running in a worker thread, a child process)."""
+    import selectors
+
+    select = selectors.EpollSelector.select
+
+    def counted(self: Any, timeout: float | None = None) -> Any:
+        if timeout == 0:
+            return select(self, timeout)
+        start = time.perf_counter()
+        events = select(self, timeout)
+        key = "idle_wait" if events else "idle_timer"
+        _inside[key] = _inside.get(key, 0.0) + time.perf_counter() - start
+        return events
+
+    selectors.EpollSelector.select = counted  # type: ignore[method-assign]
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     own, children = _cpu()
     wall = time.perf_counter()
+    start = time.time()
+    queued = _queued()
     try:
         return (yield)
     finally:
@@ -92,6 +127,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
                 "cpu": own2 - own,
                 "child": children2 - children,
                 "wall": time.perf_counter() - wall,
+                "start": start,
+                "queued": _queued() - queued,
                 "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
                 "inside": dict(_inside),
             }
@@ -122,6 +159,10 @@ def report(folder: Path, top: int = 15) -> None:
         )
     total = sum(r["cpu"] + r["child"] for r in rows)
     print(f"tests: {len(rows)}, CPU {total:.1f} s (children {sum(r['child'] for r in rows):.1f})")
+    print(
+        f"wall in tests {sum(r['wall'] for r in rows):.1f} s, "
+        f"queued for a core {sum(r.get('queued', 0.0) for r in rows):.1f} s"
+    )
     inside: collections.Counter[str] = collections.Counter()
     for r in rows:
         inside.update(r["inside"])
