@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -80,10 +81,10 @@ def assemble(
                 "WHERE host_key IN (SELECT * FROM _ls_kept)"
             )
         jobs: list[Callable[[duckdb.DuckDBPyConnection], None]] = [
-            lambda cur: _write_sessions(cur, root, old, places)
+            partial(_write_sessions, root=root, old=old, places=list(places))
         ]
         for table, (part, schema) in _TABLES.items():
-            jobs.append(lambda cur, t=table, p=part, s=schema: _write(cur, root, t, p, s, old))
+            jobs.append(partial(_write, root=root, table=table, part=part, schema=schema, old=old))
         _run(con, jobs, arrow)
         n_sessions = con.execute("SELECT count(*) FROM _ls_final").fetchall()[0][0]
         sources_file = root / case_folder.DERIVED / "session_sources.parquet"
