@@ -6,7 +6,8 @@ spills within its memory limit) and writes it, adding the previous rows of hosts
 change. The tables are independent of one another, so they are written side by side, one
 cursor per table (they share the connection's memory limit): the assembly runs after every
 task, alone, and a single table's write leaves a core idle (the sort's merge and the Parquet
-encoding are one thread each).
+encoding are one thread each). DuckDB's share of the memory budget shrinks by a quarter so
+that the second pipeline's Arrow batches fit in it.
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ def _run(
     """Each job on a cursor of its own (with the `arrow` tables registered), as many at a
     time as there are cores."""
     width = max(1, min(len(jobs), os.cpu_count() or 1))
+    if width > 1:
+        # each write pipeline holds Arrow batches and Parquet buffers beside DuckDB's memory
+        # (~160 MB more for a second one at 10 M): DuckDB gets less, the process stays within
+        # the budget as with one table at a time
+        limit = max(connection.MIN_MEMORY, connection.memory_budget() * 3 // 4)
+        con.execute(f"SET memory_limit = '{limit >> 20}MB'")
     cursors = [case_folder.cursor(con) for _ in jobs]
     for cur in cursors:
         for name, table in arrow.items():
