@@ -287,18 +287,28 @@ JOIN (SELECT session_id, host_key, unnest(logon_ids) AS lid, start_us, stop_us
 QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
                            ORDER BY s.start_us DESC, s.session_id) = 1;
 
+-- the session of the event's SID, or of its user when it names no SID: two equi-joins (one
+-- join on `sid = usid OR user_key = uk` hashes on the host alone and tries every session of
+-- the host for each event)
 CREATE OR REPLACE TEMP TABLE _at_by_user AS
-SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id,
-       count(*) OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel) AS candidates,
+WITH pending AS (
+    SELECT * FROM _at_ev e
+    WHERE NOT EXISTS (SELECT 1 FROM _at_by_lid l WHERE l.evidence_sha256 = e.evidence_sha256
+                      AND l.record_id = e.record_id AND l.channel = e.channel)),
+pairs AS (
+    SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id, s.logon_type, s.start_us
+    FROM pending e JOIN _at_sess s
+      ON s.host_key = e.host_key AND s.sid = e.usid AND e.ct BETWEEN s.start_us AND s.stop_us
+    UNION ALL
+    SELECT e.evidence_sha256, e.record_id, e.channel, s.session_id, s.logon_type, s.start_us
+    FROM pending e JOIN _at_sess s
+      ON s.host_key = e.host_key AND s.user_key = e.uk AND e.ct BETWEEN s.start_us AND s.stop_us
+    WHERE e.usid IS NULL)
+SELECT s.evidence_sha256, s.record_id, s.channel, s.session_id,
+       count(*) OVER (PARTITION BY s.evidence_sha256, s.record_id, s.channel) AS candidates,
        {_REMOTE_FIRST} AS remote_rank
-FROM _at_ev e
-JOIN _at_sess s
-  ON s.host_key = e.host_key
- AND (s.sid = e.usid OR (e.usid IS NULL AND s.user_key = e.uk))
- AND e.ct BETWEEN s.start_us AND s.stop_us
-WHERE NOT EXISTS (SELECT 1 FROM _at_by_lid l WHERE l.evidence_sha256 = e.evidence_sha256
-                  AND l.record_id = e.record_id AND l.channel = e.channel)
-QUALIFY row_number() OVER (PARTITION BY e.evidence_sha256, e.record_id, e.channel
+FROM pairs s
+QUALIFY row_number() OVER (PARTITION BY s.evidence_sha256, s.record_id, s.channel
                            ORDER BY {_REMOTE_FIRST}, s.start_us DESC, s.session_id) = 1;
 
 CREATE OR REPLACE TEMP TABLE _at_by_host AS

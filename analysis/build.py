@@ -9,7 +9,7 @@ keeps every name as written. It runs under the case lock (a second builder waits
 the case built) and within the memory budget of `storage.connection`: sessions are per host, so hosts
 are correlated and attributed in tasks of bounded size, in parallel worker processes that
 share the budget, and the tables are assembled by DuckDB, spilling to disk
-(`analysis.build_parts`). A `build_info` table remembers, per host, which evidence files the
+(`analysis.build_parts`, `analysis.build_assembly`). A `build_info` table remembers, per host, which evidence files the
 sessions were built from and with which rules version, so that:
 
 - nothing is rebuilt when the evidence set has not changed (`ensure_built` is cheap: it compares
@@ -36,6 +36,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from logonscope.analysis import build_assembly
 from logonscope.analysis import build_parts as parts
 from logonscope.analysis import hosts as machines
 from logonscope.analysis import sessions as sessions_mod
@@ -290,7 +291,7 @@ def _build(
             if db.sha256 is None:
                 say(f"{db.kind} database {db.path} is missing or unreadable: not used")
         say("summarising users and source addresses")
-        report.sessions, report.sources = parts.assemble(root, work, kept, places)
+        report.sessions, report.sources = build_assembly.assemble(root, work, kept, places)
         case_folder.write_derived(root, {"host_names": machines.host_names_table(names, canon)})
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -5,25 +5,24 @@ Sessions are per host, so a task correlates and attributes a group of hosts of a
 sessions, sources, activity and signs of tampering as Parquet parts; tasks run on an executor
 (`storage.executors`: worker processes here, or a Dask cluster), and one that fails twice
 is left out and reported, not fatal.
-`assemble` then writes the derived tables from the parts (and the previous rows of hosts
-that did not change) with DuckDB, which sorts and spills within its memory limit.
+`analysis.build_assembly` then writes the derived tables from the parts (and the previous
+rows of hosts that did not change).
 """
 
 from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from logonscope.analysis import attribution, geo, session_views, tampering, views
+from logonscope.analysis import attribution, session_views, tampering
 from logonscope.analysis import sessions as sessions_mod
-from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
-from logonscope.storage import connection, executors, geoip, identity
+from logonscope.storage import connection, executors, identity
 from logonscope.storage.schema import EVENTS_SCHEMA
 from logonscope.storage.vocabulary import GATEWAY, require_identifier
 
@@ -252,135 +251,3 @@ def correlate_task(
 
 def _columns(schema: pa.Schema) -> str:
     return ", ".join('"' + name.replace('"', '""') + '"' for name in schema.names)
-
-
-def assemble(
-    root: Path, work: Path, kept: list[str], places: Iterable[geoip.Database] = ()
-) -> tuple[int, int]:
-    """Write the derived tables from the tasks' parts and the kept hosts' previous rows;
-    sources and activity first: they read the previous sessions. Source addresses are
-    located with the `places` databases (none: the address columns stay blank)."""
-    con = case_folder.connect(root)
-    try:
-        con.register("_ls_kept", pa.table({"host_key": pa.array(kept, pa.string())}))
-        schemas = {
-            "sessions": sessions_mod.SESSIONS_SCHEMA,
-            "sources": sessions_mod.SOURCES_SCHEMA,
-            "activity": attribution.SCHEMA,
-            "tampering": tampering.SCHEMA,
-            **session_views.SCHEMAS,
-        }
-        for name, schema in schemas.items():
-            written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
-            if written:  # none when every task failed
-                con.read_parquet(written).create_view(f"_ls_new_{name}")
-            else:
-                con.register(f"_ls_new_{name}", schema.empty_table())
-        old = bool(kept) and all(has_view(con, n) for n in DERIVED)
-        kept_sessions = "SELECT session_id FROM sessions WHERE host_key IN (SELECT * FROM _ls_kept)"
-        src_cols = _columns(sessions_mod.SOURCES_SCHEMA)
-        src_old = (
-            f"UNION ALL SELECT {src_cols} FROM session_sources WHERE session_id IN ({kept_sessions})"
-            if old
-            else ""
-        )
-        case_folder.write_derived_relation(
-            root,
-            "session_sources",
-            con.sql(
-                f"SELECT {src_cols} FROM _ls_new_sources {src_old} "
-                # one session: one row group; ties broken, so the order never depends on the tasks
-                "ORDER BY session_id, time, record_id, role, channel, evidence_sha256"
-            ),
-            sessions_mod.SOURCES_SCHEMA,
-        )
-        act_cols = _columns(attribution.SCHEMA)
-        act_old = (
-            f"UNION ALL SELECT {act_cols} FROM activity WHERE host_key IN (SELECT * FROM _ls_kept)"
-            if old
-            else ""
-        )
-        case_folder.write_derived_relation(
-            root,
-            "activity",
-            con.sql(
-                f"SELECT {act_cols} FROM _ls_new_activity {act_old} "
-                "ORDER BY host_key, time, record_id, channel, evidence_sha256"
-            ),
-            attribution.SCHEMA,
-        )
-        tp_cols = _columns(tampering.SCHEMA)
-        tp_old = (
-            f"UNION ALL SELECT {tp_cols} FROM tampering WHERE host_key IN (SELECT * FROM _ls_kept)"
-            if old
-            else ""
-        )
-        case_folder.write_derived_relation(
-            root,
-            "tampering",
-            con.sql(
-                f"SELECT {tp_cols} FROM _ls_new_tampering {tp_old} "
-                "ORDER BY host_key, time, channel, record_id"
-            ),
-            tampering.SCHEMA,
-        )
-        for name, schema in session_views.SCHEMAS.items():
-            view_cols = _columns(schema)
-            view_old = (
-                f"UNION ALL SELECT {view_cols} FROM {name} "
-                "WHERE host_key IN (SELECT * FROM _ls_kept)"
-                if old
-                else ""
-            )
-            case_folder.write_derived_relation(
-                root,
-                name,
-                con.sql(
-                    f"SELECT {view_cols} FROM _ls_new_{name} {view_old} "
-                    f"ORDER BY {session_views.ORDER}, {_columns(schema).split(', ')[0]}"
-                ),
-                schema,
-            )
-        cols = _columns(sessions_mod.SESSIONS_SCHEMA)
-        sess_old = (
-            f"UNION ALL SELECT {cols} FROM sessions WHERE host_key IN (SELECT * FROM _ls_kept)"
-            if old
-            else ""
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW _ls_all_sessions AS "
-            f"SELECT {cols} FROM _ls_new_sessions {sess_old}"
-        )
-        # every address located again: kept hosts too, so a new database needs no re-correlation
-        geo.register_places(con, "_ls_all_sessions", places)
-        # stored by user then time: a user's sessions sit in few row groups
-        case_folder.write_derived_relation(
-            root,
-            "sessions",
-            con.sql(
-                f"{geo.located_sql('_ls_all_sessions')} "
-                "ORDER BY user_key, start, host_key, session_id"
-            ),
-            sessions_mod.SESSIONS_SCHEMA,
-        )
-        con.read_parquet(str(root / case_folder.DERIVED / "sessions.parquet")).create_view(
-            "_ls_final"
-        )
-        tables = views.build_views(con, "_ls_final")
-        # the same summaries over what the default filters show (system sessions hidden), so
-        # the app's first screen reads them instead of aggregating (analysis.queries)
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW _ls_final_nonsystem AS "
-            "SELECT * FROM _ls_final WHERE NOT system"
-        )
-        for name, table in views.build_views(con, "_ls_final_nonsystem").items():
-            tables[f"{name}_nonsystem"] = table
-        # renamed hosts: one machine under several names (storage.identity)
-        tables["host_aliases"] = con.sql(identity.host_aliases_sql()).to_arrow_table()
-        case_folder.write_derived(root, tables)
-        n_sessions = con.execute("SELECT count(*) FROM _ls_final").fetchall()[0][0]
-        sources_file = root / case_folder.DERIVED / "session_sources.parquet"
-        n_sources = con.read_parquet(str(sources_file)).aggregate("count(*)").fetchall()[0][0]
-    finally:
-        connection.close(con)
-    return int(n_sessions), int(n_sources)

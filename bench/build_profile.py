@@ -133,6 +133,7 @@ def _around(module, name: str, stage: str) -> None:
 def install() -> None:
     from logonscope.analysis import (
         attribution,
+        build_assembly,
         build_parts,
         session_views,
         sessions,
@@ -152,7 +153,7 @@ def install() -> None:
             _around(attribution, name, "attribution")
     _around(tampering, "signs", "tampering")
     _around(build_parts, "correlate_task", "task")
-    _around(build_parts, "assemble", "assembly")
+    _around(build_assembly, "assemble", "assembly")
     _around(views, "build_views", "assembly summaries")
     _around(case, "write_table_atomic", "parquet write")
     for name in ("write_relation", "write_part"):
