@@ -353,14 +353,8 @@ ORDER = "host_key, time, record_id"
 
 
 def _has_tables(con: duckdb.DuckDBPyConnection, *names: str) -> bool:
-    found = {
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name = ANY(?)",
-            [list(names)],
-        ).fetchall()
-    }
-    return found == set(names)
+    query = "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name = ANY(?)"
+    return {r[0] for r in con.execute(query, [list(names)]).fetchall()} == set(names)
 
 
 def attribute(
@@ -400,7 +394,3 @@ def attribute_into(
         con.execute(_SESSIONS_CORRECTED_SQL)
     con.execute(_MATCH_SQL)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _at_result AS {_RESULT_SQL}")
-
-
-# the activity as listed (command line, app): analysis.listing
-from logonscope.analysis.listing import LISTED, activity_rows  # noqa: E402, F401
