@@ -16,6 +16,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
 from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip
@@ -53,6 +54,17 @@ _PLAIN = re.compile(r"[ -Z\\\]-~]*\Z")
 _CELL_CACHE_MAX = 20_000
 
 
+class _PassStyles:
+    """A component's styles during one drawing pass: its Rich style computed once."""
+
+    def __init__(self, styles: Any) -> None:
+        self._styles = styles
+        self.rich_style: Style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
+
+
 class Grid(DataTable):
     """The fast table without its own Tab bindings (Tab moves between panes), drawing its
     plain cells itself.
@@ -75,7 +87,9 @@ class Grid(DataTable):
         self._plain_cells: dict[tuple, list[list[Segment]]] = {}
         self._plain_count = -1  # the library's `_update_count` the cells were drawn for
         self._header_cells: dict[tuple, list[list[Segment]]] = {}
-        self._pass_style: Style | None = None
+        self._pass_style: Style | None = None  # these three while drawing (render_lines)
+        self._pass_background: tuple[Color, Color] | None = None
+        self._pass_components: dict[tuple[str, ...], _PassStyles] | None = None
 
     def _render_cell(
         self,
@@ -155,13 +169,31 @@ class Grid(DataTable):
         return None
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # the library asks for the widget's style (a walk up every ancestor's styles) once
-        # per line; one pass draws every line in the same one
+        # the library asks for the widget's style, its background and its header's style
+        # (each a walk up every ancestor's styles) once per line; one pass draws every
+        # line in the same ones
         self._pass_style = self.rich_style
+        self._pass_components = {}
+        self._pass_background = DataTable.background_colors.fget(self)  # type: ignore[attr-defined]
         try:
             return super().render_lines(crop)
         finally:
-            self._pass_style = None
+            self._pass_style = self._pass_background = self._pass_components = None
+
+    @property
+    def background_colors(self) -> tuple[Color, Color]:
+        if self._pass_background is not None:
+            return self._pass_background
+        return DataTable.background_colors.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    def get_component_styles(self, *names: str) -> Any:
+        styles = super().get_component_styles(*names)
+        kept = self._pass_components
+        if kept is None:
+            return styles
+        if names not in kept:
+            kept[names] = _PassStyles(styles)
+        return kept[names]
 
     def render_line(self, y: int) -> Strip:
         """The library's `render_line`, in the style of the pass (`render_lines`)."""
