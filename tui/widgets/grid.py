@@ -18,7 +18,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.color import Color
 from textual.coordinate import Coordinate
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 
 from logonscope.tui.tables import Shaped
@@ -235,6 +235,23 @@ class Grid(DataTable):
                     self._header_cells.clear()
                 self._header_cells[key] = lines
         return lines
+
+    def _scroll_update(self, virtual_size: Size) -> None:
+        """Textual's, less the scrollbars' unconditional repaint: their sizes are reactive
+        and repaint the bar when they change. Every layout of the screen called this for
+        every table and redrew all the bars, each time in a frame of its own."""
+        self._refresh_scrollbars()
+        width, height = self.container_size
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = virtual_size.height
+            bar.window_size = height - self.scrollbar_size_horizontal
+        if self.show_horizontal_scrollbar and self.styles.scrollbar_size_horizontal:
+            bar = self.horizontal_scrollbar
+            bar.window_virtual_size = virtual_size.width
+            bar.window_size = width - self.scrollbar_size_vertical
+        self.scroll_x = self.validate_scroll_x(self.scroll_x)
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def swap(self, backend: ArrowBackend, row: int = 0) -> None:
         """Show `backend`'s rows instead, cursor on `row`: the widget stays mounted (the
