@@ -35,6 +35,9 @@ VALUES = [
     "line\nbreak",
     "\x1b[31mescape",
     "café",
+    "failure ×6",
+    "── who",
+    "a\u0301",
     "~!@#$%^&*()_+{}|:<>?",
     None,
 ]
@@ -47,7 +50,14 @@ def _chars(lines: list[list[Segment]]) -> list[tuple[str, object]]:
 
 class _Table(App[None]):
     def compose(self) -> ComposeResult:
-        data = pa.table({"v": pa.array(VALUES, pa.string()), "n": [str(i) for i in VALUES]})
+        data = pa.table(
+            {
+                "v": pa.array(VALUES, pa.string()),
+                "n": [str(i) for i in VALUES],
+                "count": [(i * 7919) ** (i % 3) - 3 * (i % 2) for i in range(len(VALUES))],
+                "record_id": [None if i % 5 == 0 else 10 ** (i % 17) for i in range(len(VALUES))],
+            }
+        )
         backend = ArrowBackend(data)
         backend.render_markup = False
         yield Grid(backend=backend, cursor_type="row", render_markup=False,
@@ -67,7 +77,7 @@ async def test_plain_cells_are_drawn_as_the_library_draws_them() -> None:
             grid._pseudo_class_state = grid.get_pseudo_class_state()
             base = grid.rich_style
             for row in range(len(VALUES)):
-                for column in (0, 1):
+                for column in (0, 1, 2, 3):
                     for width in (3, 4, 6, 12, 50):
                         for cursor, hover in ((False, False), (True, False), (False, True)):
                             ours = grid._render_cell(row, column, base, width, cursor, hover)
@@ -90,5 +100,5 @@ async def test_plain_cells_are_drawn_as_the_library_draws_them() -> None:
                             grid, -1, column, header, width, cursor, hover
                         )
                         assert _chars(kept) == _chars(theirs), (column, width)
-        assert checked == 2 * len(VALUES) * 2 * 5 * 3
+        assert checked == 2 * len(VALUES) * 4 * 5 * 3
         assert fast > checked // 3  # the plain path was taken, not only the library's

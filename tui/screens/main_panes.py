@@ -15,7 +15,9 @@ from typing import Any
 import pyarrow as pa
 from textual import on, work
 from textual.events import Resize
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input
 
 from logonscope.tui.backend import Backend, FilterState
@@ -31,6 +33,11 @@ WIDE = (100, 28)  # at least this many columns and rows show every pane at once
 
 class PanesScreen(Screen[None]):
     """State and pane plumbing shared by every layer of the main screen."""
+
+    # Textual repaints the whole screen when the focus moves (a full frame: every line of
+    # every pane drawn again). What the focus changes on screen redraws itself: the panes'
+    # borders (`FocusBorder`), the tables' cursor rows (their focus style), the status line.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, backend: Backend, case_label: str = "") -> None:
         super().__init__()

@@ -252,7 +252,9 @@ def _show_preview(table: TablePane, text: str) -> None:
     if parent is not None:
         for line in parent.query(".preview"):
             if isinstance(line, Static):
-                line.update(Content(text))
+                shown = line.content
+                if (shown.plain if isinstance(shown, Content) else str(shown)) != text:
+                    line.update(Content(text))  # re-lays out the screen: on change only
 
 
 class DetailPane(FocusBorder, Vertical):

@@ -12,10 +12,14 @@ import sys
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
 from textual.coordinate import Coordinate
+from textual.geometry import Region, Size
+from textual.strip import Strip
 
 from logonscope.tui.tables import Shaped
 
@@ -50,6 +54,17 @@ _PLAIN = re.compile(r"[ -Z\\\]-~]*\Z")
 _CELL_CACHE_MAX = 20_000
 
 
+class _PassStyles:
+    """A component's styles during one drawing pass: its Rich style computed once."""
+
+    def __init__(self, styles: Any) -> None:
+        self._styles = styles
+        self.rich_style: Style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
+
+
 class Grid(DataTable):
     """The fast table without its own Tab bindings (Tab moves between panes), drawing its
     plain cells itself.
@@ -72,6 +87,9 @@ class Grid(DataTable):
         self._plain_cells: dict[tuple, list[list[Segment]]] = {}
         self._plain_count = -1  # the library's `_update_count` the cells were drawn for
         self._header_cells: dict[tuple, list[list[Segment]]] = {}
+        self._pass_style: Style | None = None  # these three while drawing (render_lines)
+        self._pass_background: tuple[Color, Color] | None = None
+        self._pass_components: dict[tuple[str, ...], _PassStyles] | None = None
 
     def _render_cell(
         self,
@@ -116,20 +134,75 @@ class Grid(DataTable):
         if lines is not None:
             return lines
         value = self.get_cell_at(Coordinate(row=row_index, column=column_index))
-        if isinstance(value, str) and _PLAIN.match(value) and not value.endswith("\\"):
+        room = width - 2  # one space of padding on each side
+        text = self._plain_text(value, column_index, room)
+        if text is not None:
             component_style, post_style = styles
             meta = Style.from_meta({"row": row_index, "column": column_index})
             style = base_style + meta + component_style + post_style
-            room = width - 2  # one space of padding on each side
-            if len(value) > room:
-                value = value[: room - 1] + "…"
-            lines = [[Segment(f" {value.ljust(room)} ", style)]]
+            lines = [[Segment(f" {text} ", style)]]
         else:
             lines = super()._render_cell(
                 row_index, column_index, base_style, width, cursor, hover, in_range
             )
         self._plain_cells[key] = lines
         return lines
+
+    def _plain_text(self, value: Any, column: int, room: int) -> str | None:
+        """`value` as the library draws it in `room` cells, or None when it is not plain:
+        a string of one cell per character (cut with `…`, left-aligned), a whole number
+        (right-aligned, as the library formats it) or an empty value (blank)."""
+        if isinstance(value, str):
+            if not (
+                _PLAIN.match(value)
+                or (value.isprintable() and "[" not in value and cell_len(value) == len(value))
+            ) or value.endswith("\\"):
+                return None
+            if len(value) > room:
+                return value[: room - 1] + "…"
+            return value.ljust(room)
+        if value is None:
+            return None if self.null_rep.plain else " " * room
+        if isinstance(value, int) and not isinstance(value, bool):
+            text = str(value) if self.ordered_columns[column].is_id else f"{value:n}"
+            return text.rjust(room) if len(text) <= room and text.isascii() else None
+        return None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the library asks for the widget's style, its background and its header's style
+        # (each a walk up every ancestor's styles) once per line; one pass draws every
+        # line in the same ones
+        self._pass_style = self.rich_style
+        self._pass_components = {}
+        self._pass_background = DataTable.background_colors.fget(self)  # type: ignore[attr-defined]
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = self._pass_background = self._pass_components = None
+
+    @property
+    def background_colors(self) -> tuple[Color, Color]:
+        if self._pass_background is not None:
+            return self._pass_background
+        return DataTable.background_colors.fget(self)  # type: ignore[attr-defined,no-any-return]
+
+    def get_component_styles(self, *names: str) -> Any:
+        styles = super().get_component_styles(*names)
+        kept = self._pass_components
+        if kept is None:
+            return styles
+        if names not in kept:
+            kept[names] = _PassStyles(styles)
+        return kept[names]
+
+    def render_line(self, y: int) -> Strip:
+        """The library's `render_line`, in the style of the pass (`render_lines`)."""
+        style = self._pass_style if self._pass_style is not None else self.rich_style
+        width = self.size.width
+        scroll_x, scroll_y = self.scroll_offset
+        if y >= self.fixed_rows + (self.header_height if self.show_header else 0):
+            y += scroll_y
+        return self._render_line(y, scroll_x, scroll_x + width, style)
 
     def _header_cell(
         self, column: int, base_style: Style, width: int, cursor: bool, hover: bool, rng: bool
@@ -162,6 +235,23 @@ class Grid(DataTable):
                     self._header_cells.clear()
                 self._header_cells[key] = lines
         return lines
+
+    def _scroll_update(self, virtual_size: Size) -> None:
+        """Textual's, less the scrollbars' unconditional repaint: their sizes are reactive
+        and repaint the bar when they change. Every layout of the screen called this for
+        every table and redrew all the bars, each time in a frame of its own."""
+        self._refresh_scrollbars()
+        width, height = self.container_size
+        if self.show_vertical_scrollbar and self.styles.scrollbar_size_vertical:
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = virtual_size.height
+            bar.window_size = height - self.scrollbar_size_horizontal
+        if self.show_horizontal_scrollbar and self.styles.scrollbar_size_horizontal:
+            bar = self.horizontal_scrollbar
+            bar.window_virtual_size = virtual_size.width
+            bar.window_size = width - self.scrollbar_size_vertical
+        self.scroll_x = self.validate_scroll_x(self.scroll_x)
+        self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
     def swap(self, backend: ArrowBackend, row: int = 0) -> None:
         """Show `backend`'s rows instead, cursor on `row`: the widget stays mounted (the

@@ -79,6 +79,7 @@ class TablePane(FocusBorder, Vertical):
         self._last_backend: Any = None
         self._loading = False
         self._loading_note: Any = None  # the timer that shows "loading…"
+        self._titles: tuple[str, str] | None = None  # the border's title and subtitle
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", classes="placeholder", markup=False)
@@ -143,13 +144,17 @@ class TablePane(FocusBorder, Vertical):
                 self.empty_text if not self.search_text else f"no row matches /{self.search_text}"
             )
             placeholder = self._placeholder()
-            placeholder.update(Content(note))  # plain text, never markup
+            shown = placeholder.content
+            if (shown.plain if isinstance(shown, Content) else str(shown)) != note:
+                placeholder.update(Content(note))  # plain text, never markup; re-lays out
             if had_focus:  # held here until a table comes
                 self._wants_focus = self.can_focus = True
                 if self.is_attached:
                     self.screen.set_focus(self, scroll_visible=False)
-            placeholder.display = True
-            if grid is not None:
+            # a no-op `display` assignment still re-lays out the screen: assigned on change
+            if not placeholder.display:
+                placeholder.display = True
+            if grid is not None and grid.display:
                 grid.display = False
             self._retitle()
             self._announce(None)
@@ -178,8 +183,11 @@ class TablePane(FocusBorder, Vertical):
                 grid.move_cursor(row=row)
         else:
             grid.swap(table_backend, row)
-            grid.display = True
-        self._placeholder().display = False
+            if not grid.display:
+                grid.display = True
+        placeholder = self._placeholder()
+        if placeholder.display:
+            placeholder.display = False
         if had_focus and self.is_attached:
             self.can_focus = False
             self.screen.set_focus(grid, scroll_visible=False)
@@ -254,7 +262,6 @@ class TablePane(FocusBorder, Vertical):
 
     def _retitle(self, loading: bool = False) -> None:
         title = self.heading() + (f" · {self.context}" if self.context else "")
-        self.border_title = Content(title)  # Content: plain text, never markup
         bits = []
         if loading:
             bits.append("loading…")
@@ -275,7 +282,11 @@ class TablePane(FocusBorder, Vertical):
                 bits.append(f"+{more} columns: C")
         if self.order is not None:
             bits.append(f"by {self.order.column} {'↓' if self.order.descending else '↑'}")
-        self.border_subtitle = Content(" · ".join(bits))
+        titles = (title, " · ".join(bits))
+        if titles != self._titles:  # each assignment repaints the pane, changed or not
+            self._titles = titles
+            self.border_title = Content(title)  # Content: plain text, never markup
+            self.border_subtitle = Content(titles[1])
 
     # --- search and sort (applied by the screen's worker) ----------------------------
 
