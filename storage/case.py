@@ -133,6 +133,19 @@ def write_derived(root: Path, tables: dict[str, pa.Table]) -> None:
         write_table_atomic(folder / f"{name}.parquet", table)
 
 
+def read_derived(root: Path, name: str, columns: list[str] | None = None) -> pa.Table | None:
+    """One derived table read whole (a small one: `build_info`), or None when it is missing."""
+    path = Path(root) / DERIVED / f"{name}.parquet"
+    if not path.is_file():
+        return None
+    return pq.read_table(path, columns=columns)
+
+
+def evidence(root: Path) -> pa.Table:
+    """The case's evidence rows, read once per stamp (what the `evidence` view shows)."""
+    return _layout(require_case(Path(root))).evidence
+
+
 def derived_tables(root: Path) -> dict[str, Path]:
     folder = Path(root) / DERIVED
     if not folder.is_dir():
