@@ -226,7 +226,10 @@ def _build(
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = BuildReport(rebuilt=True)
-    con = case_folder.connect(root)
+    # the records the evidence rows say were stored: the case's size before any query
+    stored = case_folder.evidence(root).column("stored").to_pylist()
+    threads = parts.threads_for(sum(n or 0 for n in stored), None)
+    con = case_folder.connect(root, threads=threads)
     try:
         places = geoip.databases(root)
         ev_digest = evidence_digest(root, geoip.digest(places))
@@ -269,7 +272,7 @@ def _build(
     spill.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=spill))
     try:
-        con = case_folder.connect(root)
+        con = case_folder.connect(root, threads=threads)
         try:
             parts.write_gateway_events(con, work)
         finally:
@@ -284,6 +287,7 @@ def _build(
             executor,
             say,
             canon,
+            counts,  # type: ignore[arg-type]
         )
         report.failed = sorted(failed)
         report.hosts_failed = sorted(h for group in failed.values() for h in group)
@@ -291,7 +295,9 @@ def _build(
             if db.sha256 is None:
                 say(f"{db.kind} database {db.path} is missing or unreadable: not used")
         say("summarising users and source addresses")
-        report.sessions, report.sources = build_assembly.assemble(root, work, kept, places)
+        report.sessions, report.sources = build_assembly.assemble(
+            root, work, kept, places, report.events
+        )
         case_folder.write_derived(root, {"host_names": machines.host_names_table(names, canon)})
     finally:
         shutil.rmtree(work, ignore_errors=True)
