@@ -242,6 +242,8 @@ def _build(
             f"SELECT host_key, alias FROM ({identity.host_aliases_sql()})"
         ).fetchall()
         with_imported = has_view(con, "imported")
+        # taken now, written into the build's work folder below: one connection fewer
+        gateway = parts.gateway_events(con)
     finally:
         connection.close(con)
     # renamed hosts: every name of one machine is correlated as that machine (its key)
@@ -272,11 +274,8 @@ def _build(
     spill.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=spill))
     try:
-        con = case_folder.connect(root, threads=threads)
-        try:
-            parts.write_gateway_events(con, work)
-        finally:
-            connection.close(con)
+        parts.write_gateway_events(gateway, work)
+        del gateway
         failed = parts.run(
             root,
             work,

@@ -62,9 +62,13 @@ def gateway_sql(relation: str = "events") -> str:
     )
 
 
-def write_gateway_events(con: duckdb.DuckDBPyConnection, work: Path) -> None:
+def gateway_events(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The case's RD Gateway events (few: a gateway's connects and disconnects)."""
+    return con.sql(gateway_sql()).to_arrow_table().cast(EVENTS_SCHEMA)
+
+
+def write_gateway_events(table: pa.Table, work: Path) -> None:
     """Every task reads the gateway events of every host from `work`/GATEWAY_FILE."""
-    table = con.sql(gateway_sql()).to_arrow_table().cast(EVENTS_SCHEMA)
     case_folder.write_table_atomic(work / GATEWAY_FILE, table)
 
 
