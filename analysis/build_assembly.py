@@ -75,7 +75,7 @@ def assemble(
         arrow = {"_ls_kept": pa.table({"host_key": pa.array(kept, pa.string())})}
         for name, schema in schemas.items():
             written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
-            if written:  # none when every task failed
+            if written:  # none when every task failed or had no events
                 con.read_parquet(written).create_view(f"_ls_new_{name}")
             else:
                 arrow[f"_ls_new_{name}"] = schema.empty_table()

@@ -172,6 +172,16 @@ def correlate_task(
     read as the host's (`host` keeps the name as written)."""
     aliases = aliases or {}
     names = [*hosts, *sorted(aliases)]
+    folders = {case_folder.partition_name(h) for h in names}
+    if orphans:
+        folders.add(case_folder.partition_name(None))
+    files = [f for f in case_folder.event_files(root) if Path(f).parent.name in folders]
+    imported = sorted(str(p) for p in (root / case_folder.IMPORTED).glob("*.parquet"))
+    if not files and not (with_imported and imported):
+        # no events and no imported rows: every output would be empty (RD Gateway events
+        # alone make no session; each task sees them all). No parts: the assembly reads
+        # missing parts as empty tables, and ~120 statements are not planned for nothing.
+        return
     con = connection.connect(root, share=share, threads=threads)
     try:
         identity.install_macros(con)
@@ -186,10 +196,6 @@ def correlate_task(
             ),
         )
         con.register("_ls_all_hosts", pa.table({"host_key": pa.array(all_hosts, pa.string())}))
-        folders = {case_folder.partition_name(h) for h in names}
-        if orphans:
-            folders.add(case_folder.partition_name(None))
-        files = [f for f in case_folder.event_files(root) if Path(f).parent.name in folders]
         if files:
             con.read_parquet(files).create_view("_ls_case_events")
         else:
@@ -207,7 +213,6 @@ def correlate_task(
             f"CREATE OR REPLACE TEMP VIEW events AS {mapped} WHERE e.host_key "
             f"IN (SELECT host_key FROM _ls_task_hosts) {null_hosts}"
         )
-        imported = sorted(str(p) for p in (root / case_folder.IMPORTED).glob("*.parquet"))
         if with_imported and imported:
             con.read_parquet(imported).create_view("_ls_case_imported")
             orphan_rows = (
