@@ -6,8 +6,9 @@ CASE is a small built case (the demo: `logonscope demo --no-tui --case CASE`); i
 once per tree, never written. For each tree, in turns (old, new, old, new, ...), it measures
 in a fresh process: `build(copy, force=True)` on one task (`LocalExecutor(1)`), the same
 build a second time in that process (imports and caches warm: what a test suite pays per
-build), a build of an empty case, and `logonscope sessions --case copy` (a CLI call on a
-built case). CPU seconds are the process's own plus its threads' (DuckDB's), from
+build), a build of an empty case, a CLI call in that process (`sessions`, as a table
+and as CSV: warm, what an in-process test pays), and `logonscope sessions --case copy` in a
+process of its own (a CLI call on a built case, imports included). CPU seconds are the process's own plus its threads' (DuckDB's), from
 `resource.getrusage`; wall times on the shared VM are noisy, CPU seconds the steadier.
 
 A tree is any checkout of the project: it is imported through a small shim folder put
@@ -41,6 +42,12 @@ c = cpu(); build(sys.argv[1], force=True, executor=LocalExecutor(1)); out["build
 c = cpu(); build(sys.argv[1], force=True, executor=LocalExecutor(1)); out["again"] = cpu() - c
 case_folder.create_or_open(sys.argv[2])
 c = cpu(); build(sys.argv[2], force=True, executor=LocalExecutor(1)); out["empty"] = cpu() - c
+import contextlib, io
+from logonscope.tui.cli import main
+for key, extra in (("cli csv warm", ["--format", "csv"]), ("cli table warm", [])):
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(["sessions", "--case", sys.argv[1], *extra])  # warm: imports, caches
+        c = cpu(); main(["sessions", "--case", sys.argv[1], *extra]); out[key] = cpu() - c
 out["process"] = cpu()
 print(json.dumps(out))
 """
