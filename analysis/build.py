@@ -40,7 +40,6 @@ from logonscope.analysis import build_assembly
 from logonscope.analysis import build_parts as parts
 from logonscope.analysis import hosts as machines
 from logonscope.analysis import sessions as sessions_mod
-from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
 from logonscope.storage import connection, executors, geoip, identity
 
@@ -241,7 +240,7 @@ def _build(
         pairs = con.execute(
             f"SELECT host_key, alias FROM ({identity.host_aliases_sql()})"
         ).fetchall()
-        with_imported = has_view(con, "imported")
+        with_imported = bool(case_folder.imported_files(root))  # the `imported` view's files
         # taken now, written into the build's work folder below: one connection fewer
         gateway = parts.gateway_events(con)
     finally:

@@ -176,7 +176,7 @@ def correlate_task(
     if orphans:
         folders.add(case_folder.partition_name(None))
     files = [f for f in case_folder.event_files(root) if Path(f).parent.name in folders]
-    imported = sorted(str(p) for p in (root / case_folder.IMPORTED).glob("*.parquet"))
+    imported = case_folder.imported_files(root)
     if not files and not (with_imported and imported):
         # no events and no imported rows: every output would be empty (RD Gateway events
         # alone make no session; each task sees them all). No parts: the assembly reads
@@ -249,7 +249,7 @@ def correlate_task(
             host_map="_ls_host_map",
         )
         outputs["activity"] = ("_at_result", attribution.SCHEMA)
-        con.register("_ls_evidence", case_folder.read_evidence(root))
+        con.register("_ls_evidence", case_folder.evidence(root))
         con.register("_ls_signs", tampering.signs(con, "_ls_evidence"))
         outputs["tampering"] = ("_ls_signs", tampering.SCHEMA)
         con.execute(

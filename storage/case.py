@@ -148,6 +148,11 @@ def read_derived(root: Path, name: str, columns: list[str] | None = None) -> pa.
         return handle.read(columns=columns)
 
 
+def imported_files(root: Path) -> list[str]:
+    """The imported timelines' Parquet files (what the `imported` view reads), sorted."""
+    return list(_layout(require_case(Path(root))).imported)
+
+
 def evidence(root: Path) -> pa.Table:
     """The case's evidence rows, read once per stamp (what the `evidence` view shows)."""
     return _layout(require_case(Path(root))).evidence
