@@ -40,7 +40,6 @@ from logonscope.analysis import build_assembly
 from logonscope.analysis import build_parts as parts
 from logonscope.analysis import hosts as machines
 from logonscope.analysis import sessions as sessions_mod
-from logonscope.analysis.queries import has_view
 from logonscope.storage import case as case_folder
 from logonscope.storage import connection, executors, geoip, identity
 
@@ -105,13 +104,11 @@ class BuildReport:
         return text
 
 
-def evidence_digest(con: duckdb.DuckDBPyConnection, places: str = "") -> str:
+def evidence_digest(root: Path, places: str = "") -> str:
     """One digest of the case's evidence set, the rules version and the address databases
-    (`storage.geoip.digest`): a new database rebuilds the tables, not the hosts' sessions."""
-    shas = [
-        row[0]
-        for row in con.execute("SELECT DISTINCT sha256 FROM evidence ORDER BY sha256").fetchall()
-    ]
+    (`storage.geoip.digest`): a new database rebuilds the tables, not the hosts' sessions.
+    Read from the evidence rows, not through DuckDB: every command asks it."""
+    shas = sorted({s for s in case_folder.evidence(root).column("sha256").to_pylist() if s})
     head = RULES_VERSION if not places else f"{RULES_VERSION}|{places}"
     return hashlib.sha256("\n".join([head, *shas]).encode()).hexdigest()
 
@@ -136,12 +133,17 @@ def host_digests(con: duckdb.DuckDBPyConnection) -> dict[str | None, str]:
     }
 
 
-def _previous(con: duckdb.DuckDBPyConnection) -> tuple[str | None, dict[str | None, str]]:
-    if not all(has_view(con, name) for name in DERIVED):
+def _previous(root: Path) -> tuple[str | None, dict[str | None, str]]:
+    """The evidence digest and per-host digests the derived tables were built from (None
+    when a table is missing), from the files: no connection to open for a check."""
+    present = case_folder.derived_tables(root)
+    if not all(name in present for name in DERIVED):
         return None, {}
-    rows = con.execute(
-        "SELECT host_key, host_digest, evidence_digest, rules_version FROM build_info"
-    ).fetchall()
+    columns = ["host_key", "host_digest", "evidence_digest", "rules_version"]
+    info = case_folder.read_derived(root, "build_info", columns)
+    if info is None:
+        return None, {}
+    rows = list(zip(*(info.column(c).to_pylist() for c in columns), strict=True))
     if not rows or any(r[3] != RULES_VERSION for r in rows):
         return None, {}
     return rows[0][2], {r[0]: r[1] for r in rows}
@@ -161,12 +163,9 @@ def reads_derived(sql: str) -> bool:
 
 def is_stale(case_dir: Path | str) -> bool:
     """True when derived tables are missing or were built from another evidence set/rules."""
-    con = case_folder.connect(Path(case_dir))
-    try:
-        digest, _ = _previous(con)
-        return digest != evidence_digest(con, geoip.digest(geoip.databases(Path(case_dir))))
-    finally:
-        connection.close(con)
+    root = case_folder.require_case(Path(case_dir))
+    digest, _ = _previous(root)
+    return digest != evidence_digest(root, geoip.digest(geoip.databases(root)))
 
 
 def ensure_built(
@@ -226,11 +225,14 @@ def _build(
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = BuildReport(rebuilt=True)
-    con = case_folder.connect(root)
+    # the records the evidence rows say were stored: the case's size before any query
+    stored = case_folder.evidence(root).column("stored").to_pylist()
+    threads = parts.threads_for(sum(n or 0 for n in stored), None)
+    con = case_folder.connect(root, threads=threads)
     try:
         places = geoip.databases(root)
-        ev_digest = evidence_digest(con, geoip.digest(places))
-        old_digest, old_hosts = (None, {}) if force else _previous(con)
+        ev_digest = evidence_digest(root, geoip.digest(places))
+        old_digest, old_hosts = (None, {}) if force else _previous(root)
         raw_digests = host_digests(con)
         names = con.execute(
             "SELECT host_key, host, count(*), min(time), max(time) FROM events GROUP BY ALL"
@@ -238,7 +240,9 @@ def _build(
         pairs = con.execute(
             f"SELECT host_key, alias FROM ({identity.host_aliases_sql()})"
         ).fetchall()
-        with_imported = has_view(con, "imported")
+        with_imported = bool(case_folder.imported_files(root))  # the `imported` view's files
+        # taken now, written into the build's work folder below: one connection fewer
+        gateway = parts.gateway_events(con)
     finally:
         connection.close(con)
     # renamed hosts: every name of one machine is correlated as that machine (its key)
@@ -269,11 +273,8 @@ def _build(
     spill.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=spill))
     try:
-        con = case_folder.connect(root)
-        try:
-            parts.write_gateway_events(con, work)
-        finally:
-            connection.close(con)
+        parts.write_gateway_events(gateway, work)
+        del gateway
         failed = parts.run(
             root,
             work,
@@ -284,6 +285,7 @@ def _build(
             executor,
             say,
             canon,
+            counts,  # type: ignore[arg-type]
         )
         report.failed = sorted(failed)
         report.hosts_failed = sorted(h for group in failed.values() for h in group)
@@ -291,7 +293,9 @@ def _build(
             if db.sha256 is None:
                 say(f"{db.kind} database {db.path} is missing or unreadable: not used")
         say("summarising users and source addresses")
-        report.sessions, report.sources = build_assembly.assemble(root, work, kept, places)
+        report.sessions, report.sources = build_assembly.assemble(
+            root, work, kept, places, report.events
+        )
         case_folder.write_derived(root, {"host_names": machines.host_names_table(names, canon)})
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from logonscope.analysis import attribution, geo, session_views, tampering, views
+from logonscope.analysis import build_parts as parts
 from logonscope.analysis import sessions as sessions_mod
 from logonscope.analysis.build_parts import DERIVED
 from logonscope.analysis.queries import has_view
@@ -55,12 +56,18 @@ def _columns(schema: pa.Schema) -> str:
 
 
 def assemble(
-    root: Path, work: Path, kept: list[str], places: Iterable[geoip.Database] = ()
+    root: Path,
+    work: Path,
+    kept: list[str],
+    places: Iterable[geoip.Database] = (),
+    events: int | None = None,
 ) -> tuple[int, int]:
     """Write the derived tables from the tasks' parts and the kept hosts' previous rows.
     Source addresses are located with the `places` databases (none: the address columns
-    stay blank). Returns (sessions, sources) counted."""
-    con = case_folder.connect(root)
+    stay blank). Returns (sessions, sources) counted. `events`: the case's events, when
+    known (a small case is assembled on one DuckDB thread)."""
+    threads = None if events is None else parts.threads_for(events, None)
+    con = case_folder.connect(root, threads=threads)
     try:
         schemas = {part: schema for part, schema in _TABLES.values()}
         schemas["sessions"] = sessions_mod.SESSIONS_SCHEMA
@@ -68,7 +75,7 @@ def assemble(
         arrow = {"_ls_kept": pa.table({"host_key": pa.array(kept, pa.string())})}
         for name, schema in schemas.items():
             written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
-            if written:  # none when every task failed
+            if written:  # none when every task failed or had no events
                 con.read_parquet(written).create_view(f"_ls_new_{name}")
             else:
                 arrow[f"_ls_new_{name}"] = schema.empty_table()

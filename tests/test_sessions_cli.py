@@ -168,3 +168,20 @@ def test_build_is_skipped_when_evidence_is_unchanged_and_per_host_when_it_change
     assert after == before
     full = build(root, force=True)
     assert full.sessions == second.sessions and full.sources == second.sources
+
+
+def test_a_command_on_a_built_case_opens_it_once(case, monkeypatch):
+    """The staleness check reads the case's files; only the command's own query opens it."""
+    from logonscope.storage import connection
+
+    opened: list[object] = []
+    real = connection.connect
+
+    def counting(where=None, *args, **kwargs):
+        if where is not None:
+            opened.append(where)
+        return real(where, *args, **kwargs)
+
+    monkeypatch.setattr(connection, "connect", counting)
+    assert _json("sessions", "--case", str(case), "--format", "json", "--all")
+    assert len(opened) == 1
