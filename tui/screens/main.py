@@ -24,7 +24,7 @@ from textual.widgets import Input
 
 from logonscope.analysis.session_views import LABELS, next_view
 from logonscope.tui.backend import FilterState
-from logonscope.tui.output import TIMELINE_FORMATS
+from logonscope.tui.format_names import TIMELINE_FORMATS
 from logonscope.tui.screens.export import PLAIN, ExportScreen
 from logonscope.tui.screens.main_drilldown import DrillDownScreen
 from logonscope.tui.screens.navigation import PANES
