@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -18,7 +18,9 @@ from textual.screen import Screen
 
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.main import MainScreen
-from logonscope.tui.screens.prepare import PrepareScreen, needs_build
+
+if TYPE_CHECKING:
+    from logonscope.tui.screens.prepare import PrepareScreen
 
 
 class LogonscopeApp(App[int]):
@@ -44,7 +46,12 @@ class LogonscopeApp(App[int]):
         super().__init__()
         self.case_dir = Path(case_dir)
         self.paths = list(paths or [])
-        self.build = needs_build(self.case_dir) if build is None else build
+        if build is None:
+            # the prepare screen (and its progress pieces) is imported only when it is shown
+            from logonscope.tui.screens.prepare import needs_build
+
+            build = needs_build(self.case_dir)
+        self.build = build
         self.backend = backend or Backend(self.case_dir, queries)
         if self.paths:
             # Ingest spawns worker processes; multiprocessing's resource tracker is started
@@ -69,6 +76,8 @@ class LogonscopeApp(App[int]):
 
     def on_mount(self) -> None:
         if self.paths or self.build:
+            from logonscope.tui.screens.prepare import PrepareScreen
+
             self.prepare_screen = PrepareScreen(self.case_dir, self.paths, self.build)
             self.push_screen(self.prepare_screen, self._prepared)
         else:

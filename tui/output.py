@@ -21,11 +21,8 @@ from typing import IO, Any
 
 import pyarrow as pa
 
+from logonscope.tui.format_names import FORMATS, TIMELINE_FORMATS  # noqa: F401 - re-exported
 from logonscope.tui.tables import visible_text
-
-FORMATS = ("table", "csv", "json", "jsonl")
-# Timelines for Timesketch and Timeline Explorer (`tui.timeline_export`): tables with times.
-TIMELINE_FORMATS = ("timesketch", "tle")
 
 
 def _plain(value: Any) -> Any:

@@ -18,34 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from logonscope.storage.evtx_writer import DEFAULT_MAX_BYTES, to_filetime
+from logonscope.storage.scenario_names import DEFAULT_SET, SCENARIOS
 
 from . import clock, links, rdp_sources, tamper, travel
 from . import stories as st
 from .host import TICKS_PER_SECOND, Host, Truth, User
 
 S = TICKS_PER_SECOND
-SCENARIOS = (
-    "rdp-bruteforce",
-    "rdp-reconnect",
-    "console",
-    "lateral",
-    "reboot",
-    "noise",
-    "bulk",
-    "cached-unlock",
-    "reconnect-no-4778",
-    "rdp-no-lsm21",
-    "rdp-slow-logon",
-    "late-logoff",
-    "clock-change",
-    "system-service",
-    "new-country",
-    "rdp-nla-140",
-    "rdp-gateway",
-    "host-rename",
-    "log-cleared",
-)
-DEFAULT_SET = ("noise", "console", "lateral", "rdp-bruteforce", "rdp-reconnect", "reboot")
 HOST_NAMES = ("SRV01", "WS01", "WS02", "WS03", "SRV02", "WS04", "WS05", "SRV03")
 DOMAIN, FQDN = "CORP", "corp.example.com"
 DOMAIN_SID = "S-1-5-21-3623811015-3361044348-30300820"

@@ -11,7 +11,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from logonscope.storage.scenarios import SCENARIOS
+    from logonscope.storage.scenario_names import SCENARIOS
 
     parser = sub.add_parser(
         "generate",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from logonscope.tui.output import FORMATS
+from logonscope.tui.format_names import FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

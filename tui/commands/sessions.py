@@ -24,7 +24,7 @@ from logonscope.tui.commands.session_views import (
     view_session,
 )
 from logonscope.tui.errors import UsageError
-from logonscope.tui.output import FORMATS, TIMELINE_FORMATS
+from logonscope.tui.format_names import FORMATS, TIMELINE_FORMATS
 
 # What `--format table` shows of a session (every column goes to csv/json/jsonl).
 TABLE_COLUMNS = (

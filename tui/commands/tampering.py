@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from logonscope.tui.output import FORMATS
+from logonscope.tui.format_names import FORMATS
 
 TABLE_COLUMNS = (
     "time",

@@ -24,13 +24,11 @@ from textual.widgets import Input
 
 from logonscope.analysis.session_views import LABELS, next_view
 from logonscope.tui.backend import FilterState
-from logonscope.tui.output import TIMELINE_FORMATS
-from logonscope.tui.screens.export import PLAIN, ExportScreen
+from logonscope.tui.format_names import TIMELINE_FORMATS
 from logonscope.tui.screens.main_drilldown import DrillDownScreen
 from logonscope.tui.screens.navigation import PANES
 from logonscope.tui.screens.pick import PickScreen
 from logonscope.tui.tables import Sort, sortable
-from logonscope.tui.timeline_export import timeline_kind
 from logonscope.tui.widgets.detail import DetailPane
 from logonscope.tui.widgets.sessions import SessionsPane
 from logonscope.tui.widgets.status import KeyHints, StatusLine
@@ -312,6 +310,10 @@ class MainScreen(DrillDownScreen):
             self.load_detail(self.nav.session_id)
 
     def action_export(self) -> None:
+        # the export dialog and writers are imported when first asked for, not at start-up
+        from logonscope.tui.screens.export import PLAIN, ExportScreen
+        from logonscope.tui.timeline_export import timeline_kind
+
         table = self.active_table()
         if table.shaped is None:
             self.notify("nothing to export yet", severity="warning")
