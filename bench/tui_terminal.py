@@ -179,16 +179,9 @@ class Terminal:
 def command(case: Path, sources: Path | None = None) -> str:
     """The app over `case`; `sources`: run another version of the code (see `checkout`)."""
     env = f"PYTHONPATH={shlex.quote(str(sources))} " if sources else ""
-    entry = "-m logonscope.tui.cli"
-    if sources:
-        # an editable install's finder comes before PYTHONPATH: drop it, or both versions
-        # would run the working tree's code
-        entry = "-c " + shlex.quote(
-            "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path "
-            "if 'editable' not in repr(f)]; "
-            "runpy.run_module('logonscope.tui.cli', run_name='__main__', alter_sys=True)"
-        )
-    app = f"{shlex.quote(sys.executable)} {entry} open --case {shlex.quote(str(case))}"
+    app = (
+        f"{shlex.quote(sys.executable)} -m logonscope.tui.cli open --case {shlex.quote(str(case))}"
+    )
     return env + app
 
 
