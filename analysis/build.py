@@ -9,8 +9,8 @@ keeps every name as written. It runs under the case lock (a second builder waits
 the case built) and within the memory budget of `storage.connection`: sessions are per host, so hosts
 are correlated and attributed in tasks of bounded size, in parallel worker processes that
 share the budget, and the tables are assembled by DuckDB, spilling to disk
-(`analysis.build_parts`, `analysis.build_assembly`). A `build_info` table remembers, per host, which evidence files the
-sessions were built from and with which rules version, so that:
+(`analysis.build_parts`, `analysis.build_assembly`). A `build_info` table remembers, per host,
+which evidence files the sessions were built from and with which rules version, so that:
 
 - nothing is rebuilt when the evidence set has not changed (`ensure_built` is cheap: it compares
   one digest of the evidence list);
@@ -267,7 +267,7 @@ def _build(
     if not incremental:
         redo, kept = [h for h in digests if h is not None], []
     executor = executor or executors.configured(jobs)
-    tasks = parts.plan(redo, counts, task_events, executor.slots())  # type: ignore[arg-type]
+    tasks = parts.plan(redo, counts, task_events, executor.slots())
     hosts = [h for h in raw_digests if h is not None]
     spill = connection.spill_folder(root)
     spill.mkdir(parents=True, exist_ok=True)
@@ -285,7 +285,7 @@ def _build(
             executor,
             say,
             canon,
-            counts,  # type: ignore[arg-type]
+            counts,
         )
         report.failed = sorted(failed)
         report.hosts_failed = sorted(h for group in failed.values() for h in group)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import duckdb
@@ -72,7 +72,9 @@ def write_gateway_events(table: pa.Table, work: Path) -> None:
     case_folder.write_table_atomic(work / GATEWAY_FILE, table)
 
 
-def plan(hosts: list[str], counts: dict[str, int], size: int, slots: int = 1) -> list[list[str]]:
+def plan(
+    hosts: list[str], counts: Mapping[str | None, int], size: int, slots: int = 1
+) -> list[list[str]]:
     """Hosts grouped into tasks of about `size` events, largest task first; never none: the
     first task also takes the events without a host and the orphan imported rows.
 
@@ -113,7 +115,7 @@ def run(
     executor: executors.Executor,
     say: Callable[[str], None],
     canon: dict[str, str] | None = None,
-    counts: dict[str, int] | None = None,
+    counts: Mapping[str | None, int] | None = None,
 ) -> dict[str, list[str]]:
     """Correlate every task on `executor`; returns the tasks that failed twice, by name, with
     their hosts (their parts are missing: the assembly builds the rest). `counts`: events per
@@ -138,7 +140,7 @@ def run(
                 threads
                 if counts is None
                 else threads_for(
-                    sum(counts.get(h, 0) for h in task) + (counts.get(None, 0) if n == 0 else 0),  # type: ignore[call-overload]
+                    sum(counts.get(h, 0) for h in task) + (counts.get(None, 0) if n == 0 else 0),
                     threads,
                 ),
                 {a: m for a, m in (canon or {}).items() if m in task and a != m},

@@ -255,22 +255,20 @@ class Backend:
     ) -> pa.Table:
         selection: dict[str, Any] = {"user": user}
         if ip_set:
-            selection["ip"] = ip if ip is not None else getattr(self.queries, "NO_IP", "-")
+            selection["ip"] = ip if ip is not None else self.queries.NO_IP
         filters = self.filters(state, **selection)
 
         def query(con: Any) -> pa.Table:
             held = self.held
             rows = held.table if held is not None and user is None else None
             if held is not None and user is not None:
-                from logonscope.storage.identity import user_key
-
-                rows = held.rows_of(user if user in (held.bounds or {}) else user_key(user))
+                rows = held.rows_of(held.key_of(user))
             if rows is None or held is None:
                 return self.queries.sessions(con, filters)
             # filters on system and outcomes alone: `HeldSessions.select` applies them
             plain = replace(state, show_system=False, outcomes=()) == FilterState()
             if plain and (held.ordered if user is not None else not ip_set):
-                at = (self.queries.ip_value(filters.ip),) if ip_set else None
+                at = self._address(ip) if ip_set else None
                 selected = held.select(rows, state.show_system, tuple(state.outcomes), at)
                 return selected if user is not None else held.oldest_first(selected)
             con.register("_ls_held", rows)
@@ -281,6 +279,11 @@ class Backend:
                 con.unregister("_ls_held")
 
         return self.cached("sessions", (state, user, ip, ip_set), lambda: self.run(group, query))
+
+    def _address(self, ip: Any) -> tuple[Any]:
+        """`HeldSessions.select`'s address condition for a selected `ip` (None: the sessions
+        without one), by the rule the queries' filter uses."""
+        return (self.queries.ip_value(ip if ip is not None else self.queries.NO_IP),)
 
     def session_rows(
         self,
@@ -305,15 +308,12 @@ class Backend:
 
         def rows() -> pa.Table:
             if case is not None and self.held is not None:
-                from logonscope.storage.identity import user_key
-
-                key = user if user in (self.held.bounds or {}) else user_key(user)
+                key = self.held.key_of(user)
                 if not ip_set:
                     return case.of_user(key)
                 mine = self.ready("rows", (state, user, None, False))  # browsed just now
                 picked = mine if mine is not None else case.of_user(key)
-                at = (self.queries.ip_value(ip if ip is not None else self.queries.NO_IP),)
-                return self.held.select(picked, True, (), at)
+                return self.held.select(picked, True, (), self._address(ip))
             return collapse_bursts(table)
 
         return table, self.cached("rows", (state, user, ip, ip_set), rows)

@@ -9,6 +9,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logonscope.storage.identity import user_key
+
 
 class HeldSessions:
     """The case's sessions in memory, with where each user's rows start and end."""
@@ -25,6 +27,11 @@ class HeldSessions:
                 self.bounds = {v: (a, e - a) for v, a, e in zip(values, starts, ends, strict=True)}
                 self.ordered = _oldest_first_per_user(table)
 
+    def key_of(self, user: Any) -> Any:
+        """`user` as the held rows are keyed: as given when it is one of their keys, else
+        its normalised key (a name as written)."""
+        return user if user in (self.bounds or {}) else user_key(user)
+
     def rows_of(self, user: Any) -> pa.Table | None:
         """The rows whose user_key is `user` (a slice, no copy); None: cannot tell."""
         if self.bounds is None:
@@ -40,9 +47,10 @@ class HeldSessions:
         ip: tuple[str | None] | None = None,
     ) -> pa.Table:
         """`rows` (a user's slice) under the conditions `queries.where` makes of these
-        filters alone (`ip`: a `queries.ip_value`, in a tuple), in Arrow: the same rows, in the same order, as the query over them,
-        without copying ~40 columns through DuckDB (100+ ms for a user with 150k sessions).
-        A slice every row of which passes is returned as it is."""
+        filters alone (`ip`: a `queries.ip_value`, in a tuple), in Arrow: the same rows, in
+        the same order, as the query over them, without copying ~40 columns through DuckDB
+        (100+ ms for a user with 150k sessions). A slice every row of which passes is
+        returned as it is."""
         mask: Any = None
         if not show_system:
             mask = pc.invert(rows.column("system"))  # NOT system: a null is not kept
