@@ -86,8 +86,7 @@ def scenario_case(
     same scenario set is written once per run, whichever tests compare it with its truth."""
     from logonscope.storage.scenarios import generate
 
-    name = f"scn-{'+'.join(scenarios) if scenarios else 'default'}-s{seed}"
-    name += f"-e{events}" if events is not None else ""
+    name = "scn-" + _set_name(tuple(scenarios or ()), seed, events)
     case = build_once(factory, name, lambda out: generate(out, scenarios, None, events, seed))
     return evidence_of(case), case
 
