@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from logonscope.tui.format_names import FORMATS, TIMELINE_FORMATS  # noqa: F401 - re-exported
+from logonscope.tui.format_names import TIMELINE_FORMATS
 from logonscope.tui.tables import visible_text
 
 

@@ -24,7 +24,7 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logonscope.tui.output import TIMELINE_FORMATS
+from logonscope.tui.format_names import TIMELINE_FORMATS
 
 __all__ = ["TIMELINE_FORMATS", "records", "timeline_kind", "write_records", "write_timeline"]
 
