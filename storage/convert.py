@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from logonscope.storage.chunk_view import Span
 from logonscope.storage.chunks import scan_chunks
@@ -28,7 +27,6 @@ from logonscope.storage.outcomes import FileResult
 from logonscope.storage.parse import ReadReport, read_batches
 from logonscope.storage.pieces import Piece, label
 from logonscope.storage.salvage import Isolating
-from logonscope.storage.schema import EVENTS_SCHEMA
 
 BATCH_ROWS = 50_000  # planning the statement costs 30-45 ms, so fewer and larger batches
 TICK_RECORDS = 1024  # records per run from the parser: how often the read loop looks at the clock
@@ -52,27 +50,26 @@ def set_sink(sink: Callable[[Tick], None] | None) -> None:
 
 class _Stager:
     """Collects the records of several files into shared batches (one DuckDB statement per
-    BATCH_ROWS records, however small the files) and appends them to a staging Parquet.
+    BATCH_ROWS records, however small the files) and holds the normalised rows of a part.
 
     Batches are normalised and written by a second thread while the caller goes on parsing:
     DuckDB and Parquet release the GIL, so the normalise costs little more than the parse.
     A batch is handed over only once the previous one is written: two batches in memory at
     most (one being filled, one being normalised).
 
-    The staged rows are cut into parts that each sort within the memory share (`part_rows`):
-    each part is split by host as soon as it is full, so a sort never spills to disk, where it
-    costs up to a third more CPU per row. A host whose rows fall in two parts gets two
+    The rows are cut into parts that each sort within the memory share (`part_rows`): each
+    part is split by host as soon as it is full. A host whose rows fall in two parts gets two
     time-sorted files, as a host read by two workers does."""
 
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
         self.threads = threads
         self.part_rows = part_rows(threads)
-        self._part, self._part_count = path, 0
+        self._part: list[pa.Table] = []  # normalised rows of the part being filled
+        self._part_count = 0
         self._part_rows_written = 0
         self.split: list[str] = []  # the per-host files of the parts done
         self.normalise = Isolating(_normaliser(threads).batch)
-        self._writer: pq.ParquetWriter | None = None
         self._records: list[pa.Array | list[str]] = []  # runs of record JSON
         self._times: list[pa.Array | list[str | None]] = []
         self._shas: list[str] = []
@@ -117,17 +114,7 @@ class _Stager:
 
     def _write(self, records: Texts, times: Texts, shas: list[str]) -> None:
         table = self.normalise(*_joined(records, times), shas)
-        if self._writer is None:
-            self._part = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
-            # read once, whole, by the per-host split: no statistics or dictionaries to build
-            self._writer = pq.ParquetWriter(
-                self._part,
-                EVENTS_SCHEMA,
-                compression="lz4",
-                use_dictionary=False,
-                write_statistics=False,
-            )
-        self._writer.write_table(table)
+        self._part.append(table)
         self._part_rows_written += table.num_rows
         pairs = (
             table.select(["evidence_sha256", "host"])
@@ -139,12 +126,9 @@ class _Stager:
                 self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
 
     def _end_part(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-            self.split += split_by_host(
-                self._part, self.threads, _normaliser(self.threads).connection
-            )
+        if self._part:
+            path = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
+            self.split += split_by_host(self._part, path)
             self._part_count += 1
             self._part_rows_written = 0
 

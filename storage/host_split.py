@@ -1,7 +1,11 @@
-"""The worker's per-host split: a staged part (unsorted rows of several files) sorted by host
-and time in DuckDB and streamed into one zstd Parquet file per host_key, the shape the case
+"""The worker's per-host split: a part of normalised rows (several files, unsorted) sorted by
+host and time in memory and written as one zstd Parquet file per host_key, the shape the case
 stores, so that the commit of a host whose records overlap nothing is a rename. Part of the
 ingest's worker side (storage.convert); evidence is not read here.
+
+The rows are held as the normaliser made them (Arrow), not staged to disk and read back: a
+Parquet round trip and a DuckDB sort of the whole rows cost twice what sorting two narrow
+columns and gathering the rows in that order does.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ import multiprocessing
 import os
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -19,50 +22,37 @@ from logonscope.storage import connection
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 ROW_GROUP = 100_000  # rows per row group of a stored events file
-# rows per batch DuckDB hands the per-host split: its Arrow export holds a few batches at once
-# (~180 MB at 100k rows, ~50 MB at 20k), outside its memory limit
-SPLIT_BATCH = 20_480
-SORT_ROW_BYTES = 512  # an events row in memory while it is sorted (generated logs: ~430 B)
+# an events row held in memory (Arrow; generated logs ~740 B): a part is held twice while it is
+# gathered into sorted order, so a part gets half the worker's share of the budget
+PART_ROW_BYTES = 1024
+_ORDER = [("host_key", "ascending"), ("time", "ascending")]
 
 
 def part_rows(threads: int) -> int:
-    """Staged rows that the per-host split sorts within its memory (see `split_by_host`)."""
+    """Rows of a part: what the per-host split holds and sorts within the worker's share."""
     inline = multiprocessing.parent_process() is None
     share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
-    return max(ROW_GROUP, connection.memory_budget() // (2 * share) // SORT_ROW_BYTES)
+    return max(ROW_GROUP, connection.memory_budget() // (2 * share) // PART_ROW_BYTES)
 
 
-def split_by_host(path: Path, threads: int, con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The staged rows as one time-sorted, compressed file per host_key (what the case stores),
-    so that the commit of a host whose records overlap nothing is a rename. One sorted pass
-    streamed into per-host writers: a host costs a file, not a scan of every row. `con`: the
-    worker's DuckDB (its normaliser's, set up already: no second start-up)."""
-    inline = multiprocessing.parent_process() is None  # no other worker: use every core
-    cores = os.cpu_count() or 1
-    share = 1 if inline else max(1, cores // threads)
-    # half the share for the sort: the batches handed over and the row group being written
-    # are Arrow memory outside DuckDB's budget
-    connection.limit(con, 2 * share, cores if inline else threads)
-    out: list[str] = []
+def split_by_host(tables: list[pa.Table], path: Path) -> list[str]:
+    """The rows of `tables` (emptied here, so their memory goes as soon as it is copied) as
+    one time-sorted, compressed file per host_key beside `path` (named after it): one sort of (host_key, time),
+    then each host's rows gathered in that order, a row group at a time."""
+    part = pa.concat_tables(tables).combine_chunks()  # one contiguous copy: a cheap gather
+    tables.clear()
+    order = pc.sort_indices(part.select(["host_key", "time"]), sort_keys=_ORDER)
+    keys = pc.run_end_encode(part.column("host_key").take(order)).chunk(0)
     writer = _HostWriter(path)
     try:
-        rows = con.read_parquet(str(path), hive_partitioning=False)
-        # DuckDB sorts (spilling beyond its budget), then hands the rows over in order
-        for batch in rows.order("host_key, time").to_arrow_reader(SPLIT_BATCH):
-            if not batch.num_rows:
-                continue
-            table = pa.Table.from_batches([batch]).cast(EVENTS_SCHEMA)
-            runs = pc.run_end_encode(table.column("host_key")).chunk(0)
-            start = 0
-            for end, hk in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
-                writer.write(hk, table.slice(start, end - start))
-                start = end
-        out = writer.close()
+        start = 0
+        for end, hk in zip(keys.run_ends.to_pylist(), keys.values.to_pylist(), strict=True):
+            for low in range(start, end, ROW_GROUP):
+                writer.write(hk, part.take(order.slice(low, min(end, low + ROW_GROUP) - low)))
+            start = end
+        return writer.close()
     finally:
         writer.close()
-        connection.limit(con, max(1, cores // threads), threads)  # as the normaliser had it
-    path.unlink()
-    return out
 
 
 class _HostWriter:
