@@ -150,25 +150,25 @@ def _sql() -> str:
     flag_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in flags.items())
     # One JSON parse per record gives System, the EventData fields, UserData (rare) and whether
     # RenderingInfo follows. `data` is the EventData text itself: both parsers write compact JSON
-    # with EventData last under Event (`...}}`), so it is cut out, not parsed and printed again;
-    # forwarded events (RenderingInfo after EventData) are re-extracted instead.
+    # with EventData last under Event (`...}}`), so it is cut out (by `_cut_event_data`, in bytes:
+    # not parsed and printed again, nor counted in characters) when `cut`; forwarded events
+    # (RenderingInfo after EventData) are re-extracted instead. `ed`: the text holds EventData.
     paths = ", ".join(system + event_data + ["'$.Event.UserData'", "'$.Event.RenderingInfo'"])
     return f"""
 WITH extracted AS (
-    SELECT header_time, sha, j, strpos(j, '"EventData":') AS ed_at,
-           json_extract_string(j, [{paths}]) AS sd
+    SELECT header_time, sha, j, ed, json_extract_string(j, [{paths}]) AS sd
     FROM batch
 ), payload AS (
     SELECT header_time, sha, sd,
            CASE WHEN sd[{user_data}] IS NOT NULL
                 THEN json_extract_string(json_extract(sd[{user_data}], '$.*')[1], [{fields}]) END AS u,
-           nullif(CASE WHEN ed_at > 0 AND sd[{rendering}] IS NULL
-                       THEN substr(j, ed_at + 12, length(j) - ed_at - 13)
-                       WHEN ed_at > 0 THEN CAST(json_extract(j, '$.Event.EventData') AS VARCHAR)
+           coalesce(ed AND sd[{rendering}] IS NULL, false) AS cut,
+           nullif(CASE WHEN ed AND sd[{rendering}] IS NULL THEN NULL
+                       WHEN ed THEN CAST(json_extract(j, '$.Event.EventData') AS VARCHAR)
                        ELSE sd[{user_data}] END, 'null') AS data
     FROM extracted
 ), r AS (
-    SELECT header_time, sha, data,
+    SELECT header_time, sha, data, cut,
 {named}
     FROM payload
 ), k AS (
@@ -244,7 +244,8 @@ SELECT
     CASE WHEN is_sysmon THEN f_Image
          WHEN is_1074 THEN f_param1
          ELSE coalesce(f_ProcessName, f_NewProcessName) END AS process_name,
-    data
+    data,
+    cut
 FROM t
 """
 
@@ -282,9 +283,12 @@ class Normaliser:
     def batch(self, records: Texts, header_times: Times, sha256s: list[str]) -> pa.Table:
         """Rows in EVENTS_SCHEMA for `records` (each the JSON of one `{"Event": ...}`), each
         from the evidence file whose SHA-256 is at the same position in `sha256s`."""
+        texts = _strings(records)
+        has_event_data, event_data = _cut_event_data(texts)
         batch = pa.table(
             {
-                "j": _strings(records),
+                "j": texts,
+                "ed": has_event_data,
                 "header_time": _strings(header_times),
                 "sha": pa.array(sha256s, pa.string()).dictionary_encode(),
             }
@@ -294,6 +298,10 @@ class Normaliser:
             table = self._con.sql(_SQL).to_arrow_table()
         finally:
             self._con.unregister("batch")
+        cut = table.column("cut")
+        data = pc.if_else(cut, event_data, table.column("data"))
+        table = table.drop_columns(["cut"])
+        table = table.set_column(table.schema.get_field_index("data"), "data", data)
         return _with_host_keys(table).cast(EVENTS_SCHEMA)
 
 
@@ -301,6 +309,19 @@ def _strings(values: Texts | Times) -> pa.Array | pa.ChunkedArray:
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
     return pa.array(values, pa.string())
+
+
+def _cut_event_data(
+    texts: pa.Array | pa.ChunkedArray,
+) -> tuple[pa.Array | pa.ChunkedArray, pa.Array | pa.ChunkedArray]:
+    """(whether each record text holds `"EventData":`, the text after its first one less the
+    two closing braces, JSON null as null): `data` for a record whose EventData comes last.
+    Found and cut in bytes by Arrow, where DuckDB's strpos/substr count characters."""
+    parts = pc.split_pattern(pc.fill_null(texts, ""), '"EventData":', max_splits=1)
+    found = pc.equal(pc.list_value_length(parts), 2)
+    after = pc.list_element(pc.list_slice(parts, 1, 2, return_fixed_size_list=True), 0)
+    cut = pc.utf8_slice_codeunits(after, 0, -2)
+    return found, pc.if_else(pc.equal(cut, "null"), pa.scalar(None, pa.string()), cut)
 
 
 def _with_host_keys(table: pa.Table) -> pa.Table:
