@@ -29,6 +29,10 @@ from logonscope.storage.pieces import Piece, label
 from logonscope.storage.salvage import Isolating
 
 BATCH_ROWS = 50_000  # planning the statement costs 30-45 ms, so fewer and larger batches
+# ... but the first batches are smaller (doubling up to BATCH_ROWS), so the normalise thread
+# starts while the parser is still reading: an ingest of a few small logs, all one batch
+# otherwise, would parse everything and only then normalise it
+FIRST_BATCH_SHARE = 16
 TICK_RECORDS = 1024  # records per run from the parser: how often the read loop looks at the clock
 TICK_SECONDS = 0.2  # how often a worker reports its counts
 
@@ -77,6 +81,7 @@ class _Stager:
         self._queue: queue.Queue[tuple[Texts, Texts, list[str]] | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
+        self._limit = max(1, BATCH_ROWS // FIRST_BATCH_SHARE)  # records of the next batch
 
     def extend(self, records: list[str], times: list[str | None], sha256: str) -> None:
         """A run of records of one file: one call per run, not per record. The run's texts
@@ -85,7 +90,7 @@ class _Stager:
         self._records.append(_utf8(records))
         self._times.append(_utf8(times))
         self._shas += [sha256] * len(records)
-        if len(self._shas) >= BATCH_ROWS:
+        if len(self._shas) >= self._limit:
             self.flush()
 
     def flush(self) -> None:
@@ -98,6 +103,7 @@ class _Stager:
         self._raise_failure()
         self._queue.put((self._records, self._times, self._shas))
         self._records, self._times, self._shas = [], [], []
+        self._limit = min(BATCH_ROWS, 2 * self._limit)
 
     def _drain(self) -> None:
         while (batch := self._queue.get()) is not None:
