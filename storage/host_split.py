@@ -22,8 +22,10 @@ from logonscope.storage import connection
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 ROW_GROUP = 100_000  # rows per row group of a stored events file
-# an events row held in memory (Arrow; generated logs ~740 B): a part is held twice while it is
-# gathered into sorted order, so a part gets half the worker's share of the budget
+# an events row held in memory (Arrow; generated logs ~740 B). A part is held twice while it
+# is gathered into sorted order, beside the batches in flight: it gets a quarter of the
+# worker's share of the budget. Small parts also keep the split left after the last record
+# short; a host cut by a part boundary gets two files.
 PART_ROW_BYTES = 1024
 _ORDER = [("host_key", "ascending"), ("time", "ascending")]
 
@@ -32,7 +34,7 @@ def part_rows(threads: int) -> int:
     """Rows of a part: what the per-host split holds and sorts within the worker's share."""
     inline = multiprocessing.parent_process() is None
     share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
-    return max(ROW_GROUP, connection.memory_budget() // (2 * share) // PART_ROW_BYTES)
+    return max(ROW_GROUP, connection.memory_budget() // (4 * share) // PART_ROW_BYTES)
 
 
 def split_by_host(tables: list[pa.Table], path: Path) -> list[str]:
