@@ -61,15 +61,18 @@ class _Stager:
     A batch is handed over only once the previous one is written: two batches in memory at
     most (one being filled, one being normalised).
 
-    The rows are cut into parts that each sort within the memory share (`part_rows`): each
-    part is split by host as soon as it is full. A host whose rows fall in two parts gets two
-    time-sorted files, as a host read by two workers does."""
+    The rows are cut into parts that each sort within the memory share (`part_rows`). A full
+    part is split by host in the caller's thread, at its next hand-over, while the second
+    thread normalises: the normalise is the longer half, so the split does not wait behind it.
+    A host whose rows fall in two parts gets two time-sorted files, as a host read by two
+    workers does."""
 
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
         self.threads = threads
         self.part_rows = part_rows(threads)
         self._part: list[pa.Table] = []  # normalised rows of the part being filled
+        self._full: queue.SimpleQueue[list[pa.Table]] = queue.SimpleQueue()  # parts to split
         self._part_count = 0
         self._part_rows_written = 0
         self.split: list[str] = []  # the per-host files of the parts done
@@ -104,6 +107,7 @@ class _Stager:
         self._queue.put((self._records, self._times, self._shas))
         self._records, self._times, self._shas = [], [], []
         self._limit = min(BATCH_ROWS, 2 * self._limit)
+        self._split_full()
 
     def _drain(self) -> None:
         while (batch := self._queue.get()) is not None:
@@ -112,7 +116,8 @@ class _Stager:
                     self._write(*batch)
                     del batch  # its texts are freed before a part's sort, not during it
                     if self._part_rows_written >= self.part_rows:
-                        self._end_part()
+                        self._full.put(self._part)
+                        self._part, self._part_rows_written = [], 0
                 except BaseException as exc:  # raised again in the caller's thread
                     self._failure = exc
             self._queue.task_done()
@@ -131,12 +136,25 @@ class _Stager:
             if row["host"]:
                 self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
 
+    def _split_full(self) -> None:
+        """Split the parts the normalise thread filled (in the caller's thread)."""
+        while True:
+            try:
+                part = self._full.get_nowait()
+            except queue.Empty:
+                return
+            self._split(part)
+
+    def _split(self, part: list[pa.Table]) -> None:
+        path = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
+        self.split += split_by_host(part, path)
+        self._part_count += 1
+
     def _end_part(self) -> None:
+        self._split_full()
         if self._part:
-            path = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
-            self.split += split_by_host(self._part, path)
-            self._part_count += 1
-            self._part_rows_written = 0
+            self._split(self._part)
+            self._part, self._part_rows_written = [], 0
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
