@@ -147,7 +147,7 @@ class _Stager:
 
     def _split(self, part: list[pa.Table]) -> None:
         path = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
-        self.split += split_by_host(part, path)
+        self.split += split_by_host(part, path, self.threads)
         self._part_count += 1
 
     def _end_part(self) -> None:

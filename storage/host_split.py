@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -52,69 +53,32 @@ def part_rows(threads: int) -> int:
     return max(ROW_GROUP, connection.memory_budget() // (4 * share) // PART_ROW_BYTES)
 
 
-def split_by_host(tables: list[pa.Table], path: Path) -> list[str]:
+def split_by_host(tables: list[pa.Table], path: Path, threads: int = 1) -> list[str]:
     """The rows of `tables` (emptied here, so their memory goes as soon as it is copied) as
-    one time-sorted, compressed file per host_key beside `path` (named after it): one sort of (host_key, time),
-    then each host's rows gathered in that order, a row group at a time."""
+    one time-sorted, compressed file per host_key beside `path` (named after it): one sort of
+    (host_key, time), then each host's rows gathered in that order, a row group at a time.
+    Hosts are written by `threads` threads (Arrow and Parquet release the GIL): the split of
+    the last part is what an ingest waits for after its last record is read."""
     part = pa.concat_tables(tables).combine_chunks()  # one contiguous copy: a cheap gather
     tables.clear()
+    if not part.num_rows:
+        return []
     order = pc.sort_indices(part.select(["host_key", "time"]), sort_keys=_ORDER)
-    keys = pc.run_end_encode(part.column("host_key").take(order)).chunk(0)
-    writer = _HostWriter(path)
-    try:
-        start = 0
-        for end, hk in zip(keys.run_ends.to_pylist(), keys.values.to_pylist(), strict=True):
+    ends = pc.run_end_encode(part.column("host_key").take(order)).chunk(0).run_ends.to_pylist()
+    hosts = list(enumerate(zip([0, *ends[:-1]], ends, strict=True)))
+
+    def write(host: tuple[int, tuple[int, int]]) -> str:
+        number, (start, end) = host
+        target = path.with_name(f"{path.stem}-host-{number}.parquet")
+        with pq.ParquetWriter(
+            target, EVENTS_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY
+        ) as writer:
             for low in range(start, end, ROW_GROUP):
-                writer.write(hk, part.take(order.slice(low, min(end, low + ROW_GROUP) - low)))
-            start = end
-        return writer.close()
-    finally:
-        writer.close()
+                rows = part.take(order.slice(low, min(end, low + ROW_GROUP) - low))
+                writer.write_table(rows, row_group_size=ROW_GROUP)
+        return str(target)
 
-
-class _HostWriter:
-    """Zstd Parquet files beside `path`, one per host_key, rows appended in the order given;
-    row groups of ROW_GROUP rows."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.files: list[str] = []
-        self._writer: pq.ParquetWriter | None = None
-        self._key: object = ()  # no host yet (None is a host_key: records without Computer)
-        self._rows: list[pa.Table] = []
-        self._count = 0
-
-    def write(self, host_key: str | None, rows: pa.Table) -> None:
-        if host_key != self._key or self._writer is None:
-            self._finish()
-            target = self.path.with_name(f"{self.path.stem}-host-{len(self.files)}.parquet")
-            self._writer = pq.ParquetWriter(
-                target, EVENTS_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY
-            )
-            self.files.append(str(target))
-            self._key = host_key
-        self._rows.append(rows)
-        self._count += rows.num_rows
-        if self._count >= ROW_GROUP:  # a full row group out, the rest kept for the next
-            held = pa.concat_tables(self._rows)
-            self._rows, self._count = [held.slice(ROW_GROUP)], held.num_rows - ROW_GROUP
-            self._write(held.slice(0, ROW_GROUP))
-
-    def _write(self, rows: pa.Table) -> None:
-        if rows.num_rows and self._writer is not None:
-            self._writer.write_table(rows, row_group_size=ROW_GROUP)
-
-    def _flush(self) -> None:
-        if self._rows:
-            self._write(pa.concat_tables(self._rows))
-        self._rows, self._count = [], 0
-
-    def _finish(self) -> None:
-        self._flush()
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def close(self) -> list[str]:
-        self._finish()
-        return list(self.files)
+    if threads > 1 and len(hosts) > 1:
+        with ThreadPoolExecutor(threads, thread_name_prefix="split") as pool:
+            return list(pool.map(write, hosts))
+    return [write(host) for host in hosts]
