@@ -62,17 +62,18 @@ class _Stager:
     most (one being filled, one being normalised).
 
     The rows are cut into parts that each sort within the memory share (`part_rows`). A full
-    part is split by host in the caller's thread, at its next hand-over, while the second
-    thread normalises: the normalise is the longer half, so the split does not wait behind it.
-    A host whose rows fall in two parts gets two time-sorted files, as a host read by two
-    workers does."""
+    part is split by host by a third thread, so neither the parse nor the normalise stops for
+    a part's sort and write (in either, it left the other idle for a second or so per part);
+    one full part waits at most. A host whose rows fall in two parts gets two time-sorted
+    files, as a host read by two workers does."""
 
     def __init__(self, path: Path, threads: int) -> None:
         self.path = path
         self.threads = threads
         self.part_rows = part_rows(threads)
         self._part: list[pa.Table] = []  # normalised rows of the part being filled
-        self._full: queue.SimpleQueue[list[pa.Table]] = queue.SimpleQueue()  # parts to split
+        self._full: queue.Queue[list[pa.Table] | None] = queue.Queue(maxsize=1)  # to split
+        self._splitter: threading.Thread | None = None
         self._part_count = 0
         self._part_rows_written = 0
         self.split: list[str] = []  # the per-host files of the parts done
@@ -102,12 +103,13 @@ class _Stager:
         if self._thread is None:
             self._thread = threading.Thread(target=self._drain, name="normalise", daemon=True)
             self._thread.start()
+            self._splitter = threading.Thread(target=self._split_full, name="split", daemon=True)
+            self._splitter.start()
         self._queue.join()  # the previous batch is written: two batches in memory at most
         self._raise_failure()
         self._queue.put((self._records, self._times, self._shas))
         self._records, self._times, self._shas = [], [], []
         self._limit = min(BATCH_ROWS, 2 * self._limit)
-        self._split_full()
 
     def _drain(self) -> None:
         while (batch := self._queue.get()) is not None:
@@ -137,13 +139,14 @@ class _Stager:
                 self.hosts.setdefault(row["evidence_sha256"], set()).add(row["host"])
 
     def _split_full(self) -> None:
-        """Split the parts the normalise thread filled (in the caller's thread)."""
-        while True:
-            try:
-                part = self._full.get_nowait()
-            except queue.Empty:
-                return
-            self._split(part)
+        """Split the parts the normalise thread filled, in order (the split thread)."""
+        while (part := self._full.get()) is not None:
+            if self._failure is None:  # after a failure, only empty the queue
+                try:
+                    self._split(part)
+                except BaseException as exc:  # raised again in the caller's thread
+                    self._failure = exc
+            del part
 
     def _split(self, part: list[pa.Table]) -> None:
         path = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
@@ -151,7 +154,6 @@ class _Stager:
         self._part_count += 1
 
     def _end_part(self) -> None:
-        self._split_full()
         if self._part:
             self._split(self._part)
             self._part, self._part_rows_written = [], 0
@@ -166,6 +168,10 @@ class _Stager:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
+        if self._splitter is not None:
+            self._full.put(None)
+            self._splitter.join()
+            self._splitter = None
 
     def close(self, threads: int) -> list[str]:
         self.flush()
