@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,28 @@ def test_a_failure_in_the_normalise_thread_stops_the_ingest(
     with pytest.raises(CaseIOError, match="No space left"):
         ingest(files, tmp_path / "c", jobs=1)
     assert not [t for t in threading.enumerate() if t.name == "normalise"]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [".lock", "case.json"]
+
+
+def test_a_failure_splitting_a_full_part_stops_the_ingest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full parts are split by their own thread: its failure reaches the caller too."""
+
+    split = convert.split_by_host
+
+    def disk_full(*args: Any) -> list[str]:
+        if threading.current_thread().name == "split":
+            raise OSError(28, "No space left on device")
+        return split(*args)  # the last part, split by the caller at the end
+
+    monkeypatch.setattr(convert, "BATCH_ROWS", 7)
+    monkeypatch.setattr(convert, "part_rows", lambda threads: 30)  # 80 rows: 2 full parts
+    monkeypatch.setattr(convert, "split_by_host", disk_full)
+    files = [logons(tmp_path / f"s{i}.evtx", 40, host=f"H{i}") for i in range(2)]
+    with pytest.raises(CaseIOError, match="No space left"):
+        ingest(files, tmp_path / "c", jobs=1)
+    assert not [t for t in threading.enumerate() if t.name in ("normalise", "split")]
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [".lock", "case.json"]
 
 
