@@ -143,19 +143,20 @@ class _Stager:
         while (part := self._full.get()) is not None:
             if self._failure is None:  # after a failure, only empty the queue
                 try:
-                    self._split(part)
+                    self._split(part, self.threads)
                 except BaseException as exc:  # raised again in the caller's thread
                     self._failure = exc
             del part
 
-    def _split(self, part: list[pa.Table]) -> None:
+    def _split(self, part: list[pa.Table], threads: int = 1) -> None:
         path = self.path.with_name(f"{self.path.stem}.{self._part_count}.parquet")
-        self.split += split_by_host(part, path, self.threads)
+        self.split += split_by_host(part, path, threads)
         self._part_count += 1
 
     def _end_part(self) -> None:
         if self._part:
-            self._split(self._part)
+            # the last part: nothing else runs now, so two threads write its hosts
+            self._split(self._part, max(2, self.threads))
             self._part, self._part_rows_written = [], 0
 
     def _raise_failure(self) -> None:
