@@ -1,8 +1,9 @@
 """The worker side of an ingest: hash each evidence file, read its records, normalise them in
-batches and stage them into one Parquet file per group of files, reporting counts as it goes.
+batches and stage them as time-sorted Parquet files per host (storage.host_split), reporting
+counts as it goes.
 
 Runs in worker processes (local pool or cluster) or inline. Nothing here touches the case's
-committed files: staged rows are unsorted and not yet deduplicated (storage.commit does that).
+committed files: staged rows are not yet deduplicated (storage.commit does that).
 Evidence is only ever opened for reading.
 """
 
