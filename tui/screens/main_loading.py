@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from logonscope.analysis.bursts import burst_attempts, collapse_bursts
 from logonscope.tui import backend_views
-from logonscope.tui.backend import Backend, FilterState
+from logonscope.tui.backend import Backend, FilterState, keep_alive_objects
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
 from logonscope.tui.screens.jobs import DetailJob, PaneJob
 from logonscope.tui.screens.main_panes import PanesScreen
@@ -334,6 +334,8 @@ class LoadingScreen(PanesScreen):
             if message.pane == "users" and not self._holding:
                 # first screen up: now what the filters offer, and the sessions read in
                 self._holding = True
+                if not self.app.is_headless:
+                    keep_alive_objects()
                 self.load_facets()
                 if self.backend.held is None:
                     then = (self.filters, FilterState(outcomes=("failure",)))
