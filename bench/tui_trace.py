@@ -122,14 +122,6 @@ def instrument(trace: Path, profile: bool) -> None:
                 started.pop(threading.get_ident(), time.monotonic()),
                 time.monotonic(),
                 tracked=len(gc.get_objects()),
-                largest=sorted(
-                    (
-                        (len(o), type(o).__name__, repr(o)[:60])
-                        for o in gc.get_objects()
-                        if isinstance(o, (list, dict, tuple, set))
-                    ),
-                    reverse=True,
-                )[:4],
                 collected=info.get("collected"),
             )
 
@@ -179,7 +171,6 @@ def report(trace: Path, keys: list[tuple[str, float, float, float]], full: bool)
                 extra = f" {r['pane']}" if "pane" in r else ""
                 if "tracked" in r:
                     extra = f" ({r['tracked']:,} objects tracked, {r['collected']:,} freed)"
-                    extra += f" largest {r['largest']}"
                 if full or r["ms"] >= 1 or r["k"] in ("layout", "gc2"):
                     print(f"  {at:7.1f}  {r['ms']:6.1f} ms  {r['k']}{extra}{where}")
 

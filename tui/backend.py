@@ -12,7 +12,6 @@ table, and the Sessions pane's query scans that slice instead of the case's Parq
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -25,7 +24,7 @@ import pyarrow as pa
 
 from logonscope.analysis.bursts import collapse_bursts
 from logonscope.tui.finishing import Finishing
-from logonscope.tui.held import CaseRows, HeldSessions
+from logonscope.tui.held import CaseRows, HeldSessions, as_table, keep_alive_objects
 from logonscope.tui.tables import visible
 
 
@@ -60,16 +59,6 @@ class FilterState:
     @property
     def active(self) -> bool:
         return self != FilterState(show_system=self.show_system)
-
-
-def keep_alive_objects() -> None:
-    """Take every Python object alive now out of the garbage collector's full passes.
-
-    Called once the first screen is up (Textual, its widgets) and once the background read
-    is done: those objects live as long as the app. A full pass walks every tracked object
-    and holds the interpreter meanwhile: 100-240 ms at a 10 M-event case, landing on
-    whichever key allocated last; afterwards it walks only what came since."""
-    gc.freeze()
 
 
 def _default_queries() -> ModuleType:
@@ -116,6 +105,7 @@ class Backend:
         # freeze what is alive once the background read is done (`keep_alive_objects`): the
         # app in a terminal sets it; tests, whose objects die with each test, do not
         self.keep_alive = False
+        self.settled = False  # the background read is done (the app reads ahead from then)
 
     def hold_sessions(self, then: tuple[FilterState, ...] = ()) -> None:
         """Read the sessions into memory in the background, then compute the summaries and
@@ -127,12 +117,10 @@ class Backend:
 
     def _hold(self, then: tuple[FilterState, ...]) -> None:
         try:
-            rows = self.run(
-                "hold", lambda con: con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
-            )
-            if rows <= HOLD_MAX_ROWS:
+            count = "SELECT count(*) FROM sessions"
+            if self.run("hold", lambda con: con.execute(count).fetchall()[0][0]) <= HOLD_MAX_ROWS:
                 table = self.run("hold", self.queries.held_sessions)
-                self.held = HeldSessions(_as_table(table))
+                self.held = HeldSessions(as_table(table))
             for state in then:  # on the hold's own database: the panes' locks stay free
                 self.users(state, group="hold")
                 self.user_ips(state, None, group="hold")
@@ -140,6 +128,7 @@ class Backend:
                 self.session_rows(state, None, group="hold")  # each user's rows: a filter of it
         except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
             pass
+        self.settled = True
         if self.keep_alive:
             keep_alive_objects()
 
@@ -341,7 +330,7 @@ class Backend:
         return self.cached("host", state, lambda: self.run("host", query, self.filters(state)))
 
     def session_detail(
-        self, session_id: str, known: dict[str, Any] | None = None
+        self, session_id: str, known: dict[str, Any] | None = None, group: str = "detail"
     ) -> dict[str, Any] | None:
         """`known`: the session's row, when the caller has it (saves finding it by id)."""
         from logonscope.analysis import lookup
@@ -353,12 +342,12 @@ class Backend:
                 return None
             found = dict(found)
             found["sources"] = lookup.source_events(
-                con, _as_table(found.get("sources")), self.case_dir
+                con, as_table(found.get("sources")), self.case_dir
             )
-            found["activity"] = _as_table(found.get("activity"))
+            found["activity"] = as_table(found.get("activity"))
             return found
 
-        return self.cached("detail", session_id, lambda: self.run("detail", detail))
+        return self.cached("detail", session_id, lambda: self.run(group, detail))
 
     def _host_names(self, con: Any, host: Any) -> list[str] | None:
         """A host's names, read once per host (every session of the host shows them)."""
@@ -399,15 +388,3 @@ class Backend:
                 pass
         self._connections.clear()
         self._base = None
-
-
-def _as_table(value: Any) -> pa.Table:
-    if value is None:
-        return pa.table({})
-    if isinstance(value, pa.Table):
-        return value
-    if isinstance(value, pa.RecordBatchReader):
-        return value.read_all()
-    if hasattr(value, "to_arrow"):
-        return value.to_arrow()
-    return pa.Table.from_pylist(list(value))

@@ -18,16 +18,16 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from textual import on, work
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from logonscope.analysis.bursts import burst_attempts, collapse_bursts
 from logonscope.tui import backend_views
-from logonscope.tui.backend import Backend, FilterState, keep_alive_objects
+from logonscope.tui.backend import Backend, FilterState
+from logonscope.tui.held import keep_alive_objects
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
-from logonscope.tui.screens.jobs import DetailJob, PaneJob
+from logonscope.tui.screens.jobs import DetailJob, PaneJob, with_detail
 from logonscope.tui.screens.main_panes import PanesScreen
 from logonscope.tui.screens.messages import DetailLoaded, FacetsLoaded, Loaded
 from logonscope.tui.tables import ShapeSpec, shape, visible
@@ -143,8 +143,9 @@ class LoadingScreen(PanesScreen):
         if nav.view != "investigator":
             self._view_worker(self.backend, job, who, nav.view)
             return
-        # the session whose detail is up: landing on it again needs no new detail
-        shown = self.nav.session_id or ""
+        # the session whose detail is on screen: landing on it again needs no new detail (a
+        # step back lands on the session it left, whose detail comes with the list)
+        shown = self.detail_up() or ""
         self._sessions_worker(self.backend, job, who, self._detail_job(shown, None))
 
     def load_detail(self, session_id: str | None) -> None:
@@ -168,12 +169,20 @@ class LoadingScreen(PanesScreen):
         if pane.source is None:
             return
         key = f"shape-{pane.id or ''}"
-        job = PaneJob(key, self._token(key), self.filters, pane.shape_spec(), pane.context)
+        current = pane.current()
+        column = pane.key_name()
+        select = current.get(column) if current and column else None
+        job = PaneJob(key, self._token(key), self.filters, pane.shape_spec(), pane.context, select)
         source = pane.source
+        # a reshaped Sessions list may put the cursor on another session (a sort): its
+        # detail comes with the list, as with a new list
+        detail_job = None
+        if pane.id == "sessions" and self.nav.view == "investigator":
+            detail_job = self._detail_job(self.detail_up() or "", None)
         # one worker group per pane: reshaping one pane must not cancel another's (`c`
         # clears the searches of several panes at once)
         self.run_worker(
-            lambda: self._shape(job, source),
+            lambda: self._shape(job, source, detail_job),
             thread=True,
             exclusive=True,
             group=key,
@@ -215,22 +224,7 @@ class LoadingScreen(PanesScreen):
         if get_current_worker().is_cancelled:
             return
         loaded = job.loaded(rows, started, timeline=True, counted=table)
-        # The session the cursor will land on is previewed next: its detail comes in the
-        # same message, so the list and the detail are drawn in one frame.
-        shown = loaded.shaped.rows
-        if shown.num_rows and "session_id" in shown.column_names:
-            index = 0
-            if job.select is not None:
-                index = max(pc.index(shown.column("session_id"), job.select).as_py(), 0)
-            row = shown.slice(index, 1).to_pylist()[0]
-            sid = row.get("session_id")
-            if not get_current_worker().is_cancelled and sid and sid != detail_job.session_id:
-                try:
-                    detail = backend_views.view_detail(backend, detail_job.view, sid, row)
-                    ready = replace(detail_job, session_id=sid, known=row)
-                    loaded.detail = ready.loaded(detail, started)
-                except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
-                    pass
+        with_detail(backend, loaded, job.select, detail_job, started)
         if not get_current_worker().is_cancelled:
             self.post_message(loaded)
 
@@ -264,11 +258,13 @@ class LoadingScreen(PanesScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(detail, started))
 
-    def _shape(self, job: PaneJob, source: pa.Table) -> None:
-        self.post_message(job.loaded(source, time.perf_counter()))
-
-    def load_facets(self) -> None:
-        self._facets_worker(self.backend)
+    def _shape(self, job: PaneJob, source: pa.Table, detail_job: DetailJob | None) -> None:
+        started = time.perf_counter()
+        loaded = job.loaded(source, started)
+        if detail_job is not None:
+            with_detail(self.backend, loaded, job.select, detail_job, started)
+        if not get_current_worker().is_cancelled:
+            self.post_message(loaded)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="facets")
     def _facets_worker(self, backend: Backend) -> None:
@@ -336,7 +332,7 @@ class LoadingScreen(PanesScreen):
                 self._holding = True
                 if not self.app.is_headless:
                     keep_alive_objects()
-                self.load_facets()
+                self._facets_worker(self.backend)
                 if self.backend.held is None:
                     then = (self.filters, FilterState(outcomes=("failure",)))
                     self.backend.hold_sessions(then=then)
@@ -361,6 +357,10 @@ class LoadingScreen(PanesScreen):
             strip = self.query_one(TimelineStrip)
             strip.context = message.context
             strip.histogram = message.histogram
+        self.shown(message.pane)
+
+    def shown(self, pane: str) -> None:
+        """A result was just drawn in `pane`: the layer above reads ahead from it."""
 
     def _reshape_if_changed(self, pane: TablePane, spec: ShapeSpec | None) -> None:
         """The responder searched or sorted while the worker ran: apply what they see now."""
@@ -377,6 +377,7 @@ class LoadingScreen(PanesScreen):
             message.detail, message.shaped, focus=self._may_focus() and self.nav.pane == "detail"
         )
         self._detail_applied = message.token
+        self.shown("detail")
         for name, spec in message.specs:
             self._reshape_if_changed(detail.query_one(f"#{name}-table", TablePane), spec)
         self.timings["detail"] = message.seconds
