@@ -14,6 +14,7 @@ from textual import on
 
 from logonscope.tui.screens.main_loading import LoadingScreen
 from logonscope.tui.screens.navigation import Nav
+from logonscope.tui.screens.read_ahead import ReadAhead
 from logonscope.tui.tables import visible
 from logonscope.tui.widgets.detail import ActivityTable, SourcesTable
 from logonscope.tui.widgets.sessions import SessionsPane
@@ -23,6 +24,8 @@ from logonscope.tui.widgets.users import UsersPane
 
 class DrillDownScreen(LoadingScreen):
     """Turns the panes' messages into a new selection, loads and history steps."""
+
+    _ahead: ReadAhead | None = None
 
     # --- pane messages → what loads next --------------------------------------------
 
@@ -67,7 +70,10 @@ class DrillDownScreen(LoadingScreen):
             )
             self.load_ips()
             self.load_sessions()
+            self._focus("ips")
+            return
         self._focus("ips")
+        self.shown("ips")  # the sessions of the address under the cursor, read ahead
 
     @on(UserIpsPane.IpChosen)
     def _ip_chosen(self, message: UserIpsPane.IpChosen) -> None:
@@ -118,6 +124,46 @@ class DrillDownScreen(LoadingScreen):
             return
         title = f"{visible(row.get('channel'))} {visible(row.get('event_id'))} · record {rid}"
         self.load_event(title, sha, int(rid))
+
+    # --- reading ahead ----------------------------------------------------------------
+
+    def shown(self, pane: str) -> None:
+        """A result is on screen: once it is drawn, read what the next key probably shows
+        (`ReadAhead`): not before, the frame would share the processor with the reads."""
+        self.call_after_refresh(self._read_ahead, pane)
+
+    def _read_ahead(self, pane: str) -> None:
+        nav = self.nav
+        if nav.view != "investigator" or nav.burst or not self.is_current:
+            return
+        if not self.backend.settled or not self._wide:  # a hidden pane has no width to shape to
+            return  # (and the background read first: it makes what comes next)
+        if self._ahead is None:
+            self._ahead = ReadAhead(self.backend)
+        ahead, state = self._ahead, self.filters
+        job = self._detail_job("", None)
+        spec, ips = self.pane("sessions").shape_spec(), self.pane("ips").shape_spec()
+        tasks = []
+        if nav.pane == "users" and pane in ("sessions", "users"):  # the users around
+            for row in self.pane("users").around():
+                who = (row.get("user_key"), None, False)
+                tasks.append(ahead.sessions(state, who, spec, job, ips))
+        elif nav.pane == "ips" and nav.user is not None:  # Enter: the address's sessions
+            row = self.pane("ips").current()
+            if row is not None:
+                tasks.append(ahead.sessions(state, (nav.user, row.get("src_ip"), True), spec, job))
+        elif nav.pane == "sessions" and pane == "detail":  # the sessions around
+            tasks = [ahead.detail(row, job) for row in self.pane("sessions").around()]
+        if self.backend.ready("case_rows", (state, None, False)) is not None:
+            tasks.append(ahead.sessions(state, (None, None, False), spec, job))  # `s`
+        # `x`: this selection with failures only (or all outcomes again)
+        failures = () if state.outcomes == ("failure",) else ("failure",)
+        other = replace(state, outcomes=failures)
+        users = self.pane("users").shape_spec()
+        who = (nav.user, nav.ip, nav.ip_set)
+        if nav.user is not None or self.backend.ready("case_rows", (other, None, False)):
+            tasks.append(ahead.sessions(other, who, spec, job, ips if nav.user else None, users))
+        ahead.ask(tasks)
 
     # --- history --------------------------------------------------------------------
 

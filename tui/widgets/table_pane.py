@@ -242,6 +242,14 @@ class TablePane(FocusBorder, Vertical):
         row = min(grid.cursor_row, self.shaped.rows.num_rows - 1)
         return self.shaped.rows.slice(row, 1).to_pylist()[0]
 
+    def around(self) -> list[dict[str, Any]]:
+        """The rows just below and above the cursor: where a cursor key goes next."""
+        grid = self.grid
+        if grid is None:
+            return []
+        rows = (self._row(grid.cursor_row + step) for step in (1, -1))
+        return [row for row in rows if row is not None]
+
     def columns(self) -> list[str]:
         """The columns on screen (those that fit the width), by their names in the rows."""
         if self.shaped is None:
