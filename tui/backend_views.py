@@ -4,6 +4,7 @@ Cached and run on the worker groups' connections like every other read of the Ba
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -13,6 +14,9 @@ from logonscope.tui.held import as_table
 
 if TYPE_CHECKING:
     from logonscope.tui.backend import Backend
+
+# Reads made beside a detail's own (its related sessions): the panes' worker and the read-ahead
+_BESIDE = ThreadPoolExecutor(2, thread_name_prefix="logonscope-beside")
 
 
 def view_sessions(
@@ -52,11 +56,20 @@ def view_detail(
     if view == "investigator":
 
         def with_related() -> dict[str, Any] | None:
+            # the related sessions read beside the detail (another cursor, another core)
+            # when the row says which host: the two reads take as long as the longer one
+            row = known if known is not None and known.get("session_id") == view_id else {}
+            pending = None
+            if row.get("host_key") is not None:
+                args = (view_queries.related, view_id, row["host_key"])
+                pending = _BESIDE.submit(backend.run, f"{group}-related", *args)
             found = backend.session_detail(view_id, known, group)
             if found is None:
                 return None
-            host = found.get("host_key")
-            related = backend.run(group, view_queries.related, view_id, host)
+            if pending is not None:
+                related = pending.result()
+            else:
+                related = backend.run(group, view_queries.related, view_id, found.get("host_key"))
             return {**found, "related": related}
 
         # one object per session: the screen reuses its tabs' shaped tables when it is shown
