@@ -154,6 +154,9 @@ class DrillDownScreen(LoadingScreen):
                 tasks.append(ahead.sessions(state, (nav.user, row.get("src_ip"), True), spec, job))
         elif nav.pane == "sessions" and pane == "detail":  # the sessions around
             tasks = [ahead.detail(row, job) for row in self.pane("sessions").around()]
+        if spec.order is not None or spec.text:
+            ahead.ask(tasks)  # `s` and `x` sorted or searched: a sort of every session
+            return
         if self.backend.ready("case_rows", (state, None, False)) is not None:
             tasks.append(ahead.sessions(state, (None, None, False), spec, job))  # `s`
         # `x`: this selection with failures only (or all outcomes again)
