@@ -65,7 +65,7 @@ class PaneJob:
 # Recent shapings by (pane, spec, table): the Backend hands back the same table for a repeated
 # query, so going back (Esc) or to a user seen before reshapes nothing (100k rows: ~50 ms).
 _SHAPED: OrderedDict[tuple, tuple[pa.Table, Any, Shaped, Any]] = OrderedDict()
-_SHAPED_MAX = 16
+_SHAPED_MAX = 48  # a key and its read-ahead make ~8 (each a few MB at most)
 _SHAPED_LOCK = threading.Lock()
 
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from textual import on
+from textual.timer import Timer
 
 from logonscope.tui.screens.main_loading import LoadingScreen
 from logonscope.tui.screens.navigation import Nav
@@ -21,11 +22,16 @@ from logonscope.tui.widgets.sessions import SessionsPane
 from logonscope.tui.widgets.user_ips import UserIpsPane
 from logonscope.tui.widgets.users import UsersPane
 
+# Reading ahead starts this long after a result is drawn (seconds): the frames of the key
+# that brought it come first.
+READ_AHEAD_AFTER_S = 0.08
+
 
 class DrillDownScreen(LoadingScreen):
     """Turns the panes' messages into a new selection, loads and history steps."""
 
     _ahead: ReadAhead | None = None
+    _ahead_timer: Timer | None = None
 
     # --- pane messages → what loads next --------------------------------------------
 
@@ -130,14 +136,24 @@ class DrillDownScreen(LoadingScreen):
     def shown(self, pane: str) -> None:
         """A result is on screen: once it is drawn, read what the next key probably shows
         (`ReadAhead`): not before, the frame would share the processor with the reads."""
-        self.call_after_refresh(self._read_ahead, pane)
+        self.call_after_refresh(self._read_ahead_soon, pane)
+
+    def _read_ahead_soon(self, pane: str, wait: float = 0.0) -> None:
+        # a key's second frame (its results after its focus move) comes after the first
+        if self._ahead_timer is not None:
+            self._ahead_timer.stop()
+        delay = wait or READ_AHEAD_AFTER_S
+        self._ahead_timer = self.set_timer(delay, lambda: self._read_ahead(pane))
 
     def _read_ahead(self, pane: str) -> None:
         nav = self.nav
         if nav.view != "investigator" or nav.burst or not self.is_current:
             return
-        if not self.backend.settled or not self._wide:  # a hidden pane has no width to shape to
-            return  # (and the background read first: it makes what comes next)
+        if not self._wide:  # a hidden pane has no width to shape to
+            return
+        if not self.backend.settled:  # the background read first: it makes what comes next
+            self._read_ahead_soon(pane, wait=0.5)
+            return
         if self._ahead is None:
             self._ahead = ReadAhead(self.backend)
         ahead, state = self._ahead, self.filters
@@ -154,18 +170,19 @@ class DrillDownScreen(LoadingScreen):
                 tasks.append(ahead.sessions(state, (nav.user, row.get("src_ip"), True), spec, job))
         elif nav.pane == "sessions" and pane == "detail":  # the sessions around
             tasks = [ahead.detail(row, job) for row in self.pane("sessions").around()]
-        if spec.order is not None or spec.text:
-            ahead.ask(tasks)  # `s` and `x` sorted or searched: a sort of every session
-            return
-        if self.backend.ready("case_rows", (state, None, False)) is not None:
-            tasks.append(ahead.sessions(state, (None, None, False), spec, job))  # `s`
-        # `x`: this selection with failures only (or all outcomes again)
+        # `x`: this selection with failures only (or all outcomes again); a case-wide list
+        # only when it is made and needs no sort of every session
         failures = () if state.outcomes == ("failure",) else ("failure",)
         other = replace(state, outcomes=failures)
         users = self.pane("users").shape_spec()
         who = (nav.user, nav.ip, nav.ip_set)
-        if nav.user is not None or self.backend.ready("case_rows", (other, None, False)):
+        case_wide = spec.order is None and not spec.text
+        if nav.user is not None or (
+            case_wide and self.backend.ready("case_rows", (other, None, False))
+        ):
             tasks.append(ahead.sessions(other, who, spec, job, ips if nav.user else None, users))
+        if self.backend.ready("case_rows", (state, None, False)) is not None and not spec.text:
+            tasks.append(ahead.sessions(state, (None, None, False), spec, job))  # `s`, last
         ahead.ask(tasks)
 
     # --- history --------------------------------------------------------------------
