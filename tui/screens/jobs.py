@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from textual.worker import get_current_worker
 
+from logonscope.analysis.bursts import collapse_bursts
 from logonscope.analysis.timeline import histogram
 from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
@@ -164,3 +165,21 @@ def with_detail(
         loaded.detail = ready.loaded(detail, started)
     except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
         pass
+
+
+# An opened burst's attempts per result (the Backend hands back the same table when asked again)
+_ATTEMPTS: OrderedDict[int, tuple[pa.Table, pa.Table]] = OrderedDict()
+
+
+def attempts(table: pa.Table) -> pa.Table:
+    """An opened burst's attempts, one row each (with their durations), remembered."""
+    with _SHAPED_LOCK:
+        hit = _ATTEMPTS.get(id(table))
+        if hit is not None and hit[0] is table:
+            return hit[1]
+    rows = collapse_bursts(table, gap_s=-1)  # -1: none collapsed
+    with _SHAPED_LOCK:
+        _ATTEMPTS[id(table)] = (table, rows)
+        while len(_ATTEMPTS) > 8:
+            _ATTEMPTS.popitem(last=False)
+    return rows

@@ -22,12 +22,12 @@ from textual import on, work
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from logonscope.analysis.bursts import burst_attempts, collapse_bursts
+from logonscope.analysis.bursts import burst_attempts
 from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.held import keep_alive_objects
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
-from logonscope.tui.screens.jobs import DetailJob, PaneJob, with_detail
+from logonscope.tui.screens.jobs import DetailJob, PaneJob, attempts, with_detail
 from logonscope.tui.screens.main_panes import PanesScreen
 from logonscope.tui.screens.messages import DetailLoaded, FacetsLoaded, Loaded
 from logonscope.tui.tables import ShapeSpec, shape, visible
@@ -60,7 +60,6 @@ class LoadingScreen(PanesScreen):
         self.tokens: dict[str, int] = {}
         self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
         self._holding = False
-        self._bursts: dict[int, tuple[pa.Table, pa.Table]] = {}
         self._moved: dict[str, float] = {}  # when each cursor last asked for a preview
         self._previews: dict[str, Timer] = {}
         self._delivered: dict[str, int] = {}  # the newest token that came back, per pane
@@ -105,9 +104,20 @@ class LoadingScreen(PanesScreen):
         self.tokens[pane] = self.tokens.get(pane, 0) + 1
         return self.tokens[pane]
 
+    def _asked(self, pane: str) -> int:
+        """A new request's token; the screen's frames wait for its result (`hold_frames`)."""
+        self.hold_frames()
+        return self._token(pane)
+
+    def _drawn(self) -> None:
+        """A result was applied: the frames go on once no other result is on its way."""
+        coming = any(self.tokens.get(p, 0) > self._delivered.get(p, 0) for p in BATCHED)
+        if not coming and self.tokens.get("detail", 0) == self._detail_applied:
+            self.release_frames()
+
     def _job(self, pane: str, context: str = "", select: object = None) -> PaneJob:
         spec = self.query_one(f"#{pane}", TablePane).shape_spec()
-        return PaneJob(pane, self._token(pane), self.filters, spec, context, select)
+        return PaneJob(pane, self._asked(pane), self.filters, spec, context, select)
 
     # --- requests (UI thread) -------------------------------------------------------
 
@@ -150,7 +160,7 @@ class LoadingScreen(PanesScreen):
 
     def load_detail(self, session_id: str | None) -> None:
         detail: DetailPane = self.pane("detail")
-        token = self._token("detail")
+        token = self._asked("detail")
         if session_id is None:
             self.post_message(DetailLoaded(token, None, {}))
             return
@@ -172,7 +182,7 @@ class LoadingScreen(PanesScreen):
         current = pane.current()
         column = pane.key_name()
         select = current.get(column) if current and column else None
-        job = PaneJob(key, self._token(key), self.filters, pane.shape_spec(), pane.context, select)
+        job = PaneJob(key, self._asked(key), self.filters, pane.shape_spec(), pane.context, select)
         source = pane.source
         # a reshaped Sessions list may put the cursor on another session (a sort): its
         # detail comes with the list, as with a new list
@@ -218,7 +228,7 @@ class LoadingScreen(PanesScreen):
         # bursts of failures as one row each; or, opened, one burst's attempts
         if burst:
             table = burst_attempts(backend.sessions(job.filters, user, ip, ip_set), burst)
-            rows = self._collapsed(table)
+            rows = attempts(table)
         else:
             table, rows = backend.session_rows(job.filters, user, ip, ip_set)
         if get_current_worker().is_cancelled:
@@ -237,19 +247,6 @@ class LoadingScreen(PanesScreen):
         table = backend_views.view_sessions(backend, job.filters, view, user, ip, ip_set)
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(table, started, timeline=True))
-
-    def _collapsed(self, table: pa.Table) -> pa.Table:
-        """An opened burst's attempts, one row each (with their durations), remembered per
-        result: the backend hands back the same table for a repeated query."""
-        key = id(table)
-        hit = self._bursts.get(key)
-        if hit is not None and hit[0] is table:
-            return hit[1]
-        rows = collapse_bursts(table, gap_s=-1)  # -1: none collapsed
-        self._bursts[key] = (table, rows)
-        while len(self._bursts) > 8:
-            self._bursts.pop(next(iter(self._bursts)))
-        return rows
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _detail_worker(self, backend: Backend, job: DetailJob) -> None:
@@ -358,6 +355,7 @@ class LoadingScreen(PanesScreen):
             strip.context = message.context
             strip.histogram = message.histogram
         self.shown(message.pane)
+        self._drawn()
 
     def shown(self, pane: str) -> None:
         """A result was just drawn in `pane`: the layer above reads ahead from it."""
@@ -378,6 +376,7 @@ class LoadingScreen(PanesScreen):
         )
         self._detail_applied = message.token
         self.shown("detail")
+        self._drawn()
         for name, spec in message.specs:
             self._reshape_if_changed(detail.query_one(f"#{name}-table", TablePane), spec)
         self.timings["detail"] = message.seconds
