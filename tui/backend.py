@@ -105,7 +105,8 @@ class Backend:
         # freeze what is alive once the background read is done (`keep_alive_objects`): the
         # app in a terminal sets it; tests, whose objects die with each test, do not
         self.keep_alive = False
-        self.settled = False  # the background read is done (the app reads ahead from then)
+        self.settled = False  # the background read is done (the app reads ahead from then on)
+        self.hold_ended = False  # ... or gave up
 
     def hold_sessions(self, then: tuple[FilterState, ...] = ()) -> None:
         """Read the sessions into memory in the background, then compute the summaries and
@@ -126,9 +127,10 @@ class Backend:
                 self.user_ips(state, None, group="hold")
                 self.sessions(state, None, group="hold")
                 self.session_rows(state, None, group="hold")  # each user's rows: a filter of it
+            self.settled = True  # (not after a failure: the panes' queries report it)
         except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
             pass
-        self.settled = True
+        self.hold_ended = True
         if self.keep_alive:
             keep_alive_objects()
 

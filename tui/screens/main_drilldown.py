@@ -152,7 +152,8 @@ class DrillDownScreen(LoadingScreen):
         if not self._wide:  # a hidden pane has no width to shape to
             return
         if not self.backend.settled:  # the background read first: it makes what comes next
-            self._read_ahead_soon(pane, wait=0.5)
+            if not self.backend.hold_ended:
+                self._read_ahead_soon(pane, wait=0.5)
             return
         if self._ahead is None:
             self._ahead = ReadAhead(self.backend)
