@@ -143,7 +143,7 @@ def shape(
     found = search(table, text)
     indices = sorted_order(found, order)
     rows = found.slice(0, cap) if indices is None else found.take(indices.slice(0, cap))
-    names = rows.column_names
+    names = [str(c) for c in rows.column_names]
     if sparse and not any(_holds(rows.column(c)) for c in sparse if c in names):
         preferred = tuple(c for c in preferred if c not in sparse)
     first = [c for c in preferred if c in names and c not in hidden]
@@ -151,7 +151,7 @@ def shape(
     # Column by column, most important first, and with a `width` only until one does not
     # fit: a Sessions result has ~40 columns of which ~6 fit, and making a column display
     # text is most of a result's shaping.
-    label = dict(labels)
+    label: dict[str, str] = dict(labels)
     shown_names: list[str] = []
     columns: list[pa.ChunkedArray] = []
     room = width - SCROLLBAR
