@@ -25,6 +25,8 @@ from logonscope.tui.widgets.users import UsersPane
 # Reading ahead starts this long after a result is drawn (seconds): the frames of the key
 # that brought it come first.
 READ_AHEAD_AFTER_S = 0.08
+# A read-ahead that sorts every session of the case waits for this long a pause (seconds).
+READ_AHEAD_IDLE_S = 1.5
 
 
 class DrillDownScreen(LoadingScreen):
@@ -32,6 +34,7 @@ class DrillDownScreen(LoadingScreen):
 
     _ahead: ReadAhead | None = None
     _ahead_timer: Timer | None = None
+    _ahead_idle: Timer | None = None
 
     # --- pane messages → what loads next --------------------------------------------
 
@@ -140,8 +143,9 @@ class DrillDownScreen(LoadingScreen):
 
     def _read_ahead_soon(self, pane: str, wait: float = 0.0) -> None:
         # a key's second frame (its results after its focus move) comes after the first
-        if self._ahead_timer is not None:
-            self._ahead_timer.stop()
+        for timer in (self._ahead_timer, self._ahead_idle):
+            if timer is not None:
+                timer.stop()
         delay = wait or READ_AHEAD_AFTER_S
         self._ahead_timer = self.set_timer(delay, lambda: self._read_ahead(pane))
 
@@ -183,7 +187,11 @@ class DrillDownScreen(LoadingScreen):
         ):
             tasks.append(ahead.sessions(other, who, spec, job, ips if nav.user else None, users))
         if self.backend.ready("case_rows", (state, None, False)) is not None and not spec.text:
-            tasks.append(ahead.sessions(state, (None, None, False), spec, job))  # `s`, last
+            every = ahead.sessions(state, (None, None, False), spec, job)  # `s`, last
+            if spec.order is None:
+                tasks.append(every)
+            else:  # a sort of every session of the case: only once the responder pauses
+                self._ahead_idle = self.set_timer(READ_AHEAD_IDLE_S, lambda: ahead.ask([every]))
         ahead.ask(tasks)
 
     # --- history --------------------------------------------------------------------
