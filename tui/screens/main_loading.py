@@ -7,9 +7,8 @@ filters, ids, the pane's `ShapeSpec`) and starts a worker with it. The worker qu
 that a newer request superseded. A cursor that keeps moving previews only once it rests
 (`preview`). Each result redraws most of the screen, so a key's results are drawn together:
 the Sessions worker brings the detail of the session the cursor lands on in its own message,
-and a result of Users, User + IP or Sessions waits (at most `HOLD_S`) for the others still
-coming for the same key.
-"""
+a result of Users, User + IP or Sessions waits (at most `HOLD_S`) for the others still coming
+for the same key, and the key's own changes wait for them too (`hold_frames`)."""
 
 from __future__ import annotations
 
@@ -105,7 +104,8 @@ class LoadingScreen(PanesScreen):
         return self.tokens[pane]
 
     def _asked(self, pane: str) -> int:
-        """A new request's token; the screen's frames wait for its result (`hold_frames`)."""
+        """A new request's token; the screen's frames wait for its result (`hold_frames`),
+        except while a search is typed (its letters would wait for the rows)."""
         self.hold_frames()
         return self._token(pane)
 
@@ -182,7 +182,8 @@ class LoadingScreen(PanesScreen):
         current = pane.current()
         column = pane.key_name()
         select = current.get(column) if current and column else None
-        job = PaneJob(key, self._asked(key), self.filters, pane.shape_spec(), pane.context, select)
+        token = self._asked(key) if self._may_focus() else self._token(key)  # not typing
+        job = PaneJob(key, token, self.filters, pane.shape_spec(), pane.context, select)
         source = pane.source
         # a reshaped Sessions list may put the cursor on another session (a sort): its
         # detail comes with the list, as with a new list
