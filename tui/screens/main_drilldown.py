@@ -149,6 +149,10 @@ class DrillDownScreen(LoadingScreen):
         delay = wait or READ_AHEAD_AFTER_S
         self._ahead_timer = self.set_timer(delay, lambda: self._read_ahead(pane))
 
+    def on_unmount(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()  # its thread ends with the screen
+
     def _read_ahead(self, pane: str) -> None:
         nav = self.nav
         if nav.view != "investigator" or nav.burst or not self.is_current:
