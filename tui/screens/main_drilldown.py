@@ -165,6 +165,8 @@ class DrillDownScreen(LoadingScreen):
             return
         if self._ahead is None:
             self._ahead = ReadAhead(self.backend)
+            for table in self.pane("detail").tables():  # tabs without rows yet (Activity)
+                table.premount()
         ahead, state = self._ahead, self.filters
         job = self._detail_job("", None)
         spec, ips = self.pane("sessions").shape_spec(), self.pane("ips").shape_spec()
