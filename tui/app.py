@@ -67,6 +67,14 @@ class LogonscopeApp(App[int]):
         self.main: MainScreen | None = None
         self.prepare_screen: PrepareScreen | None = None
 
+    def get_driver_class(self) -> Any:
+        driver = super().get_driver_class()
+        if driver.__module__ == "textual.drivers.linux_driver":  # not under TEXTUAL_DRIVER
+            from logonscope.tui.driver import Driver
+
+            return Driver  # Esc as soon as its delay is up (see tui.driver)
+        return driver
+
     @property
     def opening(self) -> bool:
         """No screen of the case is up yet (headless drivers wait for one)."""
@@ -75,6 +83,8 @@ class LogonscopeApp(App[int]):
         return self.main is None or not self.main.is_mounted
 
     def on_mount(self) -> None:
+        # long-lived objects out of the collector's full passes (not in tests: theirs die)
+        self.backend.keep_alive = not self.is_headless
         if self.paths or self.build:
             from logonscope.tui.screens.prepare import PrepareScreen
 

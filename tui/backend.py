@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from logonscope.analysis.bursts import collapse_bursts
 from logonscope.tui.finishing import Finishing
-from logonscope.tui.held import CaseRows, HeldSessions
+from logonscope.tui.held import CaseRows, HeldSessions, as_table, keep_alive_objects
 from logonscope.tui.tables import visible
 
 
@@ -102,6 +102,11 @@ class Backend:
             k: OrderedDict() for k in CACHE_SIZES
         }
         self.held: HeldSessions | None = None  # set by `hold_sessions` when read
+        # freeze what is alive once the background read is done (`keep_alive_objects`): the
+        # app in a terminal sets it; tests, whose objects die with each test, do not
+        self.keep_alive = False
+        self.settled = False  # the background read is done (the app reads ahead from then on)
+        self.hold_ended = False  # ... or gave up
 
     def hold_sessions(self, then: tuple[FilterState, ...] = ()) -> None:
         """Read the sessions into memory in the background, then compute the summaries and
@@ -113,19 +118,21 @@ class Backend:
 
     def _hold(self, then: tuple[FilterState, ...]) -> None:
         try:
-            rows = self.run(
-                "hold", lambda con: con.execute("SELECT count(*) FROM sessions").fetchall()[0][0]
-            )
-            if rows <= HOLD_MAX_ROWS:
+            count = "SELECT count(*) FROM sessions"
+            if self.run("hold", lambda con: con.execute(count).fetchall()[0][0]) <= HOLD_MAX_ROWS:
                 table = self.run("hold", self.queries.held_sessions)
-                self.held = HeldSessions(_as_table(table))
+                self.held = HeldSessions(as_table(table))
             for state in then:  # on the hold's own database: the panes' locks stay free
                 self.users(state, group="hold")
                 self.user_ips(state, None, group="hold")
                 self.sessions(state, None, group="hold")
                 self.session_rows(state, None, group="hold")  # each user's rows: a filter of it
+            self.settled = True  # (not after a failure: the panes' queries report it)
         except Exception:  # noqa: BLE001, S110 - the panes' own queries report errors
             pass
+        self.hold_ended = True
+        if self.keep_alive:
+            keep_alive_objects()
 
     def cached(self, kind: str, key: Any, compute: Any) -> Any:
         """`compute()` once per (kind, key); concurrent askers wait for the first one."""
@@ -325,7 +332,7 @@ class Backend:
         return self.cached("host", state, lambda: self.run("host", query, self.filters(state)))
 
     def session_detail(
-        self, session_id: str, known: dict[str, Any] | None = None
+        self, session_id: str, known: dict[str, Any] | None = None, group: str = "detail"
     ) -> dict[str, Any] | None:
         """`known`: the session's row, when the caller has it (saves finding it by id)."""
         from logonscope.analysis import lookup
@@ -337,12 +344,12 @@ class Backend:
                 return None
             found = dict(found)
             found["sources"] = lookup.source_events(
-                con, _as_table(found.get("sources")), self.case_dir
+                con, as_table(found.get("sources")), self.case_dir
             )
-            found["activity"] = _as_table(found.get("activity"))
+            found["activity"] = as_table(found.get("activity"))
             return found
 
-        return self.cached("detail", session_id, lambda: self.run("detail", detail))
+        return self.cached("detail", session_id, lambda: self.run(group, detail))
 
     def _host_names(self, con: Any, host: Any) -> list[str] | None:
         """A host's names, read once per host (every session of the host shows them)."""
@@ -383,15 +390,3 @@ class Backend:
                 pass
         self._connections.clear()
         self._base = None
-
-
-def _as_table(value: Any) -> pa.Table:
-    if value is None:
-        return pa.table({})
-    if isinstance(value, pa.Table):
-        return value
-    if isinstance(value, pa.RecordBatchReader):
-        return value.read_all()
-    if hasattr(value, "to_arrow"):
-        return value.to_arrow()
-    return pa.Table.from_pylist(list(value))

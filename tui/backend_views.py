@@ -4,14 +4,19 @@ Cached and run on the worker groups' connections like every other read of the Ba
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from logonscope.tui.backend import FilterState, _as_table
+from logonscope.tui.backend import FilterState
+from logonscope.tui.held import as_table
 
 if TYPE_CHECKING:
     from logonscope.tui.backend import Backend
+
+# Reads made beside a detail's own (its related sessions): the panes' worker and the read-ahead
+_BESIDE = ThreadPoolExecutor(2, thread_name_prefix="logonscope-beside")
 
 
 def view_sessions(
@@ -37,7 +42,11 @@ def view_sessions(
 
 
 def view_detail(
-    backend: Backend, view: str, view_id: str, known: dict[str, Any] | None = None
+    backend: Backend,
+    view: str,
+    view_id: str,
+    known: dict[str, Any] | None = None,
+    group: str = "detail",
 ) -> dict[str, Any] | None:
     """One session of `view` as the Detail pane shows it: an investigator session with the
     Windows logon and desktop sessions it is in (`related`); a logon or desktop session
@@ -45,16 +54,27 @@ def view_detail(
     from logonscope.analysis import view_queries
 
     if view == "investigator":
-        found = backend.session_detail(view_id, known)
-        if found is None:
-            return None
-        host = found.get("host_key")
-        related = backend.cached(
-            "detail",
-            ("related", view_id),
-            lambda: backend.run("detail", view_queries.related, view_id, host),
-        )
-        return {**found, "related": related}
+
+        def with_related() -> dict[str, Any] | None:
+            # the related sessions read beside the detail (another cursor, another core)
+            # when the row says which host: the two reads take as long as the longer one
+            row = known if known is not None and known.get("session_id") == view_id else {}
+            pending = None
+            if row.get("host_key") is not None:
+                args = (view_queries.related, view_id, row["host_key"])
+                pending = _BESIDE.submit(backend.run, f"{group}-related", *args)
+            found = backend.session_detail(view_id, known, group)
+            if found is None:
+                return None
+            if pending is not None:
+                related = pending.result()
+            else:
+                related = backend.run(group, view_queries.related, view_id, found.get("host_key"))
+            return {**found, "related": related}
+
+        # one object per session: the screen reuses its tabs' shaped tables when it is shown
+        # again (a step back, the cursor back on it)
+        return backend.cached("detail", ("related", view_id), with_related)  # type: ignore[no-any-return]
 
     def detail(con: Any) -> dict[str, Any] | None:
         found = view_queries.view_detail(con, view, view_id)
@@ -62,9 +82,9 @@ def view_detail(
             return None
         members = found.pop("members")
         found["contained"] = found.pop("sessions")
-        found["sources"] = _as_table(members) if members else pa.table({})
+        found["sources"] = as_table(members) if members else pa.table({})
         found["activity"] = pa.table({})
         found["view"] = view
         return found
 
-    return backend.cached("detail", (view, view_id), lambda: backend.run("detail", detail))
+    return backend.cached("detail", (view, view_id), lambda: backend.run(group, detail))

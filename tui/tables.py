@@ -143,53 +143,70 @@ def shape(
     found = search(table, text)
     indices = sorted_order(found, order)
     rows = found.slice(0, cap) if indices is None else found.take(indices.slice(0, cap))
-    names = rows.column_names
+    names = [str(c) for c in rows.column_names]
     if sparse and not any(_holds(rows.column(c)) for c in sparse if c in names):
         preferred = tuple(c for c in preferred if c not in sparse)
     first = [c for c in preferred if c in names and c not in hidden]
     rest = [c for c in names if c not in first and c not in hidden]
-    shown = rows.select(first + rest)
-    for name in percent:
-        if name in shown.column_names and pa.types.is_floating(shown.schema.field(name).type):
-            index = shown.column_names.index(name)
-            shown = shown.set_column(index, name, _percent(shown.column(name)))
-    for name, old, new in abbreviate:  # display only: rows, view and export keep the original
-        if name in shown.column_names and pa.types.is_string(shown.schema.field(name).type):
-            index = shown.column_names.index(name)
-            shown = shown.set_column(
-                index, name, pc.replace_substring(shown.column(name), old, new)
-            )
-    display = inert(shown)
-    for name, label in blanks:
-        if name in display.column_names:
-            index = display.column_names.index(name)
-            filled = pc.fill_null(display.column(name), label)
-            display = display.set_column(index, name, filled)
-    for name, other, unless in fallbacks:
-        if name in display.column_names and other in rows.column_names:
-            index = display.column_names.index(name)
-            column = display.column(name)
+    # Column by column, most important first, and with a `width` only until one does not
+    # fit: a Sessions result has ~40 columns of which ~6 fit, and making a column display
+    # text is most of a result's shaping.
+    label: dict[str, str] = dict(labels)
+    shown_names: list[str] = []
+    columns: list[pa.ChunkedArray] = []
+    room = width - SCROLLBAR
+    for name in first + rest:
+        column = _display_column(
+            rows, name, name in percent, abbreviate, blanks, fallbacks, counted
+        )
+        header = label.get(name, name)
+        if width > 0:
+            need = column_width(column, header)
+            if shown_names and need > room:
+                break
+            room -= need
+        shown_names.append(header)
+        columns.append(column)
+    display = pa.table(columns, names=shown_names)
+    return Shaped(display, rows, found.num_rows, table.num_rows, found, indices)
+
+
+def _display_column(
+    rows: pa.Table,
+    name: str,
+    as_percent: bool,
+    abbreviate: tuple[tuple[str, str, str], ...],
+    blanks: tuple[tuple[str, str], ...],
+    fallbacks: tuple[tuple[str, str, str], ...],
+    counted: tuple[tuple[str, str], ...],
+) -> pa.ChunkedArray:
+    """Column `name` of `rows` as the pane shows it (see `shape`): display only."""
+    column = rows.column(name)
+    kind = column.type
+    if as_percent and pa.types.is_floating(kind):
+        column = _percent(column)
+        kind = column.type
+    for target, old, new in abbreviate:  # rows, view and export keep the original
+        if target == name and pa.types.is_string(kind):
+            column = pc.replace_substring(column, old, new)
+    column = _display(column, kind)
+    for target, label in blanks:
+        if target == name:
+            column = pc.fill_null(column, label)
+    for target, other, unless in fallbacks:
+        if target == name and other in rows.column_names:
             if not pa.types.is_string(column.type):
                 column = pc.cast(column, pa.string())
             spare = visible_column(pc.cast(rows.column(other), pa.string()))
             spare = pc.if_else(pc.equal(spare, unless), pa.scalar(None, pa.string()), spare)
-            display = display.set_column(index, name, pc.coalesce(column, spare))
-    for name, count in counted:
-        if name in display.column_names and count in rows.column_names:
-            index = display.column_names.index(name)
+            column = pc.coalesce(column, spare)
+    for target, count in counted:
+        if target == name and count in rows.column_names:
             times = pc.binary_join_element_wise(
-                pc.fill_null(display.column(name), ""),
-                pc.cast(rows.column(count), pa.string()),
-                " ×",
+                pc.fill_null(column, ""), pc.cast(rows.column(count), pa.string()), " ×"
             )
-            marked = pc.if_else(pc.is_valid(rows.column(count)), times, display.column(name))
-            display = display.set_column(index, name, marked)
-    if labels:
-        names = dict(labels)
-        display = display.rename_columns([names.get(c, c) for c in display.column_names])
-    if width > 0:
-        display = display.select(fitting(display, width))
-    return Shaped(display, rows, found.num_rows, table.num_rows, found, indices)
+            column = pc.if_else(pc.is_valid(rows.column(count)), times, column)
+    return column
 
 
 def _holds(column: pa.ChunkedArray) -> bool:
@@ -210,19 +227,6 @@ def column_width(column: pa.ChunkedArray, name: str) -> int:
         longest = pc.max(pc.utf8_length(pc.cast(column, pa.string()))).as_py()
         content = max(content, longest or 0)
     return min(content, MAX_COLUMN) + CELL_PADDING
-
-
-def fitting(display: pa.Table, width: int) -> list[str]:
-    """The leading columns of `display` that fit whole in `width` cells (at least one)."""
-    room = width - SCROLLBAR
-    names: list[str] = []
-    for name in display.column_names:
-        need = column_width(display.column(name), name)
-        if names and need > room:
-            break
-        names.append(name)
-        room -= need
-    return names
 
 
 def _percent(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -273,15 +277,6 @@ class ShapeSpec:
             fallbacks=self.fallbacks,
             sparse=self.sparse,
         )
-
-
-def inert(table: pa.Table) -> pa.Table:
-    """Every column as display text: times in UTC without zone noise, lists joined, controls
-    made visible. Never interpreted: the widget renders with markup off."""
-    columns = []
-    for field in table.schema:
-        columns.append(_display(table.column(field.name), field.type))
-    return pa.table(columns, names=table.column_names)
 
 
 def _display(column: pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:

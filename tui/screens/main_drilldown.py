@@ -11,18 +11,30 @@ from dataclasses import replace
 from typing import Any
 
 from textual import on
+from textual.timer import Timer
 
 from logonscope.tui.screens.main_loading import LoadingScreen
 from logonscope.tui.screens.navigation import Nav
+from logonscope.tui.screens.read_ahead import ReadAhead
 from logonscope.tui.tables import visible
 from logonscope.tui.widgets.detail import ActivityTable, SourcesTable
 from logonscope.tui.widgets.sessions import SessionsPane
 from logonscope.tui.widgets.user_ips import UserIpsPane
 from logonscope.tui.widgets.users import UsersPane
 
+# Reading ahead starts this long after a result is drawn (seconds): the frames of the key
+# that brought it come first.
+READ_AHEAD_AFTER_S = 0.08
+# A read-ahead that sorts every session of the case waits for this long a pause (seconds).
+READ_AHEAD_IDLE_S = 1.5
+
 
 class DrillDownScreen(LoadingScreen):
     """Turns the panes' messages into a new selection, loads and history steps."""
+
+    _ahead: ReadAhead | None = None
+    _ahead_timer: Timer | None = None
+    _ahead_idle: Timer | None = None
 
     # --- pane messages → what loads next --------------------------------------------
 
@@ -67,7 +79,10 @@ class DrillDownScreen(LoadingScreen):
             )
             self.load_ips()
             self.load_sessions()
+            self._focus("ips")
+            return
         self._focus("ips")
+        self.shown("ips")  # the sessions of the address under the cursor, read ahead
 
     @on(UserIpsPane.IpChosen)
     def _ip_chosen(self, message: UserIpsPane.IpChosen) -> None:
@@ -118,6 +133,72 @@ class DrillDownScreen(LoadingScreen):
             return
         title = f"{visible(row.get('channel'))} {visible(row.get('event_id'))} · record {rid}"
         self.load_event(title, sha, int(rid))
+
+    # --- reading ahead ----------------------------------------------------------------
+
+    def shown(self, pane: str) -> None:
+        """A result is on screen: once it is drawn, read what the next key probably shows
+        (`ReadAhead`): not before, the frame would share the processor with the reads."""
+        self.call_after_refresh(self._read_ahead_soon, pane)
+
+    def _read_ahead_soon(self, pane: str, wait: float = 0.0) -> None:
+        # a key's second frame (its results after its focus move) comes after the first
+        for timer in (self._ahead_timer, self._ahead_idle):
+            if timer is not None:
+                timer.stop()
+        delay = wait or READ_AHEAD_AFTER_S
+        self._ahead_timer = self.set_timer(delay, lambda: self._read_ahead(pane))
+
+    def on_unmount(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()  # its thread ends with the screen
+
+    def _read_ahead(self, pane: str) -> None:
+        nav = self.nav
+        if nav.view != "investigator" or nav.burst or not self.is_current:
+            return
+        if not self._wide:  # a hidden pane has no width to shape to
+            return
+        if not self.backend.settled:  # the background read first: it makes what comes next
+            if not self.backend.hold_ended:
+                self._read_ahead_soon(pane, wait=0.5)
+            return
+        if self._ahead is None:
+            self._ahead = ReadAhead(self.backend)
+            for table in self.pane("detail").tables():  # tabs without rows yet (Activity)
+                table.premount()
+        ahead, state = self._ahead, self.filters
+        job = self._detail_job("", None)
+        spec, ips = self.pane("sessions").shape_spec(), self.pane("ips").shape_spec()
+        tasks = []
+        if nav.pane == "users" and pane in ("sessions", "users"):  # the users around
+            for row in self.pane("users").around():
+                who = (row.get("user_key"), None, False)
+                tasks.append(ahead.sessions(state, who, spec, job, ips))
+        elif nav.pane == "ips" and nav.user is not None:  # Enter: the address's sessions
+            row = self.pane("ips").current()
+            if row is not None:
+                tasks.append(ahead.sessions(state, (nav.user, row.get("src_ip"), True), spec, job))
+        elif nav.pane == "sessions" and pane == "detail":  # the sessions around
+            tasks = [ahead.detail(row, job) for row in self.pane("sessions").around()]
+        # `x`: this selection with failures only (or all outcomes again); a case-wide list
+        # only when it is made and needs no sort of every session
+        failures = () if state.outcomes == ("failure",) else ("failure",)
+        other = replace(state, outcomes=failures)
+        users = self.pane("users").shape_spec()
+        who = (nav.user, nav.ip, nav.ip_set)
+        case_wide = spec.order is None and not spec.text
+        if nav.user is not None or (
+            case_wide and self.backend.ready("case_rows", (other, None, False))
+        ):
+            tasks.append(ahead.sessions(other, who, spec, job, ips if nav.user else None, users))
+        if self.backend.ready("case_rows", (state, None, False)) is not None and not spec.text:
+            every = ahead.sessions(state, (None, None, False), spec, job)  # `s`, last
+            if spec.order is None:
+                tasks.append(every)
+            else:  # a sort of every session of the case: only once the responder pauses
+                self._ahead_idle = self.set_timer(READ_AHEAD_IDLE_S, lambda: ahead.ask([every]))
+        ahead.ask(tasks)
 
     # --- history --------------------------------------------------------------------
 

@@ -7,9 +7,8 @@ filters, ids, the pane's `ShapeSpec`) and starts a worker with it. The worker qu
 that a newer request superseded. A cursor that keeps moving previews only once it rests
 (`preview`). Each result redraws most of the screen, so a key's results are drawn together:
 the Sessions worker brings the detail of the session the cursor lands on in its own message,
-and a result of Users, User + IP or Sessions waits (at most `HOLD_S`) for the others still
-coming for the same key.
-"""
+a result of Users, User + IP or Sessions waits (at most `HOLD_S`) for the others still coming
+for the same key, and the key's own changes wait for them too (`hold_frames`)."""
 
 from __future__ import annotations
 
@@ -18,16 +17,16 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from textual import on, work
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from logonscope.analysis.bursts import burst_attempts, collapse_bursts
+from logonscope.analysis.bursts import burst_attempts
 from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
+from logonscope.tui.held import keep_alive_objects
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
-from logonscope.tui.screens.jobs import DetailJob, PaneJob
+from logonscope.tui.screens.jobs import DetailJob, PaneJob, attempts, with_detail
 from logonscope.tui.screens.main_panes import PanesScreen
 from logonscope.tui.screens.messages import DetailLoaded, FacetsLoaded, Loaded
 from logonscope.tui.tables import ShapeSpec, shape, visible
@@ -60,7 +59,6 @@ class LoadingScreen(PanesScreen):
         self.tokens: dict[str, int] = {}
         self.timings: dict[str, float] = {}  # last query+shape seconds per pane (bench)
         self._holding = False
-        self._bursts: dict[int, tuple[pa.Table, pa.Table]] = {}
         self._moved: dict[str, float] = {}  # when each cursor last asked for a preview
         self._previews: dict[str, Timer] = {}
         self._delivered: dict[str, int] = {}  # the newest token that came back, per pane
@@ -105,9 +103,21 @@ class LoadingScreen(PanesScreen):
         self.tokens[pane] = self.tokens.get(pane, 0) + 1
         return self.tokens[pane]
 
+    def _asked(self, pane: str) -> int:
+        """A new request's token; the screen's frames wait for its result (`hold_frames`),
+        except while a search is typed (its letters would wait for the rows)."""
+        self.hold_frames()
+        return self._token(pane)
+
+    def _drawn(self) -> None:
+        """A result was applied: the frames go on once no other result is on its way."""
+        coming = any(self.tokens.get(p, 0) > self._delivered.get(p, 0) for p in BATCHED)
+        if not coming and self.tokens.get("detail", 0) == self._detail_applied:
+            self.release_frames()
+
     def _job(self, pane: str, context: str = "", select: object = None) -> PaneJob:
         spec = self.query_one(f"#{pane}", TablePane).shape_spec()
-        return PaneJob(pane, self._token(pane), self.filters, spec, context, select)
+        return PaneJob(pane, self._asked(pane), self.filters, spec, context, select)
 
     # --- requests (UI thread) -------------------------------------------------------
 
@@ -143,13 +153,14 @@ class LoadingScreen(PanesScreen):
         if nav.view != "investigator":
             self._view_worker(self.backend, job, who, nav.view)
             return
-        # the session whose detail is up: landing on it again needs no new detail
-        shown = self.nav.session_id or ""
+        # the session whose detail is on screen: landing on it again needs no new detail (a
+        # step back lands on the session it left, whose detail comes with the list)
+        shown = self.detail_up() or ""
         self._sessions_worker(self.backend, job, who, self._detail_job(shown, None))
 
     def load_detail(self, session_id: str | None) -> None:
         detail: DetailPane = self.pane("detail")
-        token = self._token("detail")
+        token = self._asked("detail")
         if session_id is None:
             self.post_message(DetailLoaded(token, None, {}))
             return
@@ -168,12 +179,21 @@ class LoadingScreen(PanesScreen):
         if pane.source is None:
             return
         key = f"shape-{pane.id or ''}"
-        job = PaneJob(key, self._token(key), self.filters, pane.shape_spec(), pane.context)
+        current = pane.current()
+        column = pane.key_name()
+        select = current.get(column) if current and column else None
+        token = self._asked(key) if self._may_focus() else self._token(key)  # not typing
+        job = PaneJob(key, token, self.filters, pane.shape_spec(), pane.context, select)
         source = pane.source
+        # a reshaped Sessions list may put the cursor on another session (a sort): its
+        # detail comes with the list, as with a new list
+        detail_job = None
+        if pane.id == "sessions" and self.nav.view == "investigator":
+            detail_job = self._detail_job(self.detail_up() or "", None)
         # one worker group per pane: reshaping one pane must not cancel another's (`c`
         # clears the searches of several panes at once)
         self.run_worker(
-            lambda: self._shape(job, source),
+            lambda: self._shape(job, source, detail_job),
             thread=True,
             exclusive=True,
             group=key,
@@ -209,28 +229,13 @@ class LoadingScreen(PanesScreen):
         # bursts of failures as one row each; or, opened, one burst's attempts
         if burst:
             table = burst_attempts(backend.sessions(job.filters, user, ip, ip_set), burst)
-            rows = self._collapsed(table)
+            rows = attempts(table)
         else:
             table, rows = backend.session_rows(job.filters, user, ip, ip_set)
         if get_current_worker().is_cancelled:
             return
         loaded = job.loaded(rows, started, timeline=True, counted=table)
-        # The session the cursor will land on is previewed next: its detail comes in the
-        # same message, so the list and the detail are drawn in one frame.
-        shown = loaded.shaped.rows
-        if shown.num_rows and "session_id" in shown.column_names:
-            index = 0
-            if job.select is not None:
-                index = max(pc.index(shown.column("session_id"), job.select).as_py(), 0)
-            row = shown.slice(index, 1).to_pylist()[0]
-            sid = row.get("session_id")
-            if not get_current_worker().is_cancelled and sid and sid != detail_job.session_id:
-                try:
-                    detail = backend_views.view_detail(backend, detail_job.view, sid, row)
-                    ready = replace(detail_job, session_id=sid, known=row)
-                    loaded.detail = ready.loaded(detail, started)
-                except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
-                    pass
+        with_detail(backend, loaded, job.select, detail_job, started)
         if not get_current_worker().is_cancelled:
             self.post_message(loaded)
 
@@ -244,19 +249,6 @@ class LoadingScreen(PanesScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(table, started, timeline=True))
 
-    def _collapsed(self, table: pa.Table) -> pa.Table:
-        """An opened burst's attempts, one row each (with their durations), remembered per
-        result: the backend hands back the same table for a repeated query."""
-        key = id(table)
-        hit = self._bursts.get(key)
-        if hit is not None and hit[0] is table:
-            return hit[1]
-        rows = collapse_bursts(table, gap_s=-1)  # -1: none collapsed
-        self._bursts[key] = (table, rows)
-        while len(self._bursts) > 8:
-            self._bursts.pop(next(iter(self._bursts)))
-        return rows
-
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
     def _detail_worker(self, backend: Backend, job: DetailJob) -> None:
         started = time.perf_counter()
@@ -264,11 +256,13 @@ class LoadingScreen(PanesScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(job.loaded(detail, started))
 
-    def _shape(self, job: PaneJob, source: pa.Table) -> None:
-        self.post_message(job.loaded(source, time.perf_counter()))
-
-    def load_facets(self) -> None:
-        self._facets_worker(self.backend)
+    def _shape(self, job: PaneJob, source: pa.Table, detail_job: DetailJob | None) -> None:
+        started = time.perf_counter()
+        loaded = job.loaded(source, started)
+        if detail_job is not None:
+            with_detail(self.backend, loaded, job.select, detail_job, started)
+        if not get_current_worker().is_cancelled:
+            self.post_message(loaded)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="facets")
     def _facets_worker(self, backend: Backend) -> None:
@@ -334,7 +328,9 @@ class LoadingScreen(PanesScreen):
             if message.pane == "users" and not self._holding:
                 # first screen up: now what the filters offer, and the sessions read in
                 self._holding = True
-                self.load_facets()
+                if not self.app.is_headless:
+                    keep_alive_objects()
+                self._facets_worker(self.backend)
                 if self.backend.held is None:
                     then = (self.filters, FilterState(outcomes=("failure",)))
                     self.backend.hold_sessions(then=then)
@@ -359,6 +355,11 @@ class LoadingScreen(PanesScreen):
             strip = self.query_one(TimelineStrip)
             strip.context = message.context
             strip.histogram = message.histogram
+        self.shown(message.pane)
+        self._drawn()
+
+    def shown(self, pane: str) -> None:
+        """A result was just drawn in `pane`: the layer above reads ahead from it."""
 
     def _reshape_if_changed(self, pane: TablePane, spec: ShapeSpec | None) -> None:
         """The responder searched or sorted while the worker ran: apply what they see now."""
@@ -375,6 +376,8 @@ class LoadingScreen(PanesScreen):
             message.detail, message.shaped, focus=self._may_focus() and self.nav.pane == "detail"
         )
         self._detail_applied = message.token
+        self.shown("detail")
+        self._drawn()
         for name, spec in message.specs:
             self._reshape_if_changed(detail.query_one(f"#{name}-table", TablePane), spec)
         self.timings["detail"] = message.seconds

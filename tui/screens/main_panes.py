@@ -29,6 +29,9 @@ from logonscope.tui.widgets.status import StatusLine
 from logonscope.tui.widgets.table_pane import TablePane
 
 WIDE = (100, 28)  # at least this many columns and rows show every pane at once
+# A key that asked for results draws nothing until they are in, for at most this long
+# (seconds): its focus move and its results in one frame, not a frame of each.
+FRAME_HOLD_S = 0.08
 
 
 class PanesScreen(Screen[None]):
@@ -51,6 +54,7 @@ class PanesScreen(Screen[None]):
         self.timelines: dict[str, tuple[Any, str | None]] = {}
         self._wide = True
         self._search_target: TablePane | None = None
+        self._frames_held: Any = None  # the timer that ends `hold_frames` at the latest
 
     # --- layout ---------------------------------------------------------------------
 
@@ -79,6 +83,23 @@ class PanesScreen(Screen[None]):
             widget = self.query_one(f"#{name}")
             if widget.display != visible_now:  # a no-op assignment still costs a re-layout
                 widget.display = visible_now
+
+    # --- one frame per key ------------------------------------------------------------
+
+    def hold_frames(self) -> None:
+        """Draw nothing until `release_frames` (the results asked for are in) or
+        `FRAME_HOLD_S`: each frame redraws most of the screen, and a key's first frame
+        (focus, cursor, status line) would delay its results' by its own drawing."""
+        if self._frames_held is None and not self.app.is_headless and self.is_current:
+            self.app._begin_batch()  # Textual's `batch_update`, across calls
+            self._frames_held = self.set_timer(FRAME_HOLD_S, self.release_frames)
+
+    def release_frames(self) -> None:
+        held, self._frames_held = self._frames_held, None
+        if held is not None:
+            held.stop()
+            self.app._end_batch()
+            self.check_idle()  # the screen draws what changed meanwhile
 
     # --- panes and focus ------------------------------------------------------------
 

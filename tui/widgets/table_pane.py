@@ -168,17 +168,7 @@ class TablePane(FocusBorder, Vertical):
         self._last_backend = table_backend
         row = self.row_of(select)
         if grid is None:
-            grid = Grid(
-                backend=table_backend,
-                id=f"{self.id or 'pane'}-grid",
-                cursor_type="row",
-                render_markup=False,
-                show_row_labels=False,
-                zebra_stripes=False,
-                max_column_content_width=48,
-            )
-            self.mount(grid)
-            self._grid = grid
+            grid = self._new_grid(table_backend)
             if row:
                 grid.move_cursor(row=row)
         else:
@@ -193,6 +183,29 @@ class TablePane(FocusBorder, Vertical):
             self.screen.set_focus(grid, scroll_visible=False)
         self._retitle()
         self._announce(row or 0)
+
+    def _new_grid(self, backend: ArrowBackend, shown: bool = True) -> Grid:
+        grid = Grid(
+            backend=backend,
+            id=f"{self.id or 'pane'}-grid",
+            cursor_type="row",
+            render_markup=False,
+            show_row_labels=False,
+            zebra_stripes=False,
+            max_column_content_width=48,
+        )
+        grid.display = shown
+        self.mount(grid)
+        self._grid = grid
+        return grid
+
+    def premount(self) -> None:
+        """Mount the table now, hidden and empty: the first result then only fills it
+        (mounting one costs the first key that shows rows in this pane ~70 ms)."""
+        if self._grid is None and self.is_attached:
+            empty = ArrowBackend(pa.table({"": pa.array([], pa.string())}))
+            empty.render_markup = False
+            self._new_grid(empty, shown=False)
 
     def _placeholder(self) -> Static:
         return self.query_one(".placeholder", Static)
@@ -241,6 +254,14 @@ class TablePane(FocusBorder, Vertical):
             return None
         row = min(grid.cursor_row, self.shaped.rows.num_rows - 1)
         return self.shaped.rows.slice(row, 1).to_pylist()[0]
+
+    def around(self) -> list[dict[str, Any]]:
+        """The rows just below and above the cursor: where a cursor key goes next."""
+        grid = self.grid
+        if grid is None:
+            return []
+        rows = (self._row(grid.cursor_row + step) for step in (1, -1))
+        return [row for row in rows if row is not None]
 
     def columns(self) -> list[str]:
         """The columns on screen (those that fit the width), by their names in the rows."""
