@@ -57,7 +57,9 @@ def _run(case: Path, code: Path | None) -> tuple[float, float, str]:
         check=True,
         capture_output=True,
         text=True,
-    ).stdout.strip()
+    ).stdout
+    # the last line printed (DuckDB's progress bar may have drawn before it)
+    out = [x for x in out.replace("\r", "\n").splitlines() if x.strip()][-1].strip()
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
