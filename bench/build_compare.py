@@ -72,6 +72,9 @@ def main() -> None:
     parser.add_argument("--baseline", required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument(
+        "--new-code", type=Path, default=None, help="a folder holding logonscope/ to run as new"
+    )
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the two copies")
     args = parser.parse_args()
@@ -85,7 +88,7 @@ def main() -> None:
         for n in range(args.runs):
             order = ["old", "new"] if n % 2 == 0 else ["new", "old"]
             for which in order:
-                wall, cpu, out = _run(cases[which], code if which == "old" else None)
+                wall, cpu, out = _run(cases[which], code if which == "old" else args.new_code)
                 seen[which].append((wall, cpu))
                 print(
                     f"run {n + 1} {which}: {wall:6.2f} s wall {cpu:6.2f} CPU s  ({out}); "
