@@ -8,7 +8,8 @@ The rules are data and text: `analysis.session_rules` says which (channel, event
 kind of event, with which chain rank and source role, and holds every time window (`Rules`);
 each step is one SQL file under `analysis/sql/` (numbered, run in order), each creating `_ls_*`
 temp tables that the next steps read, so a step can be read, run and inspected on its own
-(`run_steps(con, upto=...)`):
+(`run_steps(con, upto=...)`); a result only one later statement reads is a temp view instead
+(inlined there: no copy of its rows):
 
   01_events     the events that take part, joined once to the rule table
   01b_clock     clock changes: each event's era and corrected time (`t`; `tw` as written)

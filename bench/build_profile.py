@@ -156,9 +156,35 @@ def install() -> None:
     _around(build_assembly, "assemble", "assembly")
     _around(views, "build_views", "assembly summaries")
     _around(case, "write_table_atomic", "parquet write")
-    for name in ("write_relation", "write_part"):
-        if hasattr(case, name):
-            _around(case, name, "parquet write")
+    relation = case.write_relation
+
+    def write_relation(path, *a, **k):  # one line per derived table the assembly writes
+        w, c = time.perf_counter(), time.process_time()
+        try:
+            return relation(path, *a, **k)
+        finally:
+            ROWS.append(
+                (
+                    "assembly write",
+                    f"(whole write_relation {Path(path).stem})",
+                    time.perf_counter() - w,
+                    time.process_time() - c,
+                    -1.0,
+                )
+            )
+
+    case.write_relation = write_relation
+    part = case.write_part
+
+    def write_part(con, select_sql, path, *a, **k):  # one stage per part: what each costs
+        before = STAGE[0]
+        STAGE[0] = "part " + Path(path).stem.split("-", 2)[-1]
+        try:
+            return _timed(f"(part) {select_sql}", part, con, select_sql, path, *a, **k)
+        finally:
+            STAGE[0] = before
+
+    case.write_part = write_part
     _around(case, "write_derived_relation", "assembly write")
     _around(case, "write_derived", "assembly write")
     # a task starts by setting up its connection (before the first step names itself)
@@ -221,10 +247,14 @@ def main() -> None:
         print("operators (profiler seconds, all threads):")
         for (stage, op), sec in sorted(OPERATORS.items(), key=lambda kv: -kv[1])[:30]:
             print(f"{sec:7.2f} {stage:20} {op}")
-    print("slowest statements:")
-    for stage, what, sw, sc, sp in sorted(ROWS, key=lambda r: -r[2])[: args.top]:
+    print("costliest statements, summed over tasks (wall s, CPU s, calls):")
+    by_text: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    for stage, what, sw, sc, _ in ROWS:
         if not what.startswith("(whole"):
-            print(f"{sw:7.2f} {sc:7.2f} {sp:6.3f} {stage:18} {what}")
+            t = by_text[(stage, what)]
+            t[0], t[1], t[2] = t[0] + sw, t[1] + sc, t[2] + 1
+    for (stage, what), (sw, sc, n) in sorted(by_text.items(), key=lambda kv: -kv[1][1])[: args.top]:
+        print(f"{sw:7.2f} {sc:7.2f} {n:4d} {stage:18} {what}")
 
 
 if __name__ == "__main__":

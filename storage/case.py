@@ -288,26 +288,39 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def write_derived_relation(
-    root: Path, name: str, relation: duckdb.DuckDBPyRelation, schema: pa.Schema
+    root: Path,
+    name: str,
+    relation: duckdb.DuckDBPyRelation,
+    schema: pa.Schema,
+    dictionary: bool | list[str] = True,
 ) -> None:
     """Write one analysis table under derived/ from a DuckDB relation, batch by batch (never
-    whole in memory: DuckDB spills within its limit), in `schema`, replaced atomically."""
+    whole in memory: DuckDB spills within its limit), in `schema`, replaced atomically.
+    `dictionary`: the columns to dictionary-encode (all by default)."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(f"bad derived table name {name!r}")
     folder = Path(root) / DERIVED
     folder.mkdir(exist_ok=True)
-    write_relation(folder / f"{name}.parquet", relation, schema)
+    write_relation(folder / f"{name}.parquet", relation, schema, dictionary=dictionary)
 
 
 def write_relation(
-    path: Path, relation: duckdb.DuckDBPyRelation, schema: pa.Schema, compression: str = "zstd"
+    path: Path,
+    relation: duckdb.DuckDBPyRelation,
+    schema: pa.Schema,
+    compression: str = "zstd",
+    dictionary: bool | list[str] = True,
 ) -> None:
     """Write a DuckDB relation to `path` batch by batch in `schema` (64k-row groups), replaced
-    atomically; a build's parts are written so too (`compression` cheaper: they are read once)."""
+    atomically; a build's parts are written so too (`compression` cheaper: they are read once).
+    `dictionary`: which columns to dictionary-encode (a column of nearly unique values pays
+    for a dictionary per row group that the writer then abandons)."""
     tmp = _tmp_name(path)
     try:
         reader = relation.to_arrow_reader(batch_size=65_536)
-        with pq.ParquetWriter(tmp, schema, compression=compression) as writer:
+        with pq.ParquetWriter(
+            tmp, schema, compression=compression, use_dictionary=dictionary
+        ) as writer:
             for batch in reader:
                 writer.write_table(pa.Table.from_batches([batch]).cast(schema))
         _fsync_replace(tmp, path)

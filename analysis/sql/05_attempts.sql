@@ -2,7 +2,7 @@
 -- 2/10/11/12, 4778, LSM 21/25) on one host for one user, each within the window of the
 -- previous one and in rank order, become one attempt; every other logon and every failed
 -- logon is its own attempt.
-CREATE OR REPLACE TEMP TABLE _ls_cand AS
+CREATE OR REPLACE TEMP VIEW _ls_cand AS
 SELECT unit AS mid, host_key, boot, uk, t, ipn,
        CASE WHEN logon_type = $nla_type THEN $rank_nla ELSE $rank_logon END AS rnk
 FROM _ls_units WHERE logon_type IN $chain_types
@@ -38,7 +38,7 @@ FROM g JOIN (SELECT attempt, count(*) AS n_steps FROM g GROUP BY attempt) n
 -- none, that of the RdpCoreTS 131 connection just before it (which shares the 140's
 -- ActivityID: preferred). Each pairs with its nearest partner only, both ways (a brute force
 -- writes a failure a second); a 140 left over is an attempt of its own.
-CREATE OR REPLACE TEMP TABLE _ls_f140 AS
+CREATE OR REPLACE TEMP VIEW _ls_f140 AS
 WITH f AS (
     SELECT f.eid, f.host_key, f.boot, f.t,
            coalesce(f.ipn, CASE WHEN f.t - c.t <= $connect_us THEN c.ipn END) AS ipn,

@@ -69,7 +69,7 @@ CREATE OR REPLACE TEMP TABLE _ls_keyact AS
 SELECT k.*, unnest(a.acts) AS act
 FROM _ls_key k JOIN _ls_att a USING (attempt) WHERE k.kind = 'sid';
 
-CREATE OR REPLACE TEMP TABLE _ls_first AS
+CREATE OR REPLACE TEMP VIEW _ls_first AS
 SELECT k.attempt, x.t, x.reason
 FROM _ls_key k ASOF JOIN _ls_endev x
   ON x.host_key = k.host_key AND x.boot = k.boot AND x.kind = k.kind AND x.k = k.k
@@ -107,7 +107,7 @@ LEFT JOIN _ls_boot b ON b.host_key = a.host_key AND b.boot = a.boot;
 -- every end event of the session's keys close after the first one is a source too; each end
 -- event goes to the latest session of its key begun before it (ASOF: LSM ids repeat all day,
 -- a plain join on them explodes)
-CREATE OR REPLACE TEMP TABLE _ls_endsrc AS
+CREATE OR REPLACE TEMP VIEW _ls_endsrc AS
 WITH by_key AS (
     SELECT k.attempt, x.eid, x.t, x.reason
     FROM _ls_endev x ASOF JOIN _ls_key k

@@ -53,7 +53,7 @@ QUALIFY row_number() OVER (PARTITION BY x.eid ORDER BY a.start_t DESC, a.attempt
 -- 4647) belongs to it too, as a `late logoff`: it never moves the end. Of the sessions
 -- holding that id (an original and its reconnects), the latest begun before it. The ids
 -- of SYSTEM and the services are shared by everything: they link nothing.
-CREATE OR REPLACE TEMP TABLE _ls_late AS
+CREATE OR REPLACE TEMP VIEW _ls_late AS
 SELECT i.attempt, x.eid, 'late logoff' AS role, FALSE AS step
 FROM _ls_sids i JOIN _ls_e x
   ON x.host_key = i.host_key AND x.boot = i.boot AND x.lid = i.lid
@@ -69,8 +69,9 @@ CREATE OR REPLACE TEMP TABLE _ls_all AS
 SELECT * FROM _ls_all0 UNION ALL SELECT * FROM _ls_more UNION ALL SELECT * FROM _ls_actmore
 UNION ALL SELECT * FROM _ls_late;
 
--- each member and source with the event columns the session rows are made of
-CREATE OR REPLACE TEMP TABLE _ls_j AS
+-- each member and source with the event columns the session rows are made of (a view: step
+-- 10 reads it three times, each with its own filter and columns, cheaper than one copy)
+CREATE OR REPLACE TEMP VIEW _ls_j AS
 SELECT s.attempt, s.role, s.step, e.eid, e.sha_h, e.record_id, e.t, e.host_key,
        e.src, e.kind, e.event_id, e.uk, e.lid, e.logon_type, e.elevated, e.ipn, e.zone,
        e.is_local, e.lsid, e.workstation
