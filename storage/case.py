@@ -231,7 +231,10 @@ _REGISTERED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, dict[str, pa.T
 
 def _layout(root: Path) -> _Layout:
     """The case's layout, read once per stamp (evidence.parquet, file lists)."""
-    key, now = root.resolve(), stamp(root)
+    # keyed and read through the resolved path: the layout's file paths then stay right for
+    # every spelling of the case (relative, through a symlink) and after a change of directory
+    root = root.resolve()
+    key, now = root, stamp(root)
     with _LAYOUTS_GUARD:
         known = _LAYOUTS.get(key)
     if known is not None and known[0] == now:

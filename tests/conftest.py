@@ -101,6 +101,8 @@ LONGEST_FIRST = (
     "tests/test_evtx_writer.py::test_random_events_read_back_exactly",
     "tests/test_scenarios_rdp_sources.py::test_a_gateway_log_added_later",
     "tests/test_tui_app_open.py::test_demo_no_tui_builds_the_demo_case",
+    # every filter state x every user, held vs plain (~6 CPU s): ran last on a worker before
+    "tests/test_tui_backend_held.py::test_held_sessions_answer_like_the_case",
     # Pilot tests that run several checks in one app (~5-12 s of CPU each)
     "tests/test_tui_app.py::test_browsing_the_demo_case",
     "tests/test_tui_app.py::test_dialogs_help_and_quit",

@@ -63,3 +63,24 @@ def test_a_connection_after_the_evidence_changed_reads_the_new_evidence(
         assert after.execute("SELECT count(*) FROM events").fetchall() == [(stored,)]
     finally:
         close(after)
+
+
+def test_a_case_opened_through_a_relative_symlink_then_by_its_own_path_reads_its_events(
+    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another spelling of the same case (relative, through a symlink, from another folder)
+    must not leave paths that only resolve from that folder."""
+    copy = tmp_path / "case"  # a case this process has not opened yet
+    shutil.copytree(case, copy, ignore=shutil.ignore_patterns(".spill", ".lock"))
+    (tmp_path / "linked").symlink_to(copy, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    via_link = case_folder.connect(Path("linked"))
+    expected = via_link.execute("SELECT count(*) FROM events").fetchall()
+    close(via_link)
+    monkeypatch.chdir(case.parent)
+    direct = case_folder.connect(copy)
+    try:
+        assert expected[0][0] > 0
+        assert direct.execute("SELECT count(*) FROM events").fetchall() == expected
+    finally:
+        close(direct)

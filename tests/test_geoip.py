@@ -19,6 +19,9 @@ from tests.conftest import run_cli_inline
 from tests.geoip_support import ODD_ASN, ODD_ORG, USUAL_ASN, asn_db, city_db
 from tests.tui_support import async_test, settle
 
+# on one worker: the module's case (generated, ingested with both databases) made once
+pytestmark = pytest.mark.xdist_group("geoip")
+
 
 def _json(*args: object) -> Any:
     done = run_cli_inline(*args)

@@ -16,6 +16,9 @@ from logonscope.storage.imports import MAX_DEPTH, import_timeline
 from tests.conftest import run_cli_inline
 from tests.evtx_cases import rdp_case
 
+# on one worker: the module's case made once
+pytestmark = pytest.mark.xdist_group("import_hostile")
+
 HEADER = "time,host,user,description\n"
 GOOD = "2025-01-01T09:00:{:02d}Z,WS01,alice,row {}\n"
 OUT_OF_RANGE = "0001-01-01T00:00:00+14:00"

@@ -10,18 +10,19 @@ import pytest
 
 from logonscope.analysis.attribution import attribute
 from logonscope.analysis.sessions import build_sessions
+from tests.cases import evidence_case
 from tests.conftest import BELKASOFT, RDPAUTH, evidence
 
-pytestmark = pytest.mark.evidence
+# one worker builds the module fixtures' sessions (each a `build_sessions` of a real sample)
+pytestmark = [pytest.mark.evidence, pytest.mark.xdist_group("sessions_links_real")]
 
 
 def _sessions(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str):
+    """Sessions, sources and activity built here by the rules from the events of the run's
+    shared case of the sample (`evidence_case`: ingested once, whichever module asks first)."""
     from logonscope.storage.case import connect
-    from logonscope.storage.ingest import ingest
 
-    case = tmp_path_factory.mktemp(name)
-    ingest([folder], case, jobs=1)
-    con = connect(case)
+    con = connect(evidence_case(tmp_path_factory, name, folder))
     sessions, sources = build_sessions(con)
     con.register("_t_sessions", sessions)
     con.register("_t_sources", sources)
@@ -31,12 +32,14 @@ def _sessions(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str)
 
 @pytest.fixture(scope="module")
 def belkasoft(tmp_path_factory: pytest.TempPathFactory):
-    return _sessions(tmp_path_factory, evidence(f"{BELKASOFT}/Security.evtx").parent, "belka")
+    return _sessions(tmp_path_factory, evidence(f"{BELKASOFT}/Security.evtx").parent, "belkasoft")
 
 
 @pytest.fixture(scope="module")
 def velociraptor(tmp_path_factory: pytest.TempPathFactory):
-    return _sessions(tmp_path_factory, evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent, "velo")
+    return _sessions(
+        tmp_path_factory, evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent, "velociraptor"
+    )
 
 
 def _starting(sessions, user: str, prefix: str):

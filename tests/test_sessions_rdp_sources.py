@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from logonscope.analysis.sessions import Rules
 from logonscope.storage.vocabulary import GATEWAY, RCM, RDPCORE
 from tests.session_logs import RDP_ACT, Alone, Log, human, rdp_new_logon, records
+
+# on one worker: the module's logs built once (`Alone`)
+pytestmark = pytest.mark.xdist_group("sessions_rdp_sources")
 
 OTHER_ACT = "0B7E2C11-5D3A-4C2B-9E01-77AA55CC0000"
 GW_SHA = "b" * 64

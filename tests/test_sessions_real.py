@@ -47,19 +47,13 @@ from pathlib import Path
 import pytest
 
 from logonscope.analysis.sessions import build_sessions
+from tests.cases import evidence_case
 from tests.conftest import BELKASOFT, RDPAUTH, evidence
 
-pytestmark = pytest.mark.evidence
+# one worker builds the module fixtures' sessions (each a `build_sessions` of a real sample)
+pytestmark = [pytest.mark.evidence, pytest.mark.xdist_group("sessions_real")]
 
 UTC = dt.timezone.utc
-
-
-def _case(tmp_path_factory: pytest.TempPathFactory, folder: Path, name: str) -> Path:
-    from logonscope.storage.ingest import ingest
-
-    case = tmp_path_factory.mktemp(name)
-    ingest([folder], case, jobs=1)
-    return case
 
 
 def _sessions(case: Path):
@@ -70,16 +64,18 @@ def _sessions(case: Path):
     return sessions.to_pylist(), sources.to_pylist()
 
 
+# The samples' cases are the run's shared ones (`evidence_case`: ingested once, whichever
+# module asks first); the sessions are built here again from their events, by the rules.
 @pytest.fixture(scope="module")
 def velociraptor(tmp_path_factory: pytest.TempPathFactory):
     folder = evidence(f"{RDPAUTH}/RDPAuth_Security.evtx").parent
-    return _sessions(_case(tmp_path_factory, folder, "velo"))
+    return _sessions(evidence_case(tmp_path_factory, "velociraptor", folder))
 
 
 @pytest.fixture(scope="module")
 def belkasoft(tmp_path_factory: pytest.TempPathFactory):
     folder = evidence(f"{BELKASOFT}/Security.evtx").parent
-    return _sessions(_case(tmp_path_factory, folder, "belka"))
+    return _sessions(evidence_case(tmp_path_factory, "belkasoft", folder))
 
 
 def _at(h: int, m: int, s: int) -> dt.datetime:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from logonscope.analysis.sessions import Rules
 from logonscope.storage.vocabulary import RCM
 from tests.session_logs import (
@@ -19,6 +21,9 @@ from tests.session_logs import (
     rdp_new_logon,
     records,
 )
+
+# on one worker: the module's logs built once (`Alone`)
+pytestmark = pytest.mark.xdist_group("sessions_rules")
 
 ALONE = Alone()
 

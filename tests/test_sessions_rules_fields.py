@@ -16,6 +16,9 @@ from tests.session_logs import (
     records,
 )
 
+# on one worker: the module's logs built once (`Alone`)
+pytestmark = pytest.mark.xdist_group("sessions_rules_fields")
+
 ALONE = Alone()
 
 

@@ -26,6 +26,9 @@ from logonscope.tui.tables import shape, visible_text
 from tests.evtx_cases import rdp_case
 from tests.tui_support import async_test, run_checks, settle
 
+# on one worker: the module's hostile case made once
+pytestmark = pytest.mark.xdist_group("tui_hostile")
+
 RED_HOST = "WS[red]H[/red]"
 CLICK_HOST = "[@click=app.quit]x[/]"
 BOLD_HOST = "[b]B[/b]"
