@@ -23,10 +23,12 @@ from logonscope.storage import connection
 from logonscope.storage.schema import EVENTS_SCHEMA
 
 ROW_GROUP = 100_000  # rows per row group of a stored events file
-# an events row held in memory (Arrow; generated logs ~740 B). A part is held twice while it
-# is gathered into sorted order, beside the batches in flight: it gets a quarter of the
-# worker's share of the budget. Small parts also keep the split left after the last record
-# short; a host cut by a part boundary gets two files.
+# an events row held in memory (Arrow; generated logs ~740 B). Up to three parts are held at
+# once (one filling, one waiting for the split thread, one being split, held twice while it is
+# gathered into sorted order), beside the batches in flight: a part gets an eighth of the
+# worker's share of the budget (a quarter took two 10 M workers to 690 MB each, and the
+# ingest to 1.48 GB). Small parts also keep the split left after the last record short; a
+# host cut by a part boundary gets two files.
 PART_ROW_BYTES = 1024
 _ORDER = [("host_key", "ascending"), ("time", "ascending")]
 # columns whose values nearly all differ: a dictionary for them is built, overflows and is
@@ -50,7 +52,7 @@ def part_rows(threads: int) -> int:
     """Rows of a part: what the per-host split holds and sorts within the worker's share."""
     inline = multiprocessing.parent_process() is None
     share = 1 if inline else max(1, (os.cpu_count() or 1) // threads)
-    return max(ROW_GROUP, connection.memory_budget() // (4 * share) // PART_ROW_BYTES)
+    return max(ROW_GROUP, connection.memory_budget() // (8 * share) // PART_ROW_BYTES)
 
 
 def split_by_host(tables: list[pa.Table], path: Path, threads: int = 1) -> list[str]:
