@@ -11,8 +11,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,6 +27,8 @@ from logonscope.tui.screens.messages import DetailLoaded, Loaded
 from logonscope.tui.tables import Shaped, ShapeSpec
 from logonscope.tui.widgets.detail import summary_table
 from logonscope.tui.widgets.grid import prepare
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,30 +66,49 @@ class PaneJob:
         )
 
 
-# Recent shapings by (pane, spec, table): the Backend hands back the same table for a repeated
-# query, so going back (Esc) or to a user seen before reshapes nothing (100k rows: ~50 ms).
-_SHAPED: OrderedDict[tuple, tuple[pa.Table, Any, Shaped, Any]] = OrderedDict()
-_SHAPED_MAX = 48  # a key and its read-ahead make ~8 (each a few MB at most)
-_SHAPED_LOCK = threading.Lock()
+class Recent:
+    """Results remembered by the identity of what they were made from: the Backend hands back
+    the same object for a repeated query, so a step back (Esc), a user or session seen before
+    remakes nothing. An entry holds its sources, so an id is never taken for another object's;
+    the `size` most recently used are kept."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, tuple[tuple[object, ...], Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sources: tuple[object, ...], key: Hashable, make: Callable[[], T]) -> T:
+        """What `make()` made from `sources` (with `key`: anything else it depends on)."""
+        ident = (key, *map(id, sources))
+        with self._lock:
+            hit = self._items.get(ident)
+            if hit is not None and all(a is b for a, b in zip(hit[0], sources, strict=True)):
+                self._items.move_to_end(ident)
+                return cast(T, hit[1])
+        value = make()  # outside the lock: workers shape side by side
+        with self._lock:
+            self._items[ident] = (sources, value)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+# Shaped panes: a key and its read-ahead make ~8 (100k rows: ~50 ms each, a few MB at most)
+_SHAPED = Recent(48)
+_DETAILS = Recent(64)  # a detail's tabs: ~15-30 ms each
+_ATTEMPTS = Recent(8)  # an opened burst's attempts
 
 
 def _shaped(
     pane: str, spec: ShapeSpec, table: pa.Table, counted: pa.Table | None
 ) -> tuple[Shaped, Any]:
     """(`table` shaped by `spec`, the histogram of `counted` or None), remembered."""
-    key = (pane, spec, id(table), id(counted))
-    with _SHAPED_LOCK:
-        hit = _SHAPED.get(key)
-        if hit is not None and hit[0] is table and hit[1] is counted:
-            _SHAPED.move_to_end(key)
-            return hit[2], hit[3]
-    shaped = prepare(spec.apply(table))
-    drawn = histogram(counted) if counted is not None else None
-    with _SHAPED_LOCK:
-        _SHAPED[key] = (table, counted, shaped, drawn)
-        while len(_SHAPED) > _SHAPED_MAX:
-            _SHAPED.popitem(last=False)
-    return shaped, drawn
+
+    def make() -> tuple[Shaped, Any]:
+        drawn = histogram(counted) if counted is not None else None
+        return prepare(spec.apply(table)), drawn
+
+    return _SHAPED.get((table, counted), (pane, spec), make)
 
 
 @dataclass(frozen=True)
@@ -113,34 +135,21 @@ class DetailJob:
         )
 
 
-# Recent details' tabs by (detail, specs): the Backend hands back the same detail for a session
-# seen before, so the cursor back on it or a step back reshapes nothing (~15-30 ms a detail).
-_DETAILS: OrderedDict[tuple, tuple[dict, dict[str, tuple[pa.Table, Shaped]]]] = OrderedDict()
-_DETAILS_MAX = 64
-
-
 def detail_shaped(
     detail: dict[str, Any], specs: tuple[tuple[str, ShapeSpec], ...]
 ) -> dict[str, tuple[pa.Table, Shaped]]:
     """Each tab's (source table, shaped result) of `detail`, remembered."""
-    key = (id(detail), specs)
-    with _SHAPED_LOCK:
-        hit = _DETAILS.get(key)
-        if hit is not None and hit[0] is detail:
-            _DETAILS.move_to_end(key)
-            return hit[1]
-    sources = {
-        "summary": summary_table(detail),
-        "sources": detail["sources"],
-        "activity": detail["activity"],
-    }
-    by_name = dict(specs)
-    shaped = {name: (table, prepare(by_name[name].apply(table))) for name, table in sources.items()}
-    with _SHAPED_LOCK:
-        _DETAILS[key] = (detail, shaped)
-        while len(_DETAILS) > _DETAILS_MAX:
-            _DETAILS.popitem(last=False)
-    return shaped
+
+    def make() -> dict[str, tuple[pa.Table, Shaped]]:
+        sources = {
+            "summary": summary_table(detail),
+            "sources": detail["sources"],
+            "activity": detail["activity"],
+        }
+        by_name = dict(specs)
+        return {n: (table, prepare(by_name[n].apply(table))) for n, table in sources.items()}
+
+    return _DETAILS.get((detail,), specs, make)
 
 
 def with_detail(
@@ -167,19 +176,6 @@ def with_detail(
         pass
 
 
-# An opened burst's attempts per result (the Backend hands back the same table when asked again)
-_ATTEMPTS: OrderedDict[int, tuple[pa.Table, pa.Table]] = OrderedDict()
-
-
 def attempts(table: pa.Table) -> pa.Table:
     """An opened burst's attempts, one row each (with their durations), remembered."""
-    with _SHAPED_LOCK:
-        hit = _ATTEMPTS.get(id(table))
-        if hit is not None and hit[0] is table:
-            return hit[1]
-    rows = collapse_bursts(table, gap_s=-1)  # -1: none collapsed
-    with _SHAPED_LOCK:
-        _ATTEMPTS[id(table)] = (table, rows)
-        while len(_ATTEMPTS) > 8:
-            _ATTEMPTS.popitem(last=False)
-    return rows
+    return _ATTEMPTS.get((table,), None, lambda: collapse_bursts(table, gap_s=-1))  # -1: none
