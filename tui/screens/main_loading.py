@@ -104,8 +104,8 @@ class LoadingScreen(PanesScreen):
         return self.tokens[pane]
 
     def _asked(self, pane: str) -> int:
-        """A new request's token; the screen's frames wait for its result (`hold_frames`),
-        except while a search is typed (its letters would wait for the rows)."""
+        """A new request's token; the screen's frames wait for its result (`hold_frames`).
+        A reshape while a search is typed takes a plain `_token`: its letters would wait."""
         self.hold_frames()
         return self._token(pane)
 
@@ -328,7 +328,7 @@ class LoadingScreen(PanesScreen):
             if message.pane == "users" and not self._holding:
                 # first screen up: now what the filters offer, and the sessions read in
                 self._holding = True
-                if not self.app.is_headless:
+                if self.backend.keep_alive:  # decided once, by the app (not headless)
                     keep_alive_objects()
                 self._facets_worker(self.backend)
                 if self.backend.held is None:
