@@ -32,7 +32,7 @@ DEFAULT_KEYS = (
 ).split()
 
 
-def instrument(trace: Path, profile: bool) -> None:
+def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
     """Patch Textual and the app's backend to log timings to `trace` (one JSON a line)."""
     import gc
 
@@ -87,6 +87,35 @@ def instrument(trace: Path, profile: bool) -> None:
 
         setattr(owner, name, timed)
 
+    if widgets:  # each widget's drawing in a pass: which, how many lines, how long
+        from textual.widget import Widget
+
+        render_lines = Widget.render_lines
+
+        def timed_lines(self, crop):
+            start = time.monotonic()
+            try:
+                return render_lines(self, crop)
+            finally:
+                ms = 1000 * (time.monotonic() - start)
+                if ms >= 0.3:
+                    name = type(self).__name__ + (f"#{self.id}" if self.id else "")
+                    log("draw", start, time.monotonic(), w=name, lines=crop.height)
+
+        Widget.render_lines = timed_lines
+        from logonscope.tui.widgets.grid import Grid
+
+        grid_lines = Grid.render_lines
+
+        def timed_grid(self, crop):
+            start = time.monotonic()
+            try:
+                return grid_lines(self, crop)
+            finally:
+                log("draw", start, time.monotonic(), w=f"Grid#{self.id}", lines=crop.height)
+
+        Grid.render_lines = timed_grid
+
     wrap(Screen, "_refresh_layout", "layout")
     wrap(Screen, "_compositor_refresh", "compose")
     wrap(App, "_display", "display")
@@ -136,8 +165,8 @@ def instrument(trace: Path, profile: bool) -> None:
         atexit.register(lambda: (profiler.disable(), profiler.dump_stats(f"{trace}.prof")))
 
 
-def app_main(case: str, trace: str, profile: bool) -> int:
-    instrument(Path(trace), profile)
+def app_main(case: str, trace: str, profile: bool, widgets: bool = False) -> int:
+    instrument(Path(trace), profile, widgets)
     from logonscope.tui.cli import main
 
     return main(["open", "--case", case])
@@ -169,9 +198,11 @@ def report(trace: Path, keys: list[tuple[str, float, float, float]], full: bool)
             else:
                 where = f" [{r['thread']}]" if "thread" in r else ""
                 extra = f" {r['pane']}" if "pane" in r else ""
+                if "w" in r:
+                    extra = f" {r['w']} ({r['lines']} lines)"
                 if "tracked" in r:
                     extra = f" ({r['tracked']:,} objects tracked, {r['collected']:,} freed)"
-                if full or r["ms"] >= 1 or r["k"] in ("layout", "gc2"):
+                if full or r["ms"] >= 1 or r["k"] in ("layout", "gc2", "draw"):
                     print(f"  {at:7.1f}  {r['ms']:6.1f} ms  {r['k']}{extra}{where}")
 
 
@@ -183,16 +214,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", default="/tmp/logonscope-trace.jsonl")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--full", action="store_true", help="every logged step, not only the slow")
+    parser.add_argument(
+        "--widgets", action="store_true", help="each widget's drawing in a pass (its lines, ms)"
+    )
     parser.add_argument("--app", action="store_true", help=argparse.SUPPRESS)  # in tmux
     parser.add_argument("keys", nargs="*", default=DEFAULT_KEYS)
     args = parser.parse_args(argv)
     if args.app:
-        return app_main(args.case, args.trace, args.profile)
+        return app_main(args.case, args.trace, args.profile, args.widgets)
 
     import tui_terminal as bench
 
     ready = bench.first_user(Path(args.case))
-    flags = " --profile" if args.profile else ""
+    flags = (" --profile" if args.profile else "") + (" --widgets" if args.widgets else "")
     cmd = (
         f"{shlex.quote(sys.executable)} {shlex.quote(__file__)} --app --case "
         f"{shlex.quote(args.case)} --trace {shlex.quote(args.trace)}{flags}"
