@@ -93,14 +93,15 @@ def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
         render_lines = Widget.render_lines
 
         def timed_lines(self, crop):
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.thread_time()
             try:
                 return render_lines(self, crop)
             finally:
                 ms = 1000 * (time.monotonic() - start)
                 if ms >= 0.3:
                     name = type(self).__name__ + (f"#{self.id}" if self.id else "")
-                    log("draw", start, time.monotonic(), w=name, lines=crop.height)
+                    used = round(1000 * (time.thread_time() - cpu), 2)
+                    log("draw", start, time.monotonic(), w=name, lines=crop.height, cpu=used)
 
         Widget.render_lines = timed_lines
         from logonscope.tui.widgets.grid import Grid
@@ -108,11 +109,19 @@ def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
         grid_lines = Grid.render_lines
 
         def timed_grid(self, crop):
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.thread_time()
             try:
                 return grid_lines(self, crop)
             finally:
-                log("draw", start, time.monotonic(), w=f"Grid#{self.id}", lines=crop.height)
+                used = round(1000 * (time.thread_time() - cpu), 2)
+                log(
+                    "draw",
+                    start,
+                    time.monotonic(),
+                    w=f"Grid.{self.id}",
+                    lines=crop.height,
+                    cpu=used,
+                )
 
         Grid.render_lines = timed_grid
 
@@ -199,7 +208,7 @@ def report(trace: Path, keys: list[tuple[str, float, float, float]], full: bool)
                 where = f" [{r['thread']}]" if "thread" in r else ""
                 extra = f" {r['pane']}" if "pane" in r else ""
                 if "w" in r:
-                    extra = f" {r['w']} ({r['lines']} lines)"
+                    extra = f" {r['w']} ({r['lines']} lines, cpu {r['cpu']:.1f})"
                 if "tracked" in r:
                     extra = f" ({r['tracked']:,} objects tracked, {r['collected']:,} freed)"
                 if full or r["ms"] >= 1 or r["k"] in ("layout", "gc2", "draw"):

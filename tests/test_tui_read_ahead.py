@@ -63,3 +63,30 @@ def test_close_ends_the_thread_and_drops_what_waits() -> None:
     thread.join(WAIT_S)
     assert not thread.is_alive()
     assert ran == []
+
+
+def test_the_sort_picker_reads_the_detail_of_the_session_its_sort_puts_first(
+    monkeypatch: Any,
+) -> None:
+    """Enter in the sort picker sorts Sessions (newest first, say): the session that sort puts
+    first (the first of tied starts, in list order) is the detail read while the picker is up."""
+    import pyarrow as pa
+
+    from logonscope.tui import backend_views
+    from logonscope.tui.screens.jobs import DetailJob
+    from logonscope.tui.tables import Sort
+
+    read: list[str] = []
+    done = threading.Event()
+
+    def view_detail(backend: Any, view: str, sid: str, row: Any, group: str) -> None:
+        read.append(sid)
+        done.set()
+
+    monkeypatch.setattr(backend_views, "view_detail", view_detail)
+    rows = pa.table({"session_id": ["a", "b", "c", "d"], "start": [1, 3, 2, 3]})
+    ahead = ReadAhead(cast(Any, None))
+    ahead.ask([ahead.first(rows, Sort("start", descending=True), DetailJob(0, "", ()))])
+    assert done.wait(WAIT_S)
+    assert read == ["b"]
+    ahead.close()

@@ -142,15 +142,13 @@ class MainScreen(DrillDownScreen):
         columns = [c for c in available if c in sortable(table.shaped.rows)]
         current = table.order.column if table.order else None
 
+        def by(column: str) -> Sort:  # Enter on `column`: reversed if sorted by it already
+            order = table.order
+            return Sort(column, not order.descending if order and order.column == column else False)
+
         def picked(column: str | None) -> None:
-            if column is None:
-                return
-            descending = (
-                not table.order.descending
-                if table.order and table.order.column == column
-                else False
-            )
-            table.set_order(Sort(column, descending))
+            if column is not None:
+                table.set_order(by(column))
 
         labels = [
             (
@@ -160,6 +158,8 @@ class MainScreen(DrillDownScreen):
             for c in columns
         ]
         self.app.push_screen(PickScreen(f"Sort {table.title} by", labels, current), picked)
+        if table is self.pane("sessions") and columns:  # the picker opens on this column
+            self.read_ahead_sort(by(current if current in columns else columns[0]))
 
     def action_columns(self) -> None:
         table = self.active_table()

@@ -16,7 +16,7 @@ from textual.timer import Timer
 from logonscope.tui.screens.main_loading import LoadingScreen
 from logonscope.tui.screens.navigation import Nav
 from logonscope.tui.screens.read_ahead import ReadAhead
-from logonscope.tui.tables import visible
+from logonscope.tui.tables import Sort, bounded, visible
 from logonscope.tui.widgets.detail import ActivityTable, SourcesTable
 from logonscope.tui.widgets.sessions import SessionsPane
 from logonscope.tui.widgets.user_ips import UserIpsPane
@@ -25,7 +25,8 @@ from logonscope.tui.widgets.users import UsersPane
 # Reading ahead starts this long after a result is drawn (seconds): the frames of the key
 # that brought it come first.
 READ_AHEAD_AFTER_S = 0.08
-# A read-ahead that sorts every session of the case waits for this long a pause (seconds).
+# A read-ahead that sorts every session of the case by text waits for this long a pause
+# (seconds); by a number or a time it sorts only the rows shown (`tables.sorted_head`).
 READ_AHEAD_IDLE_S = 1.5
 
 
@@ -194,11 +195,26 @@ class DrillDownScreen(LoadingScreen):
             tasks.append(ahead.sessions(other, who, spec, job, ips if nav.user else None, users))
         if self.backend.ready("case_rows", (state, None, False)) is not None and not spec.text:
             every = ahead.sessions(state, (None, None, False), spec, job)  # `s`, last
-            if spec.order is None:
+            if spec.order is None or self._cheap_sort(spec.order.column):
                 tasks.append(every)
             else:  # a sort of every session of the case: only once the responder pauses
                 self._ahead_idle = self.set_timer(READ_AHEAD_IDLE_S, lambda: ahead.ask([every]))
         ahead.ask(tasks)
+
+    def _cheap_sort(self, column: str) -> bool:
+        source = self.pane("sessions").source
+        if source is None or column not in source.column_names:
+            return False
+        return bounded(source.schema.field(column).type)
+
+    def read_ahead_sort(self, order: Sort) -> None:
+        """The sort picker opened on a column of Sessions that Enter sorts by `order`: the
+        session that sort puts first, its detail read while the picker is up."""
+        pane, nav = self.pane("sessions"), self.nav
+        shaped = pane.shaped
+        if self._ahead is None or shaped is None or nav.view != "investigator" or nav.burst:
+            return
+        self._ahead.ask([self._ahead.first(shaped.found, order, self._detail_job("", None))])
 
     # --- history --------------------------------------------------------------------
 

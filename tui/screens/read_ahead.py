@@ -15,10 +15,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pyarrow as pa
+
 from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.jobs import DetailJob, PaneJob, detail_shaped
-from logonscope.tui.tables import ShapeSpec
+from logonscope.tui.tables import ShapeSpec, Sort, sorted_head
 
 GROUP = "ahead"  # the Backend's connection for reading ahead: the panes' stay free
 Task = Callable[[], None]
@@ -75,6 +77,16 @@ class ReadAhead:
                 found = backend_views.view_detail(self.backend, job.view, sid, row, GROUP)
                 if found is not None:
                     detail_shaped(found, job.specs)
+
+        return read
+
+    def first(self, rows: pa.Table, order: Sort, job: DetailJob) -> Task:
+        """The detail of the session `rows` sorted by `order` start with."""
+
+        def read() -> None:
+            head = sorted_head(rows, order, 1)
+            if head.num_rows and "session_id" in head.column_names:
+                self.detail(head.to_pylist()[0], job)()
 
         return read
 
