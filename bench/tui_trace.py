@@ -60,7 +60,7 @@ def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
         finally:
             end = time.monotonic()
             name = type(message).__name__
-            if end - start > 0.001 or name == "Key":
+            if end - start > float(os.environ.get("TRACE_MIN_S", "0.001")) or name == "Key":
                 extra = {"key": getattr(message, "key", None)} if name == "Key" else {}
                 log(
                     "msg",
@@ -78,12 +78,13 @@ def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
         original = getattr(owner, name)
 
         def timed(*args, **kwargs):
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.thread_time()
             try:
                 return original(*args, **kwargs)
             finally:
                 extra = size(args) if size else {}
-                log(kind, start, time.monotonic(), **extra)
+                used = round(1000 * (time.thread_time() - cpu), 2)
+                log(kind, start, time.monotonic(), cpu=used, **extra)
 
         setattr(owner, name, timed)
 
@@ -207,6 +208,8 @@ def report(trace: Path, keys: list[tuple[str, float, float, float]], full: bool)
             else:
                 where = f" [{r['thread']}]" if "thread" in r else ""
                 extra = f" {r['pane']}" if "pane" in r else ""
+                if "cpu" in r and "w" not in r:
+                    extra += f" (cpu {r['cpu']:.1f})"
                 if "w" in r:
                     extra = f" {r['w']} ({r['lines']} lines, cpu {r['cpu']:.1f})"
                 if "tracked" in r:

@@ -108,7 +108,9 @@ def _shaped(
         drawn = histogram(counted) if counted is not None else None
         return prepare(spec.apply(table)), drawn
 
-    return _SHAPED.get((table, counted), (pane, spec), make)
+    # by spec, not pane: a reshape (`shape-sessions`) and a load (`sessions`) of the same rows
+    # with the same spec make the same result (Esc back to a list sorted meanwhile)
+    return _SHAPED.get((table, counted), spec, make)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ and key bindings). Each layer only calls the layers below it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +33,8 @@ WIDE = (100, 28)  # at least this many columns and rows show every pane at once
 # A key that asked for results draws nothing until they are in, for at most this long
 # (seconds): its focus move and its results in one frame, not a frame of each.
 FRAME_HOLD_S = 0.08
+# At most this many rounds of the event loop between a key's results and its frame.
+QUIET_ROUNDS = 40
 
 
 class PanesScreen(Screen[None]):
@@ -92,9 +95,29 @@ class PanesScreen(Screen[None]):
         (focus, cursor, status line) would delay its results' by its own drawing."""
         if self._frames_held is None and not self.app.is_headless and self.is_current:
             self.app._begin_batch()  # Textual's `batch_update`, across calls
-            self._frames_held = self.set_timer(FRAME_HOLD_S, self.release_frames)
+            self._frames_held = self.set_timer(FRAME_HOLD_S, self._end_hold)
 
     def release_frames(self) -> None:
+        """The results are in: draw once the app has handled what they set off. A focus
+        move reaches each pane up the tree one message at a time, and a table asks for a
+        layout from its own queue: drawn at once, those came as a second frame ~30 ms later
+        (Esc). So the frames go on once the event loop has nothing ready to run (or
+        `FRAME_HOLD_S` is up, or after `QUIET_ROUNDS` rounds of the loop)."""
+        if self._frames_held is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def when_quiet(rounds: int = 1) -> None:
+            if self._frames_held is None:
+                return  # ended meanwhile
+            if getattr(loop, "_ready", None) and rounds < QUIET_ROUNDS:
+                loop.call_soon(when_quiet, rounds + 1)  # after what is ready now
+                return
+            self._end_hold()
+
+        loop.call_soon(when_quiet)
+
+    def _end_hold(self) -> None:
         held, self._frames_held = self._frames_held, None
         if held is not None:
             held.stop()
