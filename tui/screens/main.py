@@ -111,7 +111,11 @@ class MainScreen(DrillDownScreen):
         if self.query_one("#search", Input).has_focus:
             self._close_search(clear=False)
         current = PANES.index(self.focused_pane())
-        self._focus(PANES[(current + step) % len(PANES)])
+        target = PANES[(current + step) % len(PANES)]
+        self._focus(target)
+        # what a key in that pane shows next (a cursor move in Sessions: the details of the
+        # sessions around), read ahead as after a result there
+        self.shown("detail" if target == "sessions" else target)
 
     def action_goto(self, name: str) -> None:
         self._push()
