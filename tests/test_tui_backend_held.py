@@ -98,3 +98,22 @@ def test_source_events_from_the_evidence_files_are_those_of_the_events_view(case
             assert own_files.column("logon_type").null_count < own_files.num_rows, sid
     finally:
         con.close()
+
+
+def test_browsing_users_keeps_the_case_wide_lists_the_background_read_made(case: Path) -> None:
+    """The background read makes the case-wide Sessions lists `s` shows; browsing more users
+    than the per-user cache holds must not push them out (at 10 M one costs ~0.7 s of CPU)."""
+    backend = Backend(case)
+    try:
+        states = (FilterState(), FilterState(outcomes=("failure",)))
+        backend._hold(states)
+        made = [backend.sessions(state, None) for state in states]
+        users = backend.users(FilterState(show_system=True)).column("user_key").to_pylist()
+        for _ in range(3):  # more selections than the per-user cache holds
+            for user in users:
+                for state in states:
+                    backend.session_rows(state, user)
+        for state, table in zip(states, made, strict=True):
+            assert backend.sessions(state, None) is table, state
+    finally:
+        backend.close()
