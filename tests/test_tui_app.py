@@ -409,6 +409,25 @@ async def check_no_color_is_honoured(pilot: Pilot, case: Path) -> None:
     assert pilot.app.no_color  # NO_COLOR=1 was set before the app started
 
 
+async def check_tab_into_sessions_reads_the_details_around_its_cursor(
+    pilot: Pilot, case: Path
+) -> None:
+    """Tab into Sessions: the details of the sessions just below and above the cursor are read
+    while the responder looks, so the first cursor move there finds its detail read."""
+    app = pilot.app
+    main = main_of(app)
+    await pilot.press("tab", "tab")
+    await settle(pilot)
+    assert main.focused_pane() == "sessions"
+    around = [row["session_id"] for row in main.pane("sessions").around()]
+    assert around, "the first user has more than one session"
+    for _ in range(200):  # the read-ahead thread, up to 10 s
+        if all(app.backend.ready("detail", sid) is not None for sid in around):
+            break
+        await pilot.pause(0.05)
+    assert all(app.backend.ready("detail", sid) is not None for sid in around), around
+
+
 @async_test
 async def test_browsing_the_demo_case_at_120x36(case: Path, truth: dict[str, Any]) -> None:
     """Users, drill-down, history, search, sort and failures, each from a fresh main screen."""
@@ -434,6 +453,7 @@ async def test_browsing_the_demo_case_at_120x36(case: Path, truth: dict[str, Any
             ),
             partial(check_o_sorts_by_a_chosen_column_and_O_reverses, pilot, case),
             partial(check_x_shows_failures_only_and_the_status_line_says_so, pilot, case, truth),
+            partial(check_tab_into_sessions_reads_the_details_around_its_cursor, pilot, case),
         )
 
 

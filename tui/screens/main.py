@@ -161,9 +161,11 @@ class MainScreen(DrillDownScreen):
             )
             for c in columns
         ]
-        self.app.push_screen(PickScreen(f"Sort {table.title} by", labels, current), picked)
+
+        picker = PickScreen(f"Sort {table.title} by", labels, current)
+        self.app.push_screen(picker, picked)
         if table is self.pane("sessions") and columns:  # the picker opens on this column
-            self.read_ahead_sort(by(current if current in columns else columns[0]))
+            self.read_ahead_sort(picker, by(current if current in columns else columns[0]))
 
     def action_columns(self) -> None:
         table = self.active_table()
