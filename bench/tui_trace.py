@@ -62,6 +62,9 @@ def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
             name = type(message).__name__
             if end - start > float(os.environ.get("TRACE_MIN_S", "0.001")) or name == "Key":
                 extra = {"key": getattr(message, "key", None)} if name == "Key" else {}
+                if name in ("Layout", "Update") and getattr(message, "widget", None) is not None:
+                    widget = message.widget
+                    extra = {"key": type(widget).__name__ + (f"#{widget.id}" if widget.id else "")}
                 log(
                     "msg",
                     start,

@@ -90,3 +90,27 @@ def test_the_sort_picker_reads_the_detail_of_the_session_its_sort_puts_first(
     assert done.wait(WAIT_S)
     assert read == ["b"]
     ahead.close()
+
+
+def test_a_paused_read_ahead_finishes_its_read_and_starts_no_other_until_resumed() -> None:
+    """A key's results are being drawn: the read running goes on (the key may wait for it),
+    the next waits until the read-ahead resumes."""
+    ahead = ReadAhead(cast(Any, None))
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def running() -> None:
+        started.set()
+        release.wait(WAIT_S)
+        ran.append("running")
+
+    ahead.ask([running, lambda: (ran.append("next"), finished.set())])
+    assert started.wait(WAIT_S)
+    ahead.pause()
+    release.set()
+    assert not finished.wait(0.3)
+    assert ran == ["running"]
+    ahead.resume()
+    assert finished.wait(WAIT_S)
+    assert ran == ["running", "next"]
+    ahead.close()

@@ -14,7 +14,7 @@ from textual import on
 from textual.screen import Screen
 from textual.timer import Timer
 
-from logonscope.tui.screens.main_loading import LoadingScreen
+from logonscope.tui.screens.main_loading import BATCHED, LoadingScreen
 from logonscope.tui.screens.navigation import Nav
 from logonscope.tui.screens.read_ahead import ReadAhead
 from logonscope.tui.tables import Sort, bounded, visible
@@ -26,6 +26,9 @@ from logonscope.tui.widgets.users import UsersPane
 # Reading ahead starts this long after a result is drawn (seconds): the frames of the key
 # that brought it come first.
 READ_AHEAD_AFTER_S = 0.08
+# Reading ahead paused by a key goes on this long after its frame (seconds), unless the
+# key's own read-ahead asked sooner.
+READ_AHEAD_RESUME_S = 0.2
 # The sort picker's read-ahead starts this long after it opens (seconds): after its frames.
 READ_AHEAD_PICKER_S = 0.25
 # A read-ahead that sorts every session of the case by text waits for this long a pause
@@ -39,6 +42,7 @@ class DrillDownScreen(LoadingScreen):
     _ahead: ReadAhead | None = None
     _ahead_timer: Timer | None = None
     _ahead_idle: Timer | None = None
+    _holds = 0  # keys that held the frames (and paused reading ahead)
 
     # --- pane messages → what loads next --------------------------------------------
 
@@ -153,6 +157,24 @@ class DrillDownScreen(LoadingScreen):
         delay = wait or READ_AHEAD_AFTER_S
         self._ahead_timer = self.set_timer(delay, lambda: self._read_ahead(pane))
 
+    def hold_frames(self) -> None:
+        """A key asked for results: reading ahead for the key before waits until they are
+        drawn (the next read-ahead asks again, or `READ_AHEAD_RESUME_S` after the frame)."""
+        super().hold_frames()
+        if self._ahead is not None and self._frames_held is not None:  # held (a terminal)
+            self._ahead.pause()
+            self._holds += 1
+
+    def _end_hold(self) -> None:
+        super()._end_hold()
+        ahead, holds = self._ahead, self._holds
+
+        def resume() -> None:
+            if ahead is not None and self._holds == holds:  # no newer key holding
+                ahead.resume()
+
+        self.set_timer(READ_AHEAD_RESUME_S, resume)
+
     def on_unmount(self) -> None:
         if self._ahead is not None:
             self._ahead.close()  # its thread ends with the screen
@@ -169,7 +191,8 @@ class DrillDownScreen(LoadingScreen):
             return
         if self._ahead is None:
             self._ahead = ReadAhead(self.backend)
-            for table in self.pane("detail").tables():  # tabs without rows yet (Activity)
+            # tables not shown yet (Activity) and every table's scrollbars, mounted now
+            for table in [*self.pane("detail").tables(), *map(self.pane, BATCHED)]:
                 table.premount()
         ahead, state = self._ahead, self.filters
         job = self._detail_job("", None)

@@ -35,17 +35,32 @@ class ReadAhead:
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self.closed = False
+        self._paused = False
 
     def ask(self, tasks: list[Task]) -> None:
-        """Run `tasks` in order once the thread is free, instead of any still waiting."""
+        """Run `tasks` in order once the thread is free, instead of any still waiting (and
+        go on if paused)."""
         with self._wake:
             self._tasks = list(tasks)
+            self._paused = False
             self._wake.notify()
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._run, daemon=True, name="logonscope-read-ahead"
             )
             self._thread.start()
+
+    def pause(self) -> None:
+        """Start no task until `resume` or `ask` (the one running goes on: a key may be
+        waiting for its read). A key's results are being made and drawn: the UI thread
+        shares the processor (and Python's lock) with no read it does not need."""
+        with self._wake:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._wake:
+            self._paused = False
+            self._wake.notify()
 
     def close(self) -> None:
         with self._wake:
@@ -56,7 +71,7 @@ class ReadAhead:
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not self._tasks and not self.closed:
+                while (not self._tasks or self._paused) and not self.closed:
                     self._wake.wait()
                 if self.closed:
                     return

@@ -266,6 +266,10 @@ class Grid(DataTable):
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.move_cursor(row=row, column=0)
         self.refresh()  # a new virtual size re-lays out by itself; same size: a repaint
+        # whether the rows overflow (a scrollbar shows or goes) decided now, from the new
+        # size: left to the layout, the bar came and re-laid out the screen in one or two
+        # frames of its own after the rows'
+        self._refresh_scrollbars()
         if self.show_vertical_scrollbar:
             # set now, so the scrollbar is drawn with the rows; left to the layout, it is
             # drawn in a frame of its own after them (one more change on screen per result)

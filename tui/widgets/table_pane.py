@@ -200,12 +200,17 @@ class TablePane(FocusBorder, Vertical):
         return grid
 
     def premount(self) -> None:
-        """Mount the table now, hidden and empty: the first result then only fills it
-        (mounting one costs the first key that shows rows in this pane ~70 ms)."""
+        """Mount the table and its scrollbars now, hidden (the table empty): the first
+        result then only fills it (mounting one costs the first key that shows rows in this
+        pane ~70 ms; a scrollbar mounted by the first result that overflows asked for a
+        layout of its own, one or two frames after the result's)."""
         if self._grid is None and self.is_attached:
             empty = ArrowBackend(pa.table({"": pa.array([], pa.string())}))
             empty.render_markup = False
             self._new_grid(empty, shown=False)
+        if self._grid is not None and self._grid.is_attached:
+            self._grid.vertical_scrollbar  # noqa: B018 - made (hidden) when first read
+            self._grid.horizontal_scrollbar  # noqa: B018
 
     def _placeholder(self) -> Static:
         return self.query_one(".placeholder", Static)
