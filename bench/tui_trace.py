@@ -9,7 +9,9 @@ the workers' shaping (their thread), and Python's collections of the oldest gene
 keys are sent one by one once the screen has settled; for each key it prints when the app
 got it and, in order, what ran until the screen settled: so the UI thread's work (handlers,
 layout, frames), the workers' and the frames the terminal sees are told apart. `--profile`
-also writes a cProfile of the UI thread to `<trace>.prof`. Not a test; a tool to look with.
+also writes a cProfile of the UI thread to `<trace>.prof`; `--widgets` logs each widget's
+drawing in a pass (lines, wall and CPU ms); `--min-ms 0` logs every UI-thread message, with
+the widget that asked for a layout or repaint. Not a test; a tool to look with.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ DEFAULT_KEYS = (
 ).split()
 
 
-def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
-    """Patch Textual and the app's backend to log timings to `trace` (one JSON a line)."""
+def instrument(trace: Path, profile: bool, widgets: bool = False, min_s: float = 0.001) -> None:
+    """Patch Textual and the app's backend to log timings to `trace` (one JSON a line);
+    a UI-thread message is logged when it took over `min_s` seconds (or is a key)."""
     import gc
 
     from textual.app import App
@@ -60,7 +63,7 @@ def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
         finally:
             end = time.monotonic()
             name = type(message).__name__
-            if end - start > float(os.environ.get("TRACE_MIN_S", "0.001")) or name == "Key":
+            if end - start > min_s or name == "Key":
                 extra = {"key": getattr(message, "key", None)} if name == "Key" else {}
                 if name in ("Layout", "Update") and getattr(message, "widget", None) is not None:
                     widget = message.widget
@@ -178,8 +181,10 @@ def instrument(trace: Path, profile: bool, widgets: bool = False) -> None:
         atexit.register(lambda: (profiler.disable(), profiler.dump_stats(f"{trace}.prof")))
 
 
-def app_main(case: str, trace: str, profile: bool, widgets: bool = False) -> int:
-    instrument(Path(trace), profile, widgets)
+def app_main(
+    case: str, trace: str, profile: bool, widgets: bool = False, min_ms: float = 1.0
+) -> int:
+    instrument(Path(trace), profile, widgets, min_ms / 1000)
     from logonscope.tui.cli import main
 
     return main(["open", "--case", case])
@@ -232,16 +237,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--widgets", action="store_true", help="each widget's drawing in a pass (its lines, ms)"
     )
+    parser.add_argument(
+        "--min-ms", type=float, default=1.0, help="log UI-thread messages over this (0: all)"
+    )
     parser.add_argument("--app", action="store_true", help=argparse.SUPPRESS)  # in tmux
     parser.add_argument("keys", nargs="*", default=DEFAULT_KEYS)
     args = parser.parse_args(argv)
     if args.app:
-        return app_main(args.case, args.trace, args.profile, args.widgets)
+        return app_main(args.case, args.trace, args.profile, args.widgets, args.min_ms)
 
     import tui_terminal as bench
 
     ready = bench.first_user(Path(args.case))
     flags = (" --profile" if args.profile else "") + (" --widgets" if args.widgets else "")
+    flags += f" --min-ms {args.min_ms}"
     cmd = (
         f"{shlex.quote(sys.executable)} {shlex.quote(__file__)} --app --case "
         f"{shlex.quote(args.case)} --trace {shlex.quote(args.trace)}{flags}"
