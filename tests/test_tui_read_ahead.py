@@ -65,16 +65,18 @@ def test_close_ends_the_thread_and_drops_what_waits() -> None:
     assert ran == []
 
 
-def test_the_sort_picker_reads_the_detail_of_the_session_its_sort_puts_first(
+def test_the_sort_picker_reads_the_sorted_list_and_the_detail_of_its_first_session(
     monkeypatch: Any,
 ) -> None:
-    """Enter in the sort picker sorts Sessions (newest first, say): the session that sort puts
-    first (the first of tied starts, in list order) is the detail read while the picker is up."""
+    """Enter in the sort picker sorts Sessions (newest first, say): that list is shaped and the
+    session it puts first (the first of tied starts, in list order) is the detail read while
+    the picker is up, so Enter's reshape finds the list made."""
     import pyarrow as pa
 
     from logonscope.tui import backend_views
-    from logonscope.tui.screens.jobs import DetailJob
-    from logonscope.tui.tables import Sort
+    from logonscope.tui.backend import FilterState
+    from logonscope.tui.screens.jobs import DetailJob, PaneJob
+    from logonscope.tui.tables import ShapeSpec, Sort
 
     read: list[str] = []
     done = threading.Event()
@@ -85,10 +87,15 @@ def test_the_sort_picker_reads_the_detail_of_the_session_its_sort_puts_first(
 
     monkeypatch.setattr(backend_views, "view_detail", view_detail)
     rows = pa.table({"session_id": ["a", "b", "c", "d"], "start": [1, 3, 2, 3]})
+    spec = ShapeSpec(order=Sort("start", descending=True))
     ahead = ReadAhead(cast(Any, None))
-    ahead.ask([ahead.first(rows, Sort("start", descending=True), DetailJob(0, "", ()))])
+    ahead.ask([ahead.sorted_list(rows, spec, DetailJob(0, "", ()))])
     assert done.wait(WAIT_S)
     assert read == ["b"]
+    shaped = PaneJob("shape-sessions", 1, FilterState(), spec).loaded(rows, 0.0).shaped
+    assert shaped.rows.column("session_id").to_pylist() == ["b", "d", "c", "a"]
+    again = PaneJob("shape-sessions", 2, FilterState(), spec).loaded(rows, 0.0).shaped
+    assert again is shaped, "made once, by the read-ahead, for the reshape too"
     ahead.close()
 
 

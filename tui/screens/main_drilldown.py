@@ -235,14 +235,15 @@ class DrillDownScreen(LoadingScreen):
 
     def read_ahead_sort(self, picker: Screen[Any], order: Sort) -> None:
         """The sort picker opened on a column of Sessions that Enter sorts by `order`: the
-        session that sort puts first, its detail read while the picker is up (once it is
-        drawn: reading beside its frames made them ~2x slower)."""
+        list that sort makes and the detail of the session it puts first, read while the
+        picker is up (once it is drawn: reading beside its frames made them ~2x slower)."""
         pane, nav = self.pane("sessions"), self.nav
-        shaped = pane.shaped
+        source = pane.source
         ahead = self._ahead
-        if ahead is None or shaped is None or nav.view != "investigator" or nav.burst:
+        if ahead is None or source is None or nav.view != "investigator" or nav.burst:
             return
-        task = ahead.first(shaped.found, order, self._detail_job("", None))
+        spec = replace(pane.shape_spec(), order=order)  # the pane's, once Enter sorts it
+        task = ahead.sorted_list(source, spec, self._detail_job("", None))
 
         def read() -> None:
             if self.app.screen is picker:  # still open: nothing newer asked for

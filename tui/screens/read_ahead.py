@@ -20,7 +20,7 @@ import pyarrow as pa
 from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.screens.jobs import DetailJob, PaneJob, detail_shaped
-from logonscope.tui.tables import ShapeSpec, Sort, sorted_head
+from logonscope.tui.tables import ShapeSpec
 
 GROUP = "ahead"  # the Backend's connection for reading ahead: the panes' stay free
 Task = Callable[[], None]
@@ -95,13 +95,15 @@ class ReadAhead:
 
         return read
 
-    def first(self, rows: pa.Table, order: Sort, job: DetailJob) -> Task:
-        """The detail of the session `rows` sorted by `order` start with."""
+    def sorted_list(self, source: pa.Table, spec: ShapeSpec, job: DetailJob) -> Task:
+        """The Sessions list `source` shaped by `spec` (a sort the picker's Enter asks for:
+        its reshape then finds it made) and the detail of the session it starts with."""
 
         def read() -> None:
-            head = sorted_head(rows, order, 1)
-            if head.num_rows and "session_id" in head.column_names:
-                self.detail(head.to_pylist()[0], job)()
+            loaded = PaneJob("sessions", 0, FilterState(), spec).loaded(source, 0.0)
+            first = loaded.shaped.rows
+            if first.num_rows and "session_id" in first.column_names:
+                self.detail(first.slice(0, 1).to_pylist()[0], job)()
 
         return read
 
