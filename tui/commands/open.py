@@ -71,7 +71,7 @@ def launch(
 ) -> int:
     """Run the app over `case` in this terminal; its exit status becomes ours."""
     # Importing the app, Textual, DuckDB and Arrow makes ~10^5 objects that live as long as
-    # the app; the collector's passes over them meanwhile are ~8 % of the start's CPU. Off
+    # the app; the collector's passes over them meanwhile are ~7 % of the imports' CPU. Off
     # until the app runs (it freezes them out of later passes once its first screen is up).
     gc.disable()
     try:
