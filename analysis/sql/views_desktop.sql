@@ -52,10 +52,10 @@ agg AS (
                AS n_connects,
            count(*) FILTER (WHERE src = 'lsm' AND kind = 'disconnect' AND event_id = 24)
                AS n_disconnects,
-           -- sorted as structs: by time first (an ordered aggregate is slow per group)
-           list_sort(list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
-                                      event_id := CAST(event_id AS INTEGER), record_id,
-                                      evidence_sha256))) AS members,
+           -- sorted as structs below: by time first (an ordered aggregate is slow per group)
+           list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
+                            event_id := CAST(event_id AS INTEGER), record_id,
+                            evidence_sha256)) AS members,
            count(*) AS n_members
     FROM m GROUP BY host_key, boot, lsid, seg),
 -- the system rule once per distinct account (it normalises the user name; MATERIALIZED:
@@ -71,7 +71,9 @@ SELECT substr(md5(concat_ws('|', 'desktop', a.host_key, a.first_sha,
        CASE WHEN a.end_tw IS NOT NULL THEN 'logoff' ELSE 'none seen' END AS end_reason,
        list_sort(coalesce(a.src_ips, [])) AS src_ips, a.n_connects, a.n_disconnects,
        y.system,
-       a.n_members, coalesce(i.session_ids, []) AS session_ids, a.members
+       a.n_members, coalesce(i.session_ids, []) AS session_ids,
+       -- (a list of one, most of them, is sorted already)
+       CASE WHEN a.n_members > 1 THEN list_sort(a.members) ELSE a.members END AS members
 FROM agg a
 LEFT JOIN ids i
   ON i.host_key = a.host_key AND i.boot = a.boot AND i.lsid = a.lsid AND i.seg = a.seg

@@ -32,10 +32,10 @@ sid AS (
     FROM _ls_vl_mem m JOIN _ls_all a USING (eid) JOIN _ls_s s USING (attempt)),
 agg AS (
     SELECT opener,
-           -- sorted as structs: by time first (an ordered aggregate is slow per group)
-           list_sort(list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
-                                      event_id := CAST(event_id AS INTEGER), record_id,
-                                      evidence_sha256))) AS members,
+           -- sorted as structs below: by time first (an ordered aggregate is slow per group)
+           list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
+                            event_id := CAST(event_id AS INTEGER), record_id,
+                            evidence_sha256)) AS members,
            count(*) AS n_members,
            -- the first logoff of the id at or after its 4624 ends it
            arg_min(tw, (t, eid)) FILTER (WHERE kind = 'logoff' AND t >= ot) AS end_tw
@@ -60,7 +60,9 @@ SELECT substr(md5(concat_ws('|', 'logon', o.host_key, h.evidence_sha256,
        make_timestamp(a.end_tw) AS "end",
        CASE WHEN a.end_tw IS NOT NULL THEN 'logoff' ELSE 'none seen' END AS end_reason,
        y.system,
-       a.n_members, coalesce(i.session_ids, []) AS session_ids, a.members
+       a.n_members, coalesce(i.session_ids, []) AS session_ids,
+       -- (a list of one, most of them, is sorted already)
+       CASE WHEN a.n_members > 1 THEN list_sort(a.members) ELSE a.members END AS members
 FROM _ls_vl_open o JOIN _ls_e e ON e.eid = o.opener
 JOIN _ls_sha h ON h.sha_h = e.sha_h
 JOIN agg a ON a.opener = o.opener
