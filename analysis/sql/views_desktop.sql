@@ -3,7 +3,7 @@
 -- LSM 21/41 of the id after its logoff begins a new desktop. Members: every event naming the
 -- id (LSM 21-25/39-42, Winlogon 7001/7002, 4800/4801). Addresses: those its LSM events
 -- (21/24/25) name. Runs on what the correlation steps leave behind.
--- (only the columns the desktops are made of go through the three window sorts)
+-- (only the columns the desktops are made of go through the two window sorts)
 CREATE OR REPLACE TEMP TABLE _ls_vd_ev AS
 WITH d AS (
     SELECT e.sha_h, e.eid, e.record_id, e.t, e.tw, e.host, e.host_key, e.event_id, e.src,
@@ -12,17 +12,14 @@ WITH d AS (
                  AND e.event_id IN (21, 41)) AS opens,
            (e.src = 'lsm' AND e.kind = 'logoff') AS closes
     FROM _ls_e e WHERE e.lsid IS NOT NULL),
-x AS (
-    SELECT *, coalesce(sum(CAST(closes AS INTEGER)) OVER (
-                  PARTITION BY host_key, boot, lsid ORDER BY t, eid
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS n_closed
-    FROM d),
+-- an open after a logoff (the last open or logoff before it is a logoff) begins a new desktop
 y AS (
-    SELECT *, CASE WHEN opens AND n_closed > coalesce(max(CASE WHEN opens THEN n_closed END) OVER (
+    SELECT *, CASE WHEN opens AND last_value(CASE WHEN opens THEN 0 WHEN closes THEN 1 END
+                                             IGNORE NULLS) OVER (
                   PARTITION BY host_key, boot, lsid ORDER BY t, eid
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) = 1
                   THEN 1 ELSE 0 END AS brk
-    FROM x)
+    FROM d)
 SELECT *, sum(brk) OVER (PARTITION BY host_key, boot, lsid ORDER BY t, eid
                          ROWS UNBOUNDED PRECEDING) AS seg
 FROM y;
