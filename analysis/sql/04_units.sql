@@ -1,7 +1,10 @@
 -- 4. Logon units: the two 4624s of a UAC split token (each names the other as its linked
 -- logon id, within the UAC window) collapse into one unit.
 CREATE OR REPLACE TEMP TABLE _ls_unit AS
-WITH l AS (SELECT * FROM _ls_e WHERE kind = 'logon'),
+-- (only the columns the later steps read of a unit's logons: a narrow copy)
+WITH l AS (
+    SELECT eid, host_key, boot, t, uk, logon_type, ipn, elevated, lid, linked
+    FROM _ls_e WHERE kind = 'logon'),
 p AS (
     SELECT a.eid, min(least(a.eid, b.eid)) AS unit
     FROM l a JOIN l b

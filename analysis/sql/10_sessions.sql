@@ -1,29 +1,26 @@
 -- 10. One row per attempt: its representative event, address, outcome, ids and counts.
 CREATE OR REPLACE TEMP TABLE _ls_s0 AS
-WITH st AS (SELECT * FROM _ls_j WHERE step),
-ns AS (
+WITH ns AS (
     -- what the attached (non-step) sources add: cheap aggregates only
     SELECT attempt, bool_or(role = 'privileges') AS admin, count(*) AS n,
            any_value(lsid) FILTER (WHERE kind = 'shell_start') AS lsid22
     FROM _ls_j WHERE NOT step GROUP BY attempt),
-first_src AS (
-    SELECT f.attempt, h.evidence_sha256 AS sha, f.rec
-    FROM (SELECT attempt, arg_min(sha_h, (t, sha_h, record_id)) AS sha_h,
-                 arg_min(record_id, (t, sha_h, record_id)) AS rec
-          FROM st GROUP BY attempt) f
-    JOIN _ls_sha h USING (sha_h)),
 ip AS (
     -- the address: RdpCoreTS 131 first, then RdpCoreTS 140 / RCM 1149, 4778, the 4624/4625,
     -- the rest (an RD Gateway's client comes after: it replaces the address, below)
     SELECT attempt,
-           arg_min(ipn, (prio, t)) AS src_ip, arg_min(tag, (prio, t)) AS src_ip_source,
-           arg_min(zone, (prio, t)) AS src_ip_zone
+           arg_min(ipn, k) AS src_ip, arg_min(tag, k) AS src_ip_source,
+           arg_min(zone, k) AS src_ip_zone
     FROM (SELECT attempt, ipn, zone, t,
                  CASE WHEN src = 'rdp' AND kind = 'rdp_connect' THEN 1
                       WHEN src IN ('rdp', 'rcm') THEN 2
                       WHEN kind = 'reconnect' THEN 3
                       WHEN kind IN ('logon', 'failed_logon') THEN 4
-                      ELSE 5 END AS prio,
+                      -- (prio, t) as one integer in the order of that struct (a missing
+                      -- time after every time): cheaper than comparing structs
+                      ELSE 5 END * 36893488147419103232::HUGEINT
+                 + coalesce(t::HUGEINT + 9223372036854775808, 18446744073709551616::HUGEINT)
+                     AS k,
                  CASE WHEN src = 'rcm' THEN '1149'
                       WHEN src = 'lsm' THEN 'LSM' ELSE CAST(event_id AS VARCHAR) END AS tag
           FROM _ls_j WHERE ipn IS NOT NULL AND src <> 'gw'
@@ -63,14 +60,18 @@ agg AS (
            bool_or(kind = 'failed_logon') AS failed,
            bool_or(kind IN ('logon', 'reconnect', 'session_logon', 'session_reconnect'))
                AS succeeded,
-           list_sort(list_distinct(list(lid) FILTER (WHERE kind IN ('logon', 'reconnect')
-                                                     AND lid IS NOT NULL))) AS logon_ids,
+           -- (sorted and made distinct below, with the original ids)
+           list(lid) FILTER (WHERE kind IN ('logon', 'reconnect') AND lid IS NOT NULL)
+               AS logon_ids,
            any_value(lsid) FILTER (WHERE kind IN ('session_logon', 'session_reconnect'))
                AS lsid,
            bool_or(kind IN ('reconnect', 'session_reconnect')) AS is_reconnect,
            bool_or(coalesce(elevated, FALSE)) FILTER (WHERE kind = 'logon') AS elevated,
-           count(*) AS n_steps
-    FROM st GROUP BY attempt),
+           count(*) AS n_steps,
+           -- the first step names the session
+           arg_min(sha_h, (t, sha_h, record_id)) AS first_sha_h,
+           arg_min(record_id, (t, sha_h, record_id)) AS rec
+    FROM _ls_j WHERE step GROUP BY attempt),
 a AS (
     SELECT agg.*, r.host, r.user_raw AS user, r.domain_raw AS domain,
            CASE WHEN r.target_sid NOT IN ('-', 'S-1-0-0') THEN r.target_sid END AS sid,
@@ -81,8 +82,8 @@ a AS (
            CASE WHEN r.kind = 'failed_logon' THEN r.status END AS status,
            CASE WHEN r.kind = 'failed_logon' THEN r.sub_status END AS sub
     FROM agg JOIN _ls_e r ON r.eid = agg.rep)
-SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1, 16)
-           AS session_id,
+SELECT substr(md5(concat_ws('|', a.host_key, f.evidence_sha256, CAST(a.rec AS VARCHAR))),
+              1, 16) AS session_id,
        a.host, a.host_key, a.user, a.domain, a.user_key, a.sid,
        CAST(coalesce(a.rep_type,
                      CASE WHEN a.lsm_local THEN 2 WHEN a.rdpish THEN 10 END) AS BIGINT)
@@ -105,7 +106,7 @@ SELECT substr(md5(concat_ws('|', a.host_key, f.sha, CAST(f.rec AS VARCHAR))), 1,
        coalesce(a.is_reconnect, FALSE) AS is_reconnect,
        coalesce(a.elevated, FALSE) AS elevated, coalesce(ns.admin, FALSE) AS admin,
        a.n_steps + coalesce(ns.n, 0) AS n_sources, a.attempt
-FROM a JOIN first_src f USING (attempt)
+FROM a JOIN _ls_sha f ON f.sha_h = a.first_sha_h
 LEFT JOIN ns USING (attempt)
 LEFT JOIN ip USING (attempt)
 LEFT JOIN gw USING (attempt)

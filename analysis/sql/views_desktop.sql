@@ -3,7 +3,7 @@
 -- LSM 21/41 of the id after its logoff begins a new desktop. Members: every event naming the
 -- id (LSM 21-25/39-42, Winlogon 7001/7002, 4800/4801). Addresses: those its LSM events
 -- (21/24/25) name. Runs on what the correlation steps leave behind.
--- (only the columns the desktops are made of go through the three window sorts)
+-- (only the columns the desktops are made of go through the two window sorts)
 CREATE OR REPLACE TEMP TABLE _ls_vd_ev AS
 WITH d AS (
     SELECT e.sha_h, e.eid, e.record_id, e.t, e.tw, e.host, e.host_key, e.event_id, e.src,
@@ -12,17 +12,14 @@ WITH d AS (
                  AND e.event_id IN (21, 41)) AS opens,
            (e.src = 'lsm' AND e.kind = 'logoff') AS closes
     FROM _ls_e e WHERE e.lsid IS NOT NULL),
-x AS (
-    SELECT *, coalesce(sum(CAST(closes AS INTEGER)) OVER (
-                  PARTITION BY host_key, boot, lsid ORDER BY t, eid
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS n_closed
-    FROM d),
+-- an open after a logoff (the last open or logoff before it is a logoff) begins a new desktop
 y AS (
-    SELECT *, CASE WHEN opens AND n_closed > coalesce(max(CASE WHEN opens THEN n_closed END) OVER (
+    SELECT *, CASE WHEN opens AND last_value(CASE WHEN opens THEN 0 WHEN closes THEN 1 END
+                                             IGNORE NULLS) OVER (
                   PARTITION BY host_key, boot, lsid ORDER BY t, eid
-                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) = 1
                   THEN 1 ELSE 0 END AS brk
-    FROM x)
+    FROM d)
 SELECT *, sum(brk) OVER (PARTITION BY host_key, boot, lsid ORDER BY t, eid
                          ROWS UNBOUNDED PRECEDING) AS seg
 FROM y;
@@ -52,10 +49,10 @@ agg AS (
                AS n_connects,
            count(*) FILTER (WHERE src = 'lsm' AND kind = 'disconnect' AND event_id = 24)
                AS n_disconnects,
-           -- sorted as structs: by time first (an ordered aggregate is slow per group)
-           list_sort(list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
-                                      event_id := CAST(event_id AS INTEGER), record_id,
-                                      evidence_sha256))) AS members,
+           -- sorted as structs below: by time first (an ordered aggregate is slow per group)
+           list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
+                            event_id := CAST(event_id AS INTEGER), record_id,
+                            evidence_sha256)) AS members,
            count(*) AS n_members
     FROM m GROUP BY host_key, boot, lsid, seg),
 -- the system rule once per distinct account (it normalises the user name; MATERIALIZED:
@@ -71,7 +68,9 @@ SELECT substr(md5(concat_ws('|', 'desktop', a.host_key, a.first_sha,
        CASE WHEN a.end_tw IS NOT NULL THEN 'logoff' ELSE 'none seen' END AS end_reason,
        list_sort(coalesce(a.src_ips, [])) AS src_ips, a.n_connects, a.n_disconnects,
        y.system,
-       a.n_members, coalesce(i.session_ids, []) AS session_ids, a.members
+       a.n_members, coalesce(i.session_ids, []) AS session_ids,
+       -- (a list of one, most of them, is sorted already)
+       CASE WHEN a.n_members > 1 THEN list_sort(a.members) ELSE a.members END AS members
 FROM agg a
 LEFT JOIN ids i
   ON i.host_key = a.host_key AND i.boot = a.boot AND i.lsid = a.lsid AND i.seg = a.seg

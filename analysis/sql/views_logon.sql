@@ -11,10 +11,12 @@ WHERE kind = 'logon' AND lid IS NOT NULL
 QUALIFY lid IN $shared_ids
      OR row_number() OVER (PARTITION BY host_key, boot, lid ORDER BY t, eid) = 1;
 
+-- each member with the columns the members list is made of (no join back to the events)
 CREATE OR REPLACE TEMP TABLE _ls_vl_mem AS
-SELECT o.opener, o.opener AS eid FROM _ls_vl_open o WHERE o.shared
+SELECT o.opener, o.ot, e.eid, e.t, e.tw, e.kind, e.record_id, e.event_id, e.src, e.sha_h
+FROM _ls_vl_open o JOIN _ls_e e ON e.eid = o.opener WHERE o.shared
 UNION ALL
-SELECT o.opener, e.eid
+SELECT o.opener, o.ot, e.eid, e.t, e.tw, e.kind, e.record_id, e.event_id, e.src, e.sha_h
 FROM _ls_vl_open o JOIN _ls_e e
   ON e.host_key = o.host_key AND e.boot = o.boot AND e.lid = o.lid
 WHERE NOT o.shared AND e.src = 'sec'
@@ -22,24 +24,23 @@ WHERE NOT o.shared AND e.src = 'sec'
 
 CREATE OR REPLACE TEMP VIEW _ls_vl AS
 WITH m AS (
-    SELECT DISTINCT m.opener, o.ot, e.eid, e.t, e.tw, e.kind, e.record_id, e.event_id, e.src,
-           h.evidence_sha256
-    FROM _ls_vl_mem m JOIN _ls_vl_open o USING (opener) JOIN _ls_e e USING (eid)
-    JOIN _ls_sha h ON h.sha_h = e.sha_h),
+    -- (an opener's members are distinct events: a shared id's opener is its only member, any
+    -- other opener is the one of its (host, boot, id))
+    SELECT m.*, h.evidence_sha256 FROM _ls_vl_mem m JOIN _ls_sha h USING (sha_h)),
 sid AS (
     SELECT DISTINCT m.opener, s.session_id
     FROM _ls_vl_mem m JOIN _ls_all a USING (eid) JOIN _ls_s s USING (attempt)),
 agg AS (
     SELECT opener,
-           -- sorted as structs: by time first (an ordered aggregate is slow per group)
-           list_sort(list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
-                                      event_id := CAST(event_id AS INTEGER), record_id,
-                                      evidence_sha256))) AS members,
+           -- sorted as structs below: by time first (an ordered aggregate is slow per group)
+           list(struct_pack(time := make_timestamp(tw), channel := $view_channel,
+                            event_id := CAST(event_id AS INTEGER), record_id,
+                            evidence_sha256)) AS members,
            count(*) AS n_members,
            -- the first logoff of the id at or after its 4624 ends it
            arg_min(tw, (t, eid)) FILTER (WHERE kind = 'logoff' AND t >= ot) AS end_tw
     FROM m GROUP BY opener),
-ids AS (SELECT opener, list(session_id ORDER BY session_id) AS session_ids
+ids AS (SELECT opener, list_sort(list(session_id)) AS session_ids
         FROM sid GROUP BY opener),
 sys AS MATERIALIZED (
     -- the system rule once per distinct account (it normalises the user name; MATERIALIZED:
@@ -59,7 +60,9 @@ SELECT substr(md5(concat_ws('|', 'logon', o.host_key, h.evidence_sha256,
        make_timestamp(a.end_tw) AS "end",
        CASE WHEN a.end_tw IS NOT NULL THEN 'logoff' ELSE 'none seen' END AS end_reason,
        y.system,
-       a.n_members, coalesce(i.session_ids, []) AS session_ids, a.members
+       a.n_members, coalesce(i.session_ids, []) AS session_ids,
+       -- (a list of one, most of them, is sorted already)
+       CASE WHEN a.n_members > 1 THEN list_sort(a.members) ELSE a.members END AS members
 FROM _ls_vl_open o JOIN _ls_e e ON e.eid = o.opener
 JOIN _ls_sha h ON h.sha_h = e.sha_h
 JOIN agg a ON a.opener = o.opener
