@@ -56,7 +56,16 @@ def _ensure_venv(extra: str) -> None:
     stamps[extra].write_text(wanted)
 
 
+# First-party code, compiled before the suite: an editable install leaves it uncompiled, and
+# where no process may write bytecode (PYTHONDONTWRITEBYTECODE, as in some CI images) every
+# process of the suite (xdist workers, spawned ingest and build workers, CLI processes)
+# compiled what it imports again. Compiling it once costs ~0.3 s of CPU.
+COMPILED = ["api", "storage", "analysis", "tui", "tests", "bench"]
+
+
 def _test(args: list[str]) -> int:
+    python = str(BIN / "python")
+    subprocess.call([python, "-m", "compileall", "-q", *COMPILED], cwd=ROOT)
     for check in CHECKS:
         print(f"dev.py: {' '.join(check)}", file=sys.stderr, flush=True)
         code = subprocess.call([str(BIN / check[0]), *check[1:]], cwd=ROOT, env=CHECK_ENV)
@@ -72,7 +81,7 @@ def _test(args: list[str]) -> int:
         text=True,
     )
     try:
-        tests = subprocess.call([str(BIN / "python"), "-m", "pytest", *args], cwd=ROOT)
+        tests = subprocess.call([python, "-m", "pytest", *args], cwd=ROOT)
     finally:
         said, _ = types.communicate()
     print(f"dev.py: {' '.join(ALONGSIDE)} said:", file=sys.stderr, flush=True)

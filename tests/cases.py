@@ -50,6 +50,18 @@ def evidence_case(factory: pytest.TempPathFactory, name: str, folder: Path) -> P
     return _once(factory, name, lambda case: _ingest_and_build([folder], case))
 
 
+def ingested_once(factory: pytest.TempPathFactory, name: str, sources: list[Path]) -> Path:
+    """`sources` ingested without a build, once per run: tests copy it before they build or
+    open it (a connection makes a spill folder inside the case)."""
+
+    def make(case: Path) -> None:
+        from logonscope.storage.ingest import ingest
+
+        ingest(sources, case, jobs=1)
+
+    return _once(factory, name, make)
+
+
 def _ingest_and_build(sources: list[Path], case: Path) -> None:
     from logonscope.analysis.build import build
     from logonscope.storage.ingest import ingest

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.cases import ingested_once
 from tests.conftest import ROOT, run_cli_inline
 from tests.tui_support import demo_case, evidence_of
 
@@ -29,12 +30,9 @@ DERIVED_VIEWS = ("sessions", "session_sources", "activity", "users", "user_ips")
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(evidence folder, an ingested but not built case) of the generator's default set (the
-    demo's evidence, written once per run)."""
-    from logonscope.storage.ingest import ingest
-
+    demo's evidence): both made once per run, whichever worker asks first; tests copy the case."""
     evidence = evidence_of(demo_case(tmp_path_factory))
-    unbuilt = tmp_path_factory.mktemp("generated") / "unbuilt"
-    ingest([evidence], unbuilt, jobs=1)
+    unbuilt = ingested_once(tmp_path_factory, "demo-unbuilt", [evidence])
     assert not (unbuilt / "derived").exists()
     return evidence, unbuilt
 
@@ -74,7 +72,10 @@ def test_query_over_each_derived_view_builds_an_unbuilt_case_first(
 ) -> None:
     evidence, _ = generated
     full, lazy = built, tmp_path / "lazy"
-    result = run_cli_inline("ingest", evidence, "--case", lazy, "--quiet", "--no-build")
+    # one job: the ingest is not what is checked, and two would spawn a pool of interpreters
+    result = run_cli_inline(
+        "ingest", evidence, "--case", lazy, "--quiet", "--no-build", "--jobs", "1"
+    )
     assert result.returncode == 0 and not (lazy / "derived").exists()
     for number, view in enumerate(DERIVED_VIEWS):
         sql = f"SELECT * FROM {view} ORDER BY ALL"
@@ -163,18 +164,19 @@ def test_a_build_under_200mb_writes_the_same_tables_as_without_a_limit(
 
 
 def test_every_connection_is_bounded_by_the_budget_and_spills_inside_the_case(
-    generated: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    generated: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from logonscope.storage import connection
     from logonscope.storage.case import connect
 
     monkeypatch.setenv(connection.ENV, str(200 << 20))
-    con = connect(generated[1], share=2)
+    case = _copy(generated[1], tmp_path / "case")
+    con = connect(case, share=2)
     limit, spill = con.execute(
         "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
     ).fetchall()[0]
     assert limit in ("100.0 MiB", "95.3 MiB", "100.0 MB")
-    assert generated[1] / connection.SPILL in Path(spill).parents and Path(spill).is_dir()
+    assert case / connection.SPILL in Path(spill).parents and Path(spill).is_dir()
     connection.close(con)
     assert not Path(spill).exists()
     monkeypatch.delenv(connection.ENV)

@@ -156,7 +156,7 @@ async def test_user_ip_pane_shows_country_asn_and_flags_the_new_country(made):
     from logonscope.tui.app import make_app
 
     fact = made["truth"]["facts"]["new_country"]
-    app = make_app(made["case"])
+    app = make_app(made["case"], read_ahead=False)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         main = app.screen

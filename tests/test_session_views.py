@@ -128,7 +128,7 @@ def _summary(main: MainScreen) -> dict[str, str]:
 @async_test
 async def test_v_cycles_the_sessions_pane_through_the_three_views(case: Path) -> None:
     truth = truth_of(case)
-    app = make_app(case, label="reconnect")
+    app = make_app(case, label="reconnect", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = app.screen

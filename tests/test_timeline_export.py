@@ -149,7 +149,7 @@ async def test_the_export_dialog_writes_the_sessions_view_for_timesketch(
     case: Path, tmp_path: Path
 ) -> None:
     target = tmp_path / "sessions-timesketch.jsonl"
-    app = make_app(case, label="demo")
+    app = make_app(case, label="demo", read_ahead=False)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         await pilot.press("e")  # Users: no timeline to offer

@@ -430,7 +430,10 @@ async def check_tab_into_sessions_reads_the_details_around_its_cursor(
 
 @async_test
 async def test_browsing_the_demo_case_at_120x36(case: Path, truth: dict[str, Any]) -> None:
-    """Users, drill-down, history, search, sort and failures, each from a fresh main screen."""
+    """Users, drill-down, history, search, sort and failures, each from a fresh main screen.
+
+    The one story that reads ahead as the app does in a terminal (the others turn it off):
+    its cursor moves, drill-downs, sort and `x` then show what the read-ahead cached."""
     app = make_app(case, label="demo")
     async with app.run_test(size=WIDE) as pilot:
         await run_checks(
@@ -462,7 +465,7 @@ async def test_dialogs_help_and_quit_on_the_demo_case_at_120x36(
     case: Path, truth: dict[str, Any], tmp_path: Path
 ) -> None:
     """Filter and export dialogs, help, then q, each from a fresh main screen."""
-    app = make_app(case, label="demo")
+    app = make_app(case, label="demo", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await run_checks(
             pilot,
@@ -484,7 +487,7 @@ async def test_dialogs_help_and_quit_on_the_demo_case_at_120x36(
 async def test_at_80x24_without_colour(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One pane at a time, Tab between them, and NO_COLOR honoured."""
     monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(case, label="demo")
+    app = make_app(case, label="demo", read_ahead=False)
     async with app.run_test(size=NARROW) as pilot:
         await run_checks(
             pilot,

@@ -111,7 +111,7 @@ async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
     built = demo_case(tmp_path_factory)
     source = evidence_of(built)  # generated EVTX: only read, never changed
     case = tmp_path / "case"
-    app = make_app(case, paths=[str(source)], label="fresh")
+    app = make_app(case, paths=[str(source)], label="fresh", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         import time
 
@@ -134,7 +134,7 @@ async def test_escape_on_the_prepare_screen_cancels_the_ingest_and_leaves_no_cas
 
     source = evidence_of(demo_case(tmp_path_factory))
     case = tmp_path / "case"
-    app = make_app(case, paths=[str(source)], label="cancelled")
+    app = make_app(case, paths=[str(source)], label="cancelled", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("escape")
         deadline = time.monotonic() + 180
@@ -206,7 +206,7 @@ def test_backend_user_ips_picked_from_one_summary_per_filter_state_equal_the_que
 @async_test
 async def test_the_crafted_case_at_120x36(crafted: Path) -> None:
     """Hostile names shown as text, and the "no address" row, each from a fresh main screen."""
-    app = make_app(crafted, label="evil")
+    app = make_app(crafted, label="evil", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await run_checks(
             pilot,

@@ -31,7 +31,7 @@ async def test_it_drills_from_dave_to_his_rare_home_ip_and_the_activity_of_that_
     home_ip = home[0]["src_ip"]
     office = {s["src_ip"] for s in daves} - {home_ip}
     home_activity = [a for a in truth["activity"] if a["session"] == home[0]["key"]]
-    app = make_app(demo, label="demo")
+    app = make_app(demo, label="demo", read_ahead=False)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         main = app.screen
@@ -75,7 +75,7 @@ async def test_it_drills_from_dave_to_his_rare_home_ip_and_the_activity_of_that_
 
 @async_test
 async def test_H_lists_the_sessions_of_one_host(demo: Path) -> None:
-    app = make_app(demo, label="demo")
+    app = make_app(demo, label="demo", read_ahead=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         main = app.screen

@@ -137,7 +137,7 @@ async def test_filter_dialog_ticks_read_without_colour_and_enter_applies_from_th
     from logonscope.tui.screens.filters import FiltersScreen
 
     monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(demo, label="demo")
+    app = make_app(demo, label="demo", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -171,7 +171,7 @@ async def test_at_80x24_the_breadcrumb_loses_its_start_and_the_filters_and_help_
     from logonscope.tui.widgets.timeline import TimelineStrip
 
     label = "a-long-case-folder-name-as-responders-make-them-2026-03-03-host-srv01"
-    app = make_app(demo, label=label)
+    app = make_app(demo, label=label, read_ahead=False)
     async with app.run_test(size=NARROW) as pilot:
         await settle(pilot)
         main = main_of(app)
@@ -353,7 +353,7 @@ def test_the_timeline_label_never_touches_its_times() -> None:
 async def test_the_demo_case_at_120x36(demo: Path) -> None:
     """Columns, searches per view, breadcrumb, detail summary and help, each from a fresh
     main screen."""
-    app = make_app(demo, label="demo")
+    app = make_app(demo, label="demo", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await run_checks(
             pilot,
@@ -379,7 +379,7 @@ async def test_the_demo_case_at_120x36(demo: Path) -> None:
 async def test_the_brute_force_case_at_120x36(brute: Path) -> None:
     """The attacker's address, the burst row, and the default export path, each from a fresh
     main screen."""
-    app = make_app(brute, label="brute")
+    app = make_app(brute, label="brute", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await run_checks(
             pilot,

@@ -191,7 +191,7 @@ async def test_user_names_in_the_host_timeline_are_inert(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     crafted = crafted_case(tmp_path_factory)
-    app = make_app(crafted, label="evil")
+    app = make_app(crafted, label="evil", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         screen = await open_timeline(pilot, "s")
         view = screen.view
@@ -229,7 +229,7 @@ async def check_a_host_with_nothing_under_the_filters_says_so_and_enter_does_not
 @async_test
 async def test_the_host_timeline_of_the_demo_case_at_120x36(case: Path) -> None:
     """Lanes, zoom and pan, a bar and a failure mark opened, each from a fresh main screen."""
-    app = make_app(case, label="demo")
+    app = make_app(case, label="demo", read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await run_checks(
             pilot,
@@ -247,7 +247,7 @@ async def test_the_host_timeline_at_80x24_without_colour(
     """Glyphs instead of colours, and a host with nothing to show (its text reads the same in
     colour), each from a fresh main screen."""
     monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(case, label="demo")
+    app = make_app(case, label="demo", read_ahead=False)
     async with app.run_test(size=NARROW) as pilot:
         await run_checks(
             pilot,

@@ -181,7 +181,7 @@ async def check_markup_host_and_user_names_on_the_host_timeline_are_shown_as_typ
 @async_test
 async def test_the_hostile_case_at_120x36(hostile: Path) -> None:
     """Filter dialog, users table and host timeline, each from a fresh main screen."""
-    app = make_app(hostile, label="hostile")
+    app = make_app(hostile, label="hostile", read_ahead=False)
     async with app.run_test(size=(120, 36)) as pilot:
         await run_checks(
             pilot,

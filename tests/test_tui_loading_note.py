@@ -41,7 +41,9 @@ def slow_sessions(delay: float) -> types.ModuleType:
 
 @async_test
 async def test_a_slow_sessions_query_shows_loading_until_its_rows_come(case: Path) -> None:
-    app = make_app(case, label="demo", queries=slow_sessions(LOADING_NOTE_DELAY + 0.6))
+    app = make_app(
+        case, label="demo", queries=slow_sessions(LOADING_NOTE_DELAY + 0.6), read_ahead=False
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         sessions = app.screen.pane("sessions")
@@ -75,7 +77,7 @@ async def test_a_late_reshape_does_not_bring_back_the_rows_it_was_made_of(
         shape(self, job, source)
 
     monkeypatch.setattr(LoadingScreen, "_shape", slow_shape)
-    app = make_app(case, label="demo")
+    app = make_app(case, label="demo", read_ahead=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         for key in ("x", "enter", "enter"):  # failures → administrator → first address

@@ -27,26 +27,26 @@ def keys(*presses: str) -> Callable[[Pilot], object]:
 
 
 def test_users_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
-    app = make_app(demo_case(tmp_path_factory), label="demo")
+    app = make_app(demo_case(tmp_path_factory), label="demo", read_ahead=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys())
 
 
 def test_help_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
-    app = make_app(demo_case(tmp_path_factory), label="demo")
+    app = make_app(demo_case(tmp_path_factory), label="demo", read_ahead=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("question_mark"))
 
 
 def test_demo_session_detail_at_120x36(
     snap_compare, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    app = make_app(demo_case(tmp_path_factory), label="demo")
+    app = make_app(demo_case(tmp_path_factory), label="demo", read_ahead=False)
     # dave: a user whose first session is a logon, not a burst of failures
     dave = ("slash", *"dave", "enter", "enter", "enter", "enter")
     assert snap_compare(app, terminal_size=(120, 36), run_before=keys(*dave))
 
 
 def test_demo_sources_tab_at_80x24(snap_compare, tmp_path_factory: pytest.TempPathFactory) -> None:
-    app = make_app(demo_case(tmp_path_factory), label="demo")
+    app = make_app(demo_case(tmp_path_factory), label="demo", read_ahead=False)
     dave = ("slash", *"dave", "enter", "enter", "enter", "enter", "t")
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys(*dave))
 
@@ -54,19 +54,19 @@ def test_demo_sources_tab_at_80x24(snap_compare, tmp_path_factory: pytest.TempPa
 def test_demo_burst_of_failures_and_user_ips_counts_at_120x36(
     snap_compare, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    app = make_app(demo_case(tmp_path_factory), label="demo")
+    app = make_app(demo_case(tmp_path_factory), label="demo", read_ahead=False)
     assert snap_compare(app, terminal_size=(120, 36), run_before=keys("x"))
 
 
 def test_demo_failures_filter_at_80x24(
     snap_compare, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    app = make_app(demo_case(tmp_path_factory), label="demo")
+    app = make_app(demo_case(tmp_path_factory), label="demo", read_ahead=False)
     assert snap_compare(app, terminal_size=(80, 24), run_before=keys("x", "enter", "enter"))
 
 
 def test_evidence_markup_and_escapes_shown_as_text_at_120x36(
     snap_compare, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    app = make_app(crafted_case(tmp_path_factory), label="evil")
+    app = make_app(crafted_case(tmp_path_factory), label="evil", read_ahead=False)
     assert snap_compare(app, terminal_size=(120, 36), run_before=keys())

@@ -83,7 +83,7 @@ async def check_installs_during_the_rdp_session_show_in_it_with_their_strength(
 @async_test
 async def test_the_system_service_case_at_120x36(case: Path) -> None:
     """The unattributed list and the RDP session's activity, each from a fresh main screen."""
-    app = make_app(case)
+    app = make_app(case, read_ahead=False)
     async with app.run_test(size=WIDE) as pilot:
         await run_checks(
             pilot,

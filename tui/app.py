@@ -42,6 +42,7 @@ class LogonscopeApp(App[int]):
         queries: ModuleType | None = None,
         label: str | None = None,
         backend: Backend | None = None,
+        read_ahead: bool = True,
     ) -> None:
         super().__init__()
         self.case_dir = Path(case_dir)
@@ -53,6 +54,7 @@ class LogonscopeApp(App[int]):
             build = needs_build(self.case_dir)
         self.build = build
         self.backend = backend or Backend(self.case_dir, queries)
+        self.backend.read_ahead = read_ahead
         if self.paths:
             # Ingest spawns worker processes; multiprocessing's resource tracker is started
             # with the stderr fd, which Textual replaces while running: start it now.
@@ -145,10 +147,12 @@ def make_app(
     queries: ModuleType | None = None,
     label: str | None = None,
     backend: Backend | None = None,
+    read_ahead: bool = True,
 ) -> LogonscopeApp:
     """The app over `case_dir`; `paths` are ingested first; `build` forces (or skips) the
     analysis rebuild (default: when the derived tables are missing or stale); `backend`: one
-    already reading the case (the CLI starts it before importing Textual)."""
+    already reading the case (the CLI starts it before importing Textual); `read_ahead`: read
+    what the next key probably shows in the pauses between keys (off in most tests)."""
     return LogonscopeApp(
         Path(case_dir),
         paths=paths,
@@ -156,4 +160,5 @@ def make_app(
         queries=queries,
         label=label,
         backend=backend,
+        read_ahead=read_ahead,
     )

@@ -110,6 +110,9 @@ class Backend:
         self.keep_alive = False
         self.settled = False  # the background read is done (the app reads ahead from then on)
         self.hold_ended = False  # ... or gave up
+        # read what the next key probably shows while the app waits for it (`ReadAhead`); a
+        # test that does not check it turns it off: its reads only cost the suite CPU
+        self.read_ahead = True
 
     def hold_sessions(self, then: tuple[FilterState, ...] = ()) -> None:
         """Read the sessions into memory in the background, then compute the summaries and

@@ -181,6 +181,8 @@ class DrillDownScreen(LoadingScreen):
 
     def _read_ahead(self, pane: str) -> None:
         nav = self.nav
+        if not self.backend.read_ahead:
+            return
         if nav.view != "investigator" or nav.burst or not self.is_current:
             return
         if not self._wide:  # a hidden pane has no width to shape to
