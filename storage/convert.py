@@ -393,14 +393,3 @@ def sha256_of(path: Path, pulse: Callable[[], None] | None = None) -> str:
             if pulse is not None and count % 64 == 0:
                 pulse()
     return digest.hexdigest()
-
-
-def groups(candidates: list[Candidate], workers: int) -> list[list[int]]:
-    """Candidate indexes split into `workers` groups of similar total size (largest first)."""
-    out: list[list[int]] = [[] for _ in range(workers)]
-    sizes = [0] * workers
-    for index in sorted(range(len(candidates)), key=lambda i: -candidates[i].size):
-        smallest = sizes.index(min(sizes))
-        out[smallest].append(index)
-        sizes[smallest] += candidates[index].size
-    return [sorted(g) for g in out if g]
