@@ -67,17 +67,11 @@ class _Stager:
     part is split by host by a third thread, so neither the parse nor the normalise stops for
     a part's sort and write (in either, it left the other idle for a second or so per part);
     one full part waits at most. A host whose rows fall in two parts gets two time-sorted
-    files, as a host read by two workers does.
+    files, as a host read by two workers does."""
 
-    Not `pipelined` (as many workers as cores), all of it runs in the caller's thread: a
-    job's three threads would only take turns with the other jobs' on the same cores, and
-    that cost a third more CPU per record (GIL hand-offs at every preemption, more batches
-    and parts in flight, so more memory touched) than one thread per job."""
-
-    def __init__(self, path: Path, threads: int, pipelined: bool = True) -> None:
+    def __init__(self, path: Path, threads: int) -> None:
         self.path = path
         self.threads = threads
-        self.pipelined = pipelined
         self.part_rows = part_rows(threads)
         self._part: list[pa.Table] = []  # normalised rows of the part being filled
         self._full: queue.Queue[list[pa.Table] | None] = queue.Queue(maxsize=1)  # to split
@@ -93,8 +87,7 @@ class _Stager:
         self._queue: queue.Queue[tuple[Texts, Texts, list[str]] | None] = queue.Queue(maxsize=1)
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
-        # records of the next batch: small first ones only where the normalise overlaps
-        self._limit = max(1, BATCH_ROWS // (FIRST_BATCH_SHARE if pipelined else 1))
+        self._limit = max(1, BATCH_ROWS // FIRST_BATCH_SHARE)  # records of the next batch
 
     def extend(self, records: list[str], times: list[str | None], sha256: str) -> None:
         """A run of records of one file: one call per run, not per record. The run's texts
@@ -109,9 +102,6 @@ class _Stager:
     def flush(self) -> None:
         if not self._shas:
             return
-        if not self.pipelined:
-            self._flush_here()
-            return
         if self._thread is None:
             self._thread = threading.Thread(target=self._drain, name="normalise", daemon=True)
             self._thread.start()
@@ -122,17 +112,6 @@ class _Stager:
         self._queue.put((self._records, self._times, self._shas))
         self._records, self._times, self._shas = [], [], []
         self._limit = min(BATCH_ROWS, 2 * self._limit)
-
-    def _flush_here(self) -> None:
-        """The batch normalised, and a full part split, in this thread."""
-        _normaliser(self.threads)  # started outside the salvage: its failure is not a batch's
-        batch = (self._records, self._times, self._shas)
-        self._records, self._times, self._shas = [], [], []
-        self._write(*batch)
-        del batch
-        if self._part_rows_written >= self.part_rows:
-            part, self._part, self._part_rows_written = self._part, [], 0
-            self._split(part, self.threads)
 
     def _batch(self, records: Texts, times: Texts, shas: list[str]) -> pa.Table:
         return _normaliser(self.threads).batch(records, times, shas)
@@ -185,9 +164,8 @@ class _Stager:
 
     def _end_part(self) -> None:
         if self._part:
-            # the last part: nothing else of this job runs now, so with a spare core two
-            # threads write its hosts
-            self._split(self._part, max(2, self.threads) if self.pipelined else self.threads)
+            # the last part: nothing else runs now, so two threads write its hosts
+            self._split(self._part, max(2, self.threads))
             self._part, self._part_rows_written = [], 0
 
     def _raise_failure(self) -> None:
@@ -241,17 +219,12 @@ def _listed(runs: Texts) -> list[Any]:
 
 
 def convert_files(
-    candidates: list[Candidate],
-    known: dict[str, str],
-    staged: Path,
-    parser: str,
-    threads: int = 1,
-    pipelined: bool = True,
+    candidates: list[Candidate], known: dict[str, str], staged: Path, parser: str, threads: int = 1
 ) -> tuple[list[FileResult], list[str]]:
     """Hash each file and, when new, stage its records (not yet deduplicated) beside `staged`,
     one time-sorted Parquet file per host_key. Returns a result per file and the staged
-    files. `pipelined`: normalise and split in threads of their own (a spare core)."""
-    stager = _Stager(staged, threads, pipelined)
+    files."""
+    stager = _Stager(staged, threads)
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="hash") as hashing:
             results = _convert_each(candidates, known, parser, threads, stager, hashing)

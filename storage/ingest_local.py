@@ -121,9 +121,6 @@ def convert_all(
     tracker.split(work)
     workers = max(1, min(cores, len(work) or 1))
     threads = max(1, cores // workers)  # fewer files than cores: each file gets several threads
-    # a worker pipelines its parse, normalise and split over threads only when the machine
-    # has a core the workers leave idle: N jobs on N cores is one busy thread each
-    pipelined = (os.cpu_count() or 1) > workers
     results: dict[int, FileResult] = {}
     staged: list[str] = []
 
@@ -149,7 +146,6 @@ def convert_all(
                     staging / f"part-{number}.parquet",
                     parser,
                     threads,
-                    pipelined,
                 )
                 collect(group, outcome)
         finally:
@@ -157,7 +153,7 @@ def convert_all(
     else:
         context = multiprocessing.get_context("spawn")
         ticks = context.Queue() if progress is not None else None
-        pool = _Pool(work, known, parser, (threads, pipelined), context, ticks, tracker)
+        pool = _Pool(work, known, parser, threads, context, ticks, tracker)
         jobs_ = [(group, staging / f"part-{n}.parquet") for n, group in enumerate(parts)]
         broken = pool.run(jobs_, workers, collect)
         # A worker died (the native parser crashed): the files of its unfinished groups are
@@ -206,14 +202,12 @@ class _Pool:
         candidates: list[Candidate],
         known: dict[str, str],
         parser: str,
-        threads: tuple[int, bool],
+        threads: int,
         context: Any,
         ticks: Any,
         tracker: Tracker,
     ) -> None:
-        """`threads`: (parser and DuckDB threads, whether each worker pipelines)."""
-        self.candidates, self.known, self.parser = candidates, known, parser
-        self.threads, self.pipelined = threads
+        self.candidates, self.known, self.parser, self.threads = candidates, known, parser, threads
         self.context, self.ticks, self.tracker = context, ticks, tracker
 
     def run(
@@ -237,7 +231,6 @@ class _Pool:
                     staged,
                     self.parser,
                     self.threads,
-                    self.pipelined,
                 ): group
                 for group, staged in jobs
             }

@@ -45,11 +45,7 @@ def test_a_failure_in_the_normalise_thread_stops_the_ingest(
 def test_a_failure_splitting_a_full_part_stops_the_ingest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Full parts are split by their own thread (a spare core): its failure reaches the
-    caller too."""
-    from logonscope.storage import ingest_local
-
-    monkeypatch.setattr(ingest_local.os, "cpu_count", lambda: 2)
+    """Full parts are split by their own thread: its failure reaches the caller too."""
 
     split = convert.split_by_host
 
@@ -119,30 +115,3 @@ def test_a_run_arrow_refuses_is_still_stored(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == [1, 2] and rows[0][1] == "alice"
     dropped, notes = stager.normalise.notes("sha")
     assert dropped == 0 and len(notes) == 1 and notes[0].startswith("1 records with malformed")
-
-
-def test_one_job_per_core_runs_in_one_thread_and_stores_the_same_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As many jobs as cores: each job normalises and splits in its own thread (no spare
-    core to pipeline on), and stores what a pipelined job stores."""
-    from logonscope.storage import ingest_local
-
-    files = [logons(tmp_path / f"s{i}.evtx", 40, host=f"H{i}") for i in range(3)]
-    monkeypatch.setattr(ingest_local.os, "cpu_count", lambda: 2)
-    ingest(files, tmp_path / "pipelined", jobs=1)
-    monkeypatch.setattr(ingest_local.os, "cpu_count", lambda: 1)
-    monkeypatch.setattr(convert, "BATCH_ROWS", 7)
-    monkeypatch.setattr(convert, "part_rows", lambda threads: 30)  # 120 rows: 4 parts
-    write, where = convert._Stager._write, set()
-
-    def spy(self: Any, *batch: Any) -> None:
-        where.add(threading.current_thread().name)
-        write(self, *batch)
-
-    monkeypatch.setattr(convert._Stager, "_write", spy)
-    assert ingest(files, tmp_path / "one", jobs=1).records == 120
-    assert where == {threading.main_thread().name}
-    query = "select * exclude (evidence_sha256) from events order by all"
-    one = connect(tmp_path / "one").execute(query).fetchall()
-    assert len(one) == 120 and one == connect(tmp_path / "pipelined").execute(query).fetchall()
