@@ -2,13 +2,17 @@
 """Ingest throughput against the bare `evtx` loop, on the same files and cores (DESIGN 4).
 
     .venv/bin/python bench/ingest.py [PATH...] [--jobs 1 2] [--baseline REF...] [--rounds N]
+                                     [--cores N]
 
 Prints records/s for: the bare loop (`records_json` + `json.loads`, one thread, one process
 per job), `logonscope ingest --jobs N` end to end into a fresh case, their ratio, the peak
 RSS of any one process, its CPU seconds (user + system, workers included), and case bytes /
 EVTX bytes. Each figure comes from a fresh process. `--baseline REF...` also times the ingest of
 each git revision REF on the same files in the same run (before/after on a shared machine);
-`--rounds N` repeats every measure N times, interleaved, and keeps the fastest.
+`--rounds N` repeats every measure N times, interleaved, and keeps the fastest. `--cores N`
+pins every measure (and its workers) to the first N cores: `--jobs 1 --cores 1` is the ingest
+against the bare loop on one core, where one job's normalise thread cannot borrow a second.
+The load average is printed before and after (the machine may be shared).
 Default input: ../shared/evidence, or a generated set with --generate N (needs the writer).
 Not a test: it prints figures, it does not assert them.
 """
@@ -99,7 +103,12 @@ def _baseline_tree(ref: str, into: Path) -> Path:
 
 
 def _in_fresh_process(
-    kind: str, files: list[str], jobs: int, keep: str | None = None, code: Path | None = None
+    kind: str,
+    files: list[str],
+    jobs: int,
+    keep: str | None = None,
+    code: Path | None = None,
+    cores: int = 0,
 ) -> dict:
     """Run one measurement in a new interpreter (importing logonscope from `code` when
     given); add the peak RSS and CPU seconds of it and its workers."""
@@ -122,8 +131,13 @@ def _in_fresh_process(
         text=True,
         check=True,
         env=env,
+        preexec_fn=(lambda: os.sched_setaffinity(0, range(cores))) if cores else None,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _measure_here(kind: str, files: list[str], jobs: int, keep: str | None) -> None:
@@ -152,6 +166,7 @@ def main() -> None:
         "--baseline", nargs="*", default=[], metavar="REF", help="also time the ingest of git REF"
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeat, keep the fastest")
+    parser.add_argument("--cores", type=int, default=0, help="pin every measure to N cores")
     parser.add_argument("--_measure", help=argparse.SUPPRESS)
     parser.add_argument("--_files", help=argparse.SUPPRESS)
     parser.add_argument("--_keep", help=argparse.SUPPRESS)
@@ -184,7 +199,9 @@ def main() -> None:
         paths = args.paths or [ROOT.parent / "shared" / "evidence"]
     files = [str(f) for f in _evtx_files(paths)]
     evtx_bytes = sum(os.path.getsize(f) for f in files)
-    print(f"input: {len(files)} EVTX files, {evtx_bytes / 1e6:.1f} MB; cores: {os.cpu_count()}")
+    cores = f"{args.cores} of {os.cpu_count()} (pinned)" if args.cores else os.cpu_count()
+    print(f"input: {len(files)} EVTX files, {evtx_bytes / 1e6:.1f} MB; cores: {cores}")
+    print(f"load average before: {_load()}")
     print(
         f"{'measure':<22}{'jobs':>5}{'records':>12}{'seconds':>9}{'records/s':>12}"
         f"{'vs bare':>9}{'peak MB':>9}{'CPU s':>8}"
@@ -193,19 +210,22 @@ def main() -> None:
         ref: _baseline_tree(ref, Path(tempfile.mkdtemp(prefix="bench-base-")))
         for ref in args.baseline
     }
-    ingest_rate: dict[int, float] = {}
-    for jobs in args.jobs:
-        kinds = [("bare", None), *(("ingest", ref) for ref in trees), ("ingest", None)]
-        best: dict[int, dict] = {}
-        for _ in range(args.rounds):  # interleaved, so a busy minute hits every measure
+    kinds = [("bare", None), *(("ingest", ref) for ref in trees), ("ingest", None)]
+    best: dict[tuple[int, int], dict] = {}
+    for _ in range(args.rounds):  # interleaved (jobs too), so a busy minute hits every measure
+        for jobs in args.jobs:
             for number, (kind, ref) in enumerate(kinds):
-                got = _in_fresh_process(kind, files, jobs, code=trees.get(ref or ""))
-                if number not in best or got["seconds"] < best[number]["seconds"]:
-                    best[number] = got
-        bare_rate = best[0]["records"] / best[0]["seconds"]
+                got = _in_fresh_process(
+                    kind, files, jobs, code=trees.get(ref or ""), cores=args.cores
+                )
+                if (jobs, number) not in best or got["seconds"] < best[jobs, number]["seconds"]:
+                    best[jobs, number] = got
+    rates: dict[tuple[int, int], float] = {}
+    for jobs in args.jobs:
+        bare_rate = best[jobs, 0]["records"] / best[jobs, 0]["seconds"]
         for number, (kind, ref) in enumerate(kinds):
-            run = best[number]
-            rate = run["records"] / run["seconds"]
+            run = best[jobs, number]
+            rate = rates[jobs, number] = run["records"] / run["seconds"]
             name = "bare evtx loop" if kind == "bare" else "logonscope ingest"
             if ref is not None:
                 name = f"ingest @ {ref}"[:21]
@@ -214,12 +234,15 @@ def main() -> None:
                 f"{name:<22}{jobs:>5}{run['records']:>12,}{run['seconds']:>9.2f}"
                 f"{rate:>12,.0f}{ratio:>9}{run['peak_rss_mb']:>9.0f}{run['cpu_seconds']:>8.1f}"
             )
-        ingest_rate[jobs] = rate
         print(
             f"{'case bytes / EVTX':<22}{jobs:>5}{'':>12}{'':>9}{run['case_bytes'] / evtx_bytes:>12.1%}"
         )
-    if 1 in ingest_rate and 2 in ingest_rate:
-        print(f"ingest scaling, 2 jobs / 1 job: {ingest_rate[2] / ingest_rate[1]:.2f}x")
+    if 1 in args.jobs and 2 in args.jobs:
+        for number, (kind, ref) in enumerate(kinds):
+            name = "bare loop" if kind == "bare" else f"ingest @ {ref}" if ref else "ingest"
+            scaling = rates[2, number] / rates[1, number]
+            print(f"scaling, 2 jobs / 1 job, {name}: {scaling:.2f}x")
+    print(f"load average after: {_load()}")
     for tree in trees.values():
         shutil.rmtree(tree, ignore_errors=True)
     if workdir:

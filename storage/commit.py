@@ -9,6 +9,7 @@ record-id ranges of two files overlap, so the dedup window runs only then.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -17,10 +18,11 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from logonscope.storage import case as case_folder
 from logonscope.storage import connection
-from logonscope.storage.host_split import ROW_GROUP
+from logonscope.storage.host_split import RANGES_KEY, ROW_GROUP
 from logonscope.storage.outcomes import FileResult
 from logonscope.storage.schema import EVIDENCE_SCHEMA
 
@@ -40,10 +42,11 @@ def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
     run = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     if not staged:  # only empty logs: nothing to store, but they are evidence all the same
         return
-    # Bounded memory whatever the input: DuckDB spills the sort to the staging folder.
-    con = connection.connect(root)
-    ranges = _ranges(con, staged)
-    overlapping = _overlapping_hosts(con, root, ranges)
+    # Bounded memory whatever the input: DuckDB spills the sort to the staging folder. It is
+    # started only when needed: a first ingest whose logs overlap nothing is renames.
+    lazy = _Lazy(root)
+    ranges = _ranges(lazy, staged)
+    overlapping = _overlapping_hosts(lazy, root, ranges)
     shas = {r.sha256 for r in new}
     by_host: dict[str | None, list[str]] = {}
     for row in ranges:
@@ -79,8 +82,8 @@ def _write_events(root: Path, new: list[FileResult], staged: list[str]) -> None:
                     counts[row[4]] = counts.get(row[4], 0) + row[8]
             note(relative, sorted(counts.items()))
     if overlapping:
-        _write_deduplicated(con, root, new, ranges, overlapping, target, note)
-    connection.close(con)
+        _write_deduplicated(lazy.con(), root, new, ranges, overlapping, target, note)
+    lazy.close()
     for result in new:
         result.stored = stored.get(result.sha256, 0)
         result.duplicates = result.records - result.stored
@@ -135,22 +138,54 @@ def _write_deduplicated(
         note(relative, rows.aggregate("evidence_sha256, count(*)").fetchall())
 
 
-def _ranges(con: duckdb.DuckDBPyConnection, staged: list[str]) -> list[tuple[Any, ...]]:
+class _Lazy:
+    """The commit's DuckDB connection, opened on first use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = connection.connect(self.root)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            connection.close(self._con)
+
+
+def _ranges(lazy: _Lazy, staged: list[str]) -> list[tuple[Any, ...]]:
     """Per staged file, host and channel: (host_key, host, channel, file, sha256, first and
-    last record id, whether the ids are unique and present, rows)."""
-    return con.execute(
-        """
-        SELECT host_key, host, channel, filename, evidence_sha256, min(record_id),
-               max(record_id), count(*) = count(DISTINCT record_id), count(*)
-        FROM read_parquet(?, filename = true, hive_partitioning = false) GROUP BY ALL
-        """,
-        [staged],
-    ).fetchall()
+    last record id, whether the ids are unique and present, rows). The worker's split wrote
+    them in each file's footer (storage.host_split); a file without them is read whole."""
+    out: list[tuple[Any, ...]] = []
+    unread = []
+    for path in staged:
+        metadata = pq.read_schema(path).metadata or {}
+        if RANGES_KEY not in metadata:
+            unread.append(path)
+            continue
+        footer = json.loads(metadata[RANGES_KEY])
+        for host, channel, sha, lo, hi, unique, rows in footer["groups"]:
+            out.append((footer["host_key"], host, channel, path, sha, lo, hi, unique, rows))
+    if unread:
+        out += (
+            lazy.con()
+            .execute(
+                """
+            SELECT host_key, host, channel, filename, evidence_sha256, min(record_id),
+                   max(record_id), count(*) = count(DISTINCT record_id), count(*)
+            FROM read_parquet(?, filename = true, hive_partitioning = false) GROUP BY ALL
+            """,
+                [unread],
+            )
+            .fetchall()
+        )
+    return out
 
 
-def _overlapping_hosts(
-    con: duckdb.DuckDBPyConnection, root: Path, ranges: list[tuple[Any, ...]]
-) -> set[str | None]:
+def _overlapping_hosts(lazy: _Lazy, root: Path, ranges: list[tuple[Any, ...]]) -> set[str | None]:
     """host_keys whose new records may repeat a record: a staged file's (host, channel)
     record-id range overlaps another's (two copies, a log and its longer copy, one log given
     twice) or one already in the case, or repeats or lacks ids within itself. Only their rows
@@ -166,14 +201,18 @@ def _overlapping_hosts(
             keys[(host, channel)] = hk
     existing = _partition_files(root, {r[0] for r in ranges})
     if existing:
-        rows = con.execute(
-            """
+        rows = (
+            lazy.con()
+            .execute(
+                """
             SELECT host, channel, min(record_id), max(record_id), count(record_id) < count(*)
             FROM read_parquet(?, hive_partitioning = false)
             GROUP BY host, channel, evidence_sha256
             """,
-            [existing],
-        ).fetchall()
+                [existing],
+            )
+            .fetchall()
+        )
         for host, channel, lo, hi, nulls in rows:
             if (host, channel) in spans:
                 whole = nulls or lo is None

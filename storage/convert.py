@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,7 @@ class _Stager:
         self._part_count = 0
         self._part_rows_written = 0
         self.split: list[str] = []  # the per-host files of the parts done
-        self.normalise = Isolating(_normaliser(threads).batch)
+        self.normalise = Isolating(self._batch)
         self._records: list[pa.Array | list[str]] = []  # runs of record JSON
         self._times: list[pa.Array | list[str | None]] = []
         self._shas: list[str] = []
@@ -112,7 +113,14 @@ class _Stager:
         self._records, self._times, self._shas = [], [], []
         self._limit = min(BATCH_ROWS, 2 * self._limit)
 
+    def _batch(self, records: Texts, times: Texts, shas: list[str]) -> pa.Table:
+        return _normaliser(self.threads).batch(records, times, shas)
+
     def _drain(self) -> None:
+        try:  # DuckDB starts here, while the caller parses the first records
+            _normaliser(self.threads)
+        except BaseException as exc:  # raised again in the caller's thread
+            self._failure = exc
         while (batch := self._queue.get()) is not None:
             if self._failure is None:  # after a failure, only empty the queue
                 try:
@@ -218,7 +226,8 @@ def convert_files(
     files."""
     stager = _Stager(staged, threads)
     try:
-        results = [_convert_one(c, known, parser, threads, stager) for c in candidates]
+        with ThreadPoolExecutor(1, thread_name_prefix="hash") as hashing:
+            results = _convert_each(candidates, known, parser, threads, stager, hashing)
         paths = stager.close(threads)
     finally:
         stager.stop()
@@ -236,8 +245,40 @@ def convert_files(
     return results, paths
 
 
+def _convert_each(
+    candidates: list[Candidate],
+    known: dict[str, str],
+    parser: str,
+    threads: int,
+    stager: _Stager,
+    hashing: ThreadPoolExecutor,
+) -> list[FileResult]:
+    """Each file in turn, the next one's SHA-256 computed meanwhile by `hashing` (hashlib
+    releases the GIL): the hash of a file is off the parse's path, and one file ahead, so
+    the parser finds its bytes in the page cache."""
+    ahead: dict[int, Future[str]] = {}
+
+    def hash_ahead(index: int) -> None:
+        if index < len(candidates) and not isinstance(candidates[index], Piece):
+            ahead[index] = hashing.submit(sha256_of, candidates[index].path)
+
+    hash_ahead(0)
+    results = []
+    for index, candidate in enumerate(candidates):
+        hash_ahead(index + 1)
+        results.append(
+            _convert_one(candidate, known, parser, threads, stager, ahead.pop(index, None))
+        )
+    return results
+
+
 def _convert_one(
-    candidate: Candidate, known: dict[str, str], parser: str, threads: int, stager: _Stager
+    candidate: Candidate,
+    known: dict[str, str],
+    parser: str,
+    threads: int,
+    stager: _Stager,
+    sha256: Future[str] | None = None,
 ) -> FileResult:
     result = FileResult(
         candidate.source,
@@ -249,9 +290,10 @@ def _convert_one(
     name = label(candidate)
     _tell(name, 0, 0.0, False)
     try:
-        result.sha256 = (
-            candidate.sha256 if isinstance(candidate, Piece) else sha256_of(candidate.path)
-        )
+        if isinstance(candidate, Piece):
+            result.sha256 = candidate.sha256
+        else:
+            result.sha256 = sha256.result() if sha256 else sha256_of(candidate.path)
     except OSError as exc:
         result.status, result.reason = "rejected", f"unreadable ({exc.strerror or exc})"
     else:
@@ -324,14 +366,3 @@ def sha256_of(path: Path, pulse: Callable[[], None] | None = None) -> str:
             if pulse is not None and count % 64 == 0:
                 pulse()
     return digest.hexdigest()
-
-
-def groups(candidates: list[Candidate], workers: int) -> list[list[int]]:
-    """Candidate indexes split into `workers` groups of similar total size (largest first)."""
-    out: list[list[int]] = [[] for _ in range(workers)]
-    sizes = [0] * workers
-    for index in sorted(range(len(candidates)), key=lambda i: -candidates[i].size):
-        smallest = sizes.index(min(sizes))
-        out[smallest].append(index)
-        sizes[smallest] += candidates[index].size
-    return [sorted(g) for g in out if g]

@@ -10,6 +10,7 @@ columns and gathering the rows in that order does.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,10 @@ _UNIQUE = {
     "port",
 }
 _DICTIONARY = [name for name in EVENTS_SCHEMA.names if name not in _UNIQUE]
+# footer key of a staged file: its (host, channel, evidence) record-id ranges, which the
+# commit needs to decide whether anything can be a duplicate (storage.commit)
+RANGES_KEY = b"logonscope.ranges"
+_RANGE_KEYS = ["host_key", "host", "channel", "evidence_sha256"]
 
 
 def part_rows(threads: int) -> int:
@@ -68,12 +73,16 @@ def split_by_host(tables: list[pa.Table], path: Path, threads: int = 1) -> list[
     order = pc.sort_indices(part.select(["host_key", "time"]), sort_keys=_ORDER)
     ends = pc.run_end_encode(part.column("host_key").take(order)).chunk(0).run_ends.to_pylist()
     hosts = list(enumerate(zip([0, *ends[:-1]], ends, strict=True)))
+    ranges = _ranges(part)
 
     def write(host: tuple[int, tuple[int, int]]) -> str:
         number, (start, end) = host
         target = path.with_name(f"{path.stem}-host-{number}.parquet")
+        key = part.column("host_key")[order[start].as_py()].as_py()
+        footer = json.dumps({"host_key": key, "groups": ranges.get(key, [])})
+        schema = EVENTS_SCHEMA.with_metadata({RANGES_KEY: footer})
         with pq.ParquetWriter(
-            target, EVENTS_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY
+            target, schema, compression="zstd", use_dictionary=_DICTIONARY
         ) as writer:
             for low in range(start, end, ROW_GROUP):
                 rows = part.take(order.slice(low, min(end, low + ROW_GROUP) - low))
@@ -84,3 +93,33 @@ def split_by_host(tables: list[pa.Table], path: Path, threads: int = 1) -> list[
         with ThreadPoolExecutor(threads, thread_name_prefix="split") as pool:
             return list(pool.map(write, hosts))
     return [write(host) for host in hosts]
+
+
+def _ranges(part: pa.Table) -> dict[str | None, list[list[object]]]:
+    """Per host_key, its (host, channel, evidence) groups: [host, channel, sha256, first and
+    last record id, whether the ids are unique and present, rows]. Counted here from the
+    rows in memory, so the commit does not read every staged row back to learn them."""
+    groups = part.group_by(_RANGE_KEYS, use_threads=False).aggregate(
+        [
+            ("record_id", "min"),
+            ("record_id", "max"),
+            ("record_id", "count_distinct"),
+            ([], "count_all"),
+        ]
+    )
+    out: dict[str | None, list[list[object]]] = {}
+    for row in groups.to_pylist():
+        rows = row["count_all"]
+        unique = row["record_id_count_distinct"] == rows  # no id repeated, none missing
+        out.setdefault(row["host_key"], []).append(
+            [
+                row["host"],
+                row["channel"],
+                row["evidence_sha256"],
+                row["record_id_min"],
+                row["record_id_max"],
+                unique,
+                rows,
+            ]
+        )
+    return out

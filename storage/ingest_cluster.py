@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 from logonscope.storage import executors
-from logonscope.storage.convert import convert_files, groups
+from logonscope.storage.convert import convert_files
 from logonscope.storage.discover import Candidate
 from logonscope.storage.outcomes import FileResult, Progress, ProgressCallback
+from logonscope.storage.pieces import groups
 
 
 def convert_on(

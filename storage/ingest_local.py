@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from logonscope.storage import convert, executors, pieces
-from logonscope.storage.convert import Tick, convert_files, groups, sha256_of
+from logonscope.storage.convert import Tick, convert_files, sha256_of
 from logonscope.storage.discover import Candidate
 from logonscope.storage.lifeline import start_worker
 from logonscope.storage.outcomes import FileProgress, FileResult, Progress, ProgressCallback
-from logonscope.storage.pieces import Piece, label
+from logonscope.storage.pieces import Piece, groups, label
 
 REPORT_SECONDS = 0.25
 Converted = tuple[list[FileResult], list[str]]

@@ -120,3 +120,14 @@ def _declared(piece: Piece) -> int:
         return sum(c.declared for c in scan_chunks(piece.path, piece.span.first, stop))
     except OSError:
         return 0
+
+
+def groups(candidates: list[Candidate], workers: int) -> list[list[int]]:
+    """Candidate indexes split into `workers` groups of similar total size (largest first)."""
+    out: list[list[int]] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+    for index in sorted(range(len(candidates)), key=lambda i: -candidates[i].size):
+        smallest = sizes.index(min(sizes))
+        out[smallest].append(index)
+        sizes[smallest] += candidates[index].size
+    return [sorted(g) for g in out if g]

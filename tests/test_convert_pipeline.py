@@ -115,3 +115,33 @@ def test_a_run_arrow_refuses_is_still_stored(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == [1, 2] and rows[0][1] == "alice"
     dropped, notes = stager.normalise.notes("sha")
     assert dropped == 0 and len(notes) == 1 and notes[0].startswith("1 records with malformed")
+
+
+def test_the_record_id_ranges_in_a_staged_files_footer_are_what_its_rows_say(
+    tmp_path: Path,
+) -> None:
+    """The commit learns each staged file's (host, channel, evidence) record-id ranges from
+    its footer; they must equal what reading the rows gives (a repeated id included)."""
+    import pyarrow.parquet as pq
+
+    from logonscope.storage import commit
+    from logonscope.storage.discover import Candidate
+
+    files = [
+        logons(tmp_path / "a.evtx", 30, host="H0"),
+        logons(tmp_path / "b.evtx", 20, host="H1", first_id=500),
+    ]
+    work = [Candidate(str(f), f, f.stat().st_size, 0.0) for f in files]
+    work.append(work[0])  # the same log twice in one part: its ids repeat
+    _, staged = convert.convert_files(work, {}, tmp_path / "part.parquet", "auto")
+    lazy = commit._Lazy(tmp_path)
+    footers = commit._ranges(lazy, staged)
+    for path in staged:  # the same files without the footer: the rows are read instead
+        pq.write_table(pq.read_table(path).replace_schema_metadata(None), path)
+    read = commit._ranges(lazy, staged)
+    lazy.close()
+    assert sorted(footers, key=str) == sorted(read, key=str)
+    assert sorted((r[0], r[5], r[6], r[7], r[8]) for r in footers) == [
+        ("h0", 1, 30, False, 60),
+        ("h1", 500, 519, True, 20),
+    ]
