@@ -7,6 +7,7 @@ must be dropped, not queued, or the reads the next key needs wait behind them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, cast
 
 from logonscope.tui.screens.read_ahead import ReadAhead
@@ -14,15 +15,23 @@ from logonscope.tui.screens.read_ahead import ReadAhead
 WAIT_S = 10.0
 
 
-def test_a_newer_request_replaces_the_reads_not_yet_started() -> None:
-    ahead = ReadAhead(cast(Any, None))  # plain tasks: the backend is not used
-    started, release, finished = threading.Event(), threading.Event(), threading.Event()
-    ran: list[str] = []
+def _blocking(ran: list[str]) -> tuple[threading.Event, threading.Event, Callable[[], None]]:
+    """A read that says when it started and runs until released, then notes "running"."""
+    started, release = threading.Event(), threading.Event()
 
     def running() -> None:
         started.set()
         release.wait(WAIT_S)
         ran.append("running")
+
+    return started, release, running
+
+
+def test_a_newer_request_replaces_the_reads_not_yet_started() -> None:
+    ahead = ReadAhead(cast(Any, None))  # plain tasks: the backend is not used
+    finished = threading.Event()
+    ran: list[str] = []
+    started, release, running = _blocking(ran)
 
     ahead.ask([running, lambda: ran.append("left behind")])
     assert started.wait(WAIT_S)
@@ -47,12 +56,8 @@ def test_a_failing_read_does_not_stop_the_ones_after_it() -> None:
 
 def test_close_ends_the_thread_and_drops_what_waits() -> None:
     ahead = ReadAhead(cast(Any, None))
-    started, release = threading.Event(), threading.Event()
     ran: list[str] = []
-
-    def running() -> None:
-        started.set()
-        release.wait(WAIT_S)
+    started, release, running = _blocking([])
 
     ahead.ask([running, lambda: ran.append("after close")])
     assert started.wait(WAIT_S)
@@ -103,13 +108,9 @@ def test_a_paused_read_ahead_finishes_its_read_and_starts_no_other_until_resumed
     """A key's results are being drawn: the read running goes on (the key may wait for it),
     the next waits until the read-ahead resumes."""
     ahead = ReadAhead(cast(Any, None))
-    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    finished = threading.Event()
     ran: list[str] = []
-
-    def running() -> None:
-        started.set()
-        release.wait(WAIT_S)
-        ran.append("running")
+    started, release, running = _blocking(ran)
 
     ahead.ask([running, lambda: (ran.append("next"), finished.set())])
     assert started.wait(WAIT_S)
