@@ -38,7 +38,7 @@ def test_sorted_rows_are_the_stable_sort_of_the_table(values: list, descending: 
 
 
 @pytest.mark.parametrize("descending", [False, True])
-@pytest.mark.parametrize("kind", ["int", "time", "nulls", "one value"])
+@pytest.mark.parametrize("kind", ["int", "time", "nulls", "fewer values than the cap", "one value"])
 def test_a_large_tables_shown_rows_are_the_head_of_its_stable_sort(
     descending: bool, kind: str
 ) -> None:
@@ -48,6 +48,8 @@ def test_a_large_tables_shown_rows_are_the_head_of_its_stable_sort(
     values: list = [(i * 7919) % 97 for i in range(size)]  # ties at every value, shuffled
     if kind == "nulls":
         values = [None if i % 3 else v for i, v in enumerate(values)]
+    if kind == "fewer values than the cap":  # the head runs into the nulls
+        values = [None if i % 100 else v for i, v in enumerate(values)]
     if kind == "one value":
         values = [5] * size
     column = pa.array(values, pa.int64())
