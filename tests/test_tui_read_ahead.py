@@ -70,7 +70,7 @@ def test_close_ends_the_thread_and_drops_what_waits() -> None:
     assert ran == []
 
 
-def test_the_sort_picker_reads_the_sorted_list_and_the_detail_of_its_first_session(
+def test_the_sort_picker_reads_the_sorted_list_and_the_detail_the_cursor_lands_on(
     monkeypatch: Any,
 ) -> None:
     """Enter in the sort picker sorts Sessions (newest first, say): that list is shaped and the
@@ -101,6 +101,10 @@ def test_the_sort_picker_reads_the_sorted_list_and_the_detail_of_its_first_sessi
     assert shaped.rows.column("session_id").to_pylist() == ["b", "d", "c", "a"]
     again = PaneJob("shape-sessions", 2, FilterState(), spec).loaded(rows, 0.0).shaped
     assert again is shaped, "made once, by the read-ahead, for the reshape too"
+    done.clear()
+    ahead.ask([ahead.sorted_list(rows, spec, DetailJob(0, "", ()), select="c")])
+    assert done.wait(WAIT_S)
+    assert read == ["b", "c"], "a sort keeps the cursor on its session: that detail is read"
     ahead.close()
 
 

@@ -160,13 +160,9 @@ def with_detail(
     """In a worker: the session the cursor will land on (`select`, else the first) is previewed
     next: its detail comes in the same message, so the list and the detail are drawn
     in one frame (unless it is the one on screen, `detail_job.session_id`)."""
-    shown = loaded.shaped.rows
-    if not shown.num_rows or "session_id" not in shown.column_names:
+    row = landing(loaded.shaped.rows, select)
+    if row is None:
         return
-    index = 0
-    if select is not None:
-        index = max(pc.index(shown.column("session_id"), select).as_py(), 0)
-    row = shown.slice(index, 1).to_pylist()[0]
     sid = row.get("session_id")
     if get_current_worker().is_cancelled or not sid or sid == detail_job.session_id:
         return
@@ -176,6 +172,17 @@ def with_detail(
         loaded.detail = ready.loaded(detail, started)
     except Exception:  # noqa: BLE001, S110 - the detail worker asks again, reports
         pass
+
+
+def landing(rows: pa.Table, select: object = None) -> dict[str, Any] | None:
+    """The row of a new Sessions list the cursor lands on: session `select` when the list
+    shows it (a sort keeps the cursor on its session), else the first; None: no sessions."""
+    if not rows.num_rows or "session_id" not in rows.column_names:
+        return None
+    index = 0
+    if select is not None:
+        index = max(pc.index(rows.column("session_id"), select).as_py(), 0)
+    return cast(dict[str, Any], rows.slice(index, 1).to_pylist()[0])
 
 
 def attempts(table: pa.Table) -> pa.Table:

@@ -237,15 +237,16 @@ class DrillDownScreen(LoadingScreen):
 
     def read_ahead_sort(self, picker: Screen[Any], order: Sort) -> None:
         """The sort picker opened on a column of Sessions that Enter sorts by `order`: the
-        list that sort makes and the detail of the session it puts first, read while the
-        picker is up (once it is drawn: reading beside its frames made them ~2x slower)."""
+        list that sort makes and the detail of the session the cursor lands on in it, read
+        while the picker is up (once it is drawn: reading beside its frames made them ~2x
+        slower)."""
         pane, nav = self.pane("sessions"), self.nav
         source = pane.source
         ahead = self._ahead
         if ahead is None or source is None or nav.view != "investigator" or nav.burst:
             return
         spec = replace(pane.shape_spec(), order=order)  # the pane's, once Enter sorts it
-        task = ahead.sorted_list(source, spec, self._detail_job("", None))
+        task = ahead.sorted_list(source, spec, self._detail_job("", None), pane.current_key())
 
         def read() -> None:
             if self.app.screen is picker:  # still open: nothing newer asked for

@@ -179,9 +179,7 @@ class LoadingScreen(PanesScreen):
         if pane.source is None:
             return
         key = f"shape-{pane.id or ''}"
-        current = pane.current()
-        column = pane.key_name()
-        select = current.get(column) if current and column else None
+        select = pane.current_key()
         token = self._asked(key) if self._may_focus() else self._token(key)  # not typing
         job = PaneJob(key, token, self.filters, pane.shape_spec(), pane.context, select)
         source = pane.source
@@ -300,13 +298,10 @@ class LoadingScreen(PanesScreen):
         if message.pane.startswith("shape-"):
             name = message.pane[len("shape-") :]
             pane = self.query_one(f"#{name}", TablePane)
-            current = pane.current()
-            column = pane.key_name()
-            key = current.get(column) if current and column else None
             pane.show(
                 message.source,
                 message.shaped,
-                select=key,
+                select=pane.current_key(),
                 focus=self._may_focus() and pane is self.active_table(),
             )
         else:

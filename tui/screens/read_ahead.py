@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
-from logonscope.tui.screens.jobs import DetailJob, PaneJob, detail_shaped
+from logonscope.tui.screens.jobs import DetailJob, PaneJob, detail_shaped, landing
 from logonscope.tui.tables import ShapeSpec
 
 GROUP = "ahead"  # the Backend's connection for reading ahead: the panes' stay free
@@ -95,15 +95,16 @@ class ReadAhead:
 
         return read
 
-    def sorted_list(self, source: pa.Table, spec: ShapeSpec, job: DetailJob) -> Task:
+    def sorted_list(
+        self, source: pa.Table, spec: ShapeSpec, job: DetailJob, select: object = None
+    ) -> Task:
         """The Sessions list `source` shaped by `spec` (a sort the picker's Enter asks for:
-        its reshape then finds it made) and the detail of the session it starts with."""
+        its reshape then finds it made) and the detail of the session the cursor will land
+        on (`select`, the one under it now, if the sorted list shows it; else the first)."""
 
         def read() -> None:
             loaded = PaneJob("sessions", 0, FilterState(), spec).loaded(source, 0.0)
-            first = loaded.shaped.rows
-            if first.num_rows and "session_id" in first.column_names:
-                self.detail(first.slice(0, 1).to_pylist()[0], job)()
+            self._landing_detail(loaded.shaped.rows, job, select)
 
         return read
 
@@ -132,8 +133,11 @@ class ReadAhead:
             loaded = PaneJob("sessions", 0, state, spec).loaded(
                 rows, 0.0, timeline=True, counted=table
             )
-            first = loaded.shaped.rows
-            if first.num_rows and "session_id" in first.column_names:
-                self.detail(first.slice(0, 1).to_pylist()[0], job)()
+            self._landing_detail(loaded.shaped.rows, job)
 
         return read
+
+    def _landing_detail(self, rows: pa.Table, job: DetailJob, select: object = None) -> None:
+        row = landing(rows, select)
+        if row is not None:
+            self.detail(row, job)()

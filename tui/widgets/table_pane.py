@@ -260,6 +260,11 @@ class TablePane(FocusBorder, Vertical):
         row = min(grid.cursor_row, self.shaped.rows.num_rows - 1)
         return self.shaped.rows.slice(row, 1).to_pylist()[0]
 
+    def current_key(self) -> Any:
+        """The key (`key_name`) of the row under the cursor: where a reshape puts it again."""
+        current, column = self.current(), self.key_name()
+        return current.get(column) if current and column else None
+
     def around(self) -> list[dict[str, Any]]:
         """The rows just below and above the cursor: where a cursor key goes next."""
         grid = self.grid
