@@ -25,24 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from revisions import code_at  # bench/ is the script folder, on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = (
     "import sys; from logonscope.analysis.build import build; "
     "r = build(sys.argv[1], force=True); print(r.sessions, r.sources)"
 )
-
-
-def _unpack(ref: str, target: Path) -> Path:
-    package = target / "logonscope"
-    package.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", ref, "storage", "analysis", "tui"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(package)], input=archive, check=True)
-    return target
 
 
 def _run(case: Path, code: Path | None) -> tuple[float, float, str]:
@@ -80,7 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="build-compare-", dir=args.work or args.case.parent))
     try:
-        code = _unpack(args.baseline, work / "code")
+        code = code_at(args.baseline, work / "code")
         cases = {"old": work / "old", "new": work / "new"}
         for case in cases.values():
             shutil.copytree(args.case, case)

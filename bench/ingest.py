@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from revisions import code_at  # bench/ is the script folder, on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -85,21 +87,6 @@ def measure_ingest(files: list[str], jobs: int, keep: str | None = None) -> dict
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return {"records": report.records, "seconds": seconds, "case_bytes": case_bytes}
-
-
-def _baseline_tree(ref: str, into: Path) -> Path:
-    """The code of git revision `ref` laid out as an importable `logonscope` package."""
-    package = into / "logonscope"
-    package.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", ref, "storage", "analysis", "tui"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(package)], input=archive, check=True)
-    (package / "__init__.py").write_text("")
-    return into
 
 
 def _in_fresh_process(
@@ -207,8 +194,7 @@ def main() -> None:
         f"{'vs bare':>9}{'peak MB':>9}{'CPU s':>8}"
     )
     trees = {
-        ref: _baseline_tree(ref, Path(tempfile.mkdtemp(prefix="bench-base-")))
-        for ref in args.baseline
+        ref: code_at(ref, Path(tempfile.mkdtemp(prefix="bench-base-"))) for ref in args.baseline
     }
     kinds = [("bare", None), *(("ingest", ref) for ref in trees), ("ingest", None)]
     best: dict[tuple[int, int], dict] = {}

@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 
+from revisions import code_at  # bench/ is the script folder, on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 CAP = 5.0  # a key that has not settled after this long counts as this long
 TMUX = ["tmux", "-L", f"lsbench{os.getpid()}"]  # a server of our own: nobody else's sessions
@@ -193,12 +195,7 @@ def checkout(rev: str) -> Path:
     ).stdout.strip()
     target = Path(f"/tmp/logonscope-term-src-{sha}")
     if not (target / "logonscope" / "tui").is_dir():
-        (target / "logonscope").mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(
-            ["git", "archive", sha, "storage", "analysis", "tui"], cwd=ROOT, check=True,
-            capture_output=True,
-        ).stdout  # fmt: skip
-        subprocess.run(["tar", "-x", "-C", str(target / "logonscope")], input=archive, check=True)
+        code_at(sha, target)
     return target
 
 

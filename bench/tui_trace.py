@@ -25,9 +25,6 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-
 DEFAULT_KEYS = (
     "Down Down Up Up Enter Enter Escape Escape Enter Enter Escape Escape Tab Tab Tab Tab "
     "Tab Tab Down Down Up Up o Enter o Enter x x s Escape s Escape"
