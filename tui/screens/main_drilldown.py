@@ -264,6 +264,9 @@ class DrillDownScreen(LoadingScreen):
         self.history.push(self.nav)
 
     def _go(self, target: Nav) -> None:
+        # one frame for the step, loads or not: a focus move alone reaches the panes one
+        # message at a time, and drawn at once its borders came in a second frame
+        self.hold_frames()
         before = self.nav
         self.nav = target
         if (target.user, target.ip, target.ip_set, target.burst, target.view) != (
@@ -280,6 +283,7 @@ class DrillDownScreen(LoadingScreen):
         elif target.session_id != self.pane("detail").session_id:
             self.load_detail(target.session_id)
         self._focus(target.pane)
+        self._drawn()  # nothing on its way: the frame goes once the focus has moved
 
     def action_back(self) -> None:
         if self.query_one("#search").has_class("open"):
