@@ -102,3 +102,54 @@ async def test_plain_cells_are_drawn_as_the_library_draws_them() -> None:
                         assert _chars(kept) == _chars(theirs), (column, width)
         assert checked == 2 * len(VALUES) * 4 * 5 * 3
         assert fast > checked // 3  # the plain path was taken, not only the library's
+
+
+def _table(rows: int, width: int) -> ArrowBackend:
+    backend = ArrowBackend(
+        pa.table({"who": [f"user{i:03d}".ljust(width, "x") for i in range(rows)], "n": range(rows)})
+    )
+    backend.render_markup = False
+    return backend
+
+
+class _Swapped(App[None]):
+    CSS = "#box { height: 12; width: 40; } Grid { height: 1fr; max-height: 100%; }"
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import Vertical
+
+        with Vertical(id="box"):
+            yield Grid(backend=_table(40, 8), cursor_type="row", render_markup=False,
+                       show_row_labels=False, zebra_stripes=False, max_column_content_width=48)  # fmt: skip
+
+
+def _screen(app: App[None]) -> list[list[tuple[str, object]]]:
+    """Every line of the screen as (text, style) segments."""
+    strips = app.screen._compositor.render_strips()
+    return [[(seg.text, seg.style) for seg in strip] for strip in strips]
+
+
+@async_test
+async def test_a_swap_that_keeps_the_scrollbars_draws_what_a_layout_would() -> None:
+    """A new result whose scrollbars stay as they were (other row count, other column
+    widths) is drawn without a layout of the screen: rows, cursor and both scrollbars as a
+    full layout draws them. One that makes a scrollbar show or go lays out again."""
+    app = _Swapped()
+    async with app.run_test(size=(60, 20)) as pilot:
+        grid = app.query_one(Grid)
+        await pilot.pause()
+        laid_out = 0
+        for rows, width, row in ((90, 60, 70), (120, 70, 5), (25, 8, 3), (30, 9, 29), (4, 8, 1)):
+            bars = grid.show_vertical_scrollbar, grid.show_horizontal_scrollbar
+            grid.swap(_table(rows, width), row)
+            changed = bars != (grid.show_vertical_scrollbar, grid.show_horizontal_scrollbar)
+            assert grid._layout_required is changed  # a layout only when a bar shows or goes
+            laid_out += changed
+            await pilot.pause()
+            swapped = _screen(app)
+            assert grid.cursor_row == row
+            assert grid.show_vertical_scrollbar is (rows + 1 > 12 - grid.show_horizontal_scrollbar)
+            app.screen._refresh_layout(app.screen.size)  # what a full layout draws
+            await pilot.pause()
+            assert _screen(app) == swapped, (rows, width)
+        assert laid_out == 3  # the horizontal bar came, went; the vertical went

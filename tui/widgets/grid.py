@@ -81,6 +81,7 @@ class Grid(DataTable):
     BINDINGS: ClassVar[list] = [
         b for b in DataTable.BINDINGS if getattr(b, "key", "") not in ("tab", "shift+tab")
     ]
+    _size_only = False  # a new virtual size asks for no layout (see `swap`)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -253,27 +254,46 @@ class Grid(DataTable):
         self.scroll_x = self.validate_scroll_x(self.scroll_x)
         self.scroll_y = self.validate_scroll_y(self.scroll_y)
 
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Any:  # fmt: skip
+        if self._size_only:  # a swap that keeps the table's region (see `swap`)
+            layout = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     def swap(self, backend: ArrowBackend, row: int = 0) -> None:
         """Show `backend`'s rows instead, cursor on `row`: the widget stays mounted (the
         library has no call for this; these are the caches its own sort resets, plus the
-        columns and sizes that come from the data)."""
+        columns and sizes that come from the data).
+
+        A new number of rows or width of columns changes the table's virtual size, which
+        Textual answers with a layout of the whole screen and a frame that redraws every
+        line of it (~30 % of Esc's time). The table's own region does not depend on its
+        rows (its height and width are set, not `auto`): only a scrollbar that shows or
+        goes changes anything around it, and that asks for its layout itself. So a
+        table already laid out takes its new virtual size without one."""
         self.backend = backend
         self._ordered_columns = None
         self._update_count += 1
         self._clear_caches()
         self._require_update_dimensions = False
-        self._update_dimensions([])  # column widths were measured in the worker (prepare)
+        self._size_only = bool(
+            self.display
+            and self.size
+            and not self.styles.auto_dimensions
+            and not self._layout_required
+        )
+        try:
+            self._update_dimensions([])  # column widths were measured in the worker (prepare)
+        finally:
+            self._size_only = False
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.move_cursor(row=row, column=0)
-        self.refresh()  # a new virtual size re-lays out by itself; same size: a repaint
+        self.refresh()  # a repaint; a layout only when a scrollbar shows or goes (below)
         # whether the rows overflow (a scrollbar shows or goes) decided now, from the new
-        # size: left to the layout, the bar came and re-laid out the screen in one or two
-        # frames of its own after the rows'
-        self._refresh_scrollbars()
+        # size, and the bars sized for it: left to the layout, a bar came and re-laid out
+        # the screen in one or two frames of its own after the rows'
+        self._scroll_update(self.virtual_size)
         if self.show_vertical_scrollbar:
-            # set now, so the scrollbar is drawn with the rows; left to the layout, it is
-            # drawn in a frame of its own after them (one more change on screen per result)
-            bar = self.vertical_scrollbar
-            bar.window_virtual_size = self.virtual_size.height
-            bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
-            bar.position = self.scroll_y
+            self.vertical_scrollbar.position = self.scroll_y
+        if self.show_horizontal_scrollbar:
+            self.horizontal_scrollbar.position = self.scroll_x
