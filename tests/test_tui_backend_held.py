@@ -117,3 +117,50 @@ def test_browsing_users_keeps_the_case_wide_lists_the_background_read_made(case:
             assert backend.sessions(state, None) is table, state
     finally:
         backend.close()
+
+
+def test_first_users_come_from_the_summary_file_as_the_query_gives_them(
+    case: Path, tmp_path: Path
+) -> None:
+    """The first screen's Users rows, read without a connection, are the query's rows; a
+    summary that does not count the sessions there are is not used (the query answers)."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from logonscope.analysis import queries
+    from logonscope.analysis.first_users import users_from_files
+    from logonscope.storage.case import connect
+
+    con = connect(case)
+    for show_system in (False, True):
+        filters = queries.Filters(show_system=show_system)
+        got = users_from_files(case, filters)
+        assert got is not None and got.num_rows > 1
+        assert got.equals(queries.users(con, filters)), show_system
+    assert users_from_files(case, queries.Filters(failed=True)) is None  # other filters: SQL
+    copy = tmp_path / "case"
+    shutil.copytree(case, copy)
+    summary = copy / "derived" / "users_nonsystem.parquet"
+    pq.write_table(pq.read_table(summary).slice(1), summary)  # a user short of the sessions
+    assert users_from_files(copy, queries.Filters()) is None
+    expected = queries.users(con, queries.Filters())
+    assert Backend(copy).users(FilterState()).equals(expected)  # the fresh aggregate
+
+
+def test_false_rows_are_counted_from_the_footer_as_sql_counts_them(tmp_path: Path) -> None:
+    """`WHERE NOT system`: row groups all false or all true counted from their statistics,
+    the rest (both values, nulls) read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from logonscope.storage.summary_files import count_rows
+
+    values = [False] * 5 + [True] * 5 + [False, True, None, False, True] + [None] * 5
+    (tmp_path / "derived").mkdir()
+    pq.write_table(
+        pa.table({"system": values}), tmp_path / "derived" / "t.parquet", row_group_size=5
+    )
+    assert count_rows(tmp_path, "t", false_in="system") == 5 + 2
+    assert count_rows(tmp_path, "t") == len(values)
+    assert count_rows(tmp_path, "missing") is None

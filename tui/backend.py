@@ -61,12 +61,6 @@ class FilterState:
         return self != FilterState(show_system=self.show_system)
 
 
-def _default_queries() -> ModuleType:
-    from logonscope.analysis import queries
-
-    return queries
-
-
 # Results kept per kind (LRU): the case does not change while the app has it open, so going
 # back, toggling a filter off or revisiting a user costs nothing the second time.
 CACHE_SIZES = {
@@ -186,7 +180,9 @@ class Backend:
     @property
     def queries(self) -> ModuleType:
         if self._queries is None:
-            self._queries = _default_queries()
+            from logonscope.analysis import queries  # imported by the first query's thread
+
+            self._queries = queries
         return self._queries
 
     def _lock(self, group: str) -> threading.Lock:
@@ -240,9 +236,13 @@ class Backend:
     # --- the reads, each called from a worker of the named group ------------------------
 
     def users(self, state: FilterState, group: str = "users") -> pa.Table:
-        """`group`: the worker group whose connection runs the query (see `run`)."""
-        query = self.queries.users
-        return self.cached("users", state, lambda: self.run(group, query, self.filters(state)))
+        """`group`: the worker group whose connection runs the query (see `run`). The
+        first screen's rows come from the summary file, before any connection is made."""
+        from logonscope.analysis.first_users import users_first
+
+        query, filters = self.queries.users, self.filters(state)
+        ask = lambda: self.run(group, query, filters)  # noqa: E731
+        return self.cached("users", state, lambda: users_first(self.case_dir, filters, query, ask))
 
     def user_ips(self, state: FilterState, user: str | None, group: str = "ips") -> pa.Table:
         """One user's rows of the filter state's User+IP summary: the summary is computed
