@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from logonscope.analysis import attribution, tampering, views
+from logonscope.analysis.first_users import DERIVED_SUMMARIES
 from logonscope.storage import identity
 
 # `Filters(ip=NO_IP)` selects sessions without a source address (console logons, ...).
@@ -151,7 +152,6 @@ def held_sessions(con: duckdb.DuckDBPyConnection) -> pa.Table:
 # `users`/`user_ips` over every session (system ones included and flagged), the `_nonsystem`
 # pair over the non-system sessions (what the default filters show). Same SQL, same rows, so
 # reading them gives exactly what aggregating the filtered sessions again would.
-DERIVED_SUMMARIES = {True: ("users", "user_ips"), False: ("users_nonsystem", "user_ips_nonsystem")}
 _USERS_ORDER = "failures DESC, sessions DESC, user_key NULLS LAST"
 _USER_IPS_ORDER = views.USER_IPS_ORDER
 

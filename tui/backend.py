@@ -240,9 +240,10 @@ class Backend:
         first screen's rows come from the summary file, before any connection is made."""
         from logonscope.analysis.first_users import users_first
 
-        query, filters = self.queries.users, self.filters(state)
-        ask = lambda: self.run(group, query, filters)  # noqa: E731
-        return self.cached("users", state, lambda: users_first(self.case_dir, filters, query, ask))
+        plain = not state.active and self._queries is None  # (a stand-in: its own query)
+        ask = lambda: self.run(group, self.queries.users, self.filters(state))  # noqa: E731
+        first = lambda: users_first(self.case_dir, state.show_system if plain else None, ask)  # noqa: E731
+        return self.cached("users", state, first)
 
     def user_ips(self, state: FilterState, user: str | None, group: str = "ips") -> pa.Table:
         """One user's rows of the filter state's User+IP summary: the summary is computed
