@@ -152,6 +152,9 @@ class MainScreen(DrillDownScreen):
 
         def picked(column: str | None) -> None:
             if column is not None:
+                # the screen under the picker is drawn again in full as the picker goes: held,
+                # with the sorted list, for one frame (drawn at once, it was one of three)
+                self.hold_frames()
                 table.set_order(by(column))
 
         labels = [
