@@ -236,11 +236,11 @@ class Backend:
     # --- the reads, each called from a worker of the named group ------------------------
 
     def users(self, state: FilterState, group: str = "users") -> pa.Table:
-        """`group`: the worker group whose connection runs the query (see `run`). The
-        first screen's rows come from the summary file, before any connection is made."""
+        """`group`: the worker group whose connection runs the query (see `run`); the
+        first screen's rows come from the summary file, before any connection."""
         from logonscope.analysis.first_users import users_first
 
-        plain = not state.active and self._queries is None  # (a stand-in: its own query)
+        plain = not state.active and self._queries is None  # no read yet, no stand-in module
         ask = lambda: self.run(group, self.queries.users, self.filters(state))  # noqa: E731
         first = lambda: users_first(self.case_dir, state.show_system if plain else None, ask)  # noqa: E731
         return self.cached("users", state, first)
