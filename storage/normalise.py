@@ -184,7 +184,8 @@ WITH extracted AS (
     SELECT *,
            try_cast(CASE WHEN is_sysmon THEN f_LogonId ELSE f_SubjectLogonId END AS UBIGINT) AS u_subject,
            try_cast(coalesce(f_TargetLogonId, f_LogonID) AS UBIGINT) AS u_target,
-           try_cast(f_TargetLinkedLogonId AS UBIGINT) AS u_linked
+           try_cast(f_TargetLinkedLogonId AS UBIGINT) AS u_linked,
+           CASE WHEN is_131 THEN ls_clean(f_ClientIP) END AS client_ip
     FROM f
 )
 SELECT
@@ -226,12 +227,12 @@ SELECT
     try_cast(f_LogonType AS BIGINT) AS logon_type,
     CASE WHEN f_ElevatedToken IS NOT NULL
          THEN lower(f_ElevatedToken) IN ('%%1842', 'yes', 'true', '1') END AS elevated,
-    CASE WHEN is_131 THEN ls_ip_host(f_ClientIP)
+    CASE WHEN is_131 THEN ls_ip_host_of(client_ip)
          WHEN is_140 THEN f_IPString
          WHEN is_lsm THEN f_Address
          WHEN is_rcm1149 THEN f_Param3
          ELSE coalesce(f_IpAddress, f_ClientAddress) END AS ip,
-    CASE WHEN is_131 THEN ls_ip_port(f_ClientIP) ELSE try_cast(f_IpPort AS INTEGER) END AS port,
+    CASE WHEN is_131 THEN ls_ip_port_of(client_ip) ELSE try_cast(f_IpPort AS INTEGER) END AS port,
     coalesce(f_WorkstationName, f_ClientName) AS workstation,
     f_LogonProcessName AS logon_process,
     f_AuthenticationPackageName AS auth_package,
