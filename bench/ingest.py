@@ -2,7 +2,7 @@
 """Ingest throughput against the bare `evtx` loop, on the same files and cores (DESIGN 4).
 
     .venv/bin/python bench/ingest.py [PATH...] [--jobs 1 2] [--baseline REF...] [--rounds N]
-                                     [--cores N]
+                                     [--cores N | --cores-per-job]
 
 Prints records/s for: the bare loop (`records_json` + `json.loads`, one thread, one process
 per job), `logonscope ingest --jobs N` end to end into a fresh case, their ratio, the peak
@@ -12,6 +12,9 @@ each git revision REF on the same files in the same run (before/after on a share
 `--rounds N` repeats every measure N times, interleaved, and keeps the fastest. `--cores N`
 pins every measure (and its workers) to the first N cores: `--jobs 1 --cores 1` is the ingest
 against the bare loop on one core, where one job's normalise thread cannot borrow a second.
+`--cores-per-job` pins each measure of `--jobs N` to the first N cores: the scaling line is
+then per core (two jobs on two cores against one job on one), which a job that keeps more
+than one core busy does not cap at 2 / (the cores one job uses).
 The load average is printed before and after (the machine may be shared).
 Default input: ../shared/evidence, or a generated set with --generate N (needs the writer).
 Not a test: it prints figures, it does not assert them.
@@ -154,6 +157,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeat, keep the fastest")
     parser.add_argument("--cores", type=int, default=0, help="pin every measure to N cores")
+    parser.add_argument(
+        "--cores-per-job", action="store_true", help="pin the measures of --jobs N to N cores"
+    )
     parser.add_argument("--_measure", help=argparse.SUPPRESS)
     parser.add_argument("--_files", help=argparse.SUPPRESS)
     parser.add_argument("--_keep", help=argparse.SUPPRESS)
@@ -187,6 +193,8 @@ def main() -> None:
     files = [str(f) for f in _evtx_files(paths)]
     evtx_bytes = sum(os.path.getsize(f) for f in files)
     cores = f"{args.cores} of {os.cpu_count()} (pinned)" if args.cores else os.cpu_count()
+    if args.cores_per_job:
+        cores = f"as many as jobs, of {os.cpu_count()} (pinned)"
     print(f"input: {len(files)} EVTX files, {evtx_bytes / 1e6:.1f} MB; cores: {cores}")
     print(f"load average before: {_load()}")
     print(
@@ -202,7 +210,11 @@ def main() -> None:
         for jobs in args.jobs:
             for number, (kind, ref) in enumerate(kinds):
                 got = _in_fresh_process(
-                    kind, files, jobs, code=trees.get(ref or ""), cores=args.cores
+                    kind,
+                    files,
+                    jobs,
+                    code=trees.get(ref or ""),
+                    cores=jobs if args.cores_per_job else args.cores,
                 )
                 if (jobs, number) not in best or got["seconds"] < best[jobs, number]["seconds"]:
                     best[jobs, number] = got

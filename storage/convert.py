@@ -99,14 +99,20 @@ class _Stager:
         if len(self._shas) >= self._limit:
             self.flush()
 
-    def flush(self) -> None:
-        if not self._shas:
-            return
+    def start(self) -> None:
+        """Start the normalise and split threads (DuckDB starts in the first): called when a
+        file is about to be read, so DuckDB's ~0.1 s start overlaps the first batch's parse
+        rather than following it, and an ingest of known files never starts it."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._drain, name="normalise", daemon=True)
             self._thread.start()
             self._splitter = threading.Thread(target=self._split_full, name="split", daemon=True)
             self._splitter.start()
+
+    def flush(self) -> None:
+        if not self._shas:
+            return
+        self.start()
         self._queue.join()  # the previous batch is written: two batches in memory at most
         self._raise_failure()
         self._queue.put((self._records, self._times, self._shas))
@@ -309,6 +315,7 @@ def _read_one(
     candidate: Candidate, parser: str, threads: int, stager: _Stager, result: FileResult
 ) -> None:
     report = ReadReport()
+    stager.start()
     span = candidate.span if isinstance(candidate, Piece) else None
     expected = _expected_records(candidate.path, span)
     last = time.monotonic()

@@ -286,13 +286,15 @@ MACROS: tuple[str, ...] = (
              THEN trim(rtrim(lower(ls_clean(h)), '.'), '[]')
              ELSE nullif(split_part(rtrim(lower(ls_clean(h)), '.'), '.', 1), '') END""",
     # address without brackets/port, still with its zone
-    """CREATE OR REPLACE MACRO ls_ip_host(s) AS
-        CASE WHEN ls_clean(s) IS NULL THEN NULL
-             WHEN starts_with(lower(ls_clean(s)), '[')
-             THEN regexp_extract(lower(ls_clean(s)), '^\\[([^\\]]*)\\]', 1)
-             WHEN length(lower(ls_clean(s))) - length(replace(lower(ls_clean(s)), ':', '')) = 1
-             THEN split_part(lower(ls_clean(s)), ':', 1)
-             ELSE lower(ls_clean(s)) END""",
+    # `_of`: of a value already through ls_clean, so a caller that has it binds a small tree
+    """CREATE OR REPLACE MACRO ls_ip_host_of(c) AS
+        CASE WHEN c IS NULL THEN NULL
+             WHEN starts_with(lower(c), '[')
+             THEN regexp_extract(lower(c), '^\\[([^\\]]*)\\]', 1)
+             WHEN length(lower(c)) - length(replace(lower(c), ':', '')) = 1
+             THEN split_part(lower(c), ':', 1)
+             ELSE lower(c) END""",
+    "CREATE OR REPLACE MACRO ls_ip_host(s) AS ls_ip_host_of(ls_clean(s))",
     f"""CREATE OR REPLACE MACRO ls_ip(s) AS
         CASE WHEN regexp_replace(split_part(ls_ip_host(s), '%', 1),
                                  '^::ffff:([0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+)$', '\\1')
@@ -305,12 +307,13 @@ MACROS: tuple[str, ...] = (
     """CREATE OR REPLACE MACRO ls_port(p) AS
         CASE WHEN regexp_full_match(p, '[0-9]{1,5}') AND TRY_CAST(p AS INTEGER) <= 65535
              THEN TRY_CAST(p AS INTEGER) END""",
-    """CREATE OR REPLACE MACRO ls_ip_port(s) AS
-        CASE WHEN starts_with(lower(ls_clean(s)), '[')
-             THEN ls_port(regexp_extract(ls_clean(s), '^\\[[^\\]]*\\]:(.*)$', 1))
-             WHEN length(ls_clean(s)) - length(replace(ls_clean(s), ':', '')) = 1
-             THEN ls_port(split_part(ls_clean(s), ':', 2))
+    """CREATE OR REPLACE MACRO ls_ip_port_of(c) AS
+        CASE WHEN starts_with(lower(c), '[')
+             THEN ls_port(regexp_extract(c, '^\\[[^\\]]*\\]:(.*)$', 1))
+             WHEN length(c) - length(replace(c, ':', '')) = 1
+             THEN ls_port(split_part(c, ':', 2))
              ELSE NULL END""",
+    "CREATE OR REPLACE MACRO ls_ip_port(s) AS ls_ip_port_of(ls_clean(s))",
     f"""CREATE OR REPLACE MACRO ls_is_system(u, lt, sid) AS
         coalesce(lt IN (0, 5), FALSE)
         OR coalesce(upper(sid) IN {_sql_set(SYSTEM_SIDS)}, FALSE)
