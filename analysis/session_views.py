@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from importlib import resources
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 
 from logonscope.analysis.session_rules import SHARED_LOGON_IDS, src_channel_sql
 from logonscope.analysis.sessions import SESSIONS_SCHEMA
+
+if TYPE_CHECKING:  # the app imports this module for names; DuckDB loads with the first query
+    import duckdb
 
 # The views a responder switches between, in the order `v` cycles them.
 VIEWS = ("investigator", "logon", "desktop")

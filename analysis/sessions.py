@@ -34,13 +34,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from string import Template
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 
 from logonscope.analysis.session_rules import Rules, event_rules_sql, sql_params
 from logonscope.storage import identity
 from logonscope.storage.vocabulary import require_identifier
+
+if TYPE_CHECKING:  # the app imports this module for names; DuckDB loads with the first query
+    import duckdb
 
 __all__ = [
     "SESSIONS_SCHEMA",

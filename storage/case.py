@@ -28,14 +28,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from logonscope.storage import connection
 from logonscope.storage.schema import EVENTS_SCHEMA, EVIDENCE_SCHEMA
 from logonscope.storage.vocabulary import is_identifier
+
+if TYPE_CHECKING:  # used by the connections made here, loaded by the first one
+    import duckdb
 
 FORMAT_VERSION = 1
 MARKER = "case.json"

@@ -22,8 +22,10 @@ import socket
 import tempfile
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:  # loaded by the first `connect`: opening a case's first screen needs no DuckDB
+    import duckdb
 
 ENV = "LOGONSCOPE_MEMORY"
 DEFAULT_MEMORY = 1 << 30
@@ -77,6 +79,8 @@ def connect(
     }
     if threads:
         config["threads"] = int(threads)
+    import duckdb
+
     try:
         con = duckdb.connect(config=config)
     except BaseException:
