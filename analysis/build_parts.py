@@ -27,8 +27,11 @@ from logonscope.storage.schema import EVENTS_SCHEMA
 from logonscope.storage.vocabulary import GATEWAY, require_identifier
 
 # Events per correlation task: bounds what one task holds (its DuckDB share plus the Arrow
-# tables it returns); a host is never split, sessions being per host.
-TASK_EVENTS = 300_000
+# tables it returns); a host is never split, sessions being per host. A task also pays a
+# fixed ~1 CPU s (some 100 statements planned, whatever its size): fewer, larger tasks pay
+# it less often. 420k: since the steps' working tables are dropped after step 10, a task of
+# this size holds what one of 300k held before (~410 MB of DuckDB tables at its end).
+TASK_EVENTS = 420_000
 DERIVED = (
     "sessions",
     "session_sources",
