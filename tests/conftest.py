@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import io
 import os
 import subprocess
@@ -112,6 +113,27 @@ LONGEST_FIRST = (
     "tests/test_sessions_truth.py",
     "tests/test_attribution_truth.py",
 )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Iterator[None]:
+    """The garbage collector, tuned for a test process (never for the product's processes).
+
+    Collection imports Textual, DuckDB, Arrow and every test module: ~10^5 objects that live
+    as long as the process, which the collector walked over and over meanwhile (off until
+    collection ends, as the app does during its imports) and in every full pass of the run
+    after it (frozen out of those passes). The run allocates and frees many short-lived
+    objects in bursts (Arrow tables, Textual messages): a youngest generation of 10,000
+    objects instead of 700 makes ~10x fewer passes. Measured on four modules, -n 0: the
+    collector's CPU 4.1 -> 1.2 s of ~50 s. Objects are still freed by reference counting at
+    once; only cycles wait for a later pass."""
+    gc.disable()
+    try:
+        return (yield)
+    finally:
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
+        gc.enable()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
