@@ -65,12 +65,21 @@ COMPILED = ["api", "storage", "analysis", "tui", "tests", "bench"]
 
 def _test(args: list[str]) -> int:
     python = str(BIN / "python")
-    subprocess.call([python, "-m", "compileall", "-q", *COMPILED], cwd=ROOT)
-    for check in CHECKS:
-        print(f"dev.py: {' '.join(check)}", file=sys.stderr, flush=True)
-        code = subprocess.call([str(BIN / check[0]), *check[1:]], cwd=ROOT, env=CHECK_ENV)
-        if code:
-            return code
+    # Both alongside the quick checks: the package compiled (see COMPILED), and the test
+    # modules' rewritten asserts cached once for pytest's workers (tests/assert_cache.py).
+    prepare = [
+        subprocess.Popen([python, "-m", "compileall", "-q", *COMPILED], cwd=ROOT),
+        subprocess.Popen([python, "-m", "tests.assert_cache"], cwd=ROOT),
+    ]
+    try:
+        for check in CHECKS:
+            print(f"dev.py: {' '.join(check)}", file=sys.stderr, flush=True)
+            code = subprocess.call([str(BIN / check[0]), *check[1:]], cwd=ROOT, env=CHECK_ENV)
+            if code:
+                return code
+    finally:
+        for step in prepare:
+            step.wait()
     print(f"dev.py: {' '.join(ALONGSIDE)} (alongside the tests)", file=sys.stderr, flush=True)
     types = subprocess.Popen(
         [str(BIN / ALONGSIDE[0]), *ALONGSIDE[1:]],

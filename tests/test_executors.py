@@ -8,7 +8,6 @@ shared by the module; each test builds its own copy of the case.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -18,9 +17,6 @@ import pytest
 from logonscope.analysis.build import build, ensure_built
 from logonscope.storage import executors
 from logonscope.storage.executors import DaskExecutor, LocalExecutor, Task
-
-distributed = pytest.importorskip("distributed")
-dask = pytest.importorskip("dask")
 
 # one worker runs the module: one cluster, one case, one reference build
 pytestmark = pytest.mark.xdist_group("executors")
@@ -51,6 +47,9 @@ def reference(fresh_case: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
 
 @pytest.fixture(scope="module")
 def cluster():
+    # imported here, not at collection: every xdist worker collects the module, one runs it
+    dask = pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
     # as DaskExecutor's own LocalCluster: a task whose worker dies twice is given up on, as
     # one that raises twice; a worker holds only the task it runs (a death blames no other)
     # forkserver: a worker process (and one restarted after a kill) is forked from a server
@@ -72,25 +71,6 @@ def on_cluster(cluster):
     ex.close()
 
 
-class KillWorker(distributed.WorkerPlugin):
-    """Kills the worker process when it starts a build task: once (a marker file says it
-    happened), or every time for task number `always`."""
-
-    def __init__(self, marker: str, always: int | None = None) -> None:
-        self.marker, self.always = marker, always
-
-    def transition(self, key, start, finish, **kwargs) -> None:
-        if finish != "executing" or not str(key).startswith("logonscope-"):
-            return
-        if self.always is not None:
-            if str(key).startswith(f"logonscope-{self.always}-"):
-                os._exit(1)
-            return
-        if not os.path.exists(self.marker):
-            Path(self.marker).write_text(str(key))
-            os._exit(1)
-
-
 def _copy(case: Path, into: Path) -> Path:
     return Path(shutil.copytree(case, into / "case"))
 
@@ -106,12 +86,6 @@ def _tables(case: Path) -> dict[str, list]:
     return out
 
 
-def _register(cluster, plugin: distributed.WorkerPlugin, name: str) -> distributed.Client:
-    client = distributed.Client(cluster.scheduler_address, set_as_default=False)
-    client.register_plugin(plugin, name=name)
-    return client
-
-
 def test_dask_cluster_builds_the_same_tables(fresh_case, reference, on_cluster, tmp_path) -> None:
     case = _copy(fresh_case, tmp_path)
     report = build(case, executor=on_cluster, task_events=ONE_HOST_PER_TASK)
@@ -125,9 +99,11 @@ def test_dask_cluster_builds_the_same_tables(fresh_case, reference, on_cluster, 
 def test_worker_killed_mid_task_is_rerun(
     fresh_case, reference, cluster, on_cluster, tmp_path
 ) -> None:
+    from tests.dask_support import KillWorker, register
+
     case = _copy(fresh_case, tmp_path)
     marker = tmp_path / "killed"
-    client = _register(cluster, KillWorker(str(marker)), "kill-once")
+    client = register(cluster, KillWorker(str(marker)), "kill-once")
     try:
         report = build(case, executor=on_cluster, task_events=ONE_HOST_PER_TASK)
     finally:
@@ -141,9 +117,11 @@ def test_worker_killed_mid_task_is_rerun(
 def test_partition_failing_twice_is_named_and_the_rest_built(
     fresh_case, reference, cluster, on_cluster, tmp_path
 ) -> None:
+    from tests.dask_support import KillWorker, register
+
     case = _copy(fresh_case, tmp_path)
     said: list[str] = []
-    client = _register(cluster, KillWorker(str(tmp_path / "m"), always=2), "kill-always")
+    client = register(cluster, KillWorker(str(tmp_path / "m"), always=2), "kill-always")
     try:
         report = build(case, said.append, executor=on_cluster, task_events=ONE_HOST_PER_TASK)
     finally:

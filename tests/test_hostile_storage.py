@@ -32,8 +32,9 @@ def _count(case: Path, sql: str = "select count(*) from events") -> int:
 def test_a_record_with_malformed_json_costs_only_itself(tmp_path: Path) -> None:
     quoted = quoted_user_data(tmp_path / "quoted.evtx")
     others = [logons(tmp_path / f"s{i}.evtx", 50, host=f"H{i}") for i in range(3)]
+    # one job: the worker pool is not what is checked (its own tests pass --jobs 2)
     result = run_cli_inline(
-        "ingest", quoted, *others, "--case", tmp_path / "c", "--quiet", "--no-build"
+        "ingest", quoted, *others, "--case", tmp_path / "c", "--quiet", "--no-build", "--jobs", "1"
     )
     assert result.returncode == 0, result.stderr
     assert _count(tmp_path / "c") == 160
@@ -222,7 +223,10 @@ def test_a_kape_tree_ingests_with_hosts_and_channels(tmp_path: Path) -> None:
             target = kape / host / "C" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-    result = run_cli_inline("ingest", kape, "--case", tmp_path / "c", "--quiet", "--no-build")
+    # one job: the tree walk is checked, not the worker pool
+    result = run_cli_inline(
+        "ingest", kape, "--case", tmp_path / "c", "--quiet", "--no-build", "--jobs", "1"
+    )
     assert result.returncode == 0, result.stderr
     rows = connect(tmp_path / "c").execute(
         "select host_key, channel, count(*) from events group by all order by 1, 2"

@@ -56,7 +56,11 @@ def full_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     evidence("")
     case = tmp_path_factory.mktemp("case") / "c"
     # what is stored is checked here, not sessions (the samples' builds are checked elsewhere)
-    result = run_cli_inline("ingest", EVIDENCE, "--case", case, "--quiet", "--no-build")
+    # nor two jobs (test_evidence_is_never_written and `rdp_case` ingest with two): one job
+    # spawns no pool, 2.5 CPU s against 3.5-4.4
+    result = run_cli_inline(
+        "ingest", EVIDENCE, "--case", case, "--quiet", "--no-build", "--jobs", "1"
+    )
     assert result.returncode == 0, result.stderr
     return case
 
