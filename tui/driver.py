@@ -22,9 +22,10 @@ from textual.drivers.linux_driver import LinuxDriver
 POLL_S = 0.1  # Textual's step when no escape sequence is pending
 # How long a lone Esc byte waits for the rest of an escape sequence before it is the Esc key
 # (seconds; Textual's default is 100 ms). A terminal writes a sequence's bytes at once, so
-# they come together well within this. `ESCDELAY` (milliseconds, as in curses) still decides
-# when it is set.
-ESCAPE_DELAY_S = 0.03
+# they come together well within this, over SSH too: tmux, which sits on the same links, made
+# 10 ms its default in 3.5. `ESCDELAY` (milliseconds, as in curses) still decides when it is
+# set: raise it on a link that splits sequences (an arrow key read as Esc, then `[A`).
+ESCAPE_DELAY_S = 0.02
 
 
 def wait_for(parser: Any) -> float:
