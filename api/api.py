@@ -21,7 +21,8 @@ import polars as pl
 import pyarrow as pa
 
 from logonscope.analysis import queries, view_queries
-from logonscope.analysis.build import ensure_built, is_stale
+from logonscope.analysis.build import ensure_built
+from logonscope.analysis.build_state import is_stale
 from logonscope.storage import connection, times
 from logonscope.storage.case import CaseError, connect, require_case
 

@@ -68,7 +68,8 @@ def test_the_odd_address_alone_is_a_new_country_and_asn_for_its_user(made):
 def test_the_case_records_its_databases_and_a_changed_one_relocates_without_recorrelating(
     made, tmp_path
 ):
-    from logonscope.analysis.build import build, is_stale
+    from logonscope.analysis.build import build
+    from logonscope.analysis.build_state import is_stale
 
     case = tmp_path / "case"
     shutil.copytree(made["case"], case)

@@ -144,7 +144,8 @@ def test_query_sees_the_derived_views(case):
 
 
 def test_build_is_skipped_when_evidence_is_unchanged_and_per_host_when_it_changes(tmp_path: Path):
-    from logonscope.analysis.build import build, ensure_built, is_stale
+    from logonscope.analysis.build import build, ensure_built
+    from logonscope.analysis.build_state import is_stale
     from logonscope.storage.case import connect
     from logonscope.storage.ingest import ingest
 

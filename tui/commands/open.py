@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _is_stale(case: Path) -> bool:
-    from logonscope.analysis.build import is_stale
+    from logonscope.analysis.build_state import is_stale
 
     return is_stale(case)
 

@@ -135,7 +135,7 @@ class PrepareScreen(Screen[bool]):
 
 def needs_build(case_dir: Path) -> bool:
     """The derived tables are missing or were built from another evidence set."""
-    from logonscope.analysis.build import is_stale
+    from logonscope.analysis.build_state import is_stale
     from logonscope.storage.case import is_case
 
     case_dir = Path(case_dir)
