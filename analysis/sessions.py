@@ -201,56 +201,29 @@ def correlate(
     (attribution, its Parquet parts) instead of through Arrow, and the assembly sorts."""
     require_identifier(events)
     params = {**sql_params(rules or Rules(), events, gateway_events), "order": ""}
+    before = _temp_tables(con)
     with _unordered(con):
         _correlate(con, rules, events, gateway_events)
         # the steps' working tables are done with: their memory goes to what follows (the
         # rows, the views, attribution), so a task's peak is lower and tasks can be larger
-        for table in _SPENT:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        for table in sorted(_temp_tables(con) - before - _KEPT):
+            con.execute(f"DROP TABLE {table}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_rows AS {_sql('session_rows', params)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_src_rows AS {_sql('source_rows', params)}")
 
 
-# The steps' tables no statement reads after step 10: the session and source rows, the
-# session views (analysis.session_views) and attribution read only _ls_e, _ls_all, _ls_s,
-# _ls_s0, _ls_sha, _ls_boot and the clock's tables. The first copy of the events is the
-# largest of them (a quarter of a task's memory).
-_SPENT: tuple[str, ...] = (
-    "_ls_ev",
-    "_ls_umap",
-    "_ls_ipmap",
-    "_ls_bootb",
-    "_ls_chg1",
-    "_ls_exact",
-    "_ls_gseg",
-    "_ls_gcand",
-    "_ls_gfloor",
-    "_ls_guess",
-    "_ls_unit",
-    "_ls_units",
-    "_ls_clu",
-    "_ls_mem",
-    "_ls_att",
-    "_ls_ids",
-    "_ls_lsid",
-    "_ls_src",
-    "_ls_origm",
-    "_ls_orig1",
-    "_ls_orig",
-    "_ls_key",
-    "_ls_endev",
-    "_ls_cap",
-    "_ls_keyact",
-    "_ls_end",
-    "_ls_cached",
-    "_ls_fold",
-    "_ls_all0",
-    "_ls_gw",
-    "_ls_gw303",
-    "_ls_sids",
-    "_ls_more",
-    "_ls_actmore",
+# The steps' tables that what follows step 10 reads: the session and source rows, the session
+# views (analysis.session_views) and attribution. Every other table the steps made is dropped
+# once they are done; the first copy of the events is the largest (a quarter of a task's memory).
+_KEPT = frozenset(
+    ("_ls_e", "_ls_all", "_ls_s", "_ls_s0", "_ls_sha", "_ls_erab", "_ls_boot")
+    + ("_ls_clock", "_ls_chg", "_ls_chgx")
 )
+
+
+def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    return {name for (name,) in rows if name.startswith("_ls_")}
 
 
 @contextmanager
