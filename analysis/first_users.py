@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logonscope.storage import case as case_folder
 from logonscope.storage import summary_files
 
 # The derived summaries (users, user + IP) with system accounts shown and hidden: the
@@ -31,7 +32,7 @@ def users_from_files(root: Path, show_system: bool) -> pa.Table | None:
     screen); None: ask the connection (no summary file, or one that does not count the
     sessions there are)."""
     users_name, _ = DERIVED_SUMMARIES[show_system]
-    table = summary_files.read_summary(root, users_name)
+    table = case_folder.read_derived(root, users_name)
     if table is None or "sessions" not in table.column_names:
         return None
     # the guard of `queries.summary_table`: the summary counts the sessions there are

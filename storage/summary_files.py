@@ -1,29 +1,19 @@
-"""Small reads of a built case's derived files that need no DuckDB connection.
+"""A derived table's rows counted from its file's footer, with no DuckDB connection.
 
 A connection (`storage.case.connect`) reads the footer of every events and derived file to
-make its views: 0.1-0.2 s at a 10 M-event case, more as the case grows. What the first
-screen shows (the Users summary, a few hundred rows) is read here from its own file, and
-checked against the sessions file's footer, before any connection is made.
+make its views: 0.1-0.2 s at a 10 M-event case, more as the case grows. The first screen's
+Users summary (read whole by `storage.case.read_derived`) is checked against the sessions
+counted here, before any connection is made.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from logonscope.storage.case import DERIVED
-
-
-def read_summary(root: Path, name: str) -> pa.Table | None:
-    """The derived table `name` read whole (a summary: small), or None when it is missing."""
-    path = Path(root) / DERIVED / f"{name}.parquet"
-    if not path.is_file():
-        return None
-    with pq.ParquetFile(path) as handle:
-        return handle.read()
 
 
 def count_rows(root: Path, name: str, false_in: str | None = None) -> int | None:

@@ -94,9 +94,9 @@ def _made_app(
 
         build = False
         if is_case(case) and (case / "evidence.parquet").exists():
-            # Three things at once before the first screen: whether the analysis is stale (a
-            # DuckDB connection and a query, ~0.3 s), the first Users query, and importing
-            # Textual (~1 s). The query's result is dropped if a rebuild has to come first.
+            # Three things at once before the first screen: whether the analysis is stale
+            # (read from the files, ~25 ms), the first Users rows (from the summary file),
+            # and importing Textual. The rows are dropped if a rebuild has to come first.
             with ThreadPoolExecutor(1, thread_name_prefix="logonscope-stale") as pool:
                 stale = pool.submit(_is_stale, case)
                 backend = Backend(case)
