@@ -89,16 +89,6 @@ class PanesScreen(Screen[None]):
 
     # --- one frame per key ------------------------------------------------------------
 
-    def _refresh_layout(self, size: Any = None, scroll: bool = False) -> None:
-        """Textual's, drawing the whole screen in the layout's own frame when a repaint of
-        the whole screen is due as well. A dialog that closes (the sort picker) asks for
-        both; Textual drew them as two frames back to back, the second a full one 15-25 ms
-        after the first: the key settled only then."""
-        if self._repaint_required and not scroll:
-            self._repaint_required = False
-            self._dirty_widgets.add(self)  # its whole region: the layout's frame is full
-        super()._refresh_layout(size, scroll)
-
     def hold_frames(self) -> None:
         """Draw nothing until `release_frames` (the results asked for are in) or
         `FRAME_HOLD_S`: each frame redraws most of the screen, and a key's first frame
