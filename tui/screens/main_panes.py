@@ -58,6 +58,7 @@ class PanesScreen(Screen[None]):
         self._wide = True
         self._search_target: TablePane | None = None
         self._frames_held: Any = None  # the timer that ends `hold_frames` at the latest
+        self._render_kept = False  # a render was asked for while the frames were held
 
     # --- layout ---------------------------------------------------------------------
 
@@ -122,7 +123,21 @@ class PanesScreen(Screen[None]):
         if held is not None:
             held.stop()
             self.app._end_batch()
+            if self._render_kept:  # a frame comes: the kept regions with what changed since
+                self._render_kept = False
+                self._dirty_widgets.add(self)  # no region of its own unless refreshed
             self.check_idle()  # the screen draws what changed meanwhile
+
+    def _compositor_refresh(self) -> None:
+        """Textual's, except while this screen holds its frames. A layout during a batch
+        made Textual render the update and then drop it (a batch writes nothing), and the
+        regions it rendered were spent: the next frame written left them out (at the first
+        screen, ~45 ms of CPU for a frame never seen, and a first frame that was not the
+        whole screen). Held, the regions wait for the frame after the hold."""
+        if self._frames_held is not None and self.app._batch_count and self is self.app.screen:
+            self._render_kept = True
+            return
+        super()._compositor_refresh()
 
     # --- panes and focus ------------------------------------------------------------
 
