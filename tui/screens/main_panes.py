@@ -10,6 +10,7 @@ and key bindings). Each layer only calls the layers below it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -59,6 +60,7 @@ class PanesScreen(Screen[None]):
         self._search_target: TablePane | None = None
         self._frames_held: Any = None  # the timer that ends `hold_frames` at the latest
         self._render_kept = False  # a render was asked for while the frames were held
+        self._after_hold: list[Callable[[], None]] = []  # run once the held frame is drawn
 
     # --- layout ---------------------------------------------------------------------
 
@@ -127,6 +129,18 @@ class PanesScreen(Screen[None]):
                 self._render_kept = False
                 self._dirty_widgets.add(self)  # no region of its own unless refreshed
             self.check_idle()  # the screen draws what changed meanwhile
+            waiting, self._after_hold = self._after_hold, []
+            for callback in waiting:
+                self.call_after_refresh(callback)
+
+    def after_frame(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the screen's next frame is drawn. Textual's
+        `call_after_refresh` runs it at once while the frames are held (nothing is drawn then),
+        and work started before a frame shares the interpreter with drawing it."""
+        if self._frames_held is None:
+            self.call_after_refresh(callback)
+        else:
+            self._after_hold.append(callback)
 
     def _compositor_refresh(self) -> None:
         """Textual's, except while this screen holds its frames. A layout during a batch
