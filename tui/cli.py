@@ -175,11 +175,13 @@ def _set_places(geoip: str | None, asn: str | None) -> None:
 
 
 def _set_executor(args: argparse.Namespace) -> None:
-    from logonscope.storage.executors import configure
-
     kind = args.executor or ("dask" if args.scheduler else None)
     if kind is None and args.workers is None:
         return  # the environment's choice, or the default
+    # imported only for a choice: multiprocessing and the process pool cost `open` ~30 ms
+    # of CPU before its first screen, which runs no worker
+    from logonscope.storage.executors import configure
+
     try:
         configure(kind or "local", args.scheduler, args.workers)
     except ValueError as exc:
