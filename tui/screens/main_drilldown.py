@@ -63,7 +63,10 @@ class DrillDownScreen(LoadingScreen):
             session_id=None,
             burst=None,
         )
-        self.preview("users", self._preview_user)
+        if self.first_drawn:
+            self.preview("users", self._preview_user)
+        else:  # the first screen's Users first: these queries (DuckDB's import) after its frame
+            self.after_frame(lambda: self.preview("users", self._preview_user))
         self._status()
 
     def _preview_user(self) -> None:

@@ -65,6 +65,7 @@ class LoadingScreen(PanesScreen):
         self._held: dict[str, Loaded] = {}  # results waiting for the others of their key
         self._hold_timer: Timer | None = None
         self._detail_applied = 0  # the token of the detail on screen
+        self.first_drawn = False  # the first screen's Users rows are drawn
 
     def preview(self, cursor: str, load: Callable[[], None]) -> None:
         """Run `load` (what follows `cursor`) now, or once the cursor rests if it is moving."""
@@ -97,7 +98,7 @@ class LoadingScreen(PanesScreen):
     def previews_pending(self) -> bool:
         """A preview waits for its cursor to rest, or a result for the others of its key
         (headless drivers wait for it too)."""
-        return bool(self._previews or self._held)
+        return bool(self._previews or self._held or self.after_frame_pending)
 
     def _token(self, pane: str) -> int:
         self.tokens[pane] = self.tokens.get(pane, 0) + 1
@@ -324,7 +325,7 @@ class LoadingScreen(PanesScreen):
                 # once the first screen is drawn: what the filters offer, the sessions read in
                 # (DuckDB's import among them: ~0.15 s of CPU that the frame would wait for)
                 self._holding = True
-                self.after_frame(self._read_in)
+                self.after_frame(self._read_in)  # (its first highlight's panes wait too)
             if (
                 message.pane == "users"
                 and "sessions" not in self.tokens
@@ -350,6 +351,7 @@ class LoadingScreen(PanesScreen):
         self._drawn()
 
     def _read_in(self) -> None:
+        self.first_drawn = True
         if self.backend.keep_alive:  # decided once, by the app (not headless)
             keep_alive_objects()
         self._facets_worker(self.backend)

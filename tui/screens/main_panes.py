@@ -61,6 +61,7 @@ class PanesScreen(Screen[None]):
         self._frames_held: Any = None  # the timer that ends `hold_frames` at the latest
         self._render_kept = False  # a render was asked for while the frames were held
         self._after_hold: list[Callable[[], None]] = []  # run once the held frame is drawn
+        self.after_frame_pending = 0  # callbacks waiting for a frame (`after_frame`)
 
     # --- layout ---------------------------------------------------------------------
 
@@ -137,10 +138,16 @@ class PanesScreen(Screen[None]):
         """Run `callback` once the screen's next frame is drawn. Textual's
         `call_after_refresh` runs it at once while the frames are held (nothing is drawn then),
         and work started before a frame shares the interpreter with drawing it."""
+        self.after_frame_pending += 1
+
+        def run() -> None:
+            self.after_frame_pending -= 1
+            callback()
+
         if self._frames_held is None:
-            self.call_after_refresh(callback)
+            self.call_after_refresh(run)
         else:
-            self._after_hold.append(callback)
+            self._after_hold.append(run)
 
     def _compositor_refresh(self) -> None:
         """Textual's, except while this screen holds its frames. A layout during a batch
