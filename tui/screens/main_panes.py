@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 from textual import on, work
-from textual.events import Resize
+from textual.events import Resize, ScreenResume
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
@@ -62,10 +62,14 @@ class PanesScreen(Screen[None]):
         self._render_kept = False  # a render was asked for while the frames were held
         self._after_hold: list[Callable[[], None]] = []  # run once the held frame is drawn
         self.after_frame_pending = 0  # callbacks waiting for a frame (`after_frame`)
+        self._resumed = False
 
     # --- layout ---------------------------------------------------------------------
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        if not self._resumed:  # shown for the first time: its widgets were styled as mounted
+            self._resumed = True
+            event.refresh_styles = False  # (Textual styled every one of them again)
         # Back from a dialog: Textual refocuses what had the focus before it opened, but the
         # dialog may have moved us on (a host picked → Sessions): the selection decides.
         self.call_after_refresh(self._refocus)
