@@ -13,7 +13,8 @@ and in Sessions (the detail follows); drill down (Enter on a user, then Enter on
 address: the sessions of that address) and back (Esc); Tab; sort (`o` opens the column
 picker, Enter reverses the Sessions order); filter (`x`, failures only on and off); all
 sessions of the case (`s`, then Esc). First screen: from starting the process to the Users
-rows on screen, and to the whole first screen settled (every pane loaded), three starts.
+rows on screen, and to the whole first screen settled (every pane loaded), `--starts` starts
+(3; `--no-keys`: only those).
 The `CPU s` rows are the app's CPU time (all threads; milliseconds in the `ms` columns)
 until the first screen settled, and for all the keys of one run: a figure the machine's
 load hardly moves, to compare versions on a busy machine.
@@ -285,20 +286,31 @@ def measure(
     variants: dict[str, Path | None],
     warm: float = 2.0,
     idle: bool = False,
+    starts: int = 3,
+    keys: bool = True,
 ) -> dict[str, Samples]:
-    """Figures per variant; with two variants their runs alternate (two rounds each), so a
-    machine that gets busier halfway weighs on both alike."""
+    """Figures per variant; with two variants their runs alternate (two rounds each, and
+    the starts of a round one by one), so a machine that gets busier halfway weighs on both
+    alike."""
     ready = first_user(case)
     samples: dict[str, Samples] = {name: {} for name in variants}
     rounds = 1 if len(variants) == 1 else 2
     for round_ in range(rounds):
+        per_round = starts if rounds == 1 else (starts - starts // 2, starts // 2)[round_]
+        for _ in range(per_round):
+            for name, sources in variants.items():
+
+                def add(action: str, figures: tuple[float, float], name: str = name) -> None:
+                    samples[name].setdefault(action, []).append(figures)
+
+                first_screen(case, size, quiet, ready, sources, add)
+        if not keys:
+            continue
         for name, sources in variants.items():
 
             def add(action: str, figures: tuple[float, float], name: str = name) -> None:
                 samples[name].setdefault(action, []).append(figures)
 
-            for _ in range(3 if rounds == 1 else 2 - round_):
-                first_screen(case, size, quiet, ready, sources, add)
             actions(case, max(runs // rounds, 2), size, quiet, ready, sources, add, warm, idle)
     return samples
 
@@ -345,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--idle", action="store_true", help="first keys once the app's background work is done"
     )
+    parser.add_argument(
+        "--starts", type=int, default=3, help="first-screen starts per version (default 3)"
+    )
+    parser.add_argument(
+        "--no-keys", action="store_true", help="only the starts: no key is measured"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
     case = Path(args.case or f"/tmp/logonscope-term-{args.events}/case")
@@ -358,7 +376,17 @@ def main(argv: list[str] | None = None) -> int:
         variants = {rev: checkout(rev) for rev in args.compare} | {"now": this}
     for sources in variants.values():
         compiled(sources)
-    samples = measure(case, args.runs, (width, height), args.quiet, variants, args.warm, args.idle)
+    samples = measure(
+        case,
+        args.runs,
+        (width, height),
+        args.quiet,
+        variants,
+        args.warm,
+        args.idle,
+        args.starts,
+        not args.no_keys,
+    )
 
     print(
         f"case {case}: {size['events']:,} events, {size['sessions']:,} sessions, "
