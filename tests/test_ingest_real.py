@@ -109,7 +109,10 @@ def test_two_copies_of_one_log_are_stored_once(full_case: Path) -> None:
 
 def test_reingest_stores_nothing_new_and_says_so(full_case: Path) -> None:
     before = connect(full_case).execute("select count(*) from events").fetchone()[0]
-    result = run_cli_inline("ingest", EVIDENCE, "--case", full_case, "--quiet", "--no-build")
+    # one job: the files are known by their hash, which two jobs would spawn a pool to learn
+    result = run_cli_inline(
+        "ingest", EVIDENCE, "--case", full_case, "--quiet", "--no-build", "--jobs", "1"
+    )
     assert result.returncode == 0
     assert "nothing new to ingest" in result.stderr
     assert "43 file(s) already in the case" in result.stderr
