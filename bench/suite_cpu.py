@@ -7,7 +7,8 @@ As a pytest plugin (`-p suite_cpu`, with bench/ on PYTHONPATH) it records, for e
 the CPU seconds of the worker (all its threads: DuckDB's too), of the child processes it
 waited for (spawned ingest or build workers, a Dask cluster, a real CLI process), and the
 wall time, plus the CPU spent inside `ingest`, `build`, `build_once` (the shared generated
-cases) and Textual's `App.run_test` (Pilot apps), the wall the event loop sat idle (`idle_timer`: woken
+cases), `storage.connection.connect` (every DuckDB connection the product opens; with
+`<name>_calls`, how many calls; `case_connect`: those to a case, with its views) and Textual's `App.run_test` (Pilot apps), the wall the event loop sat idle (`idle_timer`: woken
 by a timer or a sleep; `idle_wait`: woken by a thread or a pipe), and per test its start time
 and the main thread's run-queue wait (`queued`: runnable but without a core, the machine's
 load): one JSON file per xdist worker. Run as a
@@ -65,6 +66,7 @@ def _count(module: str, name: str, key: str) -> None:
             depth[0] -= 1
             if depth[0] == 0:
                 _inside[key] = _inside.get(key, 0.0) + _cpu()[0] - start
+                _inside[f"{key}_calls"] = _inside.get(f"{key}_calls", 0) + 1
 
     setattr(owner, name, counted)
 
@@ -73,6 +75,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _count("logonscope.storage.ingest", "ingest", "ingest")
     _count("logonscope.analysis.build", "build", "build")
     _count("tests.cases", "build_once", "build_once")
+    _count("logonscope.storage.connection", "connect", "connect")  # every DuckDB connection
+    _count("logonscope.storage.case", "connect", "case_connect")  # ... to a case, its views
     import textual.app
 
     run_test = textual.app.App.run_test

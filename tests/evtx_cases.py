@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 START = datetime(2025, 1, 1, 9, tzinfo=timezone.utc)
 
 
@@ -43,3 +45,25 @@ def rdp_case(root: Path, logons: list[tuple[str, str, str]]) -> Path:
     ingest([logs], case, jobs=1)
     build(case)
     return case
+
+
+# Two users on one workstation, three addresses: what the `users` selection and the timeline
+# import tests both need (one sharing an address with another user).
+FOUR_LOGONS = [
+    ("WS01.corp.example.com", "alice", "203.0.113.10"),
+    ("WS01.corp.example.com", "alice", "198.51.100.7"),
+    ("WS01.corp.example.com", "bob", "198.51.100.7"),
+    ("WS01.corp.example.com", "bob", "198.51.100.7"),
+]
+
+
+def four_logons_case(factory: pytest.TempPathFactory) -> Path:
+    """`FOUR_LOGONS` ingested and built once per run (`tests.cases.build_once`: a tiny build
+    costs ~1.5 CPU s, nearly all fixed). Read only: a test that changes it copies it."""
+    from tests.cases import build_once
+
+    def write(out: Path) -> None:
+        out.mkdir(parents=True)
+        write_rdp_logons(out / "Security.evtx", FOUR_LOGONS)
+
+    return build_once(factory, "rdp-four-logons", write)

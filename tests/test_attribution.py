@@ -20,9 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from logonscope.analysis.build import build
 from logonscope.storage.case import connect
-from logonscope.storage.ingest import ingest
 from tests.cases import evidence_case
 from tests.conftest import RDPAUTH, evidence, run_cli_inline
 
@@ -127,7 +125,7 @@ def test_import_attributes_good_rows_and_reports_bad_lines(rdp_case: Path, tmp_p
 
 
 def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(
-    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """Belkasoft DESKTOP-23PS6ES, 2020-08-01: `User` reconnects over RDP at 21:17:25 (LSM 25) and
     types domain credentials (anit.ghosh, administrator) for PM.praivacymatrix.com 21 times (4648
@@ -137,19 +135,13 @@ def test_explicit_credentials_of_a_reconnected_rdp_user_land_in_that_session(
     session id, so they land in the reconnect by logon id."""
     from tests.conftest import BELKASOFT
 
-    ingest(
-        [
-            evidence(f"{BELKASOFT}/Security.evtx"),
-            evidence(
-                f"{BELKASOFT}/Microsoft-Windows-TerminalServices-LocalSessionManager_4Operational.evtx"
-            ),
-        ],
-        tmp_path / "c",
-        jobs=1,
+    # the run's shared case of the whole Belkasoft folder (its Security and LSM logs and the
+    # rest), not an ingest and build of the two logs of its own
+    case = evidence_case(
+        tmp_path_factory, "belkasoft", evidence(f"{BELKASOFT}/Security.evtx").parent
     )
-    build(tmp_path / "c")
     rows = (
-        connect(tmp_path / "c")
+        connect(case)
         .execute(
             """SELECT a.record_id, a.confidence, s.user, s.logon_type, s.is_reconnect,
                   strftime(s.start, '%H:%M:%S'), a.summary

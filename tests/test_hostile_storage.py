@@ -402,23 +402,22 @@ builtins.open = _open_or_crash
 """
 
 
-def test_a_parser_crash_in_a_worker_costs_only_that_file(tmp_path: Path) -> None:
-    """A worker killed by SIGSEGV while reading one file (as a native parser crash would)."""
+def test_a_parser_crash_in_a_worker_costs_only_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed by SIGSEGV while reading one file (as a native parser crash would).
+
+    The command runs in this process; its spawned workers start with the hook on their path
+    (the environment they inherit), so only they crash."""
     (tmp_path / "hook").mkdir()
     (tmp_path / "hook" / "sitecustomize.py").write_text(_CRASHER)
     folder = tmp_path / "in"
     crash = logons(folder / "crash-me.evtx", 10, host="BAD")
     for i in range(3):
         logons(folder / f"ok{i}.evtx", 20, host=f"H{i}")
-    env = dict(os.environ, PYTHONPATH=str(tmp_path / "hook"))
-    result = subprocess.run(
-        [sys.executable, "-m", "logonscope.tui.cli", "ingest", str(folder)]
-        + ["--case", str(tmp_path / "c"), "--quiet", "--jobs", "2", "--no-build"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "hook"))
+    result = run_cli_inline(
+        "ingest", folder, "--case", tmp_path / "c", "--quiet", "--jobs", "2", "--no-build"
     )
     assert result.returncode == 0, result.stderr
     assert (

@@ -8,13 +8,14 @@ rest is imported; a time that has no UTC value is refused with one line and exit
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from logonscope.storage.imports import MAX_DEPTH, import_timeline
 from tests.conftest import run_cli_inline
-from tests.evtx_cases import rdp_case
+from tests.evtx_cases import four_logons_case
 
 # on one worker: the module's case made once
 pytestmark = pytest.mark.xdist_group("import_hostile")
@@ -26,14 +27,11 @@ OUT_OF_RANGE = "0001-01-01T00:00:00+14:00"
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return rdp_case(
-        tmp_path_factory.mktemp("imports"),
-        [
-            ("WS01.corp.example.com", "alice", "203.0.113.10"),
-            ("WS01.corp.example.com", "alice", "198.51.100.7"),
-            ("WS01.corp.example.com", "bob", "198.51.100.7"),
-            ("WS01.corp.example.com", "bob", "198.51.100.7"),
-        ],
+    """A copy of the run's shared four-logon case: the imports here change it."""
+    return Path(
+        shutil.copytree(
+            four_logons_case(tmp_path_factory), tmp_path_factory.mktemp("imports") / "case"
+        )
     )
 
 

@@ -12,12 +12,17 @@ import hashlib
 import json
 import os
 import re
+import struct
+import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import evtx
 import pytest
 
 from logonscope.storage.case import connect
+from logonscope.storage.chunks import CHUNK_SIZE, HEADER_SIZE
 from logonscope.storage.ingest import ingest
 from tests.conftest import BELKASOFT, EVIDENCE, RDPAUTH, evidence, run_cli_inline
 
@@ -56,8 +61,8 @@ def full_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     evidence("")
     case = tmp_path_factory.mktemp("case") / "c"
     # what is stored is checked here, not sessions (the samples' builds are checked elsewhere)
-    # nor two jobs (test_evidence_is_never_written and `rdp_case` ingest with two): one job
-    # spawns no pool, 2.5 CPU s against 3.5-4.4
+    # nor two jobs (test_evidence_is_never_written ingests with two): one job spawns no pool,
+    # 2.5 CPU s against 3.5-4.4
     result = run_cli_inline(
         "ingest", EVIDENCE, "--case", case, "--quiet", "--no-build", "--jobs", "1"
     )
@@ -104,7 +109,10 @@ def test_two_copies_of_one_log_are_stored_once(full_case: Path) -> None:
 
 def test_reingest_stores_nothing_new_and_says_so(full_case: Path) -> None:
     before = connect(full_case).execute("select count(*) from events").fetchone()[0]
-    result = run_cli_inline("ingest", EVIDENCE, "--case", full_case, "--quiet", "--no-build")
+    # one job: the files are known by their hash, which two jobs would spawn a pool to learn
+    result = run_cli_inline(
+        "ingest", EVIDENCE, "--case", full_case, "--quiet", "--no-build", "--jobs", "1"
+    )
     assert result.returncode == 0
     assert "nothing new to ingest" in result.stderr
     assert "43 file(s) already in the case" in result.stderr
@@ -160,10 +168,42 @@ def test_evidence_table_records_sha256_and_parser(tmp_path: Path) -> None:
     )
 
 
+# The python-evtx cross-check reads a fixed sample of the RDPAuth logs, not all of them
+# (python-evtx costs ~2.5 ms a record): every file, and in each the chunks that hold every
+# event id the file has (checked below); Security's chunks 3 and 9 add no event id.
+_SAMPLE_CHUNKS = {
+    "RDPAuth_LocalSessionManager.evtx": (0,),
+    "RDPAuth_RemoteConnectionManager.evtx": (0,),
+    "RDPAuth_Security.evtx": (0, 1, 2, 4, 5, 6, 7, 8),
+    "RDPAuth_System.evtx": (0, 1),
+}
+
+
+def _sample(source: Path, chunks: tuple[int, ...], out: Path) -> Path:
+    """`source`'s header (its chunk count and checksum redone) and the chosen chunks: chunks
+    are self-contained, so each record parses as in the whole file."""
+    data = source.read_bytes()
+    header = bytearray(data[:HEADER_SIZE])
+    struct.pack_into("<QQ", header, 8, 0, len(chunks) - 1)  # oldest, current chunk
+    struct.pack_into("<H", header, 42, len(chunks))
+    struct.pack_into("<I", header, 124, zlib.crc32(bytes(header[:120])))
+    body = b"".join(
+        data[HEADER_SIZE + n * CHUNK_SIZE : HEADER_SIZE + (n + 1) * CHUNK_SIZE] for n in chunks
+    )
+    out.write_bytes(bytes(header) + body)
+    return out
+
+
 def test_forced_python_evtx_reads_the_same_records_as_evtx(tmp_path: Path) -> None:
     folder = evidence(RDPAUTH)
-    ingest([folder], tmp_path / "fast", jobs=1, parser="evtx")
-    ingest([folder], tmp_path / "slow", jobs=1, parser="python-evtx")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(_SAMPLE_CHUNKS)
+    (tmp_path / "sample").mkdir()
+    for name, chunks in _SAMPLE_CHUNKS.items():
+        sample = _sample(folder / name, chunks, tmp_path / "sample" / name)
+        ids = {_event_id(e["System"]) for e in _bare_records(sample)}
+        assert ids == {_event_id(e["System"]) for e in _bare_records(folder / name)}, name
+    ingest([tmp_path / "sample"], tmp_path / "fast", jobs=1, parser="evtx")
+    ingest([tmp_path / "sample"], tmp_path / "slow", jobs=1, parser="python-evtx")
     # python-evtx truncates FILETIME to the microsecond where evtx rounds: compare to the ms.
     columns = (
         "record_id, date_trunc('millisecond', time), host, channel, event_id, target_user, target_logon_id, "
@@ -174,7 +214,7 @@ def test_forced_python_evtx_reads_the_same_records_as_evtx(tmp_path: Path) -> No
         connect(tmp_path / "fast").execute(query).fetchall(),
         connect(tmp_path / "slow").execute(query).fetchall(),
     )
-    assert len(fast) == 789 + 186 + 17 + 4
+    assert len(fast) == 687 + 186 + 17 + 4  # of 789 + 186 + 17 + 4 in the whole files
     assert slow == fast
     parsers = connect(tmp_path / "slow").execute("select distinct parser from evidence").fetchall()
     assert parsers == [("python-evtx",)]
@@ -189,7 +229,8 @@ def test_dirty_file_with_stale_chunk_count_is_read_whole_by_the_fallback(tmp_pat
 
 def test_corrupt_chunks_are_counted_and_the_rest_kept(tmp_path: Path) -> None:
     path = evidence("omerbenamram__evtx/samples/sample_with_a_bad_chunk_magic.evtx")
-    result = run_cli_inline("ingest", path, "--case", tmp_path / "c", "--quiet")
+    # what the ingest stores and says is checked, not sessions: no build (~1 CPU s)
+    result = run_cli_inline("ingest", path, "--case", tmp_path / "c", "--quiet", "--no-build")
     assert result.returncode == 0
     assert "chunk 6: bad magic" in result.stderr and "chunk 10: bad magic" in result.stderr
     assert "sample_with_a_bad_chunk_magic.evtx" in result.stderr
@@ -200,7 +241,7 @@ def test_truncated_file_keeps_what_is_readable_and_counts_the_rest(tmp_path: Pat
     source = evidence(f"{BELKASOFT}/Security.evtx")
     cut = tmp_path / "cut.evtx"
     cut.write_bytes(source.read_bytes()[:100_000])
-    result = run_cli_inline("ingest", cut, "--case", tmp_path / "c", "--quiet")
+    result = run_cli_inline("ingest", cut, "--case", tmp_path / "c", "--quiet", "--no-build")
     assert result.returncode == 0
     assert f"warning {cut}:" in result.stderr and "truncated" in result.stderr
     row = connect(tmp_path / "c").execute("select records, skipped from evidence").fetchone()
@@ -231,29 +272,42 @@ def test_files_are_recognised_by_signature_and_found_in_zips(tmp_path: Path) -> 
 # --- extracted logon columns on real events (values read from the events themselves) -----
 
 
-@pytest.fixture(scope="module")
-def rdp_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    case = tmp_path_factory.mktemp("rdp") / "c"
-    ingest(
-        [
-            evidence(RDPAUTH),
-            evidence(f"{BELKASOFT}/Security.evtx"),
-            evidence(
-                "omerbenamram__evtx/samples/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS_4Operational.evtx"
-            ),
-            evidence(
-                "mdecrevoisier__EVTX-to-MITRE-Attack/TA0001-Initial_access/T1078-Valid_accounts/ID1149-RDP_success_logins_to_multiple_hosts.evtx"
-            ),
-            evidence("sans-blue-team__DeepBlueCLI/evtx/smb-password-guessing-security.evtx"),
-        ],
-        case,
-        jobs=2,
+def _of(case: Path, sources: list[Path]) -> Any:
+    """A connection to `case` whose `events` are those stored from `sources` (files, or
+    folders of them) alone: the tests below read their files' records out of `full_case`
+    (every sample ingested once) instead of ingesting the files again."""
+    paths = [str(p) for f in sources for p in (sorted(f.rglob("*.evtx")) if f.is_dir() else [f])]
+    con = connect(case)
+    con.execute("CREATE TEMP TABLE _files AS SELECT unnest(?::VARCHAR[]) AS path", [paths])
+    assert con.execute("SELECT count(*) FROM evidence JOIN _files USING (path)").fetchone() == (
+        len(paths),
     )
-    return case
+    con.execute(
+        "CREATE TEMP VIEW events AS SELECT * FROM memory.main.events "
+        "WHERE evidence_sha256 IN (SELECT sha256 FROM evidence JOIN _files USING (path))"
+    )
+    return con
 
 
-def _one(case: Path, where: str, columns: str) -> tuple:
-    rows = connect(case).execute(f"select {columns} from events where {where}").fetchall()
+@pytest.fixture(scope="module")
+def rdp_case(full_case: Path) -> Callable[[], Any]:
+    """Connections to the events of five samples with logon columns to check."""
+    files = [
+        evidence(RDPAUTH),
+        evidence(f"{BELKASOFT}/Security.evtx"),
+        evidence(
+            "omerbenamram__evtx/samples/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS_4Operational.evtx"
+        ),
+        evidence(
+            "mdecrevoisier__EVTX-to-MITRE-Attack/TA0001-Initial_access/T1078-Valid_accounts/ID1149-RDP_success_logins_to_multiple_hosts.evtx"
+        ),
+        evidence("sans-blue-team__DeepBlueCLI/evtx/smb-password-guessing-security.evtx"),
+    ]
+    return lambda: _of(full_case, files)
+
+
+def _one(case: Callable[[], Any], where: str, columns: str) -> tuple:
+    rows = case().execute(f"select {columns} from events where {where}").fetchall()
     assert len(rows) == 1, rows
     return rows[0]
 
@@ -298,7 +352,7 @@ def test_4625_failure_columns(rdp_case: Path) -> None:
 
 def test_lsm_columns_and_activity_id(rdp_case: Path) -> None:
     rows = (
-        connect(rdp_case)
+        rdp_case()
         .execute(
             "select event_id, target_user, target_domain, lsm_session_id, ip, activity_id from events "
             "where channel like '%LocalSessionManager%' and event_id in (21, 25) order by time"
@@ -324,7 +378,7 @@ def test_rcm_1149_and_rdpcorets_131_columns(rdp_case: Path) -> None:
     row = _one(rdp_case, "event_id = 1149 and host = 'dc.windomain.local'", "target_user, ip")
     assert row == ("vagrant", "192.168.38.1")
     wef = (
-        connect(rdp_case)
+        rdp_case()
         .execute(
             "select distinct target_user, ip from events where event_id = 1149 and host <> 'dc.windomain.local'"
         )
@@ -332,7 +386,7 @@ def test_rcm_1149_and_rdpcorets_131_columns(rdp_case: Path) -> None:
     )
     assert wef == [("admmig", "10.23.123.11")]  # EventID written as a string in WEF files
     ports = (
-        connect(rdp_case)
+        rdp_case()
         .execute(
             "select count(*), count(port), min(ip) from events where event_id = 131 "
             "and channel like '%RdpCoreTS%'"
@@ -344,7 +398,7 @@ def test_rcm_1149_and_rdpcorets_131_columns(rdp_case: Path) -> None:
 
 def test_winlogon_and_shutdown_columns(rdp_case: Path) -> None:
     tsids = (
-        connect(rdp_case)
+        rdp_case()
         .execute(
             "select lsm_session_id, target_sid from events where channel = 'System' and event_id in (7001, 7002) "
             "and provider like '%Winlogon%' order by time"
@@ -357,9 +411,7 @@ def test_winlogon_and_shutdown_columns(rdp_case: Path) -> None:
 
 
 def test_records_without_a_time_are_kept_and_flagged(rdp_case: Path) -> None:
-    nulls = (
-        connect(rdp_case).execute("select count(*) from events where time is null").fetchone()[0]
-    )
+    nulls = rdp_case().execute("select count(*) from events where time is null").fetchone()[0]
     assert nulls == 0
 
 
@@ -374,7 +426,7 @@ def test_unreadable_file_is_reported(tmp_path: Path) -> None:
     assert result.returncode == 2 and "permission denied" in result.stderr.lower()
 
 
-def test_data_holds_the_whole_payload_of_every_record(tmp_path: Path) -> None:
+def test_data_holds_the_whole_payload_of_every_record(full_case: Path) -> None:
     """`data` is EventData (or UserData) exactly as the parser gave it, for every record,
     including forwarded events that carry RenderingInfo after their EventData."""
     files = [
@@ -384,10 +436,9 @@ def test_data_holds_the_whole_payload_of_every_record(tmp_path: Path) -> None:
         ),
         evidence("williballenthin__python-evtx/tests/data/system.evtx"),
     ]
-    ingest(files, tmp_path / "c", jobs=1)
     stored = {
         (host, channel, rid): data
-        for host, channel, rid, data in connect(tmp_path / "c")
+        for host, channel, rid, data in _of(full_case, files)
         .execute("select host, channel, record_id, data from events")
         .fetchall()
     }

@@ -9,20 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli_inline
-from tests.evtx_cases import rdp_case
+from tests.evtx_cases import four_logons_case
 
 
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return rdp_case(
-        tmp_path_factory.mktemp("users"),
-        [
-            ("WS01.corp.example.com", "alice", "203.0.113.10"),
-            ("WS01.corp.example.com", "alice", "198.51.100.7"),
-            ("WS01.corp.example.com", "bob", "198.51.100.7"),
-            ("WS01.corp.example.com", "bob", "198.51.100.7"),
-        ],
-    )
+    return four_logons_case(tmp_path_factory)  # the run's shared case: only read here
 
 
 def _json(*args: object) -> list[dict]:
