@@ -154,10 +154,23 @@ def run_steps(
     identity.install_macros(con)
     con.execute(event_rules_sql())
     for step in STEPS:
-        for statement in _statements(_sql(step, params)):
+        statements = _statements(_sql(step, params))
+        if step in _SHORTCUTS:
+            first, table, instead = statements[0], *_SHORTCUTS[step]
+            con.execute(first)
+            statements = statements[1:]
+            if not con.execute(f"SELECT count(*) FROM (FROM {table} LIMIT 1)").fetchall()[0][0]:
+                statements = _statements(_sql(instead, params))
+        for statement in statements:
             con.execute(statement)
         if step == upto:
             return
+
+
+# Steps that change nothing on most tasks: when the table their first statement makes is
+# empty, the rest of the step would only make empty tables, which the other file declares
+# (with the same columns and types) without planning a statement each (~5 ms apiece).
+_SHORTCUTS = {"01b_clock": ("_ls_chg1", "01b_clock_none")}
 
 
 # How `build_sessions` returns its rows; a build's tasks skip it (the assembly sorts).

@@ -72,3 +72,31 @@ def test_steps_are_the_sql_files_in_order_and_unknown_steps_are_refused():
 
 def test_lsm_channel_round_trips_through_src():
     assert SRC_CHANNELS["lsm"] == LSM
+
+
+def _clock_tables(log: Log) -> dict[str, list[tuple[str, str]]]:
+    con = _con(log)
+    run_steps(con, upto="01b_clock")
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1"
+        ).fetchall()
+    ]
+    return {n: [(c[0], c[1]) for c in con.execute(f"DESCRIBE {n}").fetchall()] for n in names}
+
+
+def test_a_log_without_clock_changes_gets_the_clock_tables_of_one_with_them():
+    # a task with no clock change skips the clock step's statements (01b_clock_none.sql
+    # declares its tables): the tables, columns and types must be those the step makes
+    quiet = Log()
+    quiet.logon(10, "alice", 0x10, 2)
+    changed = Log()
+    changed.logon(10, "alice", 0x10, 2)
+    old, new = "2024-03-01T10:00:20Z", "2024-03-01T13:00:20Z"
+    changed.add(20, SECURITY, 4616, data=f'{{"PreviousTime": "{old}", "NewTime": "{new}"}}')
+    changed.logon(30, "alice", 0x11, 2)
+    con = _con(changed)
+    run_steps(con, upto="01b_clock")
+    assert con.execute("SELECT count(*) FROM _ls_clock").fetchall() == [(1,)]
+    assert _clock_tables(quiet) == _clock_tables(changed)
