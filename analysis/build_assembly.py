@@ -92,13 +92,20 @@ def assemble(
     kept: list[str],
     places: Iterable[geoip.Database] = (),
     events: int | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[int, int]:
     """Write the derived tables from the tasks' parts and the kept hosts' previous rows.
     Source addresses are located with the `places` databases (none: the address columns
     stay blank). Returns (sessions, sources) counted. `events`: the case's events, when
-    known (a small case is assembled on one DuckDB thread)."""
+    known (a small case is assembled on one DuckDB thread). `con`: a `case.connect` of
+    `root` made before the tasks wrote their parts (the build's own), used and left open;
+    without it the assembly opens one."""
     threads = None if events is None else parts.threads_for(events, None)
-    con = case_folder.connect(root, threads=threads)
+    own = con is None
+    if con is None:
+        con = case_folder.connect(root, threads=threads)
+    else:
+        con.execute(f"SET threads = {int(threads)}" if threads else "RESET threads")
     try:
         schemas = {part: schema for part, schema in _TABLES.values()}
         schemas["sessions"] = sessions_mod.SESSIONS_SCHEMA
@@ -129,7 +136,8 @@ def assemble(
         sources_file = root / case_folder.DERIVED / "session_sources.parquet"
         n_sources = con.read_parquet(str(sources_file)).aggregate("count(*)").fetchall()[0][0]
     finally:
-        connection.close(con)
+        if own:
+            connection.close(con)
     return int(n_sessions), int(n_sources)
 
 
