@@ -184,6 +184,7 @@ def _build(
     # the tasks run it holds nothing but those views (no table of its own).
     con = case_folder.connect(root, threads=threads)
     try:
+        parts.plan_lightly(con, sum(n or 0 for n in stored))
         return _build_on(
             root, con, report, started, progress, force, rules, jobs, task_events, executor
         )
