@@ -9,7 +9,7 @@ import pytest
 from logonscope.analysis.session_rules import EVENT_RULES, SRC_CHANNELS, Rank, Rules
 from logonscope.analysis.sessions import STEPS, run_steps
 from logonscope.storage.schema import EVENTS_SCHEMA
-from logonscope.storage.vocabulary import KERNEL_GENERAL, LSM, SECURITY, SYSTEM
+from logonscope.storage.vocabulary import GATEWAY, KERNEL_GENERAL, LSM, SECURITY, SYSTEM
 from tests.session_logs import CONSOLE, RDP_ACT, Log
 
 
@@ -100,3 +100,25 @@ def test_a_log_without_clock_changes_gets_the_clock_tables_of_one_with_them():
     run_steps(con, upto="01b_clock")
     assert con.execute("SELECT count(*) FROM _ls_clock").fetchall() == [(1,)]
     assert _clock_tables(quiet) == _clock_tables(changed)
+
+
+def test_a_log_without_gateway_connects_gets_the_gateway_tables_of_one_with_them():
+    # no RD Gateway 302 naming a user: step 08b is skipped (08b_gateway_none.sql declares its
+    # tables); one with a 302 that pairs with no session runs the step and finds nothing
+    quiet = Log()
+    quiet.logon(10, "alice", 0x10, 10, ip="10.0.0.5")
+    busy = Log()
+    busy.logon(10, "alice", 0x10, 10, ip="10.0.0.5")
+    busy.add(12, GATEWAY, 302, target_user="bob", ip="203.0.113.9")
+    tables = []
+    for log in (quiet, busy):
+        con = _con(log)
+        run_steps(con, upto="08b_gateway")
+        assert con.execute("SELECT count(*) FROM _ls_gw").fetchall() == [(0,)]
+        tables.append(
+            {
+                n: [(c[0], c[1]) for c in con.execute(f"DESCRIBE {n}").fetchall()]
+                for n in ("_ls_gw", "_ls_gw303", "_ls_all0")
+            }
+        )
+    assert tables[0] == tables[1]
