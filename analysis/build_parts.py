@@ -286,7 +286,12 @@ def correlate_task(
             con.register("_ls_gateway_events", EVENTS_SCHEMA.empty_table())
         # every table stays on `con` until written: no Arrow round trip, no sort (the
         # assembly sorts each table once)
-        sessions_mod.correlate(con, rules, gateway_events="_ls_gateway_events")
+        sessions_mod.correlate(
+            con,
+            rules,
+            gateway_events="_ls_gateway_events",
+            drop_spent=events is None or events >= SMALL_EVENTS,
+        )
         # the Windows logon and desktop views, from what the correlation left on `con`
         outputs = {
             "sources": ("_ls_src_rows", sessions_mod.SOURCES_SCHEMA),
