@@ -81,6 +81,12 @@ def sharing(root: Path, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         _SHARED.pop(str(root), None)
 
 
+def part_table(prefix: Path, name: str) -> str:
+    """The table of the build's database holding the `name` part of the task writing to
+    `prefix` (`part-<n>`) when it ran on a cursor of that database (`sharing`)."""
+    return require_identifier(f"_ls_{prefix.name.replace('-', '_')}_{name}")
+
+
 def plan_lightly(con: duckdb.DuckDBPyConnection, events: int) -> None:
     """Skip the `LEAN_OPTIMIZERS` on `con` when its work is over fewer than SMALL_EVENTS."""
     if events < SMALL_EVENTS:
@@ -229,7 +235,8 @@ def correlate_task(
         # missing parts as empty tables, and ~120 statements are not planned for nothing.
         return
     shared = _SHARED.get(str(root))
-    if shared is not None and events is not None and events < SMALL_EVENTS and threads == 1:
+    on_shared = shared is not None and events is not None and events < SMALL_EVENTS and threads == 1
+    if shared is not None and on_shared:
         # its temp tables, views and registrations are its own; the database (one thread,
         # the whole budget: the only task running) is the build's
         con = case_folder.cursor(shared)
@@ -324,12 +331,18 @@ def correlate_task(
         )
         outputs["sessions"] = ("_ls_flagged", sessions_mod.SESSIONS_SCHEMA)
         for name, (relation, schema) in outputs.items():
-            case_folder.write_part(
-                con,
-                f"SELECT {_columns(schema)} FROM {relation}",
-                prefix.with_name(f"{prefix.name}-{name}.parquet"),
-                compression=PART_COMPRESSION,
-            )
+            select = f"SELECT {_columns(schema)} FROM {relation}"
+            if on_shared:
+                # the assembly runs on the build's database: the part stays a table there
+                # (no Parquet written and read back, no relation bound before the COPY)
+                con.execute(f"CREATE OR REPLACE TABLE {part_table(prefix, name)} AS {select}")
+            else:
+                case_folder.write_part(
+                    con,
+                    select,
+                    prefix.with_name(f"{prefix.name}-{name}.parquet"),
+                    compression=PART_COMPRESSION,
+                )
     finally:
         connection.close(con)
 
