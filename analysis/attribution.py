@@ -197,11 +197,12 @@ def _catalogue_sql(sources: str) -> str:
                             AND ss.record_id = e.record_id)),
     -- the identity rules once per distinct account (they normalise strings); MATERIALIZED:
     -- else the optimizer moves them above the join and runs them on every row
+    -- (ls_is_system of the key, a column of the inner level: its tree bound once)
     who AS MATERIALIZED (
         SELECT subject_user, subject_sid,
-               CASE WHEN NOT ls_is_system(subject_user, NULL, subject_sid)
-                    THEN ls_user_key(subject_user) END AS uk
-        FROM (SELECT DISTINCT subject_user, subject_sid FROM ev))
+               CASE WHEN NOT ls_is_system_key(k, NULL, subject_sid) THEN k END AS uk
+        FROM (SELECT *, ls_user_key(subject_user) AS k
+              FROM (SELECT DISTINCT subject_user, subject_sid FROM ev)))
     SELECT e.evidence_sha256, e.record_id, e.time, e.host, e.host_key, e.channel, e.event_id,
            e.summary,
            CASE WHEN e.subject_logon_id NOT IN ({shared}) THEN e.subject_logon_id END AS lid,

@@ -22,6 +22,7 @@ This module does no file I/O of its own: storage reads and writes; it must not i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -174,29 +175,48 @@ def _build(
     task_events: int = TASK_EVENTS,
     executor: executors.Executor | None = None,
 ) -> BuildReport:
-    say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = BuildReport(rebuilt=True)
     # the records the evidence rows say were stored: the case's size before any query
     stored = case_folder.evidence(root).column("stored").to_pylist()
     threads = parts.threads_for(sum(n or 0 for n in stored), None)
+    # one connection for what runs here, before the tasks and after them (the assembly): a
+    # DuckDB database costs ~30 ms of CPU to open and its case views ~50 ms to make. While
+    # the tasks run it holds nothing but those views (no table of its own).
     con = case_folder.connect(root, threads=threads)
     try:
-        places = geoip.databases(root)
-        ev_digest = evidence_digest(root, geoip.digest(places))
-        old_digest, old_hosts = (None, {}) if force else _previous(root)
-        raw_digests = host_digests(con)
-        names = con.execute(
-            "SELECT host_key, host, count(*), min(time), max(time) FROM events GROUP BY ALL"
-        ).fetchall()
-        pairs = con.execute(
-            f"SELECT host_key, alias FROM ({identity.host_aliases_sql()})"
-        ).fetchall()
-        with_imported = bool(case_folder.imported_files(root))  # the `imported` view's files
-        # taken now, written into the build's work folder below: one connection fewer
-        gateway = parts.gateway_events(con)
+        parts.plan_lightly(con, sum(n or 0 for n in stored))
+        return _build_on(
+            root, con, report, started, progress, force, rules, jobs, task_events, executor
+        )
     finally:
         connection.close(con)
+
+
+def _build_on(
+    root: Path,
+    con: duckdb.DuckDBPyConnection,
+    report: BuildReport,
+    started: float,
+    progress: Progress | None,
+    force: bool,
+    rules: sessions_mod.Rules | None,
+    jobs: int | None,
+    task_events: int,
+    executor: executors.Executor | None,
+) -> BuildReport:
+    say = progress or (lambda _msg: None)
+    places = geoip.databases(root)
+    ev_digest = evidence_digest(root, geoip.digest(places))
+    old_digest, old_hosts = (None, {}) if force else _previous(root)
+    raw_digests = host_digests(con)
+    names = con.execute(
+        "SELECT host_key, host, count(*), min(time), max(time) FROM events GROUP BY ALL"
+    ).fetchall()
+    pairs = con.execute(f"SELECT host_key, alias FROM ({identity.host_aliases_sql()})").fetchall()
+    with_imported = bool(case_folder.imported_files(root))  # the `imported` view's files
+    # taken now, written into the build's work folder below: one connection fewer
+    gateway = parts.gateway_events(con)
     # renamed hosts: every name of one machine is correlated as that machine (its key)
     raw_counts: dict[str | None, int] = {}
     for key, _name, n, _first, _last in names:
@@ -227,18 +247,21 @@ def _build(
     try:
         parts.write_gateway_events(gateway, work)
         del gateway
-        failed = parts.run(
-            root,
-            work,
-            tasks,
-            hosts,
-            with_imported,
-            rules,
-            executor,
-            say,
-            canon,
-            counts,
-        )
+        # a small case's tasks, when run here, take cursors of this connection (one thread)
+        small = con.execute("SELECT current_setting('threads')").fetchall()[0][0] == 1
+        with parts.sharing(root, con) if small else contextlib.nullcontext():
+            failed = parts.run(
+                root,
+                work,
+                tasks,
+                hosts,
+                with_imported,
+                rules,
+                executor,
+                say,
+                canon,
+                counts,
+            )
         report.failed = sorted(failed)
         report.hosts_failed = sorted(h for group in failed.values() for h in group)
         for db in places:
@@ -246,7 +269,7 @@ def _build(
                 say(f"{db.kind} database {db.path} is missing or unreadable: not used")
         say("summarising users and source addresses")
         report.sessions, report.sources = build_assembly.assemble(
-            root, work, kept, places, report.events
+            root, work, kept, places, report.events, con
         )
         case_folder.write_derived(root, {"host_names": machines.host_names_table(names, canon)})
     finally:

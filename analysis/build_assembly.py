@@ -13,6 +13,7 @@ that the second pipeline's Arrow batches fit in it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -92,21 +93,44 @@ def assemble(
     kept: list[str],
     places: Iterable[geoip.Database] = (),
     events: int | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[int, int]:
     """Write the derived tables from the tasks' parts and the kept hosts' previous rows.
     Source addresses are located with the `places` databases (none: the address columns
     stay blank). Returns (sessions, sources) counted. `events`: the case's events, when
-    known (a small case is assembled on one DuckDB thread)."""
+    known (a small case is assembled on one DuckDB thread). `con`: a `case.connect` of
+    `root` made before the tasks wrote their parts (the build's own), used and left open;
+    without it the assembly opens one."""
     threads = None if events is None else parts.threads_for(events, None)
-    con = case_folder.connect(root, threads=threads)
+    own = con is None
+    if con is None:
+        con = case_folder.connect(root, threads=threads)
+    else:
+        con.execute(f"SET threads = {int(threads)}" if threads else "RESET threads")
     try:
         schemas = {part: schema for part, schema in _TABLES.values()}
         schemas["sessions"] = sessions_mod.SESSIONS_SCHEMA
         # Arrow tables are registered per cursor; views made from relations are shared
         arrow = {"_ls_kept": pa.table({"host_key": pa.array(kept, pa.string())})}
+        # parts a task left as tables of this database (it ran on a cursor of it)
+        held = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary"
+            ).fetchall()
+        }
         for name, schema in schemas.items():
             written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
-            if written:  # none when every task failed or had no events
+            tables = sorted(t for t in held if re.fullmatch(rf"_ls_part_[0-9]+_{name}", t))
+            if tables:
+                if written:
+                    con.read_parquet(written).create_view(f"_ls_files_{name}")
+                    tables.append(f"_ls_files_{name}")
+                con.execute(
+                    f"CREATE OR REPLACE VIEW _ls_new_{name} AS "
+                    + " UNION ALL ".join(f"SELECT * FROM {t}" for t in tables)
+                )
+            elif written:  # none when every task failed or had no events
                 con.read_parquet(written).create_view(f"_ls_new_{name}")
             else:
                 arrow[f"_ls_new_{name}"] = schema.empty_table()
@@ -129,7 +153,8 @@ def assemble(
         sources_file = root / case_folder.DERIVED / "session_sources.parquet"
         n_sources = con.read_parquet(str(sources_file)).aggregate("count(*)").fetchall()[0][0]
     finally:
-        connection.close(con)
+        if own:
+            connection.close(con)
     return int(n_sessions), int(n_sources)
 
 

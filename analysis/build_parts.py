@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -48,6 +49,48 @@ SMALL_EVENTS = 122_880
 def threads_for(events: int, threads: int | None) -> int | None:
     """DuckDB threads for work over `events` events: one when they are few."""
     return 1 if events < SMALL_EVENTS else threads
+
+
+# On so few rows a statement's plan is most of its cost (a tiny task: ~0.5 of ~0.9 CPU s),
+# and these optimizer passes are ~40 % of planning (common subexpressions and the expression
+# rewriter alone ~0.15 s a tiny build) while the plan's shape hardly matters. They never
+# change what a statement returns; larger work keeps them.
+LEAN_OPTIMIZERS = (
+    "common_subexpressions",
+    "common_subplan",
+    "expression_rewriter",
+    "join_order",
+    "statistics_propagation",
+)
+
+
+# A small case's build connection (its case folder -> connection), while its tasks run: a
+# small task run in this process (one task runs in-process) takes a cursor of it instead of
+# opening a DuckDB database of its own (~30 ms of CPU to open, ~10 ms to close: a tenth of
+# what a tiny task costs in all). Empty in worker processes: they open their own.
+_SHARED: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+@contextmanager
+def sharing(root: Path, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Offer `con` (a `case.connect` of `root` on one thread) to small in-process tasks."""
+    _SHARED[str(root)] = con
+    try:
+        yield
+    finally:
+        _SHARED.pop(str(root), None)
+
+
+def part_table(prefix: Path, name: str) -> str:
+    """The table of the build's database holding the `name` part of the task writing to
+    `prefix` (`part-<n>`) when it ran on a cursor of that database (`sharing`)."""
+    return require_identifier(f"_ls_{prefix.name.replace('-', '_')}_{name}")
+
+
+def plan_lightly(con: duckdb.DuckDBPyConnection, events: int) -> None:
+    """Skip the `LEAN_OPTIMIZERS` on `con` when its work is over fewer than SMALL_EVENTS."""
+    if events < SMALL_EVENTS:
+        con.execute(f"SET disabled_optimizers = '{','.join(LEAN_OPTIMIZERS)}'")
 
 
 # The RD Gateway events of the whole case, written once per build into its work folder: a
@@ -127,6 +170,12 @@ def run(
     threads = executor.threads
     if threads is not None and executor.kind == "local":
         threads = max(1, (os.cpu_count() or 1) // share)
+    sizes = [
+        None
+        if counts is None
+        else sum(counts.get(h, 0) for h in task) + (counts.get(None, 0) if n == 0 else 0)
+        for n, task in enumerate(tasks)
+    ]
     jobs = [
         executors.Task(
             task_name(task, n == 0),
@@ -140,16 +189,12 @@ def run(
                 with_imported,
                 rules,
                 share,
-                threads
-                if counts is None
-                else threads_for(
-                    sum(counts.get(h, 0) for h in task) + (counts.get(None, 0) if n == 0 else 0),
-                    threads,
-                ),
+                threads if size is None else threads_for(size, threads),
                 {a: m for a, m in (canon or {}).items() if m in task and a != m},
+                size,
             ),
         )
-        for n, task in enumerate(tasks)
+        for n, (task, size) in enumerate(zip(tasks, sizes, strict=True))
     ]
     outcome = executor.run(jobs, say)
     by_name = {job.name: task for job, task in zip(jobs, tasks, strict=True)}
@@ -169,12 +214,14 @@ def correlate_task(
     share: int,
     threads: int | None,
     aliases: dict[str, str] | None = None,
+    events: int | None = None,
 ) -> None:
     """Sessions, sources and activity of `hosts` (plus, with `orphans`, events without a host
     and imported rows of no known host), written to `prefix`-{sessions,sources,activity,tampering}.
 
     `aliases`: the other names (keys) of these hosts -> their host's key; their events are
-    read as the host's (`host` keeps the name as written)."""
+    read as the host's (`host` keeps the name as written). `events`: how many the task
+    reads, when known (a small task is planned lightly: `plan_lightly`)."""
     aliases = aliases or {}
     names = [*hosts, *sorted(aliases)]
     folders = {case_folder.partition_name(h) for h in names}
@@ -187,8 +234,17 @@ def correlate_task(
         # alone make no session; each task sees them all). No parts: the assembly reads
         # missing parts as empty tables, and ~120 statements are not planned for nothing.
         return
-    con = connection.connect(root, share=share, threads=threads)
+    shared = _SHARED.get(str(root))
+    on_shared = shared is not None and events is not None and events < SMALL_EVENTS and threads == 1
+    if shared is not None and on_shared:
+        # its temp tables, views and registrations are its own; the database (one thread,
+        # the whole budget: the only task running) is the build's
+        con = case_folder.cursor(shared)
+    else:
+        con = connection.connect(root, share=share, threads=threads)
     try:
+        if events is not None:
+            plan_lightly(con, events)
         identity.install_macros(con)
         con.register("_ls_task_hosts", pa.table({"host_key": pa.array(names, pa.string())}))
         con.register(
@@ -237,7 +293,12 @@ def correlate_task(
             con.register("_ls_gateway_events", EVENTS_SCHEMA.empty_table())
         # every table stays on `con` until written: no Arrow round trip, no sort (the
         # assembly sorts each table once)
-        sessions_mod.correlate(con, rules, gateway_events="_ls_gateway_events")
+        sessions_mod.correlate(
+            con,
+            rules,
+            gateway_events="_ls_gateway_events",
+            drop_spent=events is None or events >= SMALL_EVENTS,
+        )
         # the Windows logon and desktop views, from what the correlation left on `con`
         outputs = {
             "sources": ("_ls_src_rows", sessions_mod.SOURCES_SCHEMA),
@@ -270,12 +331,18 @@ def correlate_task(
         )
         outputs["sessions"] = ("_ls_flagged", sessions_mod.SESSIONS_SCHEMA)
         for name, (relation, schema) in outputs.items():
-            case_folder.write_part(
-                con,
-                f"SELECT {_columns(schema)} FROM {relation}",
-                prefix.with_name(f"{prefix.name}-{name}.parquet"),
-                compression=PART_COMPRESSION,
-            )
+            select = f"SELECT {_columns(schema)} FROM {relation}"
+            if on_shared:
+                # the assembly runs on the build's database: the part stays a table there
+                # (no Parquet written and read back, no relation bound before the COPY)
+                con.execute(f"CREATE OR REPLACE TABLE {part_table(prefix, name)} AS {select}")
+            else:
+                case_folder.write_part(
+                    con,
+                    select,
+                    prefix.with_name(f"{prefix.name}-{name}.parquet"),
+                    compression=PART_COMPRESSION,
+                )
     finally:
         connection.close(con)
 

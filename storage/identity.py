@@ -268,15 +268,18 @@ def _sql_set(values: frozenset[str] | tuple[str, ...]) -> str:
 _SQL_NONE = _sql_set(_NONE_STRINGS)
 _SQL_NO_ADDRESS = _sql_set(_NO_ADDRESS)
 
+# `_of` / `_key`: of what a caller may have already (the cleaned value, the address part, the
+# user's key, the code), so it binds a small tree; the plain macro is their composition.
 MACROS: tuple[str, ...] = (
     f"""CREATE OR REPLACE MACRO ls_clean(s) AS
         CASE WHEN s IS NULL OR lower(trim(CAST(s AS VARCHAR))) IN {_SQL_NONE} THEN NULL
              ELSE trim(CAST(s AS VARCHAR)) END""",
-    """CREATE OR REPLACE MACRO ls_user_key(u) AS
+    """CREATE OR REPLACE MACRO ls_user_key_of(l) AS
         nullif(trim(split_part(
-            CASE WHEN strpos(lower(ls_clean(u)), '\\') > 0
-                 THEN regexp_extract(lower(ls_clean(u)), '([^\\\\]*)$', 1)
-                 ELSE lower(ls_clean(u)) END, '@', 1)), '')""",
+            CASE WHEN strpos(l, '\\') > 0
+                 THEN regexp_extract(l, '([^\\\\]*)$', 1)
+                 ELSE l END, '@', 1)), '')""",
+    "CREATE OR REPLACE MACRO ls_user_key(u) AS ls_user_key_of(lower(ls_clean(u)))",
     """CREATE OR REPLACE MACRO ls_domain_key(d) AS
         nullif(split_part(lower(ls_clean(d)), '.', 1), '')""",
     """CREATE OR REPLACE MACRO ls_host_key(h) AS
@@ -286,7 +289,6 @@ MACROS: tuple[str, ...] = (
              THEN trim(rtrim(lower(ls_clean(h)), '.'), '[]')
              ELSE nullif(split_part(rtrim(lower(ls_clean(h)), '.'), '.', 1), '') END""",
     # address without brackets/port, still with its zone
-    # `_of`: of a value already through ls_clean, so a caller that has it binds a small tree
     """CREATE OR REPLACE MACRO ls_ip_host_of(c) AS
         CASE WHEN c IS NULL THEN NULL
              WHEN starts_with(lower(c), '[')
@@ -295,15 +297,16 @@ MACROS: tuple[str, ...] = (
              THEN split_part(lower(c), ':', 1)
              ELSE lower(c) END""",
     "CREATE OR REPLACE MACRO ls_ip_host(s) AS ls_ip_host_of(ls_clean(s))",
-    f"""CREATE OR REPLACE MACRO ls_ip(s) AS
-        CASE WHEN regexp_replace(split_part(ls_ip_host(s), '%', 1),
+    f"""CREATE OR REPLACE MACRO ls_ip_of(h) AS
+        CASE WHEN regexp_replace(split_part(h, '%', 1),
                                  '^::ffff:([0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+)$', '\\1')
                   IN {_SQL_NO_ADDRESS} THEN NULL
-             ELSE regexp_replace(split_part(ls_ip_host(s), '%', 1),
+             ELSE regexp_replace(split_part(h, '%', 1),
                                  '^::ffff:([0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+)$', '\\1') END""",
-    """CREATE OR REPLACE MACRO ls_ip_zone(s) AS
-        CASE WHEN strpos(ls_ip_host(s), '%') > 0
-             THEN nullif(split_part(ls_ip_host(s), '%', 2), '') ELSE NULL END""",
+    "CREATE OR REPLACE MACRO ls_ip(s) AS ls_ip_of(ls_ip_host(s))",
+    "CREATE OR REPLACE MACRO ls_ip_zone_of(h) AS "
+    "CASE WHEN strpos(h, '%') > 0 THEN nullif(split_part(h, '%', 2), '') ELSE NULL END",
+    "CREATE OR REPLACE MACRO ls_ip_zone(s) AS ls_ip_zone_of(ls_ip_host(s))",
     """CREATE OR REPLACE MACRO ls_port(p) AS
         CASE WHEN regexp_full_match(p, '[0-9]{1,5}') AND TRY_CAST(p AS INTEGER) <= 65535
              THEN TRY_CAST(p AS INTEGER) END""",
@@ -314,13 +317,14 @@ MACROS: tuple[str, ...] = (
              THEN ls_port(split_part(c, ':', 2))
              ELSE NULL END""",
     "CREATE OR REPLACE MACRO ls_ip_port(s) AS ls_ip_port_of(ls_clean(s))",
-    f"""CREATE OR REPLACE MACRO ls_is_system(u, lt, sid) AS
+    f"""CREATE OR REPLACE MACRO ls_is_system_key(k, lt, sid) AS
         coalesce(lt IN (0, 5), FALSE)
         OR coalesce(upper(sid) IN {_sql_set(SYSTEM_SIDS)}, FALSE)
-        OR coalesce(ends_with(ls_user_key(u), '$')
-                    OR ls_user_key(u) IN {_sql_set(SYSTEM_USERS)}
-                    OR starts_with(ls_user_key(u), 'dwm-')
-                    OR starts_with(ls_user_key(u), 'umfd-'), FALSE)""",
+        OR coalesce(ends_with(k, '$')
+                    OR k IN {_sql_set(SYSTEM_USERS)}
+                    OR starts_with(k, 'dwm-')
+                    OR starts_with(k, 'umfd-'), FALSE)""",
+    "CREATE OR REPLACE MACRO ls_is_system(u, lt, sid) AS ls_is_system_key(ls_user_key(u), lt, sid)",
     # failure_text: the code (SubStatus first, then Status) that says something, translated
     f"""CREATE OR REPLACE MACRO ls_failure_code(c) AS
         CASE WHEN lower(ls_clean(c)) IN {_sql_set(NO_STATUS)} THEN NULL
@@ -328,8 +332,10 @@ MACROS: tuple[str, ...] = (
     "CREATE OR REPLACE MACRO ls_failure_reason(c) AS CASE c "
     + " ".join(f"WHEN {_sql_text(k)} THEN {_sql_text(v)}" for k, v in STATUS_REASONS.items())
     + " ELSE c END",
-    """CREATE OR REPLACE MACRO ls_failure_text(status, sub) AS
-        ls_failure_reason(coalesce(ls_failure_code(sub), ls_failure_code(status)))""",
+    "CREATE OR REPLACE MACRO ls_failure_code_of(status, sub) AS "
+    "coalesce(ls_failure_code(sub), ls_failure_code(status))",
+    "CREATE OR REPLACE MACRO ls_failure_text(status, sub) AS "
+    "ls_failure_reason(ls_failure_code_of(status, sub))",
     "CREATE OR REPLACE MACRO ls_logon_kind(t) AS CASE "
     + " ".join(f"WHEN t = {k} THEN '{v}'" for k, v in LOGON_KINDS.items())
     + " WHEN t IS NULL THEN NULL ELSE 'Type' || CAST(t AS VARCHAR) END",

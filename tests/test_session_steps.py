@@ -9,7 +9,7 @@ import pytest
 from logonscope.analysis.session_rules import EVENT_RULES, SRC_CHANNELS, Rank, Rules
 from logonscope.analysis.sessions import STEPS, run_steps
 from logonscope.storage.schema import EVENTS_SCHEMA
-from logonscope.storage.vocabulary import KERNEL_GENERAL, LSM, SECURITY, SYSTEM
+from logonscope.storage.vocabulary import GATEWAY, KERNEL_GENERAL, LSM, SECURITY, SYSTEM
 from tests.session_logs import CONSOLE, RDP_ACT, Log
 
 
@@ -72,3 +72,53 @@ def test_steps_are_the_sql_files_in_order_and_unknown_steps_are_refused():
 
 def test_lsm_channel_round_trips_through_src():
     assert SRC_CHANNELS["lsm"] == LSM
+
+
+def _clock_tables(log: Log) -> dict[str, list[tuple[str, str]]]:
+    con = _con(log)
+    run_steps(con, upto="01b_clock")
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1"
+        ).fetchall()
+    ]
+    return {n: [(c[0], c[1]) for c in con.execute(f"DESCRIBE {n}").fetchall()] for n in names}
+
+
+def test_a_log_without_clock_changes_gets_the_clock_tables_of_one_with_them():
+    # a task with no clock change skips the clock step's statements (01b_clock_none.sql
+    # declares its tables): the tables, columns and types must be those the step makes
+    quiet = Log()
+    quiet.logon(10, "alice", 0x10, 2)
+    changed = Log()
+    changed.logon(10, "alice", 0x10, 2)
+    old, new = "2024-03-01T10:00:20Z", "2024-03-01T13:00:20Z"
+    changed.add(20, SECURITY, 4616, data=f'{{"PreviousTime": "{old}", "NewTime": "{new}"}}')
+    changed.logon(30, "alice", 0x11, 2)
+    con = _con(changed)
+    run_steps(con, upto="01b_clock")
+    assert con.execute("SELECT count(*) FROM _ls_clock").fetchall() == [(1,)]
+    assert _clock_tables(quiet) == _clock_tables(changed)
+
+
+def test_a_log_without_gateway_connects_gets_the_gateway_tables_of_one_with_them():
+    # no RD Gateway 302 naming a user: step 08b is skipped (08b_gateway_none.sql declares its
+    # tables); one with a 302 that pairs with no session runs the step and finds nothing
+    quiet = Log()
+    quiet.logon(10, "alice", 0x10, 10, ip="10.0.0.5")
+    busy = Log()
+    busy.logon(10, "alice", 0x10, 10, ip="10.0.0.5")
+    busy.add(12, GATEWAY, 302, target_user="bob", ip="203.0.113.9")
+    tables = []
+    for log in (quiet, busy):
+        con = _con(log)
+        run_steps(con, upto="08b_gateway")
+        assert con.execute("SELECT count(*) FROM _ls_gw").fetchall() == [(0,)]
+        tables.append(
+            {
+                n: [(c[0], c[1]) for c in con.execute(f"DESCRIBE {n}").fetchall()]
+                for n in ("_ls_gw", "_ls_gw303", "_ls_all0")
+            }
+        )
+    assert tables[0] == tables[1]

@@ -4,10 +4,12 @@ CREATE OR REPLACE TEMP TABLE _ls_umap AS
 SELECT user_raw, ls_user_key(user_raw) AS uk
 FROM (SELECT DISTINCT user_raw FROM _ls_ev WHERE user_raw IS NOT NULL);
 
+-- (ls_ip and ls_ip_zone of the address part, bound once: ~30 ms less to plan)
 CREATE OR REPLACE TEMP TABLE _ls_ipmap AS
-SELECT ip_raw, ls_ip(ip_raw) AS ipn, ls_ip_zone(ip_raw) AS zone,
+SELECT ip_raw, ls_ip_of(h) AS ipn, ls_ip_zone_of(h) AS zone,
        upper(trim(ip_raw)) = 'LOCAL' AS is_local
-FROM (SELECT DISTINCT ip_raw FROM _ls_ev WHERE ip_raw IS NOT NULL);
+FROM (SELECT ip_raw, ls_ip_host(ip_raw) AS h
+      FROM (SELECT DISTINCT ip_raw FROM _ls_ev WHERE ip_raw IS NOT NULL));
 
 CREATE OR REPLACE TEMP TABLE _ls_e AS
 SELECT e.*, u.uk, i.ipn, i.zone, coalesce(i.is_local, FALSE) AS is_local,

@@ -1,12 +1,16 @@
 -- The sessions table (needs _ls_ipclass: address classes computed by storage.identity).
 -- The identity rules once per distinct account and failure code (they normalise strings);
 -- MATERIALIZED: else the optimizer moves them above the join and runs them on every row.
+-- (ls_is_system and ls_failure_text in two levels, the user's key and the failure code a
+-- column of the inner one: each macro's tree bound once, ~60 ms less to plan)
 WITH y AS MATERIALIZED (
-    SELECT "user", logon_type, sid, ls_is_system("user", logon_type, sid) AS system
-    FROM (SELECT DISTINCT "user", logon_type, sid FROM _ls_s)),
+    SELECT "user", logon_type, sid, ls_is_system_key(k, logon_type, sid) AS system
+    FROM (SELECT *, ls_user_key("user") AS k
+          FROM (SELECT DISTINCT "user", logon_type, sid FROM _ls_s))),
 f AS MATERIALIZED (
-    SELECT status, sub, ls_failure_text(status, sub) AS failure_reason
-    FROM (SELECT DISTINCT status, sub FROM _ls_s WHERE outcome = 'failure'))
+    SELECT status, sub, ls_failure_reason(code) AS failure_reason
+    FROM (SELECT *, ls_failure_code_of(status, sub) AS code
+          FROM (SELECT DISTINCT status, sub FROM _ls_s WHERE outcome = 'failure')))
 SELECT s.session_id, s.host, s.host_key, s.user, s.domain, s.user_key, s.sid,
        s.logon_type, ls_logon_kind(s.logon_type) AS logon_kind,
        s.src_ip, s.src_ip_source, c.ip_class AS src_ip_class, s.src_ip_zone,

@@ -58,8 +58,8 @@ agg AS (
 -- the system rule once per distinct account (it normalises the user name; MATERIALIZED:
 -- else the optimizer runs it on every row)
 sys AS MATERIALIZED (
-    SELECT "user", coalesce(ls_is_system("user", 2, NULL), FALSE) AS system
-    FROM (SELECT DISTINCT "user" FROM agg))
+    SELECT "user", coalesce(ls_is_system_key(k, 2, NULL), FALSE) AS system
+    FROM (SELECT "user", ls_user_key("user") AS k FROM (SELECT DISTINCT "user" FROM agg)))
 SELECT substr(md5(concat_ws('|', 'desktop', a.host_key, a.first_sha,
                             CAST(a.first_record AS VARCHAR))), 1, 16) AS desktop_session_id,
        a.host, a.host_key, a.boot, a.lsid AS lsm_session_id,

@@ -46,9 +46,10 @@ sys AS MATERIALIZED (
     -- the system rule once per distinct account (it normalises the user name; MATERIALIZED:
     -- else the optimizer runs it on every row, above the join)
     SELECT user_raw, logon_type, target_sid,
-           ls_is_system(user_raw, logon_type, target_sid) AS system
-    FROM (SELECT DISTINCT e.user_raw, e.logon_type, e.target_sid
-          FROM _ls_vl_open o JOIN _ls_e e ON e.eid = o.opener))
+           ls_is_system_key(k, logon_type, target_sid) AS system
+    FROM (SELECT *, ls_user_key(user_raw) AS k
+          FROM (SELECT DISTINCT e.user_raw, e.logon_type, e.target_sid
+                FROM _ls_vl_open o JOIN _ls_e e ON e.eid = o.opener)))
 SELECT substr(md5(concat_ws('|', 'logon', o.host_key, h.evidence_sha256,
                             CAST(e.record_id AS VARCHAR))), 1, 16) AS logon_session_id,
        e.host, o.host_key, o.boot, o.lid AS logon_id, nullif(e.linked, 0) AS linked_logon_id,
