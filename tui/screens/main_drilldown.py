@@ -289,7 +289,7 @@ class DrillDownScreen(LoadingScreen):
         self._drawn()  # nothing on its way: the frame goes once the focus has moved
 
     def action_back(self) -> None:
-        if self.query_one("#search").has_class("open"):
+        if self.search_open():
             self._close_search(clear=True)
             return
         if not self.history.back:
