@@ -380,7 +380,7 @@ class LoadingScreen(PanesScreen):
         self.shown("detail")
         self._drawn()
         for name, spec in message.specs:
-            self._reshape_if_changed(detail.query_one(f"#{name}-table", TablePane), spec)
+            self._reshape_if_changed(detail.table(name), spec)
         self.timings["detail"] = message.seconds
 
     def on_facets_loaded(self, message: FacetsLoaded) -> None:
