@@ -71,7 +71,9 @@ async def check_installs_during_the_rdp_session_show_in_it_with_their_strength(
     sessions = main.pane("sessions")
     (rdp,) = sessions.shaped.rows.to_pylist()
     await pilot.press("enter")  # session -> detail
+    await pilot.press("t", "t")  # its Activity tab
     await settle(pilot)
+    assert main.pane("detail").tabs.active == "activity"
     activity = main.query_one("#activity-table", ActivityTable)
     rows = activity.shaped.rows.to_pylist()
     installs = [a for a in rows if a["event_id"] == 7045]

@@ -30,6 +30,12 @@ from logonscope.tui.widgets.grid import prepare
 
 T = TypeVar("T")
 
+# A result this small (rows) is shaped on the UI thread when the pane changed meanwhile.
+SMALL = 2_000
+# A small result nobody shaped yet: the first Users rows are asked for before the pane's first
+# layout, and shaped for no width they were shaped again once the width was known.
+UNSHAPED = Shaped(pa.table({}), pa.table({}), 0, 0, pa.table({}))
+
 
 @dataclass(frozen=True)
 class PaneJob:
@@ -41,6 +47,7 @@ class PaneJob:
     spec: ShapeSpec
     context: str = ""  # what the result is of, for the pane's title
     select: Any = None  # the key to put the cursor on
+    unsized: bool = False  # asked before the pane's first layout: the screen shapes it
 
     def loaded(
         self,
@@ -52,7 +59,10 @@ class PaneJob:
         """`table` shaped for the pane (and its timeline histogram, of `counted` when given:
         every attempt of a burst counts), as a message."""
         counted = (table if counted is None else counted) if timeline else None
-        shaped, drawn = _shaped(self.pane, self.spec, table, counted)
+        if self.unsized and counted is None and table.num_rows <= SMALL:
+            shaped, drawn = UNSHAPED, None
+        else:
+            shaped, drawn = _shaped(self.pane, self.spec, table, counted)
         return Loaded(
             self.pane,
             self.token,

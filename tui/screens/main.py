@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input
 
 from logonscope.analysis.session_views import LABELS, next_view
 from logonscope.tui.backend import FilterState
@@ -92,7 +91,6 @@ class MainScreen(DrillDownScreen):
             with Vertical(id="right"):
                 yield SessionsPane(id="sessions")
                 yield DetailPane(id="detail")
-        yield Input(placeholder="search this table (Enter keeps it, Esc clears)", id="search")
         yield KeyHints()
 
     def on_mount(self) -> None:
@@ -108,7 +106,7 @@ class MainScreen(DrillDownScreen):
     # --- actions --------------------------------------------------------------------
 
     def action_next_pane(self, step: int) -> None:
-        if self.query_one("#search", Input).has_focus:
+        if self.searching():
             self._close_search(clear=False)
         current = PANES.index(self.focused_pane())
         target = PANES[(current + step) % len(PANES)]
@@ -216,7 +214,7 @@ class MainScreen(DrillDownScreen):
 
     def action_clear_filters(self) -> None:
         """Back to every row: no filter, no search in any pane."""
-        if self.query_one("#search", Input).has_class("open"):
+        if self.search_open():
             self._close_search(clear=True)
         for name in ("users", "ips", "sessions"):
             self.pane(name).clear_searches()

@@ -197,7 +197,8 @@ class DrillDownScreen(LoadingScreen):
         if self._ahead is None:
             self._ahead = ReadAhead(self.backend)
             # tables not shown yet (Activity) and every table's scrollbars, mounted now
-            for table in [*self.pane("detail").tables(), *map(self.pane, BATCHED)]:
+            self.pane("detail").premount()
+            for table in map(self.pane, BATCHED):
                 table.premount()
         ahead, state = self._ahead, self.filters
         job = self._detail_job("", None)
@@ -289,7 +290,7 @@ class DrillDownScreen(LoadingScreen):
         self._drawn()  # nothing on its way: the frame goes once the focus has moved
 
     def action_back(self) -> None:
-        if self.query_one("#search").has_class("open"):
+        if self.search_open():
             self._close_search(clear=True)
             return
         if not self.history.back:

@@ -26,7 +26,7 @@ from logonscope.tui import backend_views
 from logonscope.tui.backend import Backend, FilterState
 from logonscope.tui.held import keep_alive_objects
 from logonscope.tui.screens.breadcrumbs import sessions_context, user_context
-from logonscope.tui.screens.jobs import DetailJob, PaneJob, attempts, with_detail
+from logonscope.tui.screens.jobs import SMALL, UNSHAPED, DetailJob, PaneJob, attempts, with_detail
 from logonscope.tui.screens.main_panes import PanesScreen
 from logonscope.tui.screens.messages import DetailLoaded, FacetsLoaded, Loaded
 from logonscope.tui.tables import ShapeSpec, shape, visible
@@ -47,8 +47,6 @@ PREVIEW_DELAY = 0.06
 BATCHED = ("users", "ips", "sessions")
 # How long a result waits for the others of its key before it is drawn alone (seconds).
 HOLD_S = 0.3
-# A result this small (rows) is reshaped on the UI thread when its pane changed meanwhile.
-SMALL = 2_000
 
 
 class LoadingScreen(PanesScreen):
@@ -130,7 +128,8 @@ class LoadingScreen(PanesScreen):
 
     def load_users(self, select: object = None) -> None:
         self.pane("users").loading_for("")
-        self._users_worker(self.backend, self._job("users", "", select))
+        job = self._job("users", "", select)  # before a layout (no width yet): shaped here
+        self._users_worker(self.backend, replace(job, unsized=not self.pane("users").size))
 
     def load_ips(self, select: object = None) -> None:
         nav = self.nav
@@ -310,7 +309,8 @@ class LoadingScreen(PanesScreen):
             # a reshape still running was of the rows this result replaces: drop it
             self._token(f"shape-{message.pane}")
             spec = pane.shape_spec()
-            if message.spec not in (None, spec) and message.source.num_rows <= SMALL:
+            small = message.source.num_rows <= SMALL
+            if message.shaped is UNSHAPED or (message.spec not in (None, spec) and small):
                 # shaped for another width (the first Users, asked before the first layout):
                 # reshaped here, rather than drawn and sent back to a worker
                 message.shaped, message.spec = prepare(spec.apply(message.source)), spec
@@ -380,7 +380,7 @@ class LoadingScreen(PanesScreen):
         self.shown("detail")
         self._drawn()
         for name, spec in message.specs:
-            self._reshape_if_changed(detail.query_one(f"#{name}-table", TablePane), spec)
+            self._reshape_if_changed(detail.table(name), spec)
         self.timings["detail"] = message.seconds
 
     def on_facets_loaded(self, message: FacetsLoaded) -> None:

@@ -27,7 +27,7 @@ from logonscope.tui.screens.breadcrumbs import crumbs, filters_short
 from logonscope.tui.screens.messages import EventLoaded, Exported
 from logonscope.tui.screens.navigation import PANES, History, Nav
 from logonscope.tui.tables import visible
-from logonscope.tui.widgets.status import StatusLine
+from logonscope.tui.widgets.status import KeyHints, StatusLine
 from logonscope.tui.widgets.table_pane import TablePane
 
 WIDE = (100, 28)  # at least this many columns and rows show every pane at once
@@ -58,6 +58,7 @@ class PanesScreen(Screen[None]):
         self.timelines: dict[str, tuple[Any, str | None]] = {}
         self._wide = True
         self._search_target: TablePane | None = None
+        self.search_bar: Input | None = None  # made by the first `/` (see `action_search`)
         self._frames_held: Any = None  # the timer that ends `hold_frames` at the latest
         self._render_kept = False  # a render was asked for while the frames were held
         self._after_hold: list[Callable[[], None]] = []  # run once the held frame is drawn
@@ -193,7 +194,15 @@ class PanesScreen(Screen[None]):
 
     def _may_focus(self) -> bool:
         """A new table may take the focus: this screen is on top and nobody is typing."""
-        return self.is_current and not self.query_one("#search", Input).has_focus
+        return self.is_current and not self.searching()
+
+    def searching(self) -> bool:
+        """The search bar has the focus: the responder is typing a search."""
+        return self.search_bar is not None and self.search_bar.has_focus
+
+    def search_open(self) -> bool:
+        """The search bar is on screen (open, with or without the focus)."""
+        return self.search_bar is not None and self.search_bar.has_class("open")
 
     def _status(self, note: str = "") -> None:
         status = self.query_one(StatusLine)
@@ -204,9 +213,12 @@ class PanesScreen(Screen[None]):
 
     # --- the search bar -------------------------------------------------------------
 
-    def action_search(self) -> None:
-        search = self.query_one("#search", Input)
+    async def action_search(self) -> None:
         table = self.active_table()
+        search = self.search_bar
+        if search is None:  # made now, not with the first screen: ~10 ms of styles it never shows
+            search = self.search_bar = Input(id="search")
+            await self.mount(search, before=self.query_one(KeyHints))
         self._search_target = table
         search.value = table.search_text
         search.placeholder = f"search {table.title} (Enter keeps it, Esc clears)"
@@ -214,9 +226,9 @@ class PanesScreen(Screen[None]):
         search.focus()
 
     def _close_search(self, clear: bool) -> None:
-        search = self.query_one("#search", Input)
         target = self._search_target
-        search.remove_class("open")
+        if self.search_bar is not None:
+            self.search_bar.remove_class("open")
         if target is not None:
             if clear and target.search_text:
                 target.set_search("")

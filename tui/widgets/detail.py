@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.widget import AwaitMount
 from textual.widgets import Static, TabbedContent, TabPane
 
 from logonscope.tui.tables import Shaped, shape, visible
@@ -273,33 +274,74 @@ class DetailPane(FocusBorder, Vertical):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.session_id: str | None = None
+        kinds = (SummaryTable, SourcesTable, ActivityTable)
+        self._tables = {n: k(id=f"{n}-table") for n, k in zip(self.TABS, kinds, strict=True)}
+        self._pending: dict[str, tuple[pa.Table, Shaped, bool]] = {}  # for tabs not built yet
+        # tabs whose table is mounted or being mounted; mounted and composed
+        self._built, self._ready = {"summary"}, {"summary"}
+        self._premount = False  # `premount` asked: tables built later are premounted too
 
     def compose(self) -> ComposeResult:
+        # Sources and Activity, hidden at first: built when first shown or the screen idles
         with TabbedContent(id="detail-tabs"):
             with TabPane("Summary", id="summary"):
-                yield SummaryTable(id="summary-table")
-            with TabPane("Sources", id="sources"):
-                yield SourcesTable(id="sources-table")
-                yield Static("", classes="preview", id="sources-preview", markup=False)
-            with TabPane("Activity", id="activity"):
-                yield ActivityTable(id="activity-table")
-                yield Static("", classes="preview", id="activity-preview", markup=False)
+                yield self._tables["summary"]
+            yield TabPane("Sources", id="sources")
+            yield TabPane("Activity", id="activity")
 
     def on_mount(self) -> None:
         self.border_title = "Session detail"
+
+    def build_tabs(self, *names: str) -> None:
+        """Mount the tables of the tabs `names` (every tab when none), if not yet there."""
+        for name in names or self.TABS:
+            if name in self._built:
+                continue
+            self._built.add(name)
+            table = self._tables[name]
+            preview = Static("", classes="preview", id=f"{name}-preview", markup=False)
+            self.call_later(
+                self._mounted, name, self.query_one(f"#{name}", TabPane).mount(table, preview)
+            )
+
+    async def _mounted(self, name: str, mounted: AwaitMount) -> None:
+        await mounted
+        self._ready.add(name)
+        table = self._tables[name]
+        if self._premount:
+            table.premount()
+        pending = self._pending.pop(name, None)
+        if pending is not None:
+            source, result, focus = pending
+            table.show(source, result, focus=True if focus else None)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.build_tabs(event.pane.id or "summary")  # a tab clicked
+
+    def premount(self) -> None:
+        """Every tab built, its grid mounted (the screen idles): the first `t` mounts nothing."""
+        self._premount = True
+        self.build_tabs()
+        for name in self._ready:
+            self._tables[name].premount()
 
     @property
     def tabs(self) -> TabbedContent:
         return self.query_one(TabbedContent)
 
     def active_table(self) -> TablePane:
-        return self.query_one(f"#{self.tabs.active}-table", TablePane)
+        return self._tables[self.tabs.active or "summary"]
 
     def tables(self) -> list[TablePane]:
-        return [self.query_one(f"#{name}-table", TablePane) for name in self.TABS]
+        """The tabs' tables, built or not (one not built yet has no result, no search)."""
+        return [self._tables[name] for name in self.TABS]
+
+    def table(self, name: str) -> TablePane:
+        return self._tables[name]
 
     def show_tab(self, name: str) -> None:
         had_focus = self.has_focus_within
+        self.build_tabs(name)
         self.tabs.active = name
         if had_focus:
             self.active_table().focus_table()
@@ -331,10 +373,8 @@ class DetailPane(FocusBorder, Vertical):
             empty = pa.table(
                 {"field": pa.array([], pa.string()), "value": pa.array([], pa.string())}
             )
-            for table in self.tables():
-                table.show(
-                    empty, shape(empty), context="", focus=focus and table is self.active_table()
-                )
+            for name in self.TABS:
+                self._show(name, empty, shape(empty), focus and name == self.tabs.active)
             return
         self.session_id, kind = relations.title(detail)
         who = visible(detail.get("user")) or "?"
@@ -348,9 +388,13 @@ class DetailPane(FocusBorder, Vertical):
             else f"{detail.get('n_members')} events · {visible(detail.get('end_reason'))}"
         )
         self.border_subtitle = Content(f"{how} · t next tab")
-        active = self.active_table()
         for name in self.TABS:
             source, result = shaped[name]
-            table = self.query_one(f"#{name}-table", TablePane)
-            table.reset_announced()  # row 0 of another session is news: its preview changes
-            table.show(source, result, focus=focus and table is active)
+            self._tables[name].reset_announced()  # row 0 of another session is news
+            self._show(name, source, result, focus and name == self.tabs.active)
+
+    def _show(self, name: str, source: pa.Table, result: Shaped, focus: bool) -> None:
+        if name in self._ready:
+            self._tables[name].show(source, result, focus=focus)
+        else:  # shown once its tab is built
+            self._pending[name] = (source, result, focus)
