@@ -106,8 +106,12 @@ async def check_choosing_the_no_ip_row_shows_only_sessions_without_a_source_addr
 
 @async_test
 async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from logonscope.storage import ingest
+
+    # one job: the screen's thread worker is checked, not the pool (cancelling one is, below)
+    monkeypatch.setattr(ingest, "ingest", partial(ingest.ingest, jobs=1))
     built = demo_case(tmp_path_factory)
     source = evidence_of(built)  # generated EVTX: only read, never changed
     case = tmp_path / "case"
