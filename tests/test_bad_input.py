@@ -172,7 +172,8 @@ def test_kill_9_during_ingest_leaves_the_previous_case_intact(tmp_path: Path) ->
         con = connect(case)  # the case still opens and is self-consistent
         stored = con.execute("select sum(stored) from evidence").fetchone()[0]
         assert con.execute("select count(*) from events").fetchone()[0] == stored
-    report = ingest([EVIDENCE], case, jobs=2)
+    # the killed ingests ran two jobs; this one checks what they left, not the pool (-1.5 CPU s)
+    report = ingest([EVIDENCE], case, jobs=1)
     # 32,442 distinct records evtx reads, and one damaged record only python-evtx reads
     assert connect(case).execute("select count(*) from events").fetchone()[0] == 32443
     assert not (case / ".staging").exists() and report.usable

@@ -22,9 +22,12 @@ def test_the_wheel_has_logonscope_as_its_only_top_level_package(tmp_path: Path) 
         source,
         ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.egg-info", "build"),
     )
+    # the PEP 517 call `pip wheel --no-build-isolation` makes, without pip's own start
+    # (same wheel, same names; 1.8 -> 0.6 CPU s)
+    build = "import sys; from setuptools import build_meta; build_meta.build_wheel(sys.argv[1])"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
-        + ["--disable-pip-version-check", "-w", str(tmp_path / "dist"), str(source)],
+        [sys.executable, "-c", build, str(tmp_path / "dist")],
+        cwd=source,
         check=True,
         capture_output=True,
         timeout=300,

@@ -106,8 +106,12 @@ async def check_choosing_the_no_ip_row_shows_only_sessions_without_a_source_addr
 
 @async_test
 async def test_open_paths_ingests_and_builds_in_a_worker_then_shows_the_users(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from logonscope.storage import ingest
+
+    # one job: the screen's thread worker is checked, not the pool (cancelling one is, below)
+    monkeypatch.setattr(ingest, "ingest", partial(ingest.ingest, jobs=1))
     built = demo_case(tmp_path_factory)
     source = evidence_of(built)  # generated EVTX: only read, never changed
     case = tmp_path / "case"
@@ -154,7 +158,14 @@ def test_open_refuses_a_folder_that_is_not_a_case_with_status_2(tmp_path: Path) 
     assert "no such file or folder" in result.stderr
 
 
-def test_demo_no_tui_builds_the_demo_case_and_prints_its_path(tmp_path: Path) -> None:
+def test_demo_no_tui_builds_the_demo_case_and_prints_its_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logonscope.storage import ingest
+
+    # one job: what is checked is the command, not the pool (its own tests spawn it); a pool
+    # of spawned interpreters for the demo's few files cost ~1.3 CPU s
+    monkeypatch.setattr(ingest, "ingest", partial(ingest.ingest, jobs=1))
     result = run_cli_inline("demo", "--no-tui", "--case", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "demo")
