@@ -22,7 +22,6 @@ This module does no file I/O of its own: storage reads and writes; it must not i
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -247,21 +246,18 @@ def _build_on(
     try:
         parts.write_gateway_events(gateway, work)
         del gateway
-        # a small case's tasks, when run here, take cursors of this connection (one thread)
-        small = con.execute("SELECT current_setting('threads')").fetchall()[0][0] == 1
-        with parts.sharing(root, con) if small else contextlib.nullcontext():
-            failed = parts.run(
-                root,
-                work,
-                tasks,
-                hosts,
-                with_imported,
-                rules,
-                executor,
-                say,
-                canon,
-                counts,
-            )
+        failed = parts.run(
+            root,
+            work,
+            tasks,
+            hosts,
+            with_imported,
+            rules,
+            executor,
+            say,
+            canon,
+            counts,
+        )
         report.failed = sorted(failed)
         report.hosts_failed = sorted(h for group in failed.values() for h in group)
         for db in places:

@@ -13,7 +13,6 @@ that the second pipeline's Arrow batches fit in it.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -112,25 +111,9 @@ def assemble(
         schemas["sessions"] = sessions_mod.SESSIONS_SCHEMA
         # Arrow tables are registered per cursor; views made from relations are shared
         arrow = {"_ls_kept": pa.table({"host_key": pa.array(kept, pa.string())})}
-        # parts a task left as tables of this database (it ran on a cursor of it)
-        held = {
-            r[0]
-            for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary"
-            ).fetchall()
-        }
         for name, schema in schemas.items():
             written = sorted(str(p) for p in work.glob(f"part-*-{name}.parquet"))
-            tables = sorted(t for t in held if re.fullmatch(rf"_ls_part_[0-9]+_{name}", t))
-            if tables:
-                if written:
-                    con.read_parquet(written).create_view(f"_ls_files_{name}")
-                    tables.append(f"_ls_files_{name}")
-                con.execute(
-                    f"CREATE OR REPLACE VIEW _ls_new_{name} AS "
-                    + " UNION ALL ".join(f"SELECT * FROM {t}" for t in tables)
-                )
-            elif written:  # none when every task failed or had no events
+            if written:  # none when every task failed or had no events
                 con.read_parquet(written).create_view(f"_ls_new_{name}")
             else:
                 arrow[f"_ls_new_{name}"] = schema.empty_table()

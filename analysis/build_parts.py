@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import heapq
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import duckdb
@@ -62,29 +61,6 @@ LEAN_OPTIMIZERS = (
     "join_order",
     "statistics_propagation",
 )
-
-
-# A small case's build connection (its case folder -> connection), while its tasks run: a
-# small task run in this process (one task runs in-process) takes a cursor of it instead of
-# opening a DuckDB database of its own (~30 ms of CPU to open, ~10 ms to close: a tenth of
-# what a tiny task costs in all). Empty in worker processes: they open their own.
-_SHARED: dict[str, duckdb.DuckDBPyConnection] = {}
-
-
-@contextmanager
-def sharing(root: Path, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Offer `con` (a `case.connect` of `root` on one thread) to small in-process tasks."""
-    _SHARED[str(root)] = con
-    try:
-        yield
-    finally:
-        _SHARED.pop(str(root), None)
-
-
-def part_table(prefix: Path, name: str) -> str:
-    """The table of the build's database holding the `name` part of the task writing to
-    `prefix` (`part-<n>`) when it ran on a cursor of that database (`sharing`)."""
-    return require_identifier(f"_ls_{prefix.name.replace('-', '_')}_{name}")
 
 
 def plan_lightly(con: duckdb.DuckDBPyConnection, events: int) -> None:
@@ -234,14 +210,7 @@ def correlate_task(
         # alone make no session; each task sees them all). No parts: the assembly reads
         # missing parts as empty tables, and ~120 statements are not planned for nothing.
         return
-    shared = _SHARED.get(str(root))
-    on_shared = shared is not None and events is not None and events < SMALL_EVENTS and threads == 1
-    if shared is not None and on_shared:
-        # its temp tables, views and registrations are its own; the database (one thread,
-        # the whole budget: the only task running) is the build's
-        con = case_folder.cursor(shared)
-    else:
-        con = connection.connect(root, share=share, threads=threads)
+    con = connection.connect(root, share=share, threads=threads)
     try:
         if events is not None:
             plan_lightly(con, events)
@@ -293,12 +262,7 @@ def correlate_task(
             con.register("_ls_gateway_events", EVENTS_SCHEMA.empty_table())
         # every table stays on `con` until written: no Arrow round trip, no sort (the
         # assembly sorts each table once)
-        sessions_mod.correlate(
-            con,
-            rules,
-            gateway_events="_ls_gateway_events",
-            drop_spent=events is None or events >= SMALL_EVENTS,
-        )
+        sessions_mod.correlate(con, rules, gateway_events="_ls_gateway_events")
         # the Windows logon and desktop views, from what the correlation left on `con`
         outputs = {
             "sources": ("_ls_src_rows", sessions_mod.SOURCES_SCHEMA),
@@ -331,18 +295,12 @@ def correlate_task(
         )
         outputs["sessions"] = ("_ls_flagged", sessions_mod.SESSIONS_SCHEMA)
         for name, (relation, schema) in outputs.items():
-            select = f"SELECT {_columns(schema)} FROM {relation}"
-            if on_shared:
-                # the assembly runs on the build's database: the part stays a table there
-                # (no Parquet written and read back, no relation bound before the COPY)
-                con.execute(f"CREATE OR REPLACE TABLE {part_table(prefix, name)} AS {select}")
-            else:
-                case_folder.write_part(
-                    con,
-                    select,
-                    prefix.with_name(f"{prefix.name}-{name}.parquet"),
-                    compression=PART_COMPRESSION,
-                )
+            case_folder.write_part(
+                con,
+                f"SELECT {_columns(schema)} FROM {relation}",
+                prefix.with_name(f"{prefix.name}-{name}.parquet"),
+                compression=PART_COMPRESSION,
+            )
     finally:
         connection.close(con)
 

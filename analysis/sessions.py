@@ -219,22 +219,18 @@ def correlate(
     rules: Rules | None = None,
     events: str = "events",
     gateway_events: str | None = None,
-    drop_spent: bool = True,
 ) -> None:
     """What `build_sessions` computes, left on `con` as the temp tables `_ls_rows` (sessions)
     and `_ls_src_rows` (session_sources), in no order: a build's task reads them in SQL
-    (attribution, its Parquet parts) instead of through Arrow, and the assembly sorts.
-    `drop_spent=False` keeps the steps' working tables (a small task: their memory is no
-    matter, and ~36 statements are not run for it)."""
+    (attribution, its Parquet parts) instead of through Arrow, and the assembly sorts."""
     require_identifier(events)
     params = {**sql_params(rules or Rules(), events, gateway_events), "order": ""}
-    before = _temp_tables(con) if drop_spent else set()
+    before = _temp_tables(con)
     with _unordered(con):
         _correlate(con, rules, events, gateway_events)
         # the steps' working tables are done with: their memory goes to what follows (the
         # rows, the views, attribution), so a task's peak is lower and tasks can be larger
-        spent = sorted(_temp_tables(con) - before - _KEPT) if drop_spent else []
-        for table in spent:
+        for table in sorted(_temp_tables(con) - before - _KEPT):
             con.execute(f"DROP TABLE {table}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_rows AS {_sql('session_rows', params)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _ls_src_rows AS {_sql('source_rows', params)}")
